@@ -1,0 +1,34 @@
+# bayes_moe: the two set-up commands are `make next-experiment` and `make test`; both build .venv if missing.
+#
+# torch: on a CPU-only machine the default installs the CPU build that this machine keeps on disk, instead
+# of a multi-GB CUDA build. GPU users keep their own torch with `make setup TORCH=system` (the venv then
+# sees the system site-packages), or pick a build with e.g. `make setup TORCH='torch==2.9.1'`.
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(subst =,_,$(subst $() ,_,$(TORCH)))
+WORKSPACE ?= workspace
+BM := $(BIN)/bayes-moe
+
+.PHONY: setup test next-experiment notebooks bench bench-model bench-design corpus clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(if $(filter system,$(TORCH)),--system-site-packages) $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(if $(filter system,$(TORCH)),,$(BIN)/python -m pip install -q '$(TORCH)')
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+next-experiment: setup
+	@test -f $(WORKSPACE)/ledger.sqlite || $(BM) --workspace $(WORKSPACE) init --from experiments/demo
+	$(BM) --workspace $(WORKSPACE) status
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis
