@@ -1,0 +1,89 @@
+"""MCMC for every PyMC model in bayes_moe: one seeded entry point and one convergence verdict.
+
+All sampler- and ArviZ-facing code lives here (and in posterior.py), so that swapping a backend or
+moving to ArviZ 1 (DataTree) is one change. ``nutpie`` is the default: it compiles the model through
+numba once and samples in Rust, several times faster here than PyMC's own NUTS (whose PyTensor C
+backend compiles slowly); see ``python -m bayes_moe.benchmarks.fit_speed``.
+
+A compiled nutpie model is cached per ``pm.Model`` object: a caller that refits the same model after
+``pm.set_data`` (new runs, same structure) pays for compilation once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import weakref
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+from bayes_moe.errors import InputError
+
+SAMPLERS = ("nutpie", "pymc", "numpyro")
+DEFAULT_SAMPLER = "nutpie"
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+_compiled_nutpie: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def sample(model: pm.Model, *, sampler: str = DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
+           chains: int = 4, seed: int = 0, progressbar: bool = True) -> az.InferenceData:
+    """Draw from ``model``'s posterior with NUTS; the same ``seed`` gives the same draws."""
+    if sampler not in SAMPLERS:
+        raise InputError(f"--sampler {sampler!r}: choose one of {', '.join(SAMPLERS)}")
+    if draws < 1 or tune < 0 or chains < 1:
+        raise InputError(f"need draws >= 1, tune >= 0, chains >= 1 (got draws={draws}, tune={tune}, "
+                         f"chains={chains})")
+    if sampler == "nutpie":
+        return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed,
+                              progressbar=progressbar)
+    if sampler == "numpyro":
+        missing = [m for m in ("jax", "numpyro") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise InputError(f"--sampler numpyro needs {' and '.join(missing)}: "
+                             f"pip install numpyro jax  (or use --sampler nutpie)")
+    with model:
+        return pm.sample(draws=draws, tune=tune, chains=chains, cores=min(chains, os.cpu_count() or 1),
+                         random_seed=seed, progressbar=progressbar, nuts_sampler=sampler,
+                         compute_convergence_checks=False)
+
+
+def _sample_nutpie(model, *, draws, tune, chains, seed, progressbar):
+    import nutpie
+
+    compiled = _compiled_nutpie.get(model)
+    if compiled is None:
+        compiled = nutpie.compile_pymc_model(model)
+        _compiled_nutpie[model] = compiled
+    else:  # same structure, maybe new data: reuse the compiled code
+        compiled = compiled.with_data(**{data.name: data.get_value() for data in model.data_vars})
+    return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                         progress_bar=progressbar, save_warmup=False)
+
+
+def diagnostics(idata: az.InferenceData, var_names=None) -> dict:
+    """Max r-hat, min bulk/tail ESS (ArviZ, rank-normalised) and divergences, with the verdict
+    ``converged`` = r-hat <= 1.01, both ESS >= 400 and no divergent transitions."""
+    rhat = az.rhat(idata, var_names=var_names)
+    ess_bulk = az.ess(idata, var_names=var_names, method="bulk")
+    ess_tail = az.ess(idata, var_names=var_names, method="tail")
+    divergences = int(idata.sample_stats["diverging"].sum()) if "sample_stats" in idata else 0
+    report = {
+        "max_rhat": _extreme(rhat, np.nanmax),
+        "min_ess_bulk": _extreme(ess_bulk, np.nanmin),
+        "min_ess_tail": _extreme(ess_tail, np.nanmin),
+        "divergences": divergences,
+    }
+    report["converged"] = bool(report["max_rhat"] <= RHAT_MAX and report["min_ess_bulk"] >= ESS_MIN
+                               and report["min_ess_tail"] >= ESS_MIN and divergences == 0)
+    return report
+
+
+def _extreme(dataset, reduce) -> float:
+    """One number over every variable and element of a diagnostics Dataset (NaN if there is none)."""
+    values = [np.asarray(v).ravel() for v in dataset.data_vars.values()]
+    values = np.concatenate(values) if values else np.array([np.nan])
+    return float(reduce(values)) if np.isfinite(values).any() else float("nan")
