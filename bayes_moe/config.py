@@ -1,0 +1,226 @@
+"""A campaign: the design space, the targets to pin ``r*`` at, when to stop, and the simulated world.
+
+Read from ``campaign.toml`` in a workspace (or any .toml file) and checked strictly: a typo in a key
+is an error, not a silent default. The layout (every key optional; missing ones take the defaults
+of ``Campaign``)::
+
+    [campaign]
+    name = "demo"
+    description = "..."
+
+    [space]                                  # where runs may be placed
+    r = [0.1, 4.0]                           # expert/attention FLOPs ratio C_E / C_A
+    compute = [1e17, 1e20]                   # total training FLOPs of one run
+    sparsities = [0.8235, 0.9091, 0.9538, 0.9767]
+    preset = "55M"                           # size preset of bayes_moe.arch (optional)
+
+    [targets]                                # where the user wants r* known
+    points = [{compute = 1e21, sparsity = 0.9538}]
+
+    [stopping]
+    target_width = 0.10                      # relative half-width of the 90% interval of r*
+    compute_budget = 1e22                    # total FLOPs the campaign may spend
+
+    [world]                                  # the simulator's ground truth (bayes_moe.simulate)
+    law = "paper"
+    seed = 0
+    noise = 0.01
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from bayes_moe import arch
+from bayes_moe.errors import InputError
+
+CAMPAIGN_FILE = "campaign.toml"
+PAPER_SPARSITIES = (0.8235, 0.9091, 0.9538, 0.9767)  # E = 17, 33, 65, 129 with 1 shared + 2 routed
+TARGET_COMPUTE = 1e21  # the largest compute of the paper
+DEFAULT_WORLD = {"law": "paper", "seed": 0, "noise": 0.01}
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """What a campaign explores and when it is done. Defaults: r in [0.1, 4], compute per run in
+    [1e17, 1e20] FLOPs, the paper's four sparsities, targets at compute 1e21 for each sparsity,
+    a 90% interval of r* within +-10%, a total budget of 1e22 FLOPs, no preset (tools then use
+    their own default), and the world of the paper's law with 1% noise."""
+
+    name: str = "default"
+    description: str = ""
+    r_bounds: tuple[float, float] = (0.1, 4.0)
+    compute_bounds: tuple[float, float] = (1e17, 1e20)
+    sparsities: tuple[float, ...] = PAPER_SPARSITIES
+    targets: tuple[tuple[float, float], ...] | None = None  # None: (TARGET_COMPUTE, S) for each sparsity
+    target_width: float = 0.10
+    compute_budget: float = 1e22
+    preset: str | None = None
+    world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
+
+    def __post_init__(self):
+        if self.targets is None:
+            object.__setattr__(self, "targets", tuple((TARGET_COMPUTE, s) for s in self.sparsities))
+
+
+# TOML table -> {key: Campaign field}
+_LAYOUT = {
+    "campaign": {"name": "name", "description": "description"},
+    "space": {"r": "r_bounds", "compute": "compute_bounds", "sparsities": "sparsities", "preset": "preset"},
+    "targets": {"points": "targets"},
+    "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
+}
+
+
+def load_campaign(path) -> Campaign:
+    """The campaign of a workspace folder (its ``campaign.toml``; defaults if the folder has none)
+    or of a .toml file (which must exist). ``InputError`` names the file, key and value at fault."""
+    path = Path(path)
+    if path.suffix != ".toml":
+        path = path / CAMPAIGN_FILE
+        if not path.is_file():
+            return Campaign()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no campaign file {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path} is not valid TOML: {error}") from None
+    return _campaign(path, document)
+
+
+def _campaign(path: Path, document: dict) -> Campaign:
+    unknown = set(document) - set(_LAYOUT) - {"world"}
+    if unknown:
+        raise InputError(f"{path}: unknown table(s) {sorted(unknown)}; expected {sorted(_LAYOUT) + ['world']}")
+    values = {}
+    for table, keys in _LAYOUT.items():
+        entries = document.get(table, {})
+        if not isinstance(entries, dict):
+            raise InputError(f"{path}: {table} must be a table [{table}], got {entries!r}")
+        for key, value in entries.items():
+            if key not in keys:
+                raise InputError(f"{path}: unknown key [{table}] {key} = {value!r}; expected one of {sorted(keys)}")
+            where = f"{path}: [{table}] {key}"
+            values[keys[key]] = _CHECKS[keys[key]](where, value)
+    values["world"] = _world(path, document.get("world", {}))
+    return Campaign(**values)
+
+
+def _text(where: str, value) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{where} must be a string, got {value!r}")
+    return value
+
+
+def _positive(where: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{where} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _sparsity(where: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise InputError(f"{where} must be a sparsity in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _bounds(where: str, value) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise InputError(f"{where} must be [low, high], got {value!r}")
+    low, high = (_positive(where, v) for v in value)
+    if not low < high:
+        raise InputError(f"{where} must have low < high, got {value!r}")
+    return low, high
+
+
+def _sparsities(where: str, value) -> tuple[float, ...]:
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{where} must be a non-empty list of sparsities, got {value!r}")
+    levels = tuple(_sparsity(where, v) for v in value)
+    if len(set(levels)) != len(levels):
+        raise InputError(f"{where} lists a sparsity twice: {value!r}")
+    return levels
+
+
+def _targets(where: str, value) -> tuple[tuple[float, float], ...]:
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{where} must be a non-empty list of {{compute = C, sparsity = S}}, got {value!r}")
+    points = []
+    for point in value:
+        if not isinstance(point, dict) or set(point) != {"compute", "sparsity"}:
+            raise InputError(f"{where}: each point must be {{compute = C, sparsity = S}}, got {point!r}")
+        points.append((_positive(f"{where} compute", point["compute"]),
+                       _sparsity(f"{where} sparsity", point["sparsity"])))
+    return tuple(points)
+
+
+def _preset(where: str, value) -> str:
+    if value not in arch.PRESETS:
+        raise InputError(f"{where} must be one of {', '.join(arch.PRESETS)}, got {value!r}")
+    return value
+
+
+def _fraction(where: str, value) -> float:
+    if _positive(where, value) >= 1:
+        raise InputError(f"{where} must be in (0, 1) (a relative half-width), got {value!r}")
+    return float(value)
+
+
+_CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
+           "sparsities": _sparsities, "targets": _targets, "preset": _preset,
+           "target_width": _fraction, "compute_budget": _positive}
+
+
+def _world(path: Path, entries) -> dict:
+    """The simulator's settings: ``DEFAULT_WORLD`` updated by [world]. Keys beyond law, seed and noise
+    belong to the simulator, which checks them; here they must be plain values."""
+    if not isinstance(entries, dict):
+        raise InputError(f"{path}: world must be a table [world], got {entries!r}")
+    for key, value in entries.items():
+        if not isinstance(value, (str, int, float, bool)):
+            raise InputError(f"{path}: [world] {key} must be a string, number or boolean, got {value!r}")
+    world = {**DEFAULT_WORLD, **entries}
+    _text(f"{path}: [world] law", world["law"])
+    if isinstance(world["seed"], bool) or not isinstance(world["seed"], int) or world["seed"] < 0:
+        raise InputError(f"{path}: [world] seed must be an integer >= 0, got {world['seed']!r}")
+    noise = world["noise"]
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
+        raise InputError(f"{path}: [world] noise must be a finite number >= 0, got {noise!r}")
+    return world
+
+
+def dump_campaign(campaign: Campaign) -> str:
+    """``campaign`` as TOML in the layout ``load_campaign`` reads (floats written exactly)."""
+    by_field = {f.name: getattr(campaign, f.name) for f in fields(campaign)}
+    lines = []
+    for table, keys in _LAYOUT.items():
+        lines.append(f"[{table}]")
+        for key, name in keys.items():
+            if by_field[name] is not None:
+                lines.append(f"{key} = {_toml(by_field[name])}")
+        lines.append("")
+    lines.append("[world]")
+    lines += [f"{_toml_key(key)} = {_toml(value)}" for key, value in campaign.world.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string: JSON's escapes are a subset of TOML's
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # target points
+        return "[" + ", ".join(f"{{compute = {_toml(c)}, sparsity = {_toml(s)}}}" for c, s in value) + "]"
+    return "[" + ", ".join(_toml(v) for v in value) + "]"
