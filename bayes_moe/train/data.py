@@ -1,0 +1,225 @@
+"""Token data for the trainer: the shipped BPE tokenizer, uint16 token shards with a manifest, and the
+batches a run reads from them. No network: the default corpus is built once by ``make corpus``
+(train/corpus.py) and a small sample of it ships in ``bayes_moe/data/sample``.
+
+A corpus folder holds ``manifest.json`` and ``{split}_{i:03d}.bin`` shards (little-endian uint16
+token ids, each document followed by the end-of-text token). The manifest records every shard's token
+count and sha256 and the tokenizer's sha256; ``open_corpus`` checks all three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bayes_moe.arch import DEFAULT_VOCAB
+from bayes_moe.errors import InputError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+TOKENIZER_PATH = DATA_DIR / "tokenizer.json"
+SAMPLE_DIR = DATA_DIR / "sample"
+CORPUS_ENV = "BAYES_MOE_CORPUS"
+DEFAULT_CORPUS = Path("corpus")  # where `make corpus` writes, relative to the working directory
+EOT = "<|endoftext|>"
+MANIFEST = "manifest.json"
+FORMAT = "bayes_moe-tokens-1"
+SHARD_TOKENS = 1 << 24  # 32 MiB per shard
+VAL_PERCENT = 5  # share of documents held out for validation, chosen by a hash of the document's name
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_validation(name: str) -> bool:
+    """Whether the document called ``name`` is held out: a hash, so stable across rebuilds."""
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 100 < VAL_PERCENT
+
+
+# --- tokenizer ------------------------------------------------------------------------------------
+
+
+def train_tokenizer(texts: list[str], path: Path, vocab_size: int = DEFAULT_VOCAB) -> None:
+    """Byte-level BPE (GPT-2 style, so any text encodes) with the end-of-text token as id 0."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOT],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(path))
+
+
+def load_tokenizer(path: Path = TOKENIZER_PATH):
+    from tokenizers import Tokenizer
+
+    if not path.is_file():
+        raise InputError(f"no tokenizer at {path}; build one with `make corpus` (--retrain-tokenizer)")
+    return Tokenizer.from_file(str(path))
+
+
+# --- writing shards -------------------------------------------------------------------------------
+
+
+def write_corpus(out: Path, splits: dict[str, list[str]], *, sources: list[dict] | None = None,
+                 tokenizer_path: Path = TOKENIZER_PATH) -> dict:
+    """Tokenize each split's documents into shards under ``out`` and write the manifest last, so a
+    folder with a manifest is always complete."""
+    tokenizer = load_tokenizer(tokenizer_path)
+    eot = tokenizer.token_to_id(EOT)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"format": FORMAT, "dtype": "uint16", "vocab_size": tokenizer.get_vocab_size(), "eot": eot,
+                "tokenizer_sha256": sha256_file(tokenizer_path), "sources": sources or [], "splits": {}}
+    for split, texts in splits.items():
+        ids = [np.array(e.ids + [eot], dtype=np.uint16) for e in tokenizer.encode_batch(texts)]
+        stream = np.concatenate(ids) if ids else np.zeros(0, np.uint16)
+        manifest["splits"][split] = {"documents": len(texts), "tokens": int(stream.size),
+                                     "shards": _write_shards(out, split, stream)}
+    _write_json_atomic(out / MANIFEST, manifest)
+    return manifest
+
+
+def _write_shards(out: Path, split: str, stream: np.ndarray) -> list[dict]:
+    shards = []
+    for i, start in enumerate(range(0, max(stream.size, 1), SHARD_TOKENS)):
+        path = out / f"{split}_{i:03d}.bin"
+        stream[start:start + SHARD_TOKENS].astype("<u2").tofile(path)
+        shards.append({"file": path.name, "tokens": int(min(SHARD_TOKENS, stream.size - start)),
+                       "sha256": sha256_file(path)})
+    return shards
+
+
+def _write_json_atomic(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
+
+
+def write_sample(corpus: "Corpus", out: Path, train_tokens: int) -> dict:
+    """A small corpus for tests and CI: the first ``train_tokens`` training tokens (whole shards'
+    prefix) and the whole validation split of ``corpus``."""
+    splits = {"train": corpus.split("train")[:train_tokens], "val": corpus.split("val")}
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {k: corpus.manifest[k] for k in ("format", "dtype", "vocab_size", "eot", "tokenizer_sha256")}
+    manifest["sources"] = [{"sample_of": corpus.manifest["sources"], "train_tokens": train_tokens}]
+    manifest["splits"] = {split: {"documents": None, "tokens": int(s.size), "shards": _write_shards(out, split, s)}
+                          for split, s in splits.items()}
+    _write_json_atomic(out / MANIFEST, manifest)
+    return manifest
+
+
+def prepare_text_folder(folder: Path, cache: Path) -> Path:
+    """A user's folder of ``*.txt`` documents, tokenized once into ``cache/<content hash>``; whole
+    documents held out for validation by the same rule as the default corpus (at least one)."""
+    files = sorted(folder.rglob("*.txt"))
+    if len(files) < 2:
+        raise InputError(f"corpus folder {folder} needs at least 2 .txt documents (one is held out), "
+                         f"found {len(files)}")
+    digest = hashlib.sha256(sha256_file(TOKENIZER_PATH).encode())
+    for path in files:
+        digest.update(str(path.relative_to(folder)).encode() + sha256_file(path).encode())
+    out = cache / digest.hexdigest()[:16]
+    if not (out / MANIFEST).is_file():
+        names = [str(p.relative_to(folder)) for p in files]
+        held = {n for n in names if is_validation(n)} or {names[-1]}
+        texts = {n: p.read_text(encoding="utf-8", errors="replace") for n, p in zip(names, files)}
+        write_corpus(out, {"train": [texts[n] for n in names if n not in held],
+                           "val": [texts[n] for n in names if n in held]},
+                     sources=[{"folder": str(folder.resolve()), "documents": len(files)}])
+    return out
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """Memory-mapped token shards of one corpus folder."""
+
+    path: Path
+    manifest: dict
+    shards: dict[str, list[np.memmap]]
+
+    def split(self, name: str) -> np.ndarray:
+        parts = self.shards[name]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    @property
+    def sha256(self) -> str:
+        """Identity of the data a run saw: the manifest's hash."""
+        return sha256_file(self.path / MANIFEST)
+
+
+def resolve_corpus(path: Path | None, workspace: Path) -> Path:
+    """The corpus folder a run reads: ``path`` (shards with a manifest, or a folder of .txt files),
+    else ``$BAYES_MOE_CORPUS``, else ``./corpus`` once `make corpus` has built it, else the shipped sample."""
+    if path is None:
+        env = os.environ.get(CORPUS_ENV)
+        path = Path(env) if env else DEFAULT_CORPUS if (DEFAULT_CORPUS / MANIFEST).is_file() else SAMPLE_DIR
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return path
+    if path.is_dir():
+        return prepare_text_folder(path, workspace / "corpora")
+    raise InputError(f"corpus {path} is neither a folder of token shards (with {MANIFEST}) nor of .txt files")
+
+
+def open_corpus(path: Path, vocab_size: int = DEFAULT_VOCAB) -> Corpus:
+    """Open and check a corpus folder: format, shard sizes and hashes, token ids below ``vocab_size``."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read corpus manifest {path / MANIFEST}: {error}") from None
+    if manifest.get("format") != FORMAT:
+        raise InputError(f"{path / MANIFEST}: format {manifest.get('format')!r}, expected {FORMAT!r}")
+    if manifest["vocab_size"] > vocab_size:
+        raise InputError(f"corpus {path} has vocabulary {manifest['vocab_size']}, the model only {vocab_size}")
+    shards = {}
+    for split in ("train", "val"):
+        if split not in manifest["splits"] or not manifest["splits"][split]["tokens"]:
+            raise InputError(f"corpus {path} has no {split!r} tokens")
+        shards[split] = []
+        for shard in manifest["splits"][split]["shards"]:
+            file = path / shard["file"]
+            if not file.is_file() or file.stat().st_size != 2 * shard["tokens"] or sha256_file(file) != shard["sha256"]:
+                raise InputError(f"corpus shard {file} is missing or does not match {path / MANIFEST}")
+            shards[split].append(np.memmap(file, dtype="<u2", mode="r"))
+    return Corpus(path, manifest, shards)
+
+
+class TrainBatches:
+    """Random windows of ``n_ctx + 1`` training tokens; batch ``step`` of rank ``rank`` depends only on
+    (seed, step, rank), so a resumed run reads exactly what it would have read."""
+
+    def __init__(self, tokens: np.ndarray, batch_size: int, n_ctx: int, seed: int, rank: int = 0):
+        if tokens.size <= n_ctx + 1:
+            raise InputError(f"training split has {tokens.size} tokens, fewer than one context of {n_ctx + 1}")
+        self.tokens, self.batch_size, self.n_ctx, self.seed, self.rank = tokens, batch_size, n_ctx, seed, rank
+
+    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, step, self.rank])
+        starts = rng.integers(0, self.tokens.size - self.n_ctx - 1, size=self.batch_size)
+        windows = torch.from_numpy(np.stack([self.tokens[s:s + self.n_ctx + 1] for s in starts]).astype(np.int64))
+        return windows[:, :-1], windows[:, 1:]
+
+
+def validation_windows(tokens: np.ndarray, n_ctx: int, max_tokens: int) -> torch.Tensor:
+    """The fixed held-out set: consecutive non-overlapping windows of ``n_ctx + 1`` from the start of the
+    validation split, as many as fit in ``max_tokens`` (at least one)."""
+    count = max(1, min(tokens.size // (n_ctx + 1), max_tokens // n_ctx))
+    if tokens.size < n_ctx + 1:
+        raise InputError(f"validation split has {tokens.size} tokens, fewer than one context of {n_ctx + 1}")
+    return torch.from_numpy(np.asarray(tokens[:count * (n_ctx + 1)], dtype=np.int64).reshape(count, n_ctx + 1))
