@@ -1,0 +1,164 @@
+"""The design space: where a run may be placed, in the features BoTorch optimises, and what it costs.
+
+A candidate run is ``(r, compute, sparsity)``. BoTorch sees it as three features: ``log r`` and
+``log compute`` rescaled to [0, 1] (so one optimiser step means the same in both) and the sparsity
+itself, which only takes the campaign's discrete, achievable values. A run is what the preset's
+solver can build: ``snap`` turns a request into the architecture that would be trained, and the
+recorded ``r`` and ``sparsity`` are the ones it achieves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from botorch.models.deterministic import GenericDeterministicModel
+
+from bayes_moe import arch, flops
+from bayes_moe.errors import InputError
+
+DEFAULT_PRESET = "55M"  # the paper's middle size label; used when the campaign names none
+R_COL, COMPUTE_COL, SPARSITY_COL = 0, 1, 2
+SNAP_STEP = 0.01  # relative step of the search for a buildable r near an unbuildable one
+SNAP_STEPS = 10
+COMPUTE_DIGITS = 4  # significant digits of a proposed run's compute
+SAME_RUN = 0.01  # relative difference in r and in compute under which two runs at one sparsity are the same
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A run to propose: the achieved ``r`` and ``sparsity`` of its architecture, its compute,
+    and the acquisition value that chose it (``None`` for strategies without one)."""
+
+    r: float
+    compute: float
+    sparsity: float
+    arch: arch.MoEArch
+    acquisition: float | None = None
+
+    @property
+    def tokens(self) -> float:
+        return flops.tokens_for_compute(self.compute, self.arch.c_token)
+
+
+
+@dataclass(frozen=True)
+class DesignSpace:
+    """Bounds on r and compute (FLOPs), the achievable sparsities, and the preset that builds runs."""
+
+    r_bounds: tuple[float, float]
+    compute_bounds: tuple[float, float]
+    sparsities: tuple[float, ...]
+    preset: str = DEFAULT_PRESET
+    compute_max: float | None = None  # a budget's cap on one run; features keep compute_bounds' scale
+
+    def __post_init__(self):
+        for name, (low, high) in (("r", self.r_bounds), ("compute", self.compute_bounds)):
+            if not 0 < low < high:
+                raise InputError(f"{name} bounds must satisfy 0 < low < high, got {(low, high)!r}")
+        if not self.sparsities:
+            raise InputError("the design space needs at least one sparsity")
+        for s in self.sparsities:
+            arch.experts_for_sparsity(s)  # raises InputError naming the nearest achievable values
+        arch.preset(self.preset)
+
+    @classmethod
+    def from_campaign(cls, campaign) -> "DesignSpace":
+        return cls(tuple(campaign.r_bounds), tuple(campaign.compute_bounds), tuple(campaign.sparsities),
+                   campaign.preset or DEFAULT_PRESET)
+
+    def capped(self, compute_max: float) -> "DesignSpace":
+        """The space with runs of at most ``compute_max`` FLOPs (what a budget still allows)."""
+        if compute_max < self.compute_bounds[0]:
+            raise InputError(
+                f"no run fits: {compute_max:.4g} FLOPs left, the smallest run costs {self.compute_bounds[0]:.4g}"
+            )
+        return replace(self, compute_max=min(self.compute_bounds[1], compute_max))
+
+    @property
+    def largest_compute(self) -> float:
+        return self.compute_bounds[1] if self.compute_max is None else self.compute_max
+
+    # --- features -------------------------------------------------------------------------------
+
+    def bounds(self) -> torch.Tensor:
+        """``2 x 3`` feature bounds: unit interval for log r and log compute (less under a budget
+        cap), the sparsity range."""
+        u_max = float(_unit(math.log(self.largest_compute), *np.log(self.compute_bounds)))
+        return torch.tensor([[0.0, 0.0, min(self.sparsities)], [1.0, u_max, max(self.sparsities)]],
+                            dtype=torch.float64)
+
+    def fixed_sparsities(self) -> list[dict[int, float]]:
+        """One ``{column: value}`` per sparsity, for ``optimize_acqf_mixed``."""
+        return [{SPARSITY_COL: float(s)} for s in self.sparsities]
+
+    def to_features(self, r, compute, sparsity) -> torch.Tensor:
+        """``n x 3`` features of runs (arrays or scalars in natural units)."""
+        r, compute, sparsity = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (r, compute, sparsity))
+        u_r = _unit(np.log(r), *np.log(self.r_bounds))
+        u_c = _unit(np.log(compute), *np.log(self.compute_bounds))
+        return torch.as_tensor(np.stack([u_r, u_c, sparsity], axis=-1), dtype=torch.float64)
+
+    def r_of(self, X: torch.Tensor) -> torch.Tensor:
+        low, high = math.log(self.r_bounds[0]), math.log(self.r_bounds[1])
+        return torch.exp(low + X[..., R_COL] * (high - low))
+
+    def compute_of(self, X: torch.Tensor) -> torch.Tensor:
+        low, high = math.log(self.compute_bounds[0]), math.log(self.compute_bounds[1])
+        return torch.exp(low + X[..., COMPUTE_COL] * (high - low))
+
+    def cost_model(self) -> GenericDeterministicModel:
+        """Deterministic cost of a run: its compute in units of the largest run allowed, so costs
+        are O(1) whatever the FLOPs scale."""
+        unit = self.compute_bounds[1]
+        return GenericDeterministicModel(lambda X: (self.compute_of(X) / unit).unsqueeze(-1))
+
+    # --- runs ------------------------------------------------------------------------------------
+
+    def snap(self, x: torch.Tensor, acquisition: float | None = None) -> Candidate:
+        """The run the preset builds for feature vector ``x``: compute as asked (4 significant
+        digits), r and sparsity as achieved. Rounding of widths leaves narrow gaps in the buildable r; where ``x``'s r falls in
+        one, the nearest buildable r (in 1% steps, at most 10%) inside the bounds is taken."""
+        r, sparsity = float(self.r_of(x)), float(x[SPARSITY_COL])
+        compute = min(max(float(f"{float(self.compute_of(x)):.{COMPUTE_DIGITS}g}"), self.compute_bounds[0]),
+                      self.largest_compute)
+        nearest = min(self.sparsities, key=lambda s: abs(s - sparsity))
+        low, high = self.r_bounds
+        for step in range(SNAP_STEPS + 1):
+            for tried in {min(max(r * (1 + SNAP_STEP) ** sign, low), high) for sign in (step, -step)}:
+                try:
+                    solved = arch.solve_preset(tried, nearest, self.preset)
+                except InputError as error:
+                    failure = error
+                    continue
+                if low * (1 - SNAP_STEP) <= solved.r <= high * (1 + SNAP_STEP):
+                    return Candidate(solved.r, compute, solved.sparsity, solved, acquisition)
+        raise InputError(f"no buildable run near r={r:.4g} at sparsity {nearest} with preset {self.preset!r}: {failure}")
+
+    def features_of(self, runs) -> torch.Tensor:
+        """``n x 3`` features of runs (anything with r, compute, sparsity): an achieved sparsity
+        within rounding of a campaign sparsity takes its value; r and compute are clipped into the
+        space so that runs from outside it still condition the design."""
+        if not runs:
+            return torch.empty(0, 3, dtype=torch.float64)
+        sparsity = [self.campaign_sparsity(run.sparsity) for run in runs]
+        X = self.to_features([run.r for run in runs], [run.compute for run in runs], sparsity)
+        X[:, :2] = X[:, :2].clamp(0.0, 1.0)
+        return X
+
+    def campaign_sparsity(self, sparsity: float) -> float:
+        nearest = min(self.sparsities, key=lambda s: abs(s - sparsity))
+        return nearest if abs(nearest - sparsity) < arch.SPARSITY_TOLERANCE else sparsity
+
+
+def same_run(a, b) -> bool:
+    """Whether two runs (anything with r, compute, sparsity) are the same experiment: equal
+    sparsity, r and compute within 1% (what rounding of widths leaves apart)."""
+    return (abs(a.sparsity - b.sparsity) < arch.SPARSITY_TOLERANCE
+            and abs(math.log(a.r / b.r)) < SAME_RUN and abs(math.log(a.compute / b.compute)) < SAME_RUN)
+
+
+def _unit(value, low, high):
+    return (value - low) / (high - low)

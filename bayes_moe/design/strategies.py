@@ -1,0 +1,193 @@
+"""Strategies that propose the next runs, behind one interface.
+
+``active``        expected reduction of Var(log r*) at the targets per FLOP (TargetVarianceReduction
+                  weighted by InverseCostWeightedUtility), optimised by ``optimize_acqf_mixed``
+``max-variance``  uncertainty sampling: where the posterior disagrees most about the loss
+``sobol``         space-filling scrambled Sobol points (also the first batch, before any posterior)
+``grid``          the paper's design: an r sweep over [0.2, 1.5] in every (compute, sparsity) cell,
+                  cheapest compute first, then ever finer compute levels
+
+A batch is built greedily: each pick conditions the next on what it will observe (for the
+acquisition strategies, the linear-Gaussian covariance update over the draws), a batch never
+repeats a run that is pending or already in it, and the runs fit the compute budget left.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+import torch
+from botorch.acquisition.cost_aware import InverseCostWeightedUtility
+from botorch.optim import optimize_acqf_mixed
+from torch.quasirandom import SobolEngine
+
+from bayes_moe.design.acquisition import PredictiveVariance, TargetVarianceReduction
+from bayes_moe.design.ensemble import EnsembleModel, PosteriorDraws
+from bayes_moe.design.space import COMPUTE_COL, SPARSITY_COL, Candidate, DesignSpace, same_run
+from bayes_moe.errors import InputError
+
+# Small multistart settings keep memory and time in check (BoTorch's defaults ran out of 24 GB here).
+OPTIMISER = dict(num_restarts=4, raw_samples=64, options={"batch_limit": 8, "init_batch_limit": 64, "maxiter": 50})
+FALLBACK_CHOICES = 256  # space-filling choices ranked when the optimum repeats a pending run
+GRID_R = tuple(np.geomspace(0.2, 1.5, 6))  # the paper's r sweep
+GRID_LEVELS = 5  # compute refinements: decades, then halves, quarters, ... of a decade
+SOBOL_TRIES = 64
+
+
+class Strategy(ABC):
+    """Proposes a batch of runs in a design space, given the runs done and pending."""
+
+    name: ClassVar[str]
+    needs_posterior: ClassVar[bool] = False
+
+    def propose(self, q: int, space: DesignSpace, *, done=(), pending=(), budget_left: float = math.inf
+                ) -> list[Candidate]:
+        """Up to ``q`` distinct runs, none equal to a pending one, whose compute sums to at most
+        ``budget_left`` FLOPs (fewer when the budget runs out; none when not even the smallest fits)."""
+        if not isinstance(q, int) or q < 1:
+            raise InputError(f"batch size must be a positive integer, got {q!r}")
+        picks: list[Candidate] = []
+        for _ in range(q):
+            left = budget_left - sum(c.compute for c in picks)
+            if left < space.compute_bounds[0]:
+                break
+            picks.append(self._pick(space.capped(left), list(done), [*pending, *picks]))
+        return picks
+
+    @abstractmethod
+    def _pick(self, space: DesignSpace, done: list, pending: list) -> Candidate:
+        """One run in ``space``, conditioned on (and distinct from) ``pending``."""
+
+
+class Sobol(Strategy):
+    """Scrambled Sobol points over (log r, log compute, sparsity), continuing the sequence past the
+    runs already in the ledger so that successive batches keep filling the space."""
+
+    name = "sobol"
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def _pick(self, space, done, pending):
+        X = sobol_features(space, SOBOL_TRIES, self.seed, skip=len(done) + len(pending))
+        return _first_new(space, X, [*done, *pending], self.name)
+
+
+def sobol_features(space: DesignSpace, n: int, seed: int, skip: int = 0) -> torch.Tensor:
+    """``n x 3`` scrambled Sobol features in ``space`` (past the first ``skip``), sparsities equally often."""
+    u = SobolEngine(3, scramble=True, seed=seed).fast_forward(skip).draw(n, dtype=torch.float64)
+    k = len(space.sparsities)
+    sparsity = torch.tensor(space.sparsities, dtype=torch.float64)[(u[:, 2] * k).long().clamp(max=k - 1)]
+    return torch.stack([u[:, 0], u[:, 1] * space.bounds()[1, COMPUTE_COL], sparsity], dim=-1)
+
+
+class Grid(Strategy):
+    """The paper's grid: every (compute, sparsity) cell swept over r in [0.2, 1.5] (clipped to the
+    space), cells by increasing compute; when the decade levels are done, their midpoints in log
+    compute, and so on (coarse to fine)."""
+
+    name = "grid"
+
+    def _pick(self, space, done, pending):
+        low, high = space.compute_bounds
+        decades = max(1, round(math.log10(high / low)))
+        r_low, r_high = space.r_bounds
+        sweep = np.clip(GRID_R, r_low, r_high)
+        seen: set[float] = set()
+        for level in range(GRID_LEVELS):
+            levels = np.geomspace(low, high, decades * 2**level + 1)
+            for compute in (c for c in levels if round(math.log(c), 9) not in seen):
+                seen.add(round(math.log(compute), 9))
+                if compute > space.largest_compute:
+                    continue
+                X = space.to_features(*np.broadcast_arrays(sweep[None, :], compute, np.array(space.sparsities)[:, None]))
+                X = X.reshape(-1, 3)
+                new = _first_new(space, X, [*done, *pending], self.name, required=False)
+                if new is not None:
+                    return new
+        raise InputError(f"the grid is exhausted: every run of {GRID_LEVELS} compute refinements is done or pending")
+
+
+class _AcquisitionStrategy(Strategy):
+    """Picks by maximising an acquisition function over the posterior draws with BoTorch."""
+
+    needs_posterior = True
+
+    def __init__(self, draws: PosteriorDraws):
+        self.draws = draws
+        self._model: EnsembleModel | None = None
+
+    def propose(self, q, space, *, done=(), pending=(), budget_left=math.inf):
+        self._model = EnsembleModel.from_draws(self.draws, space, {space.campaign_sparsity(run.sparsity) for run in pending})
+        return super().propose(q, space, done=done, pending=pending, budget_left=budget_left)
+
+    @abstractmethod
+    def acquisition(self, model: EnsembleModel, space: DesignSpace):
+        """The BoTorch acquisition function this strategy maximises."""
+
+    def _pick(self, space, done, pending):
+        acqf = self.acquisition(self._model, space)
+        X_pending = space.features_of(pending)
+        acqf.set_X_pending(X_pending if len(X_pending) else None)
+        x, value = optimize_acqf_mixed(acqf, space.bounds(), q=1, fixed_features_list=space.fixed_sparsities(),
+                                       **OPTIMISER)
+        candidate = space.snap(x[0], float(value))
+        if not any(same_run(candidate, run) for run in pending):
+            return candidate
+        # The optimum repeats a pending run (a replicate can be worth most, e.g. for uncertainty
+        # sampling at a corner): take the best new run among space-filling choices instead.
+        choices = sobol_features(space, FALLBACK_CHOICES, seed=len(pending))
+        with torch.no_grad():
+            values = acqf(choices.unsqueeze(-2))
+        order = values.argsort(descending=True)
+        return _first_new(space, choices[order], pending, self.name, values=values[order])
+
+
+class Active(_AcquisitionStrategy):
+    """Expected variance reduction of log r* at the targets per unit compute."""
+
+    name = "active"
+
+    def acquisition(self, model, space):
+        cost = InverseCostWeightedUtility(space.cost_model())
+        return TargetVarianceReduction(model, torch.as_tensor(self.draws.targets), cost=cost)
+
+
+class MaxVariance(_AcquisitionStrategy):
+    """Uncertainty sampling: the largest epistemic variance of the loss, whatever the run costs."""
+
+    name = "max-variance"
+
+    def acquisition(self, model, space):
+        return PredictiveVariance(model)
+
+
+STRATEGIES = {cls.name: cls for cls in (Active, MaxVariance, Sobol, Grid)}
+
+
+def make_strategy(name: str, draws: PosteriorDraws | None = None, seed: int = 0) -> Strategy:
+    """The strategy called ``name``; the acquisition strategies need ``draws``."""
+    if name not in STRATEGIES:
+        raise InputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    cls = STRATEGIES[name]
+    if cls.needs_posterior:
+        if draws is None:
+            raise InputError(f"strategy {name!r} needs a fitted posterior")
+        return cls(draws)
+    return cls(seed) if cls is Sobol else cls()
+
+
+def _first_new(space: DesignSpace, X: torch.Tensor, existing: list, name: str, required: bool = True,
+               values: torch.Tensor | None = None):
+    """The first row of ``X`` whose run is not in ``existing``, with its acquisition value (the
+    matching entry of ``values``) where given."""
+    for i, x in enumerate(X):
+        candidate = space.snap(x, None if values is None else float(values[i]))
+        if not any(same_run(candidate, run) for run in existing):
+            return candidate
+    if required:
+        raise InputError(f"{name}: no new run among {len(X)} points; every one is done or pending")
+    return None
