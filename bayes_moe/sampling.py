@@ -61,12 +61,14 @@ def _sample_nutpie(model, *, draws, tune, chains, seed, progressbar):
     else:  # same structure, maybe new data: reuse the compiled code
         compiled = compiled.with_data(**{data.name: data.get_value() for data in model.data_vars})
     return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                         progress_bar=progressbar, save_warmup=False)
+                         progress_bar=progressbar, save_warmup=False, low_rank_modified_mass_matrix=True, target_accept=0.95)
 
 
 def diagnostics(idata: az.InferenceData, var_names=None) -> dict:
     """Max r-hat, min bulk/tail ESS (ArviZ, rank-normalised) and divergences, with the verdict
     ``converged`` = r-hat <= 1.01, both ESS >= 400 and no divergent transitions."""
+    if var_names is None:  # the model's variables, not the sampler's unconstrained copies (``x_log__``)
+        var_names = [name for name in idata.posterior.data_vars if not name.endswith("__")]
     rhat = az.rhat(idata, var_names=var_names)
     ess_bulk = az.ess(idata, var_names=var_names, method="bulk")
     ess_tail = az.ess(idata, var_names=var_names, method="tail")

@@ -1,0 +1,152 @@
+"""The joint hierarchical model of every run's loss around the optimal split ``r*`` (docs/model.md).
+
+    loss_i     = L_opt(C_i, S_i) + penalty(log r_i - log r*(C_i, S_i)) + noise_i
+    log r*     = log alpha_s + beta_s l + curvature l^2            l = log(C / C0), curvature = 0 for "power"
+    log alpha_s = a0 + a1 x_s + sigma_alpha z_alpha_s               x = log(1 - S) - log(1 - S_REF)
+    log beta_s  = b0 + b1 x_s + sigma_beta z_beta_s                 (non-centred)
+    L_opt      = E + A_s (C / C0)^-gamma,   A_s per level (unpooled)
+    penalty(d) = kappa_left d^2 (d < 0),  kappa_right d^2 (d > 0)  (kappa_left = kappa_right if symmetric)
+    noise      ~ StudentT(nu, 0, sigma)
+
+``alpha_s`` is r* at the pivot ``C0`` (laws.PIVOT), not the paper's raw alpha (r* at 1 FLOP).
+A PyMC model is built once per structure (sparsity levels, form, penalty) and refit with new runs
+through ``pm.set_data``, so nutpie compiles it once (sampling.py caches the compiled model).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import xarray as xr
+
+from bayes_moe import laws, sampling
+from bayes_moe.errors import InputError
+
+FORMS = ("power", "curved")  # pure power law for log r* in log C, or with a quadratic term
+PENALTIES = ("asymmetric", "symmetric")
+DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
+LEVEL_TOLERANCE = 1e-6  # sparsities closer than this are one level
+
+
+def sparsity_levels(sparsity) -> np.ndarray:
+    """The distinct sparsity levels of the runs, sorted (values within LEVEL_TOLERANCE merged)."""
+    values = np.sort(np.asarray(sparsity, float))
+    return values[np.concatenate([[True], np.diff(values) > LEVEL_TOLERANCE])]
+
+
+def level_index(sparsity, levels) -> np.ndarray:
+    """Index into ``levels`` of each sparsity; -1 where it is not a level."""
+    sparsity = np.asarray(sparsity, float)
+    hits = np.abs(sparsity[..., None] - np.asarray(levels)[None, :]) <= LEVEL_TOLERANCE
+    return np.where(hits.any(-1), hits.argmax(-1), -1)
+
+
+def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
+    """The runs the model can use: r, compute, sparsity, loss present, finite and in range
+    (``InputError`` naming the run otherwise)."""
+    missing = [name for name in ("r", "compute", "sparsity", "loss") if name not in dataset]
+    if missing:
+        raise InputError(f"runs lack variable(s) {', '.join(missing)}")
+    runs = dataset[["r", "compute", "sparsity", "loss"]]
+    if runs.sizes.get("run", 0) < 2:
+        raise InputError("need at least 2 finished runs with a loss to fit the model")
+    for name, ok in (("r", runs["r"] > 0), ("compute", runs["compute"] > 0),
+                     ("sparsity", (runs["sparsity"] >= 0) & (runs["sparsity"] < 1)), ("loss", np.isfinite(runs["loss"]))):
+        bad = ~ok.values
+        if bad.any():
+            run = runs.run.values[bad][0] if "run" in runs.coords else int(np.argmax(bad))
+            raise InputError(f"run {run}: {name} = {runs[name].values[bad][0]!r} cannot be fit")
+    return runs
+
+
+@functools.lru_cache(maxsize=16)
+def build_model(levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY) -> pm.Model:
+    """The PyMC model for runs at ``levels`` (sparsities), with placeholder data; ``set_runs`` fills it."""
+    if form not in FORMS:
+        raise InputError(f"--form {form!r}: choose one of {', '.join(FORMS)}")
+    if penalty not in PENALTIES:
+        raise InputError(f"--penalty {penalty!r}: choose one of {', '.join(PENALTIES)}")
+    x = laws.centred_log_active(levels)
+    with pm.Model(coords={"sparsity": list(levels), "run": [0]}) as model:
+        log_r = pm.Data("log_r", [0.0], dims="run")
+        log_c = pm.Data("log_compute", [0.0], dims="run")
+        level = pm.Data("level", [0], dims="run")
+        observed = pm.Data("loss_observed", [0.0], dims="run")
+
+        # where r* lies: the population law across sparsity, per-level deviations (non-centred)
+        a0 = pm.Normal("a0", 0.0, 1.0)  # log r* at C0 and S_REF
+        a1 = pm.Normal("a1", 0.0, 1.0)
+        b0 = pm.Normal("b0", -1.5, 1.0)  # log beta at S_REF
+        b1 = pm.Normal("b1", 0.0, 0.5)
+        sigma_alpha = pm.HalfNormal("sigma_alpha", 0.2)
+        sigma_beta = pm.HalfNormal("sigma_beta", 0.2)
+        z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims="sparsity")
+        z_beta = pm.Normal("z_beta", 0.0, 1.0, dims="sparsity")
+        alpha_r = pm.Deterministic("alpha_r", pm.math.exp(a0 + a1 * x + sigma_alpha * z_alpha), dims="sparsity")
+        beta_r = pm.Deterministic("beta_r", pm.math.exp(b0 + b1 * x + sigma_beta * z_beta), dims="sparsity")
+        curvature = pm.Normal("curvature", 0.0, 0.05) if form == "curved" else 0.0
+
+        # the frontier: the lowest loss at each compute
+        E = pm.HalfNormal("E", 3.0)
+        # per level, unpooled: each frontier is pinned by many runs, and a hierarchy whose spread the
+        # data put near zero makes a funnel; queries at a new S interpolate log A linearly in x
+        A = pm.LogNormal("A", 0.0, 1.5, dims="sparsity")
+        gamma = pm.LogNormal("gamma", np.log(0.2), 0.7)
+
+        # the valley around r*
+        kappa = pm.LogNormal("kappa", np.log(0.05), 1.0)
+        if penalty == "asymmetric":
+            kappa_skew = pm.Normal("kappa_skew", 0.0, 1.0)  # log(kappa_right / kappa_left)
+            kappa_left = pm.Deterministic("kappa_left", kappa * pm.math.exp(-kappa_skew / 2))
+            kappa_right = pm.Deterministic("kappa_right", kappa * pm.math.exp(kappa_skew / 2))
+        else:
+            kappa_left = kappa_right = kappa
+
+        log_r_star = laws.log_r_star(pm.math.log(alpha_r[level]), beta_r[level], log_c, curvature)
+        mean_loss = (laws.frontier(E, A[level], gamma, pm.math.exp(log_c))
+                     + laws.penalty(log_r - log_r_star, kappa_left, kappa_right))
+
+        sigma = pm.HalfNormal("sigma", 0.05)
+        nu = pm.Gamma("nu", 2.0, 0.1)
+        pm.StudentT("loss", nu=nu, mu=mean_loss, sigma=sigma, observed=observed, dims="run")
+    return model
+
+
+def set_runs(model: pm.Model, runs: xr.Dataset, levels) -> None:
+    """Put ``runs`` into ``model``'s data containers."""
+    pm.set_data({"log_r": np.log(runs["r"].values), "log_compute": np.log(runs["compute"].values / laws.PIVOT),
+                 "level": level_index(runs["sparsity"].values, levels), "loss_observed": runs["loss"].values},
+                model=model, coords={"run": runs.run.values if "run" in runs.coords else np.arange(runs.sizes["run"])})
+
+
+def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
+        chains: int = 4, seed: int = 0, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
+        log_likelihood: bool = False, progressbar: bool = True) -> az.InferenceData:
+    """Posterior of the joint model given the runs in ``dataset`` (dim ``run``, as Ledger.to_dataset()).
+
+    ``attrs`` hold what queries need: pivot, S_REF, sparsity levels, form, penalty, the ledger
+    fingerprint (``dataset.attrs['ledger_fingerprint']`` when present) and the diagnostics with the
+    verdict ``converged`` (1/0). ``constant_data`` keeps the runs; ``log_likelihood=True`` adds the
+    pointwise log-likelihood that LOO needs."""
+    runs = checked_runs(dataset)
+    levels = tuple(float(s) for s in sparsity_levels(runs["sparsity"].values))
+    model = build_model(levels, form, penalty)
+    set_runs(model, runs, levels)
+    idata = sampling.sample(model, sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed,
+                            progressbar=progressbar)
+    idata.add_groups(constant_data=runs.drop_vars("loss"), observed_data=runs[["loss"]])
+    if log_likelihood:
+        with model:
+            pm.compute_log_likelihood(idata, var_names=["loss"], progressbar=False)
+    report = sampling.diagnostics(idata)
+    idata.attrs.update({
+        "pivot": laws.PIVOT, "s_ref": laws.S_REF, "sparsity_levels": list(levels), "form": form,
+        "penalty": penalty, "sampler": sampler, "seed": seed, "n_runs": int(runs.sizes["run"]),
+        "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""),
+        **{k: (int(v) if isinstance(v, bool) else v) for k, v in report.items()},
+    })
+    return idata
+
