@@ -19,6 +19,7 @@ import json
 import math
 import numbers
 import os
+import shutil
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from bayes_moe.config import CAMPAIGN_FILE, Campaign, dump_campaign, load_campaign
 from bayes_moe.errors import InputError
 
 LEDGER_FILE = "ledger.sqlite"
+RUNS_FILE = "runs.csv"  # the runs a campaign folder ships (experiments/*/runs.csv)
 SCHEMA_VERSION = 1  # PRAGMA user_version; bump with a migration when the table changes
 BUSY_TIMEOUT_S = 60.0
 STATUSES = ("proposed", "running", "done", "failed")
@@ -502,3 +505,51 @@ def _read_row(path: Path, number: int, line: int, header: list[str], cells: list
     except InputError as error:
         raise InputError(f"{where}, columns 'n_active', 'n_total': {error}") from None
     return values
+
+
+def create_workspace(workspace, source=None) -> list[int]:
+    """Create ``workspace`` with an empty ledger and a ``campaign.toml``, seeded from the campaign folder
+    ``source``: its campaign.toml (else a campaign.toml already in the workspace, else the defaults)
+    and its runs.csv if there is one. Returns the ids of the imported runs.
+
+    All or nothing: the workspace is built in a hidden folder beside it and moved into place at the
+    end, so a bad campaign.toml or runs.csv leaves nothing behind. An existing ledger is never touched.
+    """
+    workspace = Path(workspace)
+    if workspace.exists() and not workspace.is_dir():
+        raise InputError(f"workspace {workspace} is a file, not a folder")
+    if (workspace / LEDGER_FILE).exists():
+        raise InputError(f"{workspace} already has a ledger ({workspace / LEDGER_FILE}); remove it or "
+                         f"choose another --workspace")
+    if source is not None and not Path(source).is_dir():
+        raise InputError(f"--from {source}: no such folder")
+    seed_campaign = Path(source) / CAMPAIGN_FILE if source is not None else None
+    seed_runs = Path(source) / RUNS_FILE if source is not None else None
+    kept_campaign = workspace / CAMPAIGN_FILE
+    if kept_campaign.exists() and seed_campaign is not None and seed_campaign.is_file():
+        raise InputError(f"{kept_campaign} exists and would be replaced by {seed_campaign}; remove one of them")
+    if seed_campaign is not None and seed_campaign.is_file():
+        load_campaign(seed_campaign)  # check it before copying it
+        campaign_text = seed_campaign.read_text(encoding="utf-8")
+    elif kept_campaign.exists():
+        load_campaign(kept_campaign)
+        campaign_text = None
+    else:
+        campaign_text = dump_campaign(Campaign())
+
+    workspace.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{workspace.name}.init-", dir=workspace.parent))
+    try:
+        with Ledger.open(staging, create=True) as ledger:
+            ids = ledger.import_csv(seed_runs) if seed_runs is not None and seed_runs.is_file() else []
+        if campaign_text is not None:
+            (staging / CAMPAIGN_FILE).write_text(campaign_text, encoding="utf-8")
+        if workspace.exists():  # an existing folder keeps its other files; the ledger goes in last
+            for name in (CAMPAIGN_FILE, LEDGER_FILE):
+                if (staging / name).exists():
+                    os.replace(staging / name, workspace / name)
+        else:
+            os.rename(staging, workspace)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ids
