@@ -124,9 +124,9 @@ def test_predictive_variance_is_largest_where_draws_disagree(model, space):
 
 
 @pytest.mark.parametrize("name", ["active", "max-variance", "sobol", "grid"])
-def test_proposals_respect_bounds_budget_and_sparsities(name, draws, space):
+def test_proposals_respect_bounds_budget_and_sparsities(name, model, draws, space):
     budget = 2.5e20
-    picks = make_strategy(name, draws).propose(3, space, budget_left=budget)
+    picks = make_strategy(name, model=model, targets=draws.targets).propose(3, space, budget_left=budget)
     assert 1 <= len(picks) <= 3
     assert sum(c.compute for c in picks) <= budget
     for c in picks:
@@ -138,14 +138,14 @@ def test_proposals_respect_bounds_budget_and_sparsities(name, draws, space):
 
 
 @pytest.mark.parametrize("name", ["active", "sobol", "grid"])
-def test_proposing_again_never_repeats_a_pending_run(name, draws, space):
-    strategy = make_strategy(name, draws)
+def test_proposing_again_never_repeats_a_pending_run(name, model, draws, space):
+    strategy = make_strategy(name, model=model, targets=draws.targets)
     first = strategy.propose(2, space)
     second = strategy.propose(2, space, pending=first)
     assert not any(same_run(a, b) for a in first for b in second)
 
 
-def test_no_run_fits_an_exhausted_budget(draws, space):
+def test_no_run_fits_an_exhausted_budget(space):
     assert make_strategy("sobol").propose(2, space, budget_left=0.5 * space.compute_bounds[0]) == []
 
 
@@ -163,7 +163,7 @@ def test_grid_sweeps_a_cell_before_the_next_compute(space):
     assert np.allclose([c.r for c in picks[:6]], np.geomspace(0.2, 1.5, 6), rtol=0.03)
 
 
-def test_bad_input_is_named(draws, space):
+def test_bad_input_is_named(space):
     with pytest.raises(InputError, match="unknown strategy 'best'"):
         make_strategy("best")
     with pytest.raises(InputError, match="needs a fitted posterior"):

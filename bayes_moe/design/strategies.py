@@ -25,7 +25,7 @@ from botorch.optim import optimize_acqf_mixed
 from torch.quasirandom import SobolEngine
 
 from bayes_moe.design.acquisition import PredictiveVariance, TargetVarianceReduction
-from bayes_moe.design.ensemble import EnsembleModel, PosteriorDraws
+from bayes_moe.design.ensemble import EnsembleModel
 from bayes_moe.design.space import COMPUTE_COL, SPARSITY_COL, Candidate, DesignSpace, same_run
 from bayes_moe.errors import InputError
 
@@ -112,24 +112,21 @@ class Grid(Strategy):
 
 
 class _AcquisitionStrategy(Strategy):
-    """Picks by maximising an acquisition function over the posterior draws with BoTorch."""
+    """Picks by maximising an acquisition function over the posterior draws with BoTorch.
+    ``model`` must tabulate every sparsity of the space and of the pending runs."""
 
     needs_posterior = True
 
-    def __init__(self, draws: PosteriorDraws):
-        self.draws = draws
-        self._model: EnsembleModel | None = None
-
-    def propose(self, q, space, *, done=(), pending=(), budget_left=math.inf):
-        self._model = EnsembleModel.from_draws(self.draws, space, {space.campaign_sparsity(run.sparsity) for run in pending})
-        return super().propose(q, space, done=done, pending=pending, budget_left=budget_left)
+    def __init__(self, model: EnsembleModel, targets):
+        self.model = model
+        self.targets = torch.as_tensor(targets, dtype=torch.float64)
 
     @abstractmethod
     def acquisition(self, model: EnsembleModel, space: DesignSpace):
         """The BoTorch acquisition function this strategy maximises."""
 
     def _pick(self, space, done, pending):
-        acqf = self.acquisition(self._model, space)
+        acqf = self.acquisition(self.model, space)
         X_pending = space.features_of(pending)
         acqf.set_X_pending(X_pending if len(X_pending) else None)
         x, value = optimize_acqf_mixed(acqf, space.bounds(), q=1, fixed_features_list=space.fixed_sparsities(),
@@ -153,7 +150,7 @@ class Active(_AcquisitionStrategy):
 
     def acquisition(self, model, space):
         cost = InverseCostWeightedUtility(space.cost_model())
-        return TargetVarianceReduction(model, torch.as_tensor(self.draws.targets), cost=cost)
+        return TargetVarianceReduction(model, self.targets, cost=cost)
 
 
 class MaxVariance(_AcquisitionStrategy):
@@ -168,15 +165,16 @@ class MaxVariance(_AcquisitionStrategy):
 STRATEGIES = {cls.name: cls for cls in (Active, MaxVariance, Sobol, Grid)}
 
 
-def make_strategy(name: str, draws: PosteriorDraws | None = None, seed: int = 0) -> Strategy:
-    """The strategy called ``name``; the acquisition strategies need ``draws``."""
+def make_strategy(name: str, *, model: EnsembleModel | None = None, targets=None, seed: int = 0) -> Strategy:
+    """The strategy called ``name``; the acquisition strategies need the posterior's ``model`` and
+    its draws of log r* at the ``targets`` (``draws x targets``)."""
     if name not in STRATEGIES:
         raise InputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     cls = STRATEGIES[name]
     if cls.needs_posterior:
-        if draws is None:
+        if model is None or targets is None:
             raise InputError(f"strategy {name!r} needs a fitted posterior")
-        return cls(draws)
+        return cls(model, targets)
     return cls(seed) if cls is Sobol else cls()
 
 

@@ -1,0 +1,68 @@
+"""``bayes-moe next`` on a workspace: first batch, no repeats, budget, bad input (exit 2, nothing written)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bayes_moe import cli
+from bayes_moe.config import PAPER_SPARSITIES
+from bayes_moe.ledger import Ledger
+
+
+def next_json(capsys, workspace, *flags):
+    assert cli.main(["--workspace", str(workspace), "next", "--json", *flags]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def workspace(tmp_path, capsys):
+    assert cli.main(["--workspace", str(tmp_path / "ws"), "init"]) == 0
+    capsys.readouterr()
+    return tmp_path / "ws"
+
+
+def test_empty_ledger_gets_a_space_filling_first_batch(workspace, capsys):
+    rows = next_json(capsys, workspace, "--batch", "8")
+    assert len(rows) == 8
+    assert {"id", "r", "compute", "sparsity", "n_active", "tokens", "predicted_loss", "acquisition"} <= set(rows[0])
+    assert {round(row["sparsity"], 4) for row in rows} == set(PAPER_SPARSITIES)
+    assert np.ptp(np.log10([row["compute"] for row in rows])) > 2  # spans most of 1e17..1e20
+    assert np.ptp(np.log([row["r"] for row in rows])) > 0.6 * np.log(40)
+    with Ledger.open(workspace) as ledger:
+        runs = ledger.runs("proposed")
+    assert [run.id for run in runs] == [row["id"] for row in rows]
+    for run in runs:  # recorded as the solved architecture achieves it
+        assert run.arch["n_routed"] + run.arch["n_shared"] in (17, 33, 65, 129)
+        assert run.n_active < run.n_total and run.tokens > 0
+
+
+def test_proposing_twice_never_repeats_a_run(workspace, capsys):
+    first = next_json(capsys, workspace, "--batch", "3")
+    second = next_json(capsys, workspace, "--batch", "3")
+    keys = {(round(np.log(row["r"]), 2), round(np.log(row["compute"]), 2), round(row["sparsity"], 4))
+            for row in first + second}
+    assert len(keys) == 6
+
+
+def test_text_output_says_how_to_run_each(workspace, capsys):
+    assert cli.main(["--workspace", str(workspace), "next", "--batch", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "space-filling sobol batch" in out and "bayes-moe run 1" in out and "bayes-moe run 2" in out
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--strategy", "best"], "unknown strategy 'best'"),
+    (["--batch", "0"], "batch size must be a positive integer, got 0"),
+])
+def test_bad_input_exits_2_and_writes_nothing(workspace, capsys, flags, message):
+    assert cli.main(["--workspace", str(workspace), "next", *flags]) == 2
+    assert message in capsys.readouterr().err
+    with Ledger.open(workspace) as ledger:
+        assert ledger.runs() == []
+
+
+def test_exhausted_budget_exits_2(workspace, capsys):
+    (workspace / "campaign.toml").write_text("[stopping]\ncompute_budget = 5e16\n")
+    assert cli.main(["--workspace", str(workspace), "next"]) == 2
+    assert "compute budget exhausted" in capsys.readouterr().err
