@@ -175,6 +175,25 @@ def _measured(name: str):
     return parse
 
 
+# --- design: next, benchmark-design --------------------------------------------------------------------
+
+NEXT_COLUMNS = ["id", "r", "compute", "sparsity", "n_active", "tokens", "predicted_loss", "loss_lower",
+                "loss_upper", "information_per_flop"]
+
+
+def _cmd_next(args: argparse.Namespace) -> None:
+    from bayes_moe.design.proposals import propose_next  # BoTorch loads only for this command
+
+    proposals, used = propose_next(workspace_path(args), batch=args.batch, strategy=args.strategy,
+                                   force=args.force, seed=args.seed)
+    rows = [p.to_dict() for p in proposals]
+    note = "" if used == args.strategy else f" (no posterior yet: a space-filling {used} batch instead of {args.strategy})"
+    columns = [c for c in NEXT_COLUMNS if any(row[c] is not None for row in rows)]
+    text = (f"proposed {len(rows)} run(s) by {used}{note}\n" + table(rows, columns)
+            + "\n\nrun them with:\n" + "\n".join(f"  bayes-moe run {p.id}" for p in proposals))
+    emit(args, rows, text)
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -227,6 +246,11 @@ def _parser() -> argparse.ArgumentParser:
                                     f"{', '.join(arch.PRESETS)}")
     p.add_argument("--label", type=_measured("label"))
     p.add_argument("--seed", type=_measured("seed"))
+    p = command("next", _cmd_next, "propose the next runs and record them as proposed", reports=True)
+    p.add_argument("--batch", type=int, default=1, help="runs to propose, jointly informative (1)")
+    p.add_argument("--strategy", default="active", help="active (default), max-variance, sobol or grid")
+    p.add_argument("--force", action="store_true", help="propose even from a stale or unconverged posterior")
+    p.add_argument("--seed", type=int, default=0, help="seed of the space-filling strategies (0)")
     return parser
 
 
