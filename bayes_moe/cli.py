@@ -194,6 +194,31 @@ def _cmd_next(args: argparse.Namespace) -> None:
     emit(args, rows, text)
 
 
+def _cmd_loss_law(args: argparse.Namespace) -> None:
+    from bayes_moe import loss_law, sampling  # imports PyMC: only when this command runs
+
+    loss_law.check_prob(args.prob)
+    runs = loss_law.read_runs(args.file)
+    idata = loss_law.fit(runs, sampler=args.sampler or sampling.DEFAULT_SAMPLER, draws=args.draws,
+                         tune=args.tune, chains=args.chains, seed=args.seed)
+    summary = loss_law.summarise(idata, prob=args.prob)
+    payload = {**summary, "n_runs": len(runs), "prob": args.prob}
+    diag = summary["diagnostics"]
+    if not diag["converged"]:
+        payload["warning"] = (f"not converged (max r-hat {diag['max_rhat']:.3f}, min ESS bulk "
+                              f"{diag['min_ess_bulk']:.0f} / tail {diag['min_ess_tail']:.0f}, "
+                              f"{diag['divergences']} divergences): rerun with more --draws or --chains")
+        print(f"bayes-moe loss-law: warning: {payload['warning']}", file=sys.stderr)
+    rows = [{"parameter": name, **summary[name]} for name in loss_law.LAW_PARAMETERS]
+    text = (f"L = E + A / N**alpha + B / D**beta on {len(runs)} runs of {args.file} "
+            f"(median, {args.prob:g} equal-tailed interval)\n"
+            + table(rows, ["parameter", "median", "lower", "upper"])
+            + f"\n\nmax r-hat {diag['max_rhat']:.3f}, min ESS bulk {diag['min_ess_bulk']:.0f} / tail "
+              f"{diag['min_ess_tail']:.0f}, {diag['divergences']} divergences")
+    emit(args, payload, text)
+
+
+
 # --- parser ---------------------------------------------------------------------------------------
 
 
@@ -225,6 +250,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=2)
     p.add_argument("--shared", type=int, default=1)
     p.add_argument("--vocab", type=int, default=arch.DEFAULT_VOCAB)
+
+    p = command("loss-law", _cmd_loss_law, "fit the dense law L = E + A/N**alpha + B/D**beta to a CSV",
+                reports=True)
+    p.add_argument("file", help="CSV with columns n_params, tokens, loss (other columns are ignored)")
+    p.add_argument("--prob", type=float, default=0.9, help="equal-tailed interval probability (0.9)")
+    p.add_argument("--sampler", help="NUTS backend: nutpie (default), pymc or numpyro")
+    p.add_argument("--draws", type=int, default=1000, help="draws per chain (1000)")
+    p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (1000)")
+    p.add_argument("--chains", type=int, default=4, help="chains (4)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
 
     p = command("init", _cmd_init, "create a workspace (ledger + campaign.toml), optionally from a campaign folder",
                 reports=True)
