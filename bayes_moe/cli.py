@@ -84,7 +84,6 @@ def _cmd_arch(args: argparse.Namespace) -> None:
 
 # --- workspace and runs: init, import, export, status, add --------------------------------------------
 
-DEFAULT_PRESET = "55M"  # size preset of `add` when neither --preset nor the campaign names one
 STATUS_LAST = 10  # runs `status` lists unless --all
 RUN_COLUMNS = ["id", "status", "r", "compute", "sparsity", "loss", "tokens", "executor", "label", "reason"]
 
@@ -115,18 +114,17 @@ def _cmd_export(args: argparse.Namespace) -> None:
 def _cmd_status(args: argparse.Namespace) -> None:
     workspace = workspace_path(args)
     with Ledger.open(workspace) as ledger:
-        runs = ledger.runs()
+        counts, runs = ledger.counts(), ledger.runs()
     campaign = config.load_campaign(workspace)
     done = [run for run in runs if run.status == "done"]
-    counts = {status: sum(run.status == status for run in runs) for status in STATUSES}
     compute_done = sum(run.compute for run in done)
-    levels = sorted({run.sparsity for run in done})
+    per_level = {s: sum(run.sparsity == s for run in done) for s in sorted({run.sparsity for run in done})}
     shown = runs if args.all else runs[-STATUS_LAST:]
     payload = {
         "workspace": str(workspace), "campaign": campaign.name, "counts": counts,
         "compute_done": compute_done, "compute_budget": campaign.compute_budget,
         "compute_range": [min(r.compute for r in done), max(r.compute for r in done)] if done else None,
-        "sparsities": {repr(s): sum(run.sparsity == s for run in done) for s in levels},
+        "sparsities": {repr(s): n for s, n in per_level.items()},
         "runs": [run.to_dict() for run in shown],
     }
     lines = [
@@ -136,11 +134,11 @@ def _cmd_status(args: argparse.Namespace) -> None:
         f"({compute_done / campaign.compute_budget:.1%})",
     ]
     if done:
-        lines.append(f"compute per done run: {payload['compute_range'][0]:.3g} to {payload['compute_range'][1]:.3g} FLOPs")
-        lines.append("sparsities of done runs: " + ", ".join(f"{s:g} ({n})" for s, n in
-                                                                zip(levels, payload["sparsities"].values())))
+        low, high = payload["compute_range"]
+        lines.append(f"compute per done run: {low:.3g} to {high:.3g} FLOPs")
+        lines.append("sparsities of done runs: " + ", ".join(f"{s:g} ({n})" for s, n in per_level.items()))
     if runs:
-        lines += ["", table([run.to_dict() for run in shown], RUN_COLUMNS)]
+        lines += ["", table(payload["runs"], RUN_COLUMNS)]
         if len(shown) < len(runs):
             lines.append(f"(last {len(shown)} of {len(runs)} runs; --all lists every run)")
     emit(args, payload, "\n".join(lines))
@@ -148,7 +146,7 @@ def _cmd_status(args: argparse.Namespace) -> None:
 
 def _cmd_add(args: argparse.Namespace) -> None:
     workspace = workspace_path(args)
-    preset = args.preset or config.load_campaign(workspace).preset or DEFAULT_PRESET
+    preset = args.preset or config.load_campaign(workspace).preset
     with Ledger.open(workspace) as ledger:
         solved = arch.solve_preset(args.r, args.sparsity, preset)
         tokens = flops.tokens_for_compute(args.compute, solved.c_token)
@@ -277,8 +275,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--r", type=_measured("r"), required=True, help="expert/attention FLOPs ratio C_E/C_A")
     p.add_argument("--compute", type=_measured("compute"), required=True, help="total training FLOPs")
     p.add_argument("--sparsity", type=_measured("sparsity"), required=True, help="S = (E - E_act) / E")
-    p.add_argument("--preset", help=f"size preset (default: the campaign's, else {DEFAULT_PRESET}): "
-                                    f"{', '.join(arch.PRESETS)}")
+    p.add_argument("--preset", help=f"size preset (default: the campaign's): {', '.join(arch.PRESETS)}")
     p.add_argument("--label", type=_measured("label"))
     p.add_argument("--seed", type=_measured("seed"))
     p = command("next", _cmd_next, "propose the next runs and record them as proposed", reports=True)

@@ -12,7 +12,7 @@ of ``Campaign``)::
     r = [0.1, 4.0]                           # expert/attention FLOPs ratio C_E / C_A
     compute = [1e17, 1e20]                   # total training FLOPs of one run
     sparsities = [0.8235, 0.9091, 0.9538, 0.9767]
-    preset = "55M"                           # size preset of bayes_moe.arch (optional)
+    preset = "55M"                           # size preset of bayes_moe.arch that builds the runs
 
     [targets]                                # where the user wants r* known
     points = [{compute = 1e21, sparsity = 0.9538}]
@@ -43,14 +43,15 @@ CAMPAIGN_FILE = "campaign.toml"
 PAPER_SPARSITIES = (0.8235, 0.9091, 0.9538, 0.9767)  # E = 17, 33, 65, 129 with 1 shared + 2 routed
 TARGET_COMPUTE = 1e21  # the largest compute of the paper
 DEFAULT_WORLD = {"law": "paper", "seed": 0, "noise": 0.01}
+DEFAULT_PRESET = "55M"  # the paper's middle size label (bayes_moe.arch.PRESETS)
 
 
 @dataclass(frozen=True)
 class Campaign:
     """What a campaign explores and when it is done. Defaults: r in [0.1, 4], compute per run in
     [1e17, 1e20] FLOPs, the paper's four sparsities, targets at compute 1e21 for each sparsity,
-    a 90% interval of r* within +-10%, a total budget of 1e22 FLOPs, no preset (tools then use
-    their own default), and the world of the paper's law with 1% noise."""
+    a 90% interval of r* within +-10%, a total budget of 1e22 FLOPs, runs built with the 55M size
+    preset, and the world of the paper's law with 1% noise."""
 
     name: str = "default"
     description: str = ""
@@ -60,7 +61,7 @@ class Campaign:
     targets: tuple[tuple[float, float], ...] | None = None  # None: (TARGET_COMPUTE, S) for each sparsity
     target_width: float = 0.10
     compute_budget: float = 1e22
-    preset: str | None = None
+    preset: str = DEFAULT_PRESET
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
 
     def __post_init__(self):
@@ -202,8 +203,7 @@ def dump_campaign(campaign: Campaign) -> str:
     for table, keys in _LAYOUT.items():
         lines.append(f"[{table}]")
         for key, name in keys.items():
-            if by_field[name] is not None:
-                lines.append(f"{key} = {_toml(by_field[name])}")
+            lines.append(f"{key} = {_toml(by_field[name])}")
         lines.append("")
     lines.append("[world]")
     lines += [f"{_toml_key(key)} = {_toml(value)}" for key, value in campaign.world.items()]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -22,7 +23,6 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +134,7 @@ def _check_sizes(n_active, n_total) -> None:
 # --- runs -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Run:
     """One row of the ledger. ``r`` and ``sparsity`` are those of the architecture trained;
     ``compute`` is total training FLOPs, ``loss`` natural-log cross-entropy (nats)."""
@@ -155,7 +155,7 @@ class Run:
     reason: str | None
     created_at: str
     updated_at: str
-    metrics: dict = field(default_factory=dict)
+    metrics: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def _from_row(cls, row: sqlite3.Row) -> "Run":
@@ -166,7 +166,7 @@ class Run:
         return cls(**values)
 
     def to_dict(self) -> dict:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return dataclasses.asdict(self)
 
 
 def _now() -> str:
@@ -381,7 +381,7 @@ class Ledger:
         rows = _read_csv(path)
         now = _now()
         with self._transaction() as db:
-            existing = {_duplicate_key(Run._from_row(row).to_dict()) for row in db.execute("SELECT * FROM runs")}
+            existing = {tuple(row) for row in db.execute(f"SELECT {', '.join(_DUPLICATE_KEY)} FROM runs")}
             for number, line, values in rows:
                 if _duplicate_key(values) in existing:
                     raise InputError(f"{path}, data row {number} (line {line}): the same run is already in "
@@ -438,7 +438,8 @@ def _csv_cell(value) -> str:
 
 
 def _read_csv(path: Path) -> list[tuple[int, int, dict]]:
-    """(data row number, line number, checked values) of every row; ``InputError`` at the first bad one."""
+    """(data row number, line number, checked values) of every row; ``InputError`` at the first bad one.
+    Data rows are numbered from 1 after the header, blank lines skipped and not counted."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)

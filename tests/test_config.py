@@ -43,7 +43,7 @@ def test_defaults_when_the_workspace_has_no_campaign(tmp_path):
     assert campaign.r_bounds == (0.1, 4.0) and campaign.compute_bounds == (1e17, 1e20)
     assert campaign.sparsities == PAPER_SPARSITIES == (0.8235, 0.9091, 0.9538, 0.9767)
     assert campaign.targets == tuple((1e21, s) for s in PAPER_SPARSITIES)
-    assert (campaign.target_width, campaign.compute_budget, campaign.preset) == (0.10, 1e22, None)
+    assert (campaign.target_width, campaign.compute_budget, campaign.preset) == (0.10, 1e22, "55M")
     assert campaign.world == {"law": "paper", "seed": 0, "noise": 0.01}
 
 
