@@ -150,3 +150,22 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     })
     return idata
 
+
+
+VARIANTS = (("power", "asymmetric"), ("power", "symmetric"), ("curved", "asymmetric"))
+
+
+def compare_forms(dataset: xr.Dataset, variants=VARIANTS, **fit_options) -> tuple:
+    """Fit each (form, penalty) variant and compare them by PSIS-LOO; returns the ArviZ table (rows
+    named ``form/penalty``, best first) and a one-line verdict. A variant wins only when its elpd
+    exceeds the default's by more than twice the standard error of the difference."""
+    fits = {f"{form}/{penalty}": fit(dataset, form=form, penalty=penalty, log_likelihood=True, **fit_options)
+            for form, penalty in variants}
+    table = sampling.loo_compare(fits)
+    default, best = f"{DEFAULT_FORM}/{DEFAULT_PENALTY}", table.index[0]
+    margin, dse = float(table.loc[default, "elpd_diff"]), float(table.loc[default, "dse"])
+    if best != default and margin > 2 * dse:
+        verdict = f"{best} fits better than {default}: elpd_loo +{margin:.1f} (> 2 x se {dse:.1f})"
+    else:
+        verdict = f"no variant beats {default} by more than 2 se of the elpd_loo difference: keep {default}"
+    return table, verdict

@@ -89,3 +89,9 @@ def _extreme(dataset, reduce) -> float:
     values = [np.asarray(v).ravel() for v in dataset.data_vars.values()]
     values = np.concatenate(values) if values else np.array([np.nan])
     return float(reduce(values)) if np.isfinite(values).any() else float("nan")
+
+
+def loo_compare(fits: dict) -> "pandas.DataFrame":
+    """PSIS-LOO comparison (ArviZ ``compare``) of fits that carry a log_likelihood group, best first:
+    elpd_loo, its standard error, the difference to the best (elpd_diff, dse) and pareto-k warnings."""
+    return az.compare(fits, ic="loo")
