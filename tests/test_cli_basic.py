@@ -3,6 +3,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from bayes_moe import arch, flops
@@ -151,6 +152,29 @@ def test_status_counts_compute_and_lists_last_runs(ws, tmp_path, capsys):
     _, out, _ = run(capsys, "--workspace", ws, "status")
     assert "1 running, 12 done" in out and "(last 10 of 13 runs; --all lists every run)" in out
     assert "7.8e+18 FLOPs of the 1e+22 budget" in out
+
+
+def test_status_says_whether_the_posterior_is_fresh(ws, tmp_path, capsys):
+    posterior = pytest.importorskip("bayes_moe.posterior")
+    az = pytest.importorskip("arviz")
+    (tmp_path / "runs.csv").write_text(RUNS)
+    run(capsys, "--workspace", ws, "import", tmp_path / "runs.csv")
+    _, out, _ = run(capsys, "--workspace", ws, "status", "--json")
+    assert json.loads(out)["posterior"] is None
+    with Ledger.open(ws) as ledger:
+        idata = az.from_dict(posterior={"x": np.zeros((1, 4))})
+        idata.attrs.update(ledger_fingerprint=ledger.to_dataset().attrs["ledger_fingerprint"], converged=1)
+    posterior.save(idata, ws)
+    _, out, _ = run(capsys, "--workspace", ws, "status", "--json")
+    assert json.loads(out)["posterior"] == {"fresh": True, "converged": True}
+    with Ledger.open(ws) as ledger:
+        run_id = ledger.add_run(0.8, 1e19, 0.9538)
+        ledger.start(run_id, "simulator")
+        _, out, _ = run(capsys, "--workspace", ws, "status")
+        assert "posterior: fresh, converged" in out  # a running run is not data yet
+        ledger.finish(run_id, 2.8)
+    _, out, _ = run(capsys, "--workspace", ws, "status")
+    assert "posterior: STALE" in out
 
 
 # --- add --------------------------------------------------------------------------------------------
