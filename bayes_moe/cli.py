@@ -82,9 +82,51 @@ def _cmd_arch(args: argparse.Namespace) -> None:
     emit(args, payload, text)
 
 
+def _cmd_loss_law(args: argparse.Namespace) -> None:
+    from bayes_moe import loss_law, sampling  # imports PyMC: only when this command runs
+
+    loss_law.check_prob(args.prob)
+    runs = loss_law.read_runs(args.file)
+    idata = loss_law.fit(runs, sampler=args.sampler or sampling.DEFAULT_SAMPLER, draws=args.draws,
+                         tune=args.tune, chains=args.chains, seed=args.seed)
+    summary = loss_law.summarise(idata, prob=args.prob)
+    payload = {**summary, "n_runs": len(runs), "prob": args.prob}
+    diag = summary["diagnostics"]
+    if not diag["converged"]:
+        payload["warning"] = (f"not converged (max r-hat {diag['max_rhat']:.3f}, min ESS bulk "
+                              f"{diag['min_ess_bulk']:.0f} / tail {diag['min_ess_tail']:.0f}, "
+                              f"{diag['divergences']} divergences): rerun with more --draws or --chains")
+        print(f"bayes-moe loss-law: warning: {payload['warning']}", file=sys.stderr)
+    rows = [{"parameter": name, **summary[name]} for name in loss_law.LAW_PARAMETERS]
+    text = (f"L = E + A / N**alpha + B / D**beta on {len(runs)} runs of {args.file} "
+            f"(median, {args.prob:g} equal-tailed interval)\n"
+            + table(rows, ["parameter", "median", "lower", "upper"])
+            + f"\n\nmax r-hat {diag['max_rhat']:.3f}, min ESS bulk {diag['min_ess_bulk']:.0f} / tail "
+              f"{diag['min_ess_tail']:.0f}, {diag['divergences']} divergences")
+    emit(args, payload, text)
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from bayes_moe.train.loop import read_config, train_run  # torch loads only for this command
+
+    config = read_config(args.config) if args.config else None
+    run = train_run(workspace_path(args), args.id, nproc=args.nproc, device=args.device, config=config,
+                    corpus=args.corpus, progress=not args.json)
+    payload = run.to_dict()
+    if run.status == "done":
+        m = run.metrics
+        text = (f"run {run.id} done: validation loss {run.loss:.4f} nats, train loss {m['train_loss']:.4f}, "
+                f"{m['tokens']:.4g} tokens at {m['tokens_per_s']:.4g} tokens/s"
+                + (f", MFU {m['mfu']:.1%}" if "mfu" in m else "") + f", {m['wall_s']:.1f} s")
+    else:
+        text = f"run {run.id} {run.status}" + (f": {run.reason}" if run.reason else "")
+    emit(args, payload, text)
+
+
 # --- workspace and runs: init, import, export, status, add --------------------------------------------
 
 STATUS_LAST = 10  # runs `status` lists unless --all
+POSTERIOR_FILE = "posterior.nc"  # bayes_moe.posterior.POSTERIOR_FILE, named here to avoid importing ArviZ
 RUN_COLUMNS = ["id", "status", "r", "compute", "sparsity", "loss", "tokens", "executor", "label", "reason"]
 
 
@@ -115,6 +157,7 @@ def _cmd_status(args: argparse.Namespace) -> None:
     workspace = workspace_path(args)
     with Ledger.open(workspace) as ledger:
         counts, runs = ledger.counts(), ledger.runs()
+        fit = _posterior_state(workspace, ledger)
     campaign = config.load_campaign(workspace)
     done = [run for run in runs if run.status == "done"]
     compute_done = sum(run.compute for run in done)
@@ -125,6 +168,7 @@ def _cmd_status(args: argparse.Namespace) -> None:
         "compute_done": compute_done, "compute_budget": campaign.compute_budget,
         "compute_range": [min(r.compute for r in done), max(r.compute for r in done)] if done else None,
         "sparsities": {repr(s): n for s, n in per_level.items()},
+        "posterior": fit,
         "runs": [run.to_dict() for run in shown],
     }
     lines = [
@@ -137,11 +181,26 @@ def _cmd_status(args: argparse.Namespace) -> None:
         low, high = payload["compute_range"]
         lines.append(f"compute per done run: {low:.3g} to {high:.3g} FLOPs")
         lines.append("sparsities of done runs: " + ", ".join(f"{s:g} ({n})" for s, n in per_level.items()))
+    if fit is None:
+        lines.append("posterior: none yet (`bayes-moe fit`)")
+    else:
+        lines.append(f"posterior: {'fresh' if fit['fresh'] else 'STALE: the done runs changed since the fit; refit'}, "
+                     f"{'converged' if fit['converged'] else 'NOT converged'}")
     if runs:
         lines += ["", table(payload["runs"], RUN_COLUMNS)]
         if len(shown) < len(runs):
             lines.append(f"(last {len(shown)} of {len(runs)} runs; --all lists every run)")
     emit(args, payload, "\n".join(lines))
+
+
+def _posterior_state(workspace: Path, ledger: Ledger) -> dict | None:
+    """Whether the workspace's posterior was fitted on the ledger's current done runs; None if none."""
+    if not (workspace / POSTERIOR_FILE).is_file():
+        return None
+    from bayes_moe import posterior  # imports ArviZ: only when there is a posterior to read
+
+    idata = posterior.load(workspace)
+    return {"fresh": not posterior.is_stale(idata, ledger), "converged": posterior.converged(idata)}
 
 
 def _cmd_add(args: argparse.Namespace) -> None:
@@ -192,29 +251,130 @@ def _cmd_next(args: argparse.Namespace) -> None:
     emit(args, rows, text)
 
 
-def _cmd_loss_law(args: argparse.Namespace) -> None:
-    from bayes_moe import loss_law, sampling  # imports PyMC: only when this command runs
+# --- the r* model: fit, r-star, compare, validate ---------------------------------------------------
 
-    loss_law.check_prob(args.prob)
-    runs = loss_law.read_runs(args.file)
-    idata = loss_law.fit(runs, sampler=args.sampler or sampling.DEFAULT_SAMPLER, draws=args.draws,
-                         tune=args.tune, chains=args.chains, seed=args.seed)
-    summary = loss_law.summarise(idata, prob=args.prob)
-    payload = {**summary, "n_runs": len(runs), "prob": args.prob}
-    diag = summary["diagnostics"]
-    if not diag["converged"]:
-        payload["warning"] = (f"not converged (max r-hat {diag['max_rhat']:.3f}, min ESS bulk "
-                              f"{diag['min_ess_bulk']:.0f} / tail {diag['min_ess_tail']:.0f}, "
-                              f"{diag['divergences']} divergences): rerun with more --draws or --chains")
-        print(f"bayes-moe loss-law: warning: {payload['warning']}", file=sys.stderr)
-    rows = [{"parameter": name, **summary[name]} for name in loss_law.LAW_PARAMETERS]
-    text = (f"L = E + A / N**alpha + B / D**beta on {len(runs)} runs of {args.file} "
-            f"(median, {args.prob:g} equal-tailed interval)\n"
-            + table(rows, ["parameter", "median", "lower", "upper"])
-            + f"\n\nmax r-hat {diag['max_rhat']:.3f}, min ESS bulk {diag['min_ess_bulk']:.0f} / tail "
-              f"{diag['min_ess_tail']:.0f}, {diag['divergences']} divergences")
+
+def _fit_options(args: argparse.Namespace) -> dict:
+    from bayes_moe import sampling
+
+    return dict(sampler=args.sampler or sampling.DEFAULT_SAMPLER, draws=args.draws, tune=args.tune,
+                chains=args.chains, seed=args.seed)
+
+
+def _diagnostics_text(report: dict) -> str:
+    return table([report], ["max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "converged"])
+
+
+def _cmd_fit(args: argparse.Namespace) -> None:
+    from bayes_moe import model, posterior  # imports PyMC: only when this command runs
+
+    with Ledger.open(workspace_path(args)) as ledger:
+        runs = ledger.to_dataset()
+    idata = model.fit(runs, form=args.form, penalty=args.penalty, **_fit_options(args))
+    path = posterior.save(idata, workspace_path(args))
+    report = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
+    report["converged"] = posterior.converged(idata)
+    payload = {"posterior": str(path), "n_runs": int(idata.attrs["n_runs"]), "form": args.form,
+               "penalty": args.penalty, **report}
+    if not report["converged"]:
+        print("bayes-moe fit: warning: posterior NOT converged (needs r-hat <= 1.01, ESS >= 400, no divergences); "
+              "rerun with more --draws/--tune or --chains", file=sys.stderr)
+    emit(args, payload, f"fit {payload['n_runs']} runs ({args.form} law, {args.penalty} penalty) -> {path}\n"
+                        + _diagnostics_text(report))
+
+
+def _cmd_r_star(args: argparse.Namespace) -> None:
+    from bayes_moe import posterior
+
+    if not args.compute > 0 or not 0 <= args.sparsity < 1:
+        raise InputError(f"need --compute > 0 and 0 <= --sparsity < 1, got {args.compute!r}, {args.sparsity!r}")
+    workspace = workspace_path(args)
+    idata = posterior.load(workspace)
+    with Ledger.open(workspace) as ledger:
+        stale = posterior.is_stale(idata, ledger)
+    interval = posterior.r_star(idata, args.compute, args.sparsity, prob=args.prob).isel(point=0)
+    payload = {"compute": args.compute, "sparsity": args.sparsity, "prob": args.prob,
+               **{k: float(interval[k]) for k in ("median", "lower", "upper")},
+               "stale": stale, "converged": posterior.converged(idata)}
+    if stale:
+        print("bayes-moe r-star: warning: the posterior is stale (the ledger changed since the fit): run "
+              "`bayes-moe fit`", file=sys.stderr)
+    if not payload["converged"]:
+        print("bayes-moe r-star: warning: the posterior did not converge: treat the interval with care",
+              file=sys.stderr)
+    emit(args, payload, f"r* at C={args.compute:.3g} FLOPs, S={args.sparsity:g}: {payload['median']:.4g} "
+                        f"({args.prob:g} interval {payload['lower']:.4g} .. {payload['upper']:.4g})")
+
+
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from bayes_moe import model
+
+    with Ledger.open(workspace_path(args)) as ledger:
+        runs = ledger.to_dataset()
+    comparison, verdict = model.compare_forms(runs, **_fit_options(args))
+    columns = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "warning"]
+    rows = [{"variant": name, **{c: row[c] for c in columns}} for name, row in comparison.iterrows()]
+    emit(args, {"variants": rows, "verdict": verdict},
+         table(rows, ["variant"] + columns) + f"\n\nverdict: {verdict}")
+
+
+def _cmd_validate(args: argparse.Namespace) -> None:
+    from bayes_moe import posterior
+
+    with Ledger.open(workspace_path(args)) as ledger:
+        runs = ledger.to_dataset()
+    report = posterior.hold_out_validation(runs, args.hold_out_sparsity, **_fit_options(args))
+    emit(args, report, f"held out S={args.hold_out_sparsity:g} ({report['n_held_out']} runs), refit on "
+                       f"{report['n_fit']} runs\n"
+                       + table([report], ["rmse", "mean_abs_error", "coverage_50", "coverage_90", "converged"]))
+
+
+def _register_model_commands(command) -> None:
+    def sampling_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--sampler", choices=("nutpie", "pymc", "numpyro"), help="NUTS backend (default nutpie)")
+        p.add_argument("--draws", type=int, default=1000, help="draws per chain (1000)")
+        p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (1000)")
+        p.add_argument("--chains", type=int, default=4, help="chains (4)")
+        p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+
+    p = command("fit", _cmd_fit, "fit the r* model to the finished runs; writes posterior.nc", reports=True)
+    sampling_flags(p)
+    p.add_argument("--form", choices=("power", "curved"), default="power", help="log r* law in log C (power)")
+    p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
+                   help="loss valley around r* (asymmetric)")
+    p = command("r-star", _cmd_r_star, "r* with a credible interval at any compute and sparsity", reports=True)
+    p.add_argument("--compute", type=float, required=True, help="total training FLOPs")
+    p.add_argument("--sparsity", type=float, required=True, help="S = (E - E_act) / E, 0 <= S < 1")
+    p.add_argument("--prob", type=float, default=0.9, help="equal-tailed interval probability (0.9)")
+    p = command("compare", _cmd_compare, "PSIS-LOO: power law vs curved law, asymmetric vs symmetric valley",
+                reports=True)
+    sampling_flags(p)
+    p = command("validate", _cmd_validate, "refit without one sparsity and score its predicted losses",
+                reports=True)
+    p.add_argument("--hold-out-sparsity", type=float, required=True, help="the sparsity level to hold out")
+    sampling_flags(p)
+
+
+def _cmd_campaign(args: argparse.Namespace) -> None:
+    from bayes_moe.campaign import run_campaign
+    from bayes_moe.executors import make_executor
+
+    options = {"nproc": args.nproc} if args.executor == "trainer" else {}
+    executor = make_executor(args.executor, **options)
+    fit_options = {"sampler": args.sampler, "draws": args.draws, "tune": args.draws, "chains": args.chains,
+                   "progressbar": False}
+    history = run_campaign(workspace_path(args), executor, rounds=args.rounds, batch=args.batch,
+                           strategy=args.strategy, fit_options=fit_options, seed=args.seed,
+                           progress=not args.json)
+    rows = [{"round": h.index, "runs": len(h.executed), "failed": len(h.failed), "compute_spent": h.compute_spent,
+             "r*_half_width": h.half_width, "converged": h.converged} for h in history]
+    payload = [{**vars(h)} for h in history]
+    final = history[-1].intervals if history else []
+    text = table(rows, list(rows[0]) if rows else ["round"])
+    if final:
+        text += "\n\nr* at the targets (90% interval):\n" + table(
+            final, ["compute", "sparsity", "median", "lower", "upper", "half_width"])
     emit(args, payload, text)
-
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -258,6 +418,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (1000)")
     p.add_argument("--chains", type=int, default=4, help="chains (4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p = command("run", _cmd_run, "train a proposed run and record its loss", reports=True)
+    p.add_argument("id", type=int, help="run id in the ledger")
+    p.add_argument("--executor", choices=("trainer",), default="trainer", help="who runs it")
+    p.add_argument("--nproc", type=int, default=1, help="processes (GPUs) through torchrun")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    p.add_argument("--config", type=Path, help="TOML of trainer settings (batch_size, lr, balance, ...)")
+    p.add_argument("--corpus", type=Path, help="token shards with manifest.json, or a folder of .txt files")
 
     p = command("init", _cmd_init, "create a workspace (ledger + campaign.toml), optionally from a campaign folder",
                 reports=True)
@@ -283,6 +450,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="active", help="active (default), max-variance, sobol or grid")
     p.add_argument("--force", action="store_true", help="propose even from a stale or unconverged posterior")
     p.add_argument("--seed", type=int, default=0, help="seed of the space-filling strategies (0)")
+    _register_model_commands(command)
+    p = command("campaign", _cmd_campaign, "the closed loop: propose, execute, record, refit", reports=True)
+    p.add_argument("--rounds", type=int, required=True, help="rounds of propose -> execute -> refit")
+    p.add_argument("--batch", type=int, default=1, help="runs proposed per round")
+    p.add_argument("--executor", choices=("simulator", "trainer", "slurm"), default="simulator")
+    p.add_argument("--strategy", default="active", help="active, max-variance, sobol or grid")
+    p.add_argument("--nproc", type=int, default=1, help="GPUs per run (trainer executor)")
+    p.add_argument("--sampler", default="nutpie")
+    p.add_argument("--draws", type=int, default=500, help="draws (and tuning steps) per chain of each refit")
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
     return parser
 
 
