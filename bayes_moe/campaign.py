@@ -1,0 +1,123 @@
+"""The closed loop: execute what is queued -> refit if stale -> stop? -> propose -> execute -> ...
+
+The ledger is the only state. A campaign killed at any point and started again first executes the
+runs it left 'proposed' or 'running' (executors pick a 'running' run up again), so no run is repeated
+once finished and none is lost. A failed run is recorded with its reason by the executor and the loop
+goes on; it is never retried (the design may propose a new run nearby). The loop stops after
+``rounds`` rounds, when the 90% interval of r* at every target is within the campaign's relative
+half-width, or when the compute budget is spent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from bayes_moe.config import load_campaign
+from bayes_moe import posterior
+from bayes_moe.design.proposals import PENDING, propose_next
+from bayes_moe.errors import InputError
+from bayes_moe.ledger import Ledger
+
+SPENT = ("done", "failed", "running")
+STOP_PROB = 0.9  # the interval the stopping rule and the progress display speak of
+
+
+@dataclass
+class Round:
+    """What one round did and where the campaign stood after it."""
+
+    index: int
+    executed: list[int]
+    failed: list[int]
+    compute_spent: float
+    half_width: float  # worst relative half-width of the 90% interval of r* over the targets
+    converged: bool  # whether the posterior the round proposed from passed the convergence checks
+    intervals: list[dict] = field(default_factory=list)  # per target: compute, sparsity, median, lower, upper
+
+
+def refit(workspace: Path, **fit_options):
+    """Fit the joint model to the ledger's finished runs and save ``posterior.nc`` with their fingerprint."""
+    from bayes_moe import model
+
+    with Ledger.open(workspace) as ledger:
+        runs = ledger.to_dataset()
+        runs.attrs["ledger_fingerprint"] = ledger.fingerprint()
+    if runs.sizes["run"] == 0:
+        raise InputError(f"no finished runs in {workspace}: nothing to fit")
+    idata = model.fit(runs, **fit_options)
+    posterior.save(idata, workspace)
+    return idata
+
+
+def current_posterior(workspace: Path, **fit_options):
+    """The workspace's posterior, refitted first if it is missing or stale; None with no finished runs."""
+    with Ledger.open(workspace) as ledger:
+        if not ledger.counts().get("done"):
+            return None
+        fresh = (Path(workspace) / posterior.POSTERIOR_FILE).is_file() and not posterior.is_stale(
+            idata := posterior.load(workspace), ledger)
+    return idata if fresh else refit(workspace, **fit_options)
+
+
+def target_intervals(idata, targets, prob: float = STOP_PROB) -> list[dict]:
+    """Median and equal-tailed interval of r* at each target, with its relative half-width."""
+    compute, sparsity = (np.array([t[i] for t in targets], dtype=float) for i in (0, 1))
+    summary = posterior.r_star(idata, compute, sparsity, prob=prob)
+    rows = []
+    for c, s, median, lower, upper in zip(compute, sparsity, summary["median"].values, summary["lower"].values,
+                                          summary["upper"].values):
+        half_width = max(upper / median - 1, 1 - lower / median)
+        rows.append({"compute": c, "sparsity": s, "median": median, "lower": lower, "upper": upper,
+                     "half_width": half_width})
+    return rows
+
+
+def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: str = "active",
+                 fit_options: dict | None = None, seed: int = 0, progress: bool = True) -> list[Round]:
+    """Run up to ``rounds`` rounds of propose -> execute -> refit with ``executor`` (executors.py)."""
+    workspace = Path(workspace)
+    campaign = load_campaign(workspace)
+    fit_options = fit_options or {}
+    history: list[Round] = []
+    bar = tqdm(range(rounds), desc="campaign", unit="round", disable=not progress)
+    for index in bar:
+        executed, failed = _execute_queue(workspace, executor)  # left over from an interrupted round
+        idata = current_posterior(workspace, **fit_options)
+        intervals = target_intervals(idata, campaign.targets) if idata is not None else []
+        half_width = max((row["half_width"] for row in intervals), default=np.inf)
+        converged = idata is None or posterior.converged(idata)
+        if not converged:  # flagged, and used only because the loop must go on to fix it with more data
+            bar.write(f"round {index}: the posterior has not converged (see `bayes-moe fit`); proposing anyway")
+        spent = _compute_spent(workspace)
+        if half_width <= campaign.target_width or spent >= campaign.compute_budget:
+            history.append(Round(index, executed, failed, spent, half_width, converged, intervals))
+            break
+        propose_next(workspace, batch=batch, strategy=strategy, force=True, seed=seed + index)
+        more_executed, more_failed = _execute_queue(workspace, executor)
+        history.append(Round(index, executed + more_executed, failed + more_failed, _compute_spent(workspace),
+                             half_width, converged, intervals))
+        bar.set_postfix_str(f"spent {history[-1].compute_spent:.3g} FLOPs, r* ±{half_width:.1%}")
+    else:  # the last round's runs are in: report where they leave r*
+        idata = current_posterior(workspace, **fit_options)
+        if idata is not None and history:
+            history[-1].intervals = target_intervals(idata, campaign.targets)
+            history[-1].half_width = max(row["half_width"] for row in history[-1].intervals)
+    return history
+
+
+def _execute_queue(workspace: Path, executor) -> tuple[list[int], list[int]]:
+    """Execute every proposed or running run, oldest first; returns (executed ids, failed ids)."""
+    with Ledger.open(workspace) as ledger:
+        queue = [run.id for run in ledger.runs(PENDING)]
+    finished = [executor.execute(workspace, run_id) for run_id in sorted(queue)]
+    return [run.id for run in finished], [run.id for run in finished if run.status == "failed"]
+
+
+def _compute_spent(workspace: Path) -> float:
+    """FLOPs of every run executed or executing, failed ones included: their compute was spent."""
+    with Ledger.open(workspace) as ledger:
+        return float(sum(run.compute for run in ledger.runs(SPENT)))
