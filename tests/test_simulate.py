@@ -1,0 +1,68 @@
+"""The simulated worlds: their optimum, their shape, their noise, and the data sets they make."""
+
+import numpy as np
+import pytest
+
+from bayes_moe import laws, simulate
+from bayes_moe.errors import InputError
+from bayes_moe.ledger import Ledger
+
+R = np.geomspace(0.05, 20, 20001)
+
+
+@pytest.mark.parametrize("law", simulate.LAWS)
+def test_mean_loss_is_lowest_at_the_worlds_r_star(law):
+    world = simulate.World(law=law)
+    for compute, sparsity in ((1e17, 0.8235), (1e21, 0.9767)):
+        best = R[world.mean_loss(R, compute, sparsity).argmin()]
+        assert np.log(best) == pytest.approx(world.log_r_star(compute, sparsity), abs=1e-3)
+
+
+def test_paper_world_follows_the_paper_and_two_term_world_does_not():
+    compute = np.array([1e17, 1e21])
+    assert simulate.World(law="paper").log_r_star(compute, 0.9) == pytest.approx(laws.paper_log_r_star(compute, 0.9))
+    two_term = simulate.World(law="two-term").log_r_star(compute, 0.9)
+    assert two_term == pytest.approx(laws.paper_log_r_star(compute, 0.9), abs=0.2)  # same r* at the pivot, ~12% apart at the ends
+    assert not np.allclose(two_term, laws.paper_log_r_star(compute, 0.9), atol=1e-3)
+
+
+def test_asymmetric_world_is_steeper_above_r_star():
+    world = simulate.World(law="asymmetric", asymmetry=4.0)
+    log_r_star = world.log_r_star(1e18, 0.9)
+    floor = world.mean_loss(np.exp(log_r_star), 1e18, 0.9)
+    rise = [world.mean_loss(np.exp(log_r_star + d), 1e18, 0.9) - floor for d in (-0.5, 0.5)]
+    assert rise[1] == pytest.approx(4 * rise[0])
+
+
+def test_noise_is_seeded_and_has_the_configured_scale():
+    config = {"law": "paper", "seed": 3, "noise": 0.02, "noise_dist": "normal"}
+    a = simulate.World.from_config(config).loss(np.full(20000, 0.5), 1e18, 0.9)
+    b = simulate.World.from_config(config).loss(np.full(20000, 0.5), 1e18, 0.9)
+    assert np.array_equal(a, b)
+    assert np.std(a) == pytest.approx(0.02, rel=0.05)
+
+
+@pytest.mark.parametrize("config", [{"law": "nope"}, {"law": "paper", "nosie": 0.1}, {"noise": -1.0}])
+def test_bad_world_config_is_an_input_error(config):
+    with pytest.raises(InputError):
+        simulate.World.from_config(config)
+
+
+@pytest.mark.parametrize("bad", [dict(r=0.0), dict(compute=-1.0), dict(sparsity=1.0)])
+def test_bad_run_is_an_input_error(bad):
+    run = {"r": 0.5, "compute": 1e18, "sparsity": 0.9, **bad}
+    with pytest.raises(InputError, match=next(iter(bad))):
+        simulate.World().loss(**run)
+
+
+def test_sweep_dataset_round_trips_through_the_ledger(tmp_path):
+    dataset = simulate.sweep_dataset(simulate.World(seed=1), sparsities=[0.8, 0.9], computes=[1e17, 1e18],
+                                     r_grid=[0.3, 1.0, 1.5])
+    assert dataset.sizes["run"] == 12
+    assert set(dataset.data_vars) == {"r", "compute", "sparsity", "loss", "n_active", "n_total", "tokens"}
+    simulate.write_csv(dataset, tmp_path / "runs.csv")
+    with Ledger.open(tmp_path, create=True) as ledger:
+        ledger.import_csv(tmp_path / "runs.csv")
+        back = ledger.to_dataset()
+    for name in ("r", "compute", "sparsity", "loss"):
+        assert back[name].values == pytest.approx(dataset[name].values, rel=1e-7)
