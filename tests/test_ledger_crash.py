@@ -76,7 +76,7 @@ def workspace(tmp_path):
 
 
 def test_four_processes_writing_at_once_lose_nothing(workspace):
-    n_workers, n_runs = 4, 150
+    n_workers, n_runs = 4, 100
     writers = [go(writer) for writer in [ready_writer("churn", workspace, w, n_runs) for w in range(n_workers)]]
     outputs = [writer.stdout.read().splitlines() for writer in writers]
     for writer in writers:
@@ -102,7 +102,7 @@ def test_four_processes_writing_at_once_lose_nothing(workspace):
 def test_kill_9_at_random_moments_keeps_every_commit(workspace):
     rng = random.Random(20260310)
     reported = {}
-    for _ in range(6):
+    for _ in range(5):
         writer = start_writer("churn", workspace, 0, 0)
         reported.update(committed(kill_after(writer, rng.uniform(0.02, 0.4))))
         check_integrity(workspace / "ledger.sqlite")
