@@ -24,12 +24,15 @@ import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from bayes_moe.config import CAMPAIGN_FILE, Campaign, dump_campaign, load_campaign
 from bayes_moe.errors import InputError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 LEDGER_FILE = "ledger.sqlite"
 RUNS_FILE = "runs.csv"  # the runs a campaign folder ships (experiments/*/runs.csv)
@@ -292,6 +295,8 @@ class Ledger:
         r, compute, sparsity, loss, n_active, n_total, tokens and coordinate seed (NaN where unknown);
         coordinates label and executor ('' where none). ``attrs['ledger_fingerprint']`` is the
         ``fingerprint`` of exactly these rows, read in the same query."""
+        import xarray as xr  # ~1 s to import: only the model needs this view, not the CLI or executors
+
         runs = self.runs(status)
         variables = {
             name: ("run", np.array([np.nan if getattr(run, name) is None else getattr(run, name) for run in runs],
