@@ -40,5 +40,9 @@ corpus: setup
 bench: setup
 	$(BIN)/python -m bayes_moe.train.bench --out experiments/benchmarks/trainer_bench.json
 
+# Simulated design campaigns (docs/design.md); BENCH_DESIGN_FLAGS e.g. '--seeds 1 --target-width 0.3'.
+bench-design: setup
+	nice $(BM) benchmark-design --out experiments/benchmarks $(BENCH_DESIGN_FLAGS)
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

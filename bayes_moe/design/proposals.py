@@ -84,11 +84,8 @@ def propose_next(workspace, *, batch: int = 1, strategy: str = "active", force: 
         done, pending = ledger.runs("done"), ledger.runs(PENDING)
         budget_left = campaign.compute_budget - sum(run.compute for run in ledger.runs(COMMITTED))
         draws = _fresh_draws(workspace, ledger, campaign.targets, force) if done else None
-        model = draws and EnsembleModel.from_draws(draws, space, {space.campaign_sparsity(r.sparsity) for r in pending})
-        if STRATEGIES[strategy].needs_posterior and model is None:
-            strategy = FIRST_BATCH_STRATEGY
-        chooser = make_strategy(strategy, model=model, targets=None if draws is None else draws.targets, seed=seed)
-        candidates = chooser.propose(batch, space, done=done, pending=pending, budget_left=budget_left)
+        candidates, strategy, model = plan(strategy, space, draws, batch=batch, done=done, pending=pending,
+                                           budget_left=budget_left, seed=seed)
         if not candidates:
             raise InputError(f"compute budget exhausted: {campaign.compute_budget - budget_left:.4g} of "
                              f"{campaign.compute_budget:.4g} FLOPs done or committed; the smallest run costs "
@@ -96,6 +93,21 @@ def propose_next(workspace, *, batch: int = 1, strategy: str = "active", force: 
         expectations = _expectations(model, draws, space, pending, candidates)
         return [_record(ledger, strategy, candidate, expected)
                 for candidate, expected in zip(candidates, expectations)], strategy
+
+
+def plan(strategy: str, space: DesignSpace, draws: PosteriorDraws | None, *, batch: int, done=(), pending=(),
+         budget_left: float = math.inf, seed: int = 0) -> tuple[list[Candidate], str, EnsembleModel | None]:
+    """The runs ``strategy`` proposes given the posterior ``draws`` (None: not fitted yet, and an
+    acquisition strategy gives way to a space-filling first batch); returns them, the strategy
+    used, and the ensemble model (None without draws)."""
+    pending_levels = {space.campaign_sparsity(run.sparsity) for run in pending}
+    model = None if draws is None else EnsembleModel.from_draws(draws, space, pending_levels)
+    if STRATEGIES[strategy].needs_posterior and model is None:
+        strategy = FIRST_BATCH_STRATEGY
+    targets = None if draws is None else draws.targets
+    chooser = make_strategy(strategy, model=model, targets=targets, seed=seed)
+    candidates = chooser.propose(batch, space, done=done, pending=pending, budget_left=budget_left)
+    return candidates, strategy, model
 
 
 def _fresh_draws(workspace: Path, ledger: Ledger, targets, force: bool) -> PosteriorDraws | None:

@@ -1,0 +1,195 @@
+"""Design benchmark: simulated campaigns against a known world, one per (world, strategy, seed).
+
+Each campaign starts from an empty ledger. Strategies that use the posterior (active, max-variance)
+and Sobol start with the same space-filling batch for a given seed; the grid follows the paper's
+design from its first run. Every round: fit the joint model to the runs done, stop if the 90%
+interval of r* at every target lies within ±target_width of its median (the campaign's stopping
+rule) or the compute cap is spent, else propose a batch and answer it with the world's noisy loss.
+Reported per campaign: compute spent, runs, the final relative half-width, whether the interval
+covers the true r* at every target. ``summarise`` tabulates medians per (world, strategy).
+
+    bayes-moe benchmark-design [--seeds 3] [--worlds paper two-term] [--batch 4] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bayes_moe import model, posterior
+from bayes_moe.config import Campaign
+from bayes_moe.design.proposals import plan, posterior_draws
+from bayes_moe.design.space import DesignSpace
+from bayes_moe.design.strategies import STRATEGIES
+from bayes_moe.errors import InputError
+from bayes_moe.ledger import Ledger
+from bayes_moe.simulate import LAWS, World
+
+DEFAULT_WORLDS = ("paper", "two-term")  # the well-specified world and a misspecified one (FOC optimum)
+DEFAULT_STRATEGIES = ("active", "grid", "sobol", "max-variance")
+PROB = 0.9
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one benchmark runs. ``compute_cap`` bounds each campaign's FLOPs (the campaign budget
+    by default), ``max_runs`` its runs; fits use few draws to stay fast."""
+
+    worlds: tuple[str, ...] = DEFAULT_WORLDS
+    strategies: tuple[str, ...] = DEFAULT_STRATEGIES
+    seeds: int = 3
+    batch: int = 4
+    initial: int = 8
+    max_runs: int = 120
+    compute_cap: float | None = None
+    draws: int = 300
+    chains: int = 2
+    noise: float = 0.01
+    campaign: Campaign = field(default_factory=Campaign)
+
+    def __post_init__(self):
+        for world in self.worlds:
+            if world not in LAWS:
+                raise InputError(f"unknown world {world!r}; choose from {', '.join(LAWS)}")
+        for strategy in self.strategies:
+            if strategy not in STRATEGIES:
+                raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
+        for name in ("seeds", "batch", "initial", "max_runs", "draws", "chains"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+
+    @property
+    def cap(self) -> float:
+        return self.campaign.compute_budget if self.compute_cap is None else self.compute_cap
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One simulated campaign's result."""
+
+    world: str
+    strategy: str
+    seed: int
+    reached: bool
+    compute: float
+    runs: int
+    rounds: int
+    half_width: float  # max over targets of the relative half-width of the 90% interval of r*
+    covered: float  # fraction of targets whose 90% interval covers the true r*
+    seconds: float
+
+
+def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -> Outcome:
+    """One campaign from an empty ledger in a temporary workspace; see the module docstring."""
+    campaign = settings.campaign
+    world = World.from_config({"law": world_law, "seed": seed, "noise": settings.noise})
+    rng = np.random.default_rng([seed, LAWS.index(world_law)])
+    space = DesignSpace.from_campaign(campaign)
+    target_c, target_s = (np.array([t[i] for t in campaign.targets]) for i in (0, 1))
+    truth = np.exp(world.log_r_star(target_c, target_s))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder, Ledger.open(Path(folder), create=True) as ledger:
+        rounds, draws = 0, None
+        while True:
+            done = ledger.runs("done")
+            spent = sum(run.compute for run in done)
+            if done:
+                idata = model.fit(ledger.to_dataset(), draws=settings.draws, tune=settings.draws,
+                                  chains=settings.chains, seed=seed + rounds, progressbar=False)
+                interval = posterior.r_star(idata, target_c, target_s, prob=PROB)
+                median, lower, upper = (interval[k].values for k in ("median", "lower", "upper"))
+                half_width = float(np.max(np.maximum(upper / median - 1, 1 - lower / median)))
+                covered = float(np.mean((lower <= truth) & (truth <= upper)))
+                if half_width <= campaign.target_width or spent >= settings.cap or len(done) >= settings.max_runs:
+                    break
+                if STRATEGIES[strategy].needs_posterior:
+                    draws = posterior_draws(idata, campaign.targets)
+            batch = settings.initial if not done and strategy != "grid" else settings.batch
+            batch = min(batch, settings.max_runs - len(done))
+            candidates, _, _ = plan(strategy, space, draws, batch=batch, done=done,
+                                    budget_left=settings.cap - spent, seed=seed)
+            if not candidates:
+                break
+            for c in candidates:
+                run_id = ledger.add_run(c.r, c.compute, c.sparsity, tokens=c.tokens, n_active=c.arch.n_active,
+                                        n_total=c.arch.n_total, label=f"bench:{strategy}")
+                ledger.start(run_id, "simulator")
+                ledger.finish(run_id, float(world.loss(c.r, c.compute, c.sparsity, rng=rng)))
+            rounds += 1
+    return Outcome(world_law, strategy, seed, half_width <= campaign.target_width, spent, len(done), rounds,
+                   half_width, covered, time.perf_counter() - started)
+
+
+def run(settings: Settings, report=None) -> list[Outcome]:
+    """Every (seed, world, strategy) campaign, seeds outermost so a partial run is balanced;
+    ``report(outcomes)`` is called after each campaign (e.g. to write the results so far)."""
+    outcomes = []
+    for seed in range(settings.seeds):
+        for world in settings.worlds:
+            for strategy in settings.strategies:
+                outcomes.append(run_campaign(world, strategy, seed, settings))
+                if report is not None:
+                    report(outcomes)
+    return outcomes
+
+
+def describe(outcome: Outcome) -> str:
+    return (f"{outcome.world:>9} {outcome.strategy:>12} seed {outcome.seed}: "
+            f"{'reached' if outcome.reached else 'stopped'} at half-width {outcome.half_width:.3f}, "
+            f"{outcome.runs} runs, {outcome.compute:.3g} FLOPs, covered {outcome.covered:.0%}, {outcome.seconds:.0f} s")
+
+
+def summarise(outcomes: list[Outcome]) -> list[dict]:
+    """Per (world, strategy): campaigns, how many reached the width, median compute and runs, the
+    median final half-width, mean coverage, and compute relative to the grid's (median)."""
+    rows = []
+    keys = list(dict.fromkeys((o.world, o.strategy) for o in outcomes))
+    for world, strategy in keys:
+        group = [o for o in outcomes if (o.world, o.strategy) == (world, strategy)]
+        rows.append(dict(world=world, strategy=strategy, campaigns=len(group),
+                         reached=sum(o.reached for o in group),
+                         compute=float(np.median([o.compute for o in group])),
+                         runs=float(np.median([o.runs for o in group])),
+                         half_width=float(np.median([o.half_width for o in group])),
+                         coverage=float(np.mean([o.covered for o in group]))))
+    for row in rows:
+        grid = [r for r in rows if r["world"] == row["world"] and r["strategy"] == "grid"]
+        row["compute_vs_grid"] = row["compute"] / grid[0]["compute"] if grid else math.nan
+    return rows
+
+
+def write(outcomes: list[Outcome], settings: Settings, out: Path, seconds: float) -> tuple[Path, Path]:
+    """``design_benchmark.json`` (settings, every campaign, the summary) and ``design_benchmark.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    summary, config = summarise(outcomes), config_of(settings)
+    payload = dict(settings=config, seconds=seconds, summary=summary, campaigns=[asdict(o) for o in outcomes])
+    json_path, md_path = out / "design_benchmark.json", out / "design_benchmark.md"
+    json_path.write_text(json.dumps(payload, indent=2) + "\n")
+    md_path.write_text(markdown(summary, config, seconds))
+    return json_path, md_path
+
+
+def config_of(settings: Settings) -> dict:
+    """The settings as JSON-ready values, with the campaign's targets, width and the compute cap."""
+    config = {k: v for k, v in asdict(settings).items() if k != "campaign"}
+    config.update(targets=settings.campaign.targets, target_width=settings.campaign.target_width, cap=settings.cap)
+    return config
+
+
+def markdown(summary: list[dict], config: dict, seconds: float) -> str:
+    head = ("| world | strategy | reached / campaigns | median compute (FLOPs) | vs grid | median runs "
+            "| median half-width | coverage |\n|---|---|---|---|---|---|---|---|\n")
+    rows = "".join(f"| {r['world']} | {r['strategy']} | {r['reached']} / {r['campaigns']} | {r['compute']:.3g} "
+                   f"| {r['compute_vs_grid']:.2f} | {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} |\n"
+                   for r in summary)
+    return (f"# Design benchmark\n\nSimulated campaigns: stop when the {PROB:.0%} interval of r* at every target "
+            f"({len(config['targets'])} points at {config['targets'][0][0]:.0e} FLOPs) is within "
+            f"±{config['target_width']:.0%} of its median, or at {config['cap']:.3g} FLOPs / {config['max_runs']} runs. "
+            f"Settings: {json.dumps({k: config[k] for k in ('seeds', 'batch', 'initial', 'draws', 'chains', 'noise')})}. "
+            f"Wall time {seconds / 60:.1f} min.\n\n" + head + rows)
