@@ -1,0 +1,95 @@
+"""The MoE decoder: exact parameter count, FLOPs as flops.py counts them, grouped dispatch == per-expert reference."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bayes_moe import arch
+from bayes_moe.train.flopcount import count_forward_flops
+from bayes_moe.train.model import MoEGPT
+from bayes_moe.train.moe import MoE, grouped_experts, grouped_mm_supported, reference_experts
+
+pytestmark = pytest.mark.skipif(not grouped_mm_supported(torch.device("cpu")),
+                                reason="this torch has no CPU grouped_mm")
+
+
+def small_arch(**kw):
+    shape = dict(n_layers=2, n_heads=4, d_model=64, n_ctx=32)
+    shape.update(kw)
+    return arch.solve(1.0, 2e6, 0.9538, **shape)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "20M", "100M"])
+def test_parameter_count_equals_arch_n_total(preset):
+    a = arch.solve_preset(1.0, 0.9538, preset)
+    with torch.device("meta"):
+        model = MoEGPT(a)
+    assert sum(p.numel() for p in model.parameters()) == a.n_total
+
+
+def test_parameter_count_with_gqa_and_two_shared_experts():
+    a = arch.solve(0.7, 3e6, 0.9, n_layers=2, n_heads=4, n_kv_heads=2, d_model=64, n_ctx=32, n_shared=2, top_k=1)
+    assert sum(p.numel() for p in MoEGPT(a).parameters()) == a.n_total
+
+
+@pytest.mark.parametrize("kv_heads", [4, 2])
+def test_forward_flops_match_flops_py(kv_heads):
+    """flops.py counts full-context attention (4 n_ctx d_attn per token) and logits apart; torch's counter
+    counts SDPA over the whole (b, h, n_ctx, n_ctx) score matrix, so at length n_ctx both agree."""
+    a = small_arch(n_kv_heads=kv_heads)
+    idx = torch.randint(0, a.vocab_size, (2, a.n_ctx))
+    counted = count_forward_flops(MoEGPT(a), idx)
+    expected = idx.numel() * (a.c_token + a.logits_flops)
+    assert counted == pytest.approx(expected, rel=0.02)
+
+
+@pytest.mark.parametrize("d_model,d_expert", [(64, 48), (60, 27)])  # 27, 60: not multiples of 8 (padded path)
+def test_grouped_experts_match_reference_forward_and_backward(d_model, d_expert):
+    torch.manual_seed(0)
+    n_experts, rows = 5, 37
+    counts = torch.tensor([9, 0, 13, 1, 14])  # an empty expert included
+    offsets = counts.cumsum(0).to(torch.int32)
+    x = torch.randn(rows, d_model, dtype=torch.float32)
+    w1 = torch.randn(n_experts, 2 * d_expert, d_model, dtype=torch.float32) / d_model ** 0.5
+    w2 = torch.randn(n_experts, d_model, d_expert, dtype=torch.float32) / d_expert ** 0.5
+    grad = torch.randn(rows, d_model, dtype=torch.float32)
+    results = []
+    for fn in (grouped_experts, reference_experts):
+        leaves = [t.clone().requires_grad_() for t in (x, w1, w2)]
+        out = fn(*leaves, offsets)
+        out.backward(grad)
+        results.append([out.detach()] + [t.grad for t in leaves])
+    for got, want in zip(*results):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_moe_layer_grouped_equals_reference_path():
+    torch.manual_seed(1)
+    layers = [MoE(32, 24, n_routed=6, n_shared=1, top_k=2, grouped=g) for g in (True, False)]
+    layers[0].reset_parameters(0.1, 0.1)
+    layers[1].load_state_dict(layers[0].state_dict())
+    x = torch.randn(3, 11, 32, dtype=torch.float32)
+    outs = [layer(x)[0] for layer in layers]
+    assert torch.allclose(outs[0], outs[1], atol=1e-5)
+    grads = [torch.autograd.grad(o.square().sum(), layer.w_gate_up)[0] for o, layer in zip(outs, layers)]
+    assert torch.allclose(grads[0], grads[1], atol=1e-4)
+    assert layers[0].load.sum() == x.shape[0] * x.shape[1] * 2  # every token routed to top_k experts
+
+
+def test_bias_balancing_moves_selection_toward_underloaded_experts():
+    layer = MoE(16, 8, n_routed=4, n_shared=0, top_k=1, balance="bias")
+    layer.update_bias(torch.tensor([10.0, 0.0, 0.0, 2.0]), rate=0.5)
+    assert layer.expert_bias.tolist() == [-0.5, 0.5, 0.5, 0.5]
+
+
+def test_causal_model_ignores_future_tokens():
+    a = small_arch()
+    model = MoEGPT(a).eval()
+    idx = torch.randint(0, a.vocab_size, (1, 16))
+    changed = idx.clone()
+    changed[0, 10:] = (changed[0, 10:] + 1) % a.vocab_size
+    with torch.no_grad():
+        assert torch.allclose(model(idx)[0][0, :10], model(changed)[0][0, :10], atol=1e-5)
+    logits, aux = model(idx)
+    loss = F.cross_entropy(logits.flatten(0, 1), idx.flatten())
+    assert torch.isfinite(loss) and set(aux) == {"balance", "z"}
