@@ -1,0 +1,75 @@
+"""The closed loop on the simulator: intervals shrink, and a killed campaign loses and repeats nothing."""
+
+import csv
+import os
+import shutil
+import sqlite3
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bayes_moe.campaign import run_campaign
+from bayes_moe.executors import make_executor
+from bayes_moe.ledger import Ledger, create_workspace
+
+DEMO = Path(__file__).resolve().parents[1] / "experiments" / "demo"
+FAST_FIT = dict(draws=150, tune=150, chains=2, progressbar=False)
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """The demo campaign with only its two lowest compute levels, so a campaign has room to learn."""
+    source = tmp_path / "campaign"
+    source.mkdir()
+    shutil.copy(DEMO / "campaign.toml", source)
+    with open(DEMO / "runs.csv") as demo, open(source / "runs.csv", "w", newline="") as low:
+        rows = csv.DictReader(demo)
+        writer = csv.DictWriter(low, rows.fieldnames)
+        writer.writeheader()
+        writer.writerows(row for row in rows if float(row["compute"]) < 4e17)
+    create_workspace(tmp_path / "ws", source=source)
+    return tmp_path / "ws"
+
+
+def test_campaign_executes_proposals_and_reports_targets(workspace):
+    with Ledger.open(workspace) as ledger:
+        before = ledger.counts()["done"]
+    history = run_campaign(workspace, make_executor("simulator"), rounds=1, batch=2, fit_options=FAST_FIT,
+                           progress=False)
+    assert len(history) == 1 and len(history[0].executed) == 2 and not history[0].failed
+    with Ledger.open(workspace) as ledger:
+        assert ledger.counts()["done"] == before + 2
+        assert not ledger.runs(("proposed", "running", "failed"))
+    final = history[-1].intervals  # refitted on the round's runs
+    assert len(final) == 4 and all(row["lower"] < row["median"] < row["upper"] for row in final)
+    assert history[-1].half_width == max(row["half_width"] for row in final)
+
+
+def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):
+    command = [sys.executable, "-m", "bayes_moe.cli", "--workspace", str(workspace), "campaign", "--rounds", "3",
+               "--batch", "2", "--draws", "150", "--chains", "2", "--json"]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    with Ledger.open(workspace) as ledger:  # kill it once its first proposals are in the ledger
+        while not ledger.runs(("proposed", "running")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    with Ledger.open(workspace) as ledger:
+        queued = {run.id for run in ledger.runs(("proposed", "running"))}
+        done_before = {run.id: run.loss for run in ledger.runs("done")}
+    assert queued, "the campaign was killed before proposing: the test did not exercise a resume"
+
+    history = run_campaign(workspace, make_executor("simulator"), rounds=1, batch=1, fit_options=FAST_FIT,
+                           progress=False)
+    assert queued <= set(history[0].executed)  # the interrupted round's runs were executed first
+    with Ledger.open(workspace) as ledger:
+        assert not ledger.runs(("proposed", "running"))
+        done_after = {run.id: run.loss for run in ledger.runs("done")}
+    assert sqlite3.connect(workspace / "ledger.sqlite").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert {k: done_after[k] for k in done_before} == done_before  # nothing finished was redone or lost
+    assert queued <= done_after.keys()
