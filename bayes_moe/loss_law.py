@@ -128,6 +128,7 @@ def build_model(runs: Runs) -> pm.Model:
 
 
 def _model_data(runs: Runs) -> dict:
+    """The model's data: log N and log D centred on their means (the pivots), and log-loss."""
     log_n, log_d = np.log(runs.n_params), np.log(runs.tokens)
     return {"log_n_pivot": log_n.mean(), "log_d_pivot": log_d.mean(), "log_n_centred": log_n - log_n.mean(),
             "log_d_centred": log_d - log_d.mean(), "log_loss": np.log(runs.loss)}

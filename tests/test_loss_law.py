@@ -17,7 +17,8 @@ CHINCHILLA_CSV = Path(__file__).parent / "data" / "epoch_chinchilla" / "chinchil
 EPOCH_FIT = {"E": (1.817, 1.769, 1.871), "A": (482.01, 285.2, 743.6), "alpha": (0.3478, 0.317, 0.373),
              "B": (2085.43, 1042.4, 5810.3), "beta": (0.3658, 0.331, 0.415)}
 TRUTH = {"E": 2.0, "A": 300.0, "alpha": 0.30, "B": 1000.0, "beta": 0.32}  # not Chinchilla's values
-SAMPLING = dict(draws=1000, tune=700, chains=2)
+SAMPLING = dict(draws=1000, tune=700, chains=2)  # real data: enough for the converged verdict (ESS >= 400)
+COVERAGE_SAMPLING = dict(draws=500, tune=500, chains=2)  # simulated: enough for 5% and 95% quantiles
 COVERAGE_DATASETS = 10
 
 
@@ -41,7 +42,7 @@ def write_runs(path, runs: loss_law.Runs) -> Path:
 @pytest.fixture(scope="module")
 def simulated_fits():
     """90% summaries of 10 independent simulated data sets (one compile; about 1 s a fit after it)."""
-    return [loss_law.summarise(loss_law.fit(simulated_runs(seed), seed=seed, **SAMPLING), prob=0.9)
+    return [loss_law.summarise(loss_law.fit(simulated_runs(seed), seed=seed, **COVERAGE_SAMPLING), prob=0.9)
             for seed in range(COVERAGE_DATASETS)]
 
 
@@ -161,10 +162,12 @@ def test_missing_file_is_input_error(tmp_path):
 
 def test_cli_json_shape(tmp_path, capsys, simulated_fit):  # after simulated_fit: the model is compiled
     path = write_runs(tmp_path / "runs.csv", simulated_runs(0))
-    assert cli.main(["loss-law", str(path), "--json", "--draws", "1000", "--tune", "700", "--chains", "2",
+    assert cli.main(["loss-law", str(path), "--json", "--draws", "500", "--tune", "500", "--chains", "2",
                      "--seed", "0", "--prob", "0.8"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert set(payload) == {"E", "A", "alpha", "B", "beta", "diagnostics", "n_runs", "prob"}
+    required = {"E", "A", "alpha", "B", "beta", "diagnostics", "n_runs", "prob"}
+    assert required <= set(payload)
+    assert set(payload) - required == ({"warning"} if not payload["diagnostics"]["converged"] else set())
     for name in loss_law.LAW_PARAMETERS:
         assert set(payload[name]) == {"median", "lower", "upper"}
         assert payload[name]["lower"] < payload[name]["median"] < payload[name]["upper"]
