@@ -403,6 +403,13 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
 # --- parser ---------------------------------------------------------------------------------------
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Argument errors as one line naming the flag and value, exit code 2 (not argparse's usage dump)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--workspace", default=argparse.SUPPRESS,
@@ -410,7 +417,7 @@ def _parser() -> argparse.ArgumentParser:
     reporting = argparse.ArgumentParser(add_help=False)
     reporting.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    parser = argparse.ArgumentParser(prog="bayes-moe", parents=[common], description=__doc__.splitlines()[0])
+    parser = _OneLineErrors(prog="bayes-moe", parents=[common], description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler, help: str, reports: bool = False) -> argparse.ArgumentParser:
