@@ -137,7 +137,8 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     set_runs(model, runs, levels)
     idata = sampling.sample(model, sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed,
                             progressbar=progressbar)
-    idata.add_groups(constant_data=runs.drop_vars("loss"), observed_data=runs[["loss"]])
+    kept = {group: idata[group] for group in idata.groups() if group not in ("constant_data", "observed_data")}
+    idata = az.InferenceData(**kept, constant_data=runs.drop_vars("loss"), observed_data=runs[["loss"]])
     if log_likelihood:
         with model:
             pm.compute_log_likelihood(idata, var_names=["loss"], progressbar=False)

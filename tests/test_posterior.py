@@ -1,0 +1,99 @@
+"""Queries on a saved posterior: r* anywhere in (C, S), draws, staleness, atomic save."""
+
+import numpy as np
+import pytest
+
+from bayes_moe import laws, model, posterior, simulate
+from bayes_moe.errors import InputError
+from bayes_moe.ledger import Ledger
+
+COMPUTES, R_GRID = (1e17, 1e18, 1e19), (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A ledger of simulated runs and a posterior fit on it, saved and loaded back."""
+    path = tmp_path_factory.mktemp("ws")
+    dataset = simulate.sweep_dataset(simulate.World(law="paper", seed=2), computes=COMPUTES, r_grid=R_GRID)
+    simulate.write_csv(dataset, path / "runs.csv")
+    with Ledger.open(path, create=True) as ledger:
+        ledger.import_csv(path / "runs.csv")
+        runs = ledger.to_dataset()
+    posterior.save(model.fit(runs, draws=300, tune=300, chains=2, seed=0, progressbar=False), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def idata(workspace):
+    return posterior.load(workspace)
+
+
+def test_r_star_beyond_the_data_contains_the_truth(idata):
+    # C = 1e21 is two decades past the data; S = 0.95 is not a fitted level
+    for compute, sparsity in ((1e21, 0.95), (1e21, 0.9538), (3e17, 0.93)):
+        interval = posterior.r_star(idata, compute, sparsity).isel(point=0)
+        assert interval["lower"] <= laws.paper_r_star(compute, sparsity) <= interval["upper"]
+
+
+def test_continuous_sparsity_broadcasts_and_uses_levels_where_fitted(idata):
+    sparsity = np.linspace(0.8, 0.98, 7)
+    result = posterior.r_star(idata, np.array([[1e18], [1e20]]), sparsity)
+    assert result.sizes["point"] == 14
+    assert np.all(result["lower"] < result["median"]) and np.all(result["median"] < result["upper"])
+    at_level = posterior.log_r_star_draws(idata, 1e19, 0.9091)
+    expected = np.log(idata.posterior["alpha_r"].sel(sparsity=0.9091).values.ravel())
+    assert at_level.dims == ("sample", "point")
+    assert at_level.values[:, 0] == pytest.approx(expected)  # at the pivot, r* is the level's alpha_r
+
+
+def test_a_new_level_is_less_certain_than_a_fitted_one(idata):
+    width = lambda s: float(np.std(posterior.log_r_star_draws(idata, 1e18, s)))  # noqa: E731
+    assert width(0.94) > width(0.9538)
+    assert posterior.log_r_star_draws(idata, 1e18, 0.94).equals(posterior.log_r_star_draws(idata, 1e18, 0.94))
+
+
+def test_loss_draws_and_noise_have_the_documented_dims(idata):
+    loss = posterior.loss_draws(idata, [0.5, 1.0], 1e18, 0.9091)
+    assert loss.dims == ("sample", "point") and loss.shape == (600, 2)
+    noise = posterior.noise_sd(idata)
+    assert noise.dims == ("sample",)
+    assert 0.005 < float(noise.median()) < 0.03  # the world's Student-t(5) noise of scale 0.01 has sd 0.013
+
+
+@pytest.mark.parametrize("query", [dict(compute=0.0, sparsity=0.9), dict(compute=1e18, sparsity=1.0),
+                                   dict(compute=1e18, sparsity=-0.1)])
+def test_bad_query_is_an_input_error(idata, query):
+    with pytest.raises(InputError):
+        posterior.r_star(idata, **query)
+
+
+def test_stale_after_a_new_run_finishes(workspace, idata):
+    with Ledger.open(workspace) as ledger:
+        assert not posterior.is_stale(idata, ledger)
+        run = ledger.add_run(0.7, 2e18, 0.9091)
+        ledger.start(run, "simulator")
+        assert not posterior.is_stale(idata, ledger)  # only finished runs count
+        ledger.finish(run, 3.0)
+        assert posterior.is_stale(idata, ledger)
+
+
+def test_load_without_posterior_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="bayes-moe fit"):
+        posterior.load(tmp_path)
+
+
+def test_save_replaces_atomically_and_keeps_attrs(tmp_path, idata):
+    posterior.save(idata, tmp_path)
+    posterior.save(idata, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [posterior.POSTERIOR_FILE]
+    assert posterior.load(tmp_path).attrs["ledger_fingerprint"] == idata.attrs["ledger_fingerprint"]
+
+
+def test_hold_out_validation_scores_the_held_out_level(workspace):
+    with Ledger.open(workspace) as ledger:
+        runs = ledger.to_dataset()
+    with pytest.raises(InputError, match="no runs at that sparsity"):
+        posterior.hold_out_validation(runs, 0.5)
+    report = posterior.hold_out_validation(runs, 0.9767, draws=200, tune=200, chains=2, progressbar=False)
+    assert report["n_held_out"] == 18
+    assert report["rmse"] < 0.05 and report["coverage_90"] >= 0.6
