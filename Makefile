@@ -44,5 +44,10 @@ bench: setup
 bench-design: setup
 	nice $(BM) benchmark-design --out experiments/benchmarks $(BENCH_DESIGN_FLAGS)
 
+# Joint r* model: fit speed (nutpie vs PyMC) and interval calibration on simulated data (docs/model.md).
+bench-model: setup
+	nice $(BIN)/python -m bayes_moe.benchmarks.fit_speed
+	nice $(BIN)/python -m bayes_moe.benchmarks.calibration
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis
