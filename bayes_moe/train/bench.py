@@ -1,0 +1,149 @@
+"""GPU benchmark of the trainer (``make bench``): training tokens/s and MFU of the 20M, 55M and 100M
+presets at r = 1, S = 0.9538, n_ctx 2048, and one MoE layer's fwd+bwd time against a dense SwiGLU FFN
+with the same active FLOPs (width (top_k + n_shared) * d_expert). Writes JSON.
+
+MFU = 3 * (C_A + C_E + logits) FLOPs per token (flops.py) * tokens/s / the GPU's dense bf16 peak
+(train/flopcount.py; H100 SXM: 989 TFLOP/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bayes_moe import arch as arch_module
+from bayes_moe import flops
+from bayes_moe.train.flopcount import peak_bf16_flops
+from bayes_moe.train.model import MoEGPT
+from bayes_moe.train.moe import MoE
+
+PRESETS = ("20M", "55M", "100M")
+R, SPARSITY = 1.0, 0.9538
+
+
+def _time_ms(fn, warmup: int = 3, repeat: int = 10) -> float:
+    """Median milliseconds of ``fn`` between CUDA events, after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def train_step_bench(a: arch_module.MoEArch, micro_batch: int, compile: bool) -> dict:
+    """Time full optimizer steps (fwd + bwd + AdamW) of ``micro_batch`` sequences."""
+    device = torch.device("cuda")
+    model = MoEGPT(a).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    step_model = torch.compile(model) if compile else model
+    x = torch.randint(0, a.vocab_size, (micro_batch, a.n_ctx), device=device)
+
+    def step():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            logits, aux = step_model(x)
+            loss = F.cross_entropy(logits.float().flatten(0, 1), x.flatten()) + 1e-2 * aux["balance"] + 1e-3 * aux["z"]
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    ms = _time_ms(step)
+    tokens_per_s = micro_batch * a.n_ctx / (ms / 1e3)
+    peak = peak_bf16_flops(device)
+    result = {"step_ms": ms, "micro_batch": micro_batch, "tokens_per_s": tokens_per_s, "compile": compile,
+              "model_flops_per_token": flops.TRAIN_FACTOR * (a.c_token + a.logits_flops),
+              "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}
+    if peak:
+        result["mfu"] = result["model_flops_per_token"] * tokens_per_s / peak
+    del model, optimizer, step_model
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    return result
+
+
+class DenseSwiGLU(nn.Module):
+    def __init__(self, d_model: int, d_ff: int):
+        super().__init__()
+        self.gate_up = nn.Linear(d_model, 2 * d_ff, bias=False)
+        self.down = nn.Linear(d_ff, d_model, bias=False)
+
+    def forward(self, x):
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+def layer_bench(a: arch_module.MoEArch, tokens: int, profile_dir: Path | None) -> dict:
+    """fwd + bwd of one MoE layer and of the dense SwiGLU with the same active expert FLOPs."""
+    device = torch.device("cuda")
+    moe = MoE(a.d_model, a.d_expert, a.n_routed, a.n_shared, a.top_k).to(device)
+    moe.reset_parameters(0.02, 0.02)
+    dense = DenseSwiGLU(a.d_model, (a.top_k + a.n_shared) * a.d_expert).to(device)
+    x = torch.randn(tokens, a.d_model, device=device, requires_grad=True)
+    grad = torch.randn(tokens, a.d_model, device=device)
+
+    def run(layer):
+        def fwd_bwd():
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                out = layer(x)
+                out = out[0] if isinstance(out, tuple) else out
+            out.backward(grad.to(out.dtype))
+        return fwd_bwd
+
+    result = {"tokens": tokens, "moe_ms": _time_ms(run(moe)), "dense_ms": _time_ms(run(dense))}
+    result["moe_over_dense"] = result["moe_ms"] / result["dense_ms"]
+    if profile_dir is not None:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            for _ in range(3):
+                run(moe)()
+            torch.cuda.synchronize()
+        rows = sorted(prof.key_averages(), key=lambda e: e.device_time_total, reverse=True)[:15]
+        result["moe_profile_top"] = [{"name": e.key, "cuda_ms_per_call": e.device_time_total / 1e3 / 3,
+                                      "calls_per_fwd_bwd": e.count / 3} for e in rows]
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
+    parser.add_argument("--micro-batch", type=int, default=16, help="sequences of 2048 tokens per step")
+    parser.add_argument("--compile", choices=("off", "on", "both"), default="both")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("bench needs a CUDA GPU")
+    device = torch.device("cuda")
+    report = {"device": torch.cuda.get_device_name(device), "torch": torch.__version__, "python": platform.python_version(),
+              "peak_bf16_flops": peak_bf16_flops(device), "r": R, "sparsity": SPARSITY, "presets": {}}
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
+    for name in args.presets:
+        a = arch_module.solve_preset(R, SPARSITY, name)
+        entry = {"arch": a.summary(), "train": []}
+        for compile in modes:
+            try:
+                entry["train"].append(train_step_bench(a, args.micro_batch, compile))
+            except Exception as error:  # a compile failure is a result to report, not a crash
+                entry["train"].append({"compile": compile, "error": f"{type(error).__name__}: {error}"[:500]})
+            print(name, entry["train"][-1], flush=True)
+        entry["layer"] = layer_bench(a, args.micro_batch * a.n_ctx, args.out.parent if name == PRESETS[-1] else None)
+        print(name, {k: v for k, v in entry["layer"].items() if k != "moe_profile_top"}, flush=True)
+        report["presets"][name] = entry
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
