@@ -185,7 +185,7 @@ def law_parameters(idata):
         ax.vlines(active, quantiles[0], quantiles[4], color=OKABE_ITO[5], linewidth=1.2)
         ax.vlines(active, quantiles[1], quantiles[3], color=OKABE_ITO[5], linewidth=4, label="level: 50% / 90%")
         ax.plot(active, quantiles[2], "o", color="white", markeredgecolor=OKABE_ITO[5], markersize=5)
-        ax.set(xscale="log", yscale="log", xlabel="activated fraction 1 - S", title=name)
+        ax.set(xscale="log", yscale="log", xlabel="activated fraction 1 - S", ylabel=name)
         ax.grid(True, which="both", alpha=0.3)
         _decimal_ticks(ax.xaxis)
         if narrow:
@@ -201,6 +201,8 @@ def rank_plots(idata, var_names=HYPERPARAMETERS):
     rows = -(-len(names) // 4)
     axes = az.plot_rank(idata, var_names=names, grid=(rows, 4), figsize=(12, 1.9 * rows), labels=False,
                         colors=list(OKABE_ITO[: idata.posterior.sizes["chain"]]))
+    for ax, name in zip(np.ravel(axes), names):  # labels=False drops ArviZ's titles with its crowded labels
+        ax.set_title(name)
     fig = np.ravel(axes)[0].figure
     fig.set_layout_engine("constrained")
     fig.supxlabel("rank of the draw among all chains")
