@@ -6,7 +6,10 @@ design from its first run. Every round: fit the joint model to the runs done, st
 interval of r* at every target lies within ±target_width of its median (the campaign's stopping
 rule) or the compute cap is spent, else propose a batch and answer it with the world's noisy loss.
 Reported per campaign: compute spent, runs, the final relative half-width, whether the interval
-covers the true r* at every target. ``summarise`` tabulates medians per (world, strategy).
+covers the true r* at every target, and the trajectory (after each round: runs, compute,
+half-width, coverage), from which ``summarise`` reads the compute each strategy needed to first
+reach each of ``MILESTONES`` (so a campaign that stops short of the target width still measures
+the compute-to-width against the grid), with medians per (world, strategy).
 
     bayes-moe benchmark-design [--seeds 3] [--worlds paper two-term] [--batch 4] [--out DIR]
 """
@@ -34,6 +37,7 @@ from bayes_moe.simulate import LAWS, World
 DEFAULT_WORLDS = ("paper", "two-term")  # the well-specified world and a misspecified one (FOC optimum)
 DEFAULT_STRATEGIES = ("active", "grid", "sobol", "max-variance")
 PROB = 0.9
+MILESTONES = (1.0, 0.7, 0.5, 0.3)  # relative half-widths at which compute-to-width is read off trajectories
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,11 @@ class Outcome:
     half_width: float  # max over targets of the relative half-width of the 90% interval of r*
     covered: float  # fraction of targets whose 90% interval covers the true r*
     seconds: float
+    trajectory: tuple = ()  # (runs, compute, half_width, covered) after each fit
+
+    def compute_to(self, width: float) -> float:
+        """Compute spent when the half-width first was <= ``width`` (inf if never)."""
+        return next((compute for _, compute, w, _ in self.trajectory if w <= width), math.inf)
 
 
 def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -> Outcome:
@@ -95,7 +104,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
     truth = np.exp(world.log_r_star(target_c, target_s))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder, Ledger.open(Path(folder), create=True) as ledger:
-        rounds, draws = 0, None
+        rounds, draws, trajectory = 0, None, []
         while True:
             done = ledger.runs("done")
             spent = sum(run.compute for run in done)
@@ -106,6 +115,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
                 median, lower, upper = (interval[k].values for k in ("median", "lower", "upper"))
                 half_width = float(np.max(np.maximum(upper / median - 1, 1 - lower / median)))
                 covered = float(np.mean((lower <= truth) & (truth <= upper)))
+                trajectory.append((len(done), spent, half_width, covered))
                 if half_width <= campaign.target_width or spent >= settings.cap or len(done) >= settings.max_runs:
                     break
                 if STRATEGIES[strategy].needs_posterior:
@@ -123,7 +133,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
                 ledger.finish(run_id, float(world.loss(c.r, c.compute, c.sparsity, rng=rng)))
             rounds += 1
     return Outcome(world_law, strategy, seed, half_width <= campaign.target_width, spent, len(done), rounds,
-                   half_width, covered, time.perf_counter() - started)
+                   half_width, covered, time.perf_counter() - started, tuple(trajectory))
 
 
 def run(settings: Settings, report=None) -> list[Outcome]:
@@ -146,21 +156,28 @@ def describe(outcome: Outcome) -> str:
 
 
 def summarise(outcomes: list[Outcome]) -> list[dict]:
-    """Per (world, strategy): campaigns, how many reached the width, median compute and runs, the
-    median final half-width, mean coverage, and compute relative to the grid's (median)."""
+    """Per (world, strategy): campaigns, how many reached the target width, median final compute,
+    runs and half-width, mean coverage at the end, and for each milestone width the median compute
+    to reach it (inf where most campaigns never did) and that relative to the grid's."""
     rows = []
     keys = list(dict.fromkeys((o.world, o.strategy) for o in outcomes))
     for world, strategy in keys:
         group = [o for o in outcomes if (o.world, o.strategy) == (world, strategy)]
-        rows.append(dict(world=world, strategy=strategy, campaigns=len(group),
-                         reached=sum(o.reached for o in group),
-                         compute=float(np.median([o.compute for o in group])),
-                         runs=float(np.median([o.runs for o in group])),
-                         half_width=float(np.median([o.half_width for o in group])),
-                         coverage=float(np.mean([o.covered for o in group]))))
+        row = dict(world=world, strategy=strategy, campaigns=len(group), reached=sum(o.reached for o in group),
+                   compute=float(np.median([o.compute for o in group])),
+                   runs=float(np.median([o.runs for o in group])),
+                   half_width=float(np.median([o.half_width for o in group])),
+                   coverage=float(np.mean([o.covered for o in group])))
+        for width in MILESTONES:
+            median = float(np.median([o.compute_to(width) for o in group]))
+            row[f"compute_to_{width:g}"] = median if math.isfinite(median) else None
+        rows.append(row)
     for row in rows:
-        grid = [r for r in rows if r["world"] == row["world"] and r["strategy"] == "grid"]
-        row["compute_vs_grid"] = row["compute"] / grid[0]["compute"] if grid else math.nan
+        grid = next((r for r in rows if r["world"] == row["world"] and r["strategy"] == "grid"), None)
+        for width in MILESTONES:
+            key = f"compute_to_{width:g}"
+            both = grid is not None and row[key] is not None and grid[key] is not None
+            row[f"vs_grid_{width:g}"] = row[key] / grid[key] if both else None
     return rows
 
 
@@ -170,7 +187,7 @@ def write(outcomes: list[Outcome], settings: Settings, out: Path, seconds: float
     summary, config = summarise(outcomes), config_of(settings)
     payload = dict(settings=config, seconds=seconds, summary=summary, campaigns=[asdict(o) for o in outcomes])
     json_path, md_path = out / "design_benchmark.json", out / "design_benchmark.md"
-    json_path.write_text(json.dumps(payload, indent=2) + "\n")
+    json_path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     md_path.write_text(markdown(summary, config, seconds))
     return json_path, md_path
 
@@ -183,13 +200,22 @@ def config_of(settings: Settings) -> dict:
 
 
 def markdown(summary: list[dict], config: dict, seconds: float) -> str:
-    head = ("| world | strategy | reached / campaigns | median compute (FLOPs) | vs grid | median runs "
-            "| median half-width | coverage |\n|---|---|---|---|---|---|---|---|\n")
+    milestones = " | ".join(f"to ±{w:.0%}: FLOPs (vs grid)" for w in MILESTONES)
+    head = (f"| world | strategy | reached / campaigns | final FLOPs | runs | final half-width | coverage | "
+            f"{milestones} |\n|---|---|---|---|---|---|---|" + "---|" * len(MILESTONES) + "\n")
+
+    def to(row, width):
+        compute, ratio = row[f"compute_to_{width:g}"], row[f"vs_grid_{width:g}"]
+        if compute is None:
+            return "not reached"
+        return f"{compute:.3g}" + ("" if ratio is None else f" ({ratio:.2f})")
+
     rows = "".join(f"| {r['world']} | {r['strategy']} | {r['reached']} / {r['campaigns']} | {r['compute']:.3g} "
-                   f"| {r['compute_vs_grid']:.2f} | {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} |\n"
-                   for r in summary)
+                   f"| {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} | "
+                   + " | ".join(to(r, w) for w in MILESTONES) + " |\n" for r in summary)
     return (f"# Design benchmark\n\nSimulated campaigns: stop when the {PROB:.0%} interval of r* at every target "
             f"({len(config['targets'])} points at {config['targets'][0][0]:.0e} FLOPs) is within "
             f"±{config['target_width']:.0%} of its median, or at {config['cap']:.3g} FLOPs / {config['max_runs']} runs. "
-            f"Settings: {json.dumps({k: config[k] for k in ('seeds', 'batch', 'initial', 'draws', 'chains', 'noise')})}. "
+            f"Half-width: the largest over targets of max(upper/median - 1, 1 - lower/median). "
+            f"Settings: {json.dumps({k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')})}. "
             f"Wall time {seconds / 60:.1f} min.\n\n" + head + rows)

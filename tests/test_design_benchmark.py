@@ -1,0 +1,56 @@
+"""The design benchmark's bookkeeping: compute-to-width read off trajectories, the summary against
+the grid, the written table; bad settings named. (The campaigns themselves run in make bench-design.)"""
+
+import json
+
+import pytest
+
+from bayes_moe.benchmarks.design import Outcome, Settings, summarise, write
+from bayes_moe.errors import InputError
+
+
+def outcome(strategy, seed, trajectory):
+    runs, compute, width, covered = trajectory[-1]
+    return Outcome("paper", strategy, seed, width <= 0.3, compute, runs, len(trajectory), width, covered, 1.0,
+                   tuple(trajectory))
+
+
+OUTCOMES = [
+    outcome("active", 0, [(8, 1e19, 2.0, 1.0), (16, 4e19, 0.9, 1.0), (24, 1e20, 0.25, 0.75)]),
+    outcome("active", 1, [(8, 1e19, 2.0, 1.0), (16, 6e19, 0.6, 1.0)]),
+    outcome("grid", 0, [(8, 1e18, 3.0, 1.0), (16, 1e21, 0.95, 1.0)]),
+    outcome("grid", 1, [(8, 1e18, 3.0, 1.0), (16, 2e21, 0.8, 1.0)]),
+]
+
+
+def test_compute_to_width_is_the_first_round_at_or_below_it():
+    assert OUTCOMES[0].compute_to(1.0) == 4e19
+    assert OUTCOMES[0].compute_to(0.3) == 1e20
+    assert OUTCOMES[1].compute_to(0.3) == float("inf")
+
+
+def test_summary_compares_compute_to_width_with_the_grid():
+    active, grid = summarise(OUTCOMES)
+    assert (active["campaigns"], active["reached"], grid["reached"]) == (2, 1, 0)
+    assert active["compute_to_1"] == 5e19 and grid["compute_to_1"] == 1.5e21
+    assert active["vs_grid_1"] == pytest.approx(5e19 / 1.5e21)
+    assert active["compute_to_0.3"] is None  # the median campaign never got there
+    assert active["coverage"] == pytest.approx(0.875)
+
+
+def test_results_are_written_as_strict_json_and_a_table(tmp_path):
+    json_path, md_path = write(OUTCOMES, Settings(seeds=2), tmp_path, 12.0)
+    payload = json.loads(json_path.read_text())
+    assert len(payload["campaigns"]) == 4 and payload["summary"][0]["strategy"] == "active"
+    table = md_path.read_text()
+    assert "| paper | active | 1 / 2 |" in table and "5e+19 (0.03)" in table and "not reached" in table
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(worlds=("moon",)), "unknown world 'moon'"),
+    (dict(strategies=("best",)), "unknown strategy 'best'"),
+    (dict(seeds=0), "seeds must be >= 1, got 0"),
+])
+def test_bad_settings_are_named(settings, message):
+    with pytest.raises(InputError, match=message):
+        Settings(**settings)
