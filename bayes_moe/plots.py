@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import arviz as az
@@ -58,6 +59,9 @@ def notebook_workspace():
     from bayes_moe.campaign import current_posterior
     from bayes_moe.ledger import LEDGER_FILE, Ledger, create_workspace
 
+    # PyTensor warns on every compile that it found no BLAS: the joint model has no matrix products
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+
     workspace = Path(os.environ.get("WORKSPACE") or Path(tempfile.mkdtemp(prefix="bayes-moe-")) / "demo")
     if not (workspace / LEDGER_FILE).is_file():
         create_workspace(workspace, DEMO)
@@ -87,6 +91,7 @@ def _panels(n: int, width: float = 4.2, height: float = 3.4, **kwargs):
     """A figure with ``n`` panels, at most two per row, and the flat list of the used axes."""
     columns = min(n, 2)
     rows = -(-n // columns)
+    width = width if n > 1 else 1.4 * width  # room for the figure legend under a lone panel
     fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False,
                              layout="constrained", **kwargs)
     for ax in axes.ravel()[n:]:
@@ -145,13 +150,16 @@ def r_star_bands(idata, runs: xr.Dataset | None = None, compute=None, sparsities
 
 
 def _decimal_ticks(axis, text="{:g}", minor=(2, 3, 5)) -> None:
-    """Plain tick labels on a log axis that spans about a decade (0.5, 1, 2, not 5 x 10^-1), minor
-    ticks labelled where their leading digit is in ``minor``; ``text`` formats a value."""
-    def leading(v):
-        return round(v / 10 ** np.floor(np.log10(v))) if v > 0 else 0
+    """Plain tick labels on a log axis that spans about a decade (0.5, 1, 2, not 5 x 10^-1); minor
+    ticks labelled where their leading digit is in ``minor``, or all of them where the axis spans
+    less than a factor of 3 (and would otherwise show no label at all)."""
+    def minor_label(value, _):
+        low, high = sorted(axis.get_view_interval())
+        leading = round(value / 10 ** np.floor(np.log10(value))) if value > 0 else 0
+        return text.format(value) if leading in minor or high < 3 * low else ""
 
-    axis.set_major_formatter(plt.FuncFormatter(lambda v, _: text.format(v)))
-    axis.set_minor_formatter(plt.FuncFormatter(lambda v, _: text.format(v) if leading(v) in minor else ""))
+    axis.set_major_formatter(plt.FuncFormatter(lambda value, _: text.format(value)))
+    axis.set_minor_formatter(plt.FuncFormatter(minor_label))
 
 
 def law_parameters(idata):
@@ -166,7 +174,7 @@ def law_parameters(idata):
     population_log_alpha = draws["a0"] + draws["a1"] * x
     population_beta = np.exp(draws["b0"] + draws["b1"] * x)
     quantities = {  # name: per-level draws, population-law draws, the paper's values, spans < 2 decades
-        f"r* at C0 = {pivot:.0e} FLOPs": (draws["alpha_r"], np.exp(population_log_alpha),
+        f"r* at C0 = {pivot:.0e} FLOPs".replace("e+", "e"): (draws["alpha_r"], np.exp(population_log_alpha),
                                            laws.paper_r_star(pivot, grid), True),
         "raw alpha_r (r* at 1 FLOP)": (draws["alpha_r"] * pivot ** -draws["beta_r"],
                                        np.exp(population_log_alpha - population_beta * np.log(pivot)),
