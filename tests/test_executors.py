@@ -64,3 +64,12 @@ def test_slurm_job_that_raises_fails_the_run(workspace):
 def test_unknown_executor():
     with pytest.raises(InputError, match="choose one of simulator, trainer, slurm"):
         make_executor("kubernetes")
+
+
+def test_run_command_with_the_simulator(workspace, capsys):
+    from bayes_moe.cli import main
+
+    assert main(["--workspace", str(workspace), "run", "2", "--executor", "simulator", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "done"
+    assert main(["--workspace", str(workspace), "run", "2", "--executor", "simulator"]) == 2
+    assert "run 2 is done, not proposed" in capsys.readouterr().err
