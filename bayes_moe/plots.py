@@ -34,6 +34,7 @@ PAPER_STYLE = dict(color="black", linestyle="--", linewidth=1.2)
 HYPERPARAMETERS = ("a0", "a1", "b0", "b1", "sigma_alpha", "sigma_beta", "E", "gamma", "kappa", "kappa_skew",
                    "sigma", "nu")
 DODGE = 0.025  # relative horizontal offset between sparsities that share an r
+EDGE = 1.12  # margin (a factor) around the design space, so runs on its edge are seen whole
 MIN_SWEEP = 3  # distinct r values at one (compute, sparsity) for the cell to count as a sweep
 DEMO = Path(__file__).resolve().parents[1] / "experiments" / "demo"
 
@@ -324,39 +325,46 @@ def acquisition_map(acquisition, space: DesignSpace, proposed=(), done=(), resol
         mesh = ax.pcolormesh(r.numpy(), compute.numpy(), np.clip(value, norm.vmin if norm else None, None),
                              norm=norm, cmap="viridis", shading="gouraud", rasterized=True)
         here = [run for run in done if abs(run.sparsity - s) < arch.SPARSITY_TOLERANCE]
-        ax.plot([run.r for run in here], [run.compute for run in here], ".", color="0.85", markersize=4,
-                markeredgecolor="0.3", markeredgewidth=0.3, label="runs done")
+        ax.plot([run.r for run in here], [run.compute for run in here], "o", color="white", markersize=3.5,
+                markeredgecolor="black", markeredgewidth=0.6, label="runs done")
         for number, run in enumerate(proposed, start=1):
             if abs(run.sparsity - s) < arch.SPARSITY_TOLERANCE:
                 ax.plot(run.r, run.compute, "o", markersize=13, color="white", markeredgecolor=OKABE_ITO[5],
                         markeredgewidth=2)
                 ax.annotate(str(number), (run.r, run.compute), ha="center", va="center", fontsize=8,
                             fontweight="bold")
-        ax.set(xscale="log", yscale="log", title=sparsity_label(s), xlim=space.r_bounds,
-               ylim=space.compute_bounds)
+        ax.set(xscale="log", yscale="log", title=sparsity_label(s), facecolor="0.93",  # grey: outside the space
+               xlim=(space.r_bounds[0] / EDGE, space.r_bounds[1] * EDGE),
+               ylim=(space.compute_bounds[0] / EDGE**2, space.compute_bounds[1] * EDGE**2))
         _decimal_ticks(ax.xaxis)
     for ax in axes:
         ax.set_xlabel("r = C_E / C_A") if ax.get_subplotspec().is_last_row() else None
         ax.set_ylabel("run compute (FLOPs)") if ax.get_subplotspec().is_first_col() else None
     fig.colorbar(mesh, ax=axes, shrink=0.8).set_label(label)
-    legend = [Line2D([], [], marker=".", color="0.85", markeredgecolor="0.3", linestyle="", label="runs done"),
+    legend = [Line2D([], [], marker="o", color="white", markeredgecolor="black", markersize=4, linestyle="",
+                     label="runs done"),
               Line2D([], [], marker="o", color="white", markeredgecolor=OKABE_ITO[5], markeredgewidth=2,
                      markersize=10, linestyle="", label="proposed batch (pick order)")]
     fig.legend(handles=legend, loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
-def campaign_trace(traces: dict, target_width: float | None = None):
+def campaign_trace(traces: dict, target_width: float | None = None, start: tuple | None = None):
     """Relative half-width of the 90% interval of r* (worst target) against compute spent, one line
-    per strategy. ``traces``: ``{strategy: [(compute spent in FLOPs, half-width), ...]}``."""
+    per strategy. ``traces``: ``{strategy: [(compute spent in FLOPs, half-width), ...]}``. With
+    ``start = (compute, half-width)`` of a start the strategies share, compute is counted from it
+    and its width drawn as a reference (a shared start can cost more than the rounds after it)."""
+    offset = 0.0 if start is None else float(start[0])
     fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
-    markers = "osD^v<>"
-    for (name, points), colour, marker in zip(traces.items(), OKABE_ITO, markers):
+    for (name, points), colour, marker in zip(traces.items(), OKABE_ITO, "osD^v<>"):
         spent, width = np.asarray(points, float).T
-        ax.plot(spent, width, marker=marker, color=colour, linewidth=1.8, label=name)
+        ax.plot(spent - offset, width, marker=marker, color=colour, linewidth=1.8, label=name)
+    if start is not None:
+        ax.axhline(start[1], color="0.5", linestyle=":", label=f"shared start ({start[0]:.2g} FLOPs)")
     if target_width is not None:
         ax.axhline(target_width, **PAPER_STYLE, label=f"stopping rule: ±{target_width:.0%}")
-    ax.set(xscale="log", yscale="log", xlabel="compute spent by the campaign (FLOPs)",
+    where = "after the shared start" if start is not None else "by the campaign"
+    ax.set(xscale="log", yscale="log", xlabel=f"compute spent {where} (FLOPs)",
            ylabel="worst relative half-width of r*'s 90% interval")
     _decimal_ticks(ax.yaxis, text="{:.0%}")
     ax.grid(True, which="both", alpha=0.3)

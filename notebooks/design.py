@@ -63,23 +63,25 @@ fig = plots.acquisition_map(acquisition, space, proposed=batch, done=done,
 # From an empty ledger with this workspace's campaign (space, targets, simulated `[world]`): one
 # shared space-filling batch, then rounds of propose -> simulate -> refit with each strategy. After
 # each round: the worst relative half-width of the 90% interval of `r*` over the targets against
-# the compute spent so far. The grid sweeps `r` in the cheapest (compute, sparsity) cells first;
-# the active design places each run where it is worth most per FLOP.
+# the compute spent since the shared start. The grid sweeps `r` in the cheapest (compute, sparsity)
+# cells first; the active design places each run where it is worth most per FLOP. One simulated
+# world and seed: a trace, not a benchmark (`make bench-design` runs many).
 
 # %%
 ROUNDS, INITIAL = (1, 8) if plots.fast() else (6, 8)
-fit_options = plots.fit_options()
-folder = Path(tempfile.mkdtemp(prefix="bayes-moe-trace-"))
-create_workspace(folder / "start", workspace)  # the campaign only: runs are not copied
-start = run_campaign(folder / "start", SimulatorExecutor(), rounds=1, batch=INITIAL, strategy="sobol",
-                     fit_options=fit_options, progress=False)[-1]
+trace_fit = plots.fit_options() if plots.fast() else dict(draws=300, tune=300, chains=2, progressbar=False)
 traces = {}
-for strategy in ("active", "grid"):
-    shutil.copytree(folder / "start", folder / strategy)
-    points = [(start.compute_spent, start.half_width)]
-    for round_index in range(ROUNDS):
-        last = run_campaign(folder / strategy, SimulatorExecutor(), rounds=1, batch=BATCH, strategy=strategy,
-                            fit_options=fit_options, seed=round_index, progress=False)[-1]
-        points.append((last.compute_spent, last.half_width))
-    traces[strategy] = points
-fig = plots.campaign_trace(traces, target_width=campaign.target_width)
+with tempfile.TemporaryDirectory(prefix="bayes-moe-trace-") as folder:
+    folder = Path(folder)
+    create_workspace(folder / "start", workspace)  # the campaign only: runs are not copied
+    start = run_campaign(folder / "start", SimulatorExecutor(), rounds=1, batch=INITIAL, strategy="sobol",
+                         fit_options=trace_fit, progress=False)[-1]
+    for strategy in ("active", "grid"):
+        shutil.copytree(folder / "start", folder / strategy)
+        traces[strategy] = []
+        for index in range(ROUNDS):
+            last = run_campaign(folder / strategy, SimulatorExecutor(), rounds=1, batch=BATCH, strategy=strategy,
+                                fit_options=trace_fit, seed=index, progress=False)[-1]
+            traces[strategy].append((last.compute_spent, last.half_width))
+fig = plots.campaign_trace(traces, target_width=campaign.target_width,
+                           start=(start.compute_spent, start.half_width))

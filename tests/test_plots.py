@@ -135,12 +135,13 @@ def test_acquisition_map_marks_the_batch_in_pick_order():
     assert all(ax.get_yscale() == "log" and "FLOPs" in ax.get_ylabel() for ax in axes if ax.get_ylabel())
 
 
-def test_campaign_trace_draws_one_line_per_strategy_and_the_stopping_width():
-    fig = plots.campaign_trace({"active": [(1e18, 0.8), (2e18, 0.3)], "grid": [(1e18, 0.8), (5e18, 0.6)]},
-                               target_width=0.1)
+def test_campaign_trace_draws_one_line_per_strategy_from_the_shared_start():
+    fig = plots.campaign_trace({"active": [(3e18, 0.8), (4e18, 0.3)], "grid": [(3e18, 0.8), (7e18, 0.6)]},
+                               target_width=0.1, start=(2e18, 0.9))
     (ax,) = fig.axes
-    assert [line.get_label() for line in ax.get_lines()] == ["active", "grid", "stopping rule: ±10%"]
-    assert ax.get_lines()[0].get_xydata().tolist() == [[1e18, 0.8], [2e18, 0.3]]
+    assert [line.get_label() for line in ax.get_lines()] == ["active", "grid", "shared start (2e+18 FLOPs)",
+                                                             "stopping rule: ±10%"]
+    np.testing.assert_allclose(ax.get_lines()[0].get_xydata(), [[1e18, 0.8], [2e18, 0.3]])  # spent since the start
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log") and "FLOPs" in ax.get_xlabel()
 
 
