@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D
 
 from bayes_moe import arch, laws, model, posterior
 from bayes_moe.design.space import DesignSpace
+from bayes_moe.errors import InputError
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 BANDS = (0.9, 0.5)  # central credible intervals drawn as bands, widest first
@@ -36,6 +37,7 @@ HYPERPARAMETERS = ("a0", "a1", "b0", "b1", "sigma_alpha", "sigma_beta", "E", "ga
 DODGE = 0.025  # relative horizontal offset between sparsities that share an r
 EDGE = 1.12  # margin (a factor) around the design space, so runs on its edge are seen whole
 MIN_SWEEP = 3  # distinct r values at one (compute, sparsity) for the cell to count as a sweep
+PAPER_COMPUTE_MAX = 1e21  # the paper's largest training compute (FLOPs): r* bands reach at least this far
 DEMO = Path(__file__).resolve().parents[1] / "experiments" / "demo"
 
 
@@ -79,7 +81,7 @@ def sparsity_label(sparsity: float) -> str:
     """``S = 0.9538 (E = 65)``: the sparsity with its expert count where one achieves it."""
     try:
         return f"S = {sparsity:.4f} (E = {arch.experts_for_sparsity(sparsity)})"
-    except Exception:  # noqa: BLE001 -- any sparsity may be plotted; E only where one is achievable
+    except InputError:  # any sparsity may be plotted; E only where one is achievable
         return f"S = {sparsity:.4f}"
 
 
@@ -123,7 +125,7 @@ def r_star_bands(idata, runs: xr.Dataset | None = None, compute=None, sparsities
     largest = None if runs is None else float(runs["compute"].max())
     if compute is None:
         low = 1e17 if runs is None else float(runs["compute"].min())
-        compute = np.geomspace(low, max(1e21, 10 * (largest or low)), 60)
+        compute = np.geomspace(low, max(PAPER_COMPUTE_MAX, 10 * (largest or low)), 60)
     argmins = None if runs is None else sweep_argmins(runs, sparsities)
     fig, axes = _panels(len(sparsities), sharex=True, sharey=True)
     for ax, s in zip(axes, sparsities):
