@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bayes_moe.benchmarks.design import Outcome, Settings, summarise, write
+from bayes_moe.benchmarks.design import Outcome, Settings, load, summarise, write
 from bayes_moe.errors import InputError
 
 
@@ -25,8 +25,8 @@ OUTCOMES = [
 
 def test_compute_to_width_is_the_first_round_at_or_below_it():
     assert OUTCOMES[0].compute_to(1.0) == 4e19
-    assert OUTCOMES[0].compute_to(0.3) == 1e20
-    assert OUTCOMES[1].compute_to(0.3) == float("inf")
+    assert OUTCOMES[0].compute_to(0.4) == 1e20
+    assert OUTCOMES[1].compute_to(0.4) == float("inf")
 
 
 def test_summary_compares_compute_to_width_with_the_grid():
@@ -34,7 +34,7 @@ def test_summary_compares_compute_to_width_with_the_grid():
     assert (active["campaigns"], active["reached"], grid["reached"]) == (2, 1, 0)
     assert active["compute_to_1"] == 5e19 and grid["compute_to_1"] == 1.5e21
     assert active["vs_grid_1"] == pytest.approx(5e19 / 1.5e21)
-    assert active["compute_to_0.3"] is None  # the median campaign never got there
+    assert active["compute_to_0.4"] is None  # the median campaign never got there
     assert active["coverage"] == pytest.approx(0.875)
 
 
@@ -44,6 +44,7 @@ def test_results_are_written_as_strict_json_and_a_table(tmp_path):
     assert len(payload["campaigns"]) == 4 and payload["summary"][0]["strategy"] == "active"
     table = md_path.read_text()
     assert "| paper | active | 1 / 2 |" in table and "5e+19 (0.03)" in table and "not reached" in table
+    assert load(json_path) == OUTCOMES
 
 
 @pytest.mark.parametrize("settings, message", [

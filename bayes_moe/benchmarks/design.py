@@ -37,7 +37,7 @@ from bayes_moe.simulate import LAWS, World
 DEFAULT_WORLDS = ("paper", "two-term")  # the well-specified world and a misspecified one (FOC optimum)
 DEFAULT_STRATEGIES = ("active", "grid", "sobol", "max-variance")
 PROB = 0.9
-MILESTONES = (1.0, 0.7, 0.5, 0.3)  # relative half-widths at which compute-to-width is read off trajectories
+MILESTONES = (1.0, 0.8, 0.6, 0.4)  # relative half-widths at which compute-to-width is read off trajectories
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,12 @@ def write(outcomes: list[Outcome], settings: Settings, out: Path, seconds: float
     json_path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     md_path.write_text(markdown(summary, config, seconds))
     return json_path, md_path
+
+
+def load(path) -> list[Outcome]:
+    """The campaigns of a ``design_benchmark.json``, to tabulate again (e.g. after changing MILESTONES)."""
+    campaigns = json.loads(Path(path).read_text())["campaigns"]
+    return [Outcome(**{**c, "trajectory": tuple(tuple(t) for t in c["trajectory"])}) for c in campaigns]
 
 
 def config_of(settings: Settings) -> dict:
