@@ -4,6 +4,7 @@
 ``ensemble``     posterior draws as a fully Bayesian BoTorch model (a Gaussian mixture over draws)
 ``acquisition``  targeted variance reduction of log r* and predictive variance, conditioned on pending runs
 ``strategies``   active, max-variance, sobol and grid behind one ``Strategy.propose`` interface
+``proposals``    `bayes-moe next`: gates on the posterior, plans a batch, records it in the ledger
 """
 
 from bayes_moe.design.acquisition import PredictiveVariance, TargetVarianceReduction

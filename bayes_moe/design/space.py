@@ -43,7 +43,6 @@ class Candidate:
         return flops.tokens_for_compute(self.compute, self.arch.c_token)
 
 
-
 @dataclass(frozen=True)
 class DesignSpace:
     """Bounds on r and compute (FLOPs), the achievable sparsities, and the preset that builds runs."""

@@ -26,7 +26,7 @@ from torch.quasirandom import SobolEngine
 
 from bayes_moe.design.acquisition import PredictiveVariance, TargetVarianceReduction
 from bayes_moe.design.ensemble import EnsembleModel
-from bayes_moe.design.space import COMPUTE_COL, SPARSITY_COL, Candidate, DesignSpace, same_run
+from bayes_moe.design.space import COMPUTE_COL, Candidate, DesignSpace, same_run
 from bayes_moe.errors import InputError
 
 # Small multistart settings keep memory and time in check (BoTorch's defaults ran out of 24 GB here).
