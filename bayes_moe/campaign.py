@@ -10,7 +10,7 @@ half-width, or when the compute budget is spent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +27,38 @@ STOP_PROB = 0.9  # the interval the stopping rule and the progress display speak
 
 
 @dataclass
+class Standing:
+    """Where the campaign stands: the 90% interval of r* at each target under the current posterior."""
+
+    compute_spent: float
+    intervals: list[dict]  # per target: compute, sparsity, median, lower, upper, half_width
+    converged: bool  # whether that posterior passed the convergence checks
+
+    @property
+    def half_width(self) -> float:
+        """The worst relative half-width over the targets (inf before any posterior)."""
+        return max((row["half_width"] for row in self.intervals), default=np.inf)
+
+
+@dataclass
 class Round:
-    """What one round did and where the campaign stood after it."""
+    """One round: the runs it executed and where they left the campaign (refit included)."""
 
     index: int
     executed: list[int]
     failed: list[int]
-    compute_spent: float
-    half_width: float  # worst relative half-width of the 90% interval of r* over the targets
-    converged: bool  # whether the posterior the round proposed from passed the convergence checks
-    intervals: list[dict] = field(default_factory=list)  # per target: compute, sparsity, median, lower, upper
+    after: Standing
+
+
+@dataclass
+class CampaignResult:
+    rounds: list[Round]
+    start: Standing  # before the first round (after executing runs an interrupted campaign left queued)
+    stopped: str  # why the loop ended: "target width reached", "compute budget spent" or "rounds done"
+
+    @property
+    def final(self) -> Standing:
+        return self.rounds[-1].after if self.rounds else self.start
 
 
 def refit(workspace: Path, **fit_options):
@@ -77,36 +99,38 @@ def target_intervals(idata, targets, prob: float = STOP_PROB) -> list[dict]:
 
 
 def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: str = "active",
-                 fit_options: dict | None = None, seed: int = 0, progress: bool = True) -> list[Round]:
+                 fit_options: dict | None = None, seed: int = 0, progress: bool = True) -> CampaignResult:
     """Run up to ``rounds`` rounds of propose -> execute -> refit with ``executor`` (executors.py)."""
     workspace = Path(workspace)
     campaign = load_campaign(workspace)
     fit_options = fit_options or {}
-    history: list[Round] = []
+    leftover, leftover_failed = _execute_queue(workspace, executor)  # from an interrupted campaign
+    standing = _standing(workspace, campaign, fit_options)
+    result = CampaignResult([], standing, "rounds done")
     bar = tqdm(range(rounds), desc="campaign", unit="round", disable=not progress)
     for index in bar:
-        executed, failed = _execute_queue(workspace, executor)  # left over from an interrupted round
-        idata = current_posterior(workspace, **fit_options)
-        intervals = target_intervals(idata, campaign.targets) if idata is not None else []
-        half_width = max((row["half_width"] for row in intervals), default=np.inf)
-        converged = idata is None or posterior.converged(idata)
-        if not converged:  # flagged, and used only because the loop must go on to fix it with more data
-            bar.write(f"round {index}: the posterior has not converged (see `bayes-moe fit`); proposing anyway")
-        spent = _compute_spent(workspace)
-        if half_width <= campaign.target_width or spent >= campaign.compute_budget:
-            history.append(Round(index, executed, failed, spent, half_width, converged, intervals))
+        if standing.half_width <= campaign.target_width:
+            result.stopped = "target width reached"
             break
+        if standing.compute_spent >= campaign.compute_budget:
+            result.stopped = "compute budget spent"
+            break
+        if not standing.converged:  # flagged; the loop goes on because more data is the remedy
+            bar.write(f"round {index}: the posterior has not converged (see `bayes-moe fit`); proposing anyway")
         propose_next(workspace, batch=batch, strategy=strategy, force=True, seed=seed + index)
-        more_executed, more_failed = _execute_queue(workspace, executor)
-        history.append(Round(index, executed + more_executed, failed + more_failed, _compute_spent(workspace),
-                             half_width, converged, intervals))
-        bar.set_postfix_str(f"spent {history[-1].compute_spent:.3g} FLOPs, r* ±{half_width:.1%}")
-    else:  # the last round's runs are in: report where they leave r*
-        idata = current_posterior(workspace, **fit_options)
-        if idata is not None and history:
-            history[-1].intervals = target_intervals(idata, campaign.targets)
-            history[-1].half_width = max(row["half_width"] for row in history[-1].intervals)
-    return history
+        executed, failed = _execute_queue(workspace, executor)
+        standing = _standing(workspace, campaign, fit_options)
+        result.rounds.append(Round(index, leftover + executed, leftover_failed + failed, standing))
+        leftover, leftover_failed = [], []
+        bar.set_postfix_str(f"spent {standing.compute_spent:.3g} FLOPs, r* ±{standing.half_width:.1%}")
+    return result
+
+
+def _standing(workspace: Path, campaign, fit_options: dict) -> Standing:
+    idata = current_posterior(workspace, **fit_options)
+    if idata is None:
+        return Standing(_compute_spent(workspace), [], True)
+    return Standing(_compute_spent(workspace), target_intervals(idata, campaign.targets), posterior.converged(idata))
 
 
 def _execute_queue(workspace: Path, executor) -> tuple[list[int], list[int]]:

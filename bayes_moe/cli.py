@@ -7,6 +7,7 @@ Bad input raises ``InputError``, which ``main`` prints as one line and turns int
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -370,22 +371,21 @@ def _cmd_campaign(args: argparse.Namespace) -> None:
     executor = make_executor(args.executor, **options)
     fit_options = {"sampler": args.sampler, "draws": args.draws, "tune": args.draws, "chains": args.chains,
                    "progressbar": False}
-    history = run_campaign(workspace_path(args), executor, rounds=args.rounds, batch=args.batch,
-                           strategy=args.strategy, fit_options=fit_options, seed=args.seed,
-                           progress=not args.json)
-    rows = [{"round": h.index, "runs": len(h.executed), "failed": len(h.failed), "compute_spent": h.compute_spent,
-             "r*_half_width": h.half_width, "converged": h.converged} for h in history]
-    payload = [{**vars(h)} for h in history]
-    final = history[-1].intervals if history else []
-    text = table(rows, list(rows[0]) if rows else ["round"])
-    if final:
+    result = run_campaign(workspace_path(args), executor, rounds=args.rounds, batch=args.batch,
+                          strategy=args.strategy, fit_options=fit_options, seed=args.seed, progress=not args.json)
+    rows = [{"round": r.index, "runs": len(r.executed), "failed": len(r.failed),
+             "compute_spent": r.after.compute_spent, "r*_half_width": r.after.half_width,
+             "converged": r.after.converged} for r in result.rounds]
+    payload = {"stopped": result.stopped, "start": dataclasses.asdict(result.start),
+               "rounds": [dataclasses.asdict(r) for r in result.rounds]}
+    text = (table(rows, list(rows[0])) + "\n\n" if rows else "") + f"stopped: {result.stopped}"
+    if result.final.intervals:
         text += "\n\nr* at the targets (90% interval):\n" + table(
-            final, ["compute", "sparsity", "median", "lower", "upper", "half_width"])
+            result.final.intervals, ["compute", "sparsity", "median", "lower", "upper", "half_width"])
     emit(args, payload, text)
 
 
 def _cmd_benchmark_design(args: argparse.Namespace) -> None:
-    import dataclasses
     import time
 
     from bayes_moe.benchmarks import design as bench  # PyMC and BoTorch load only for this command

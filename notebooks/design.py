@@ -75,13 +75,13 @@ with tempfile.TemporaryDirectory(prefix="bayes-moe-trace-") as folder:
     folder = Path(folder)
     create_workspace(folder / "start", workspace)  # the campaign only: runs are not copied
     start = run_campaign(folder / "start", SimulatorExecutor(), rounds=1, batch=INITIAL, strategy="sobol",
-                         fit_options=trace_fit, progress=False)[-1]
+                         fit_options=trace_fit, progress=False).final
     for strategy in ("active", "grid"):
         shutil.copytree(folder / "start", folder / strategy)
         traces[strategy] = []
         for index in range(ROUNDS):
             last = run_campaign(folder / strategy, SimulatorExecutor(), rounds=1, batch=BATCH, strategy=strategy,
-                                fit_options=trace_fit, seed=index, progress=False)[-1]
+                                fit_options=trace_fit, seed=index, progress=False).final
             traces[strategy].append((last.compute_spent, last.half_width))
 fig = plots.campaign_trace(traces, target_width=campaign.target_width,
                            start=(start.compute_spent, start.half_width))

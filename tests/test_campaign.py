@@ -38,15 +38,25 @@ def workspace(tmp_path):
 def test_campaign_executes_proposals_and_reports_targets(workspace):
     with Ledger.open(workspace) as ledger:
         before = ledger.counts()["done"]
-    history = run_campaign(workspace, make_executor("simulator"), rounds=1, batch=2, fit_options=FAST_FIT,
-                           progress=False)
-    assert len(history) == 1 and len(history[0].executed) == 2 and not history[0].failed
+    result = run_campaign(workspace, make_executor("simulator"), rounds=1, batch=2, fit_options=FAST_FIT,
+                          progress=False)
+    assert result.stopped == "rounds done" and len(result.rounds) == 1
+    assert len(result.rounds[0].executed) == 2 and not result.rounds[0].failed
     with Ledger.open(workspace) as ledger:
         assert ledger.counts()["done"] == before + 2
         assert not ledger.runs(("proposed", "running", "failed"))
-    final = history[-1].intervals  # refitted on the round's runs
+        assert result.final.compute_spent == sum(run.compute for run in ledger.runs("done"))
+    final = result.final.intervals  # refitted on the round's runs
     assert len(final) == 4 and all(row["lower"] < row["median"] < row["upper"] for row in final)
-    assert history[-1].half_width == max(row["half_width"] for row in final)
+    assert result.final.half_width == max(row["half_width"] for row in final)
+    assert result.final.half_width != result.start.half_width
+
+
+def test_campaign_stops_when_the_budget_is_spent(workspace):
+    text = (workspace / "campaign.toml").read_text().replace("compute_budget", "# compute_budget")
+    (workspace / "campaign.toml").write_text(text.replace("[stopping]", "[stopping]\ncompute_budget = 1e17"))
+    result = run_campaign(workspace, make_executor("simulator"), rounds=3, fit_options=FAST_FIT, progress=False)
+    assert result.stopped == "compute budget spent" and result.rounds == []
 
 
 def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):
@@ -64,9 +74,9 @@ def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):
         done_before = {run.id: run.loss for run in ledger.runs("done")}
     assert queued, "the campaign was killed before proposing: the test did not exercise a resume"
 
-    history = run_campaign(workspace, make_executor("simulator"), rounds=1, batch=1, fit_options=FAST_FIT,
-                           progress=False)
-    assert queued <= set(history[0].executed)  # the interrupted round's runs were executed first
+    result = run_campaign(workspace, make_executor("simulator"), rounds=1, batch=1, fit_options=FAST_FIT,
+                          progress=False)
+    assert queued <= set(result.rounds[0].executed)  # the interrupted round's runs were executed first
     with Ledger.open(workspace) as ledger:
         assert not ledger.runs(("proposed", "running"))
         done_after = {run.id: run.loss for run in ledger.runs("done")}
