@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from bayes_moe import arch
 from bayes_moe.train.flopcount import count_forward_flops
 from bayes_moe.train.model import MoEGPT
-from bayes_moe.train.moe import MoE, grouped_experts, grouped_mm_supported, reference_experts
+from bayes_moe.train.moe import MoE, _Dispatch, _Permute, grouped_experts, grouped_mm_supported, reference_experts
 
 pytestmark = pytest.mark.skipif(not grouped_mm_supported(torch.device("cpu")),
                                 reason="this torch has no CPU grouped_mm")
@@ -50,8 +50,8 @@ def test_grouped_experts_match_reference_forward_and_backward(d_model, d_expert)
     counts = torch.tensor([9, 0, 13, 1, 14])  # an empty expert included
     offsets = counts.cumsum(0).to(torch.int32)
     x = torch.randn(rows, d_model, dtype=torch.float32)
-    w1 = torch.randn(n_experts, 2 * d_expert, d_model, dtype=torch.float32) / d_model ** 0.5
-    w2 = torch.randn(n_experts, d_model, d_expert, dtype=torch.float32) / d_expert ** 0.5
+    w1 = torch.randn(n_experts, d_model, 2 * d_expert, dtype=torch.float32) / d_model ** 0.5
+    w2 = torch.randn(n_experts, d_expert, d_model, dtype=torch.float32) / d_expert ** 0.5
     grad = torch.randn(rows, d_model, dtype=torch.float32)
     results = []
     for fn in (grouped_experts, reference_experts):
@@ -74,6 +74,40 @@ def test_moe_layer_grouped_equals_reference_path():
     grads = [torch.autograd.grad(o.square().sum(), layer.w_gate_up)[0] for o, layer in zip(outs, layers)]
     assert torch.allclose(grads[0], grads[1], atol=1e-4)
     assert layers[0].load.sum() == x.shape[0] * x.shape[1] * 2  # every token routed to top_k experts
+
+
+@pytest.mark.skipif(not grouped_mm_supported(torch.device("cpu")), reason="torch without CPU grouped_mm")
+def test_low_precision_expert_copies_follow_optimizer_steps():
+    """The bf16 copies of the expert weights are made once per weight change: after an optimizer step
+    the layer computes with the new weights, exactly as a fresh cast would, and gradients reach the
+    fp32 weights."""
+    torch.manual_seed(2)
+    layer = MoE(32, 24, n_routed=6, n_shared=1, top_k=2, compute_dtype=torch.bfloat16)
+    layer.reset_parameters(0.1, 0.1)
+    x = torch.randn(2, 9, 32)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+    for _ in range(2):
+        out, _ = layer(x)
+        out.float().square().sum().backward()
+        assert layer.w_gate_up.grad.dtype == torch.float32 and layer.w_gate_up.grad.abs().sum() > 0
+        optimizer.step()
+        optimizer.zero_grad()
+    fresh = MoE(32, 24, n_routed=6, n_shared=1, top_k=2, compute_dtype=torch.bfloat16)
+    fresh.load_state_dict(layer.state_dict())
+    assert torch.equal(layer(x)[0], fresh(x)[0])
+
+
+def test_dispatch_and_permute_gradients():
+    """The gather-only backwards of the token permutation equal autograd's (float64 gradcheck)."""
+    torch.manual_seed(3)
+    chosen = torch.randint(0, 4, (5, 2))
+    order = chosen.flatten().argsort(stable=True)
+    inverse = order.argsort()
+    x = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    rows = torch.randn(10, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: _Dispatch.apply(t, order, inverse, 2), (x,))
+    assert torch.autograd.gradcheck(lambda t: _Permute.apply(t, inverse, order), (rows,))
+    assert torch.equal(_Dispatch.apply(x, order, inverse, 2), x[order // 2])
 
 
 def test_bias_balancing_moves_selection_toward_underloaded_experts():

@@ -1,6 +1,8 @@
 """GPU benchmark of the trainer (``make bench``): training tokens/s and MFU of the 20M, 55M and 100M
 presets at r = 1, S = 0.9538, n_ctx 2048, and one MoE layer's fwd+bwd time against a dense SwiGLU FFN
-with the same active FLOPs (width (top_k + n_shared) * d_expert). Writes JSON.
+with the same active FLOPs (width (top_k + n_shared) * d_expert), and the bf16 MoE layer's error
+against its fp32 per-expert reference. A training step is one optimizer step of the preset's global
+batch (gradient accumulation over micro-batches), as the trainer runs it. Writes JSON.
 
 MFU = 3 * (C_A + C_E + logits) FLOPs per token (flops.py) * tokens/s / the GPU's dense bf16 peak
 (train/flopcount.py; H100 SXM: 989 TFLOP/s).
@@ -25,6 +27,7 @@ from bayes_moe.train.model import MoEGPT
 from bayes_moe.train.moe import MoE
 
 PRESETS = ("20M", "55M", "100M")
+STEP_REPEATS = 3  # an optimizer step of the 100M global batch is seconds long
 R, SPARSITY = 1.0, 0.9538
 
 
@@ -43,26 +46,31 @@ def _time_ms(fn, warmup: int = 3, repeat: int = 10) -> float:
     return statistics.median(times)
 
 
-def train_step_bench(a: arch_module.MoEArch, micro_batch: int, compile: bool) -> dict:
-    """Time full optimizer steps (fwd + bwd + AdamW) of ``micro_batch`` sequences."""
+def train_step_bench(a: arch_module.MoEArch, batch: int, micro_batch: int, compile: bool) -> dict:
+    """Time full optimizer steps: ``batch`` sequences (the preset's global batch) in micro-batches
+    of ``micro_batch`` (gradient accumulation), then one fused AdamW step, as the trainer runs them."""
     device = torch.device("cuda")
     model = MoEGPT(a).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
     step_model = torch.compile(model) if compile else model
-    x = torch.randint(0, a.vocab_size, (micro_batch, a.n_ctx), device=device)
+    micro_steps = batch // micro_batch
+    xs = [torch.randint(0, a.vocab_size, (micro_batch, a.n_ctx), device=device) for _ in range(2)]
 
     def step():
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            logits, aux = step_model(x)
-            loss = F.cross_entropy(logits.float().flatten(0, 1), x.flatten()) + 1e-2 * aux["balance"] + 1e-3 * aux["z"]
-        loss.backward()
+        for i in range(micro_steps):
+            x = xs[i % 2]
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                logits, aux = step_model(x)
+                loss = F.cross_entropy(logits.float().flatten(0, 1), x.flatten()) + 1e-2 * aux["balance"] + 1e-3 * aux["z"]
+            (loss / micro_steps).backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    ms = _time_ms(step)
-    tokens_per_s = micro_batch * a.n_ctx / (ms / 1e3)
+    ms = _time_ms(step, warmup=2, repeat=STEP_REPEATS)
+    tokens_per_s = micro_steps * micro_batch * a.n_ctx / (ms / 1e3)
     peak = peak_bf16_flops(device)
-    result = {"step_ms": ms, "micro_batch": micro_batch, "tokens_per_s": tokens_per_s, "compile": compile,
+    result = {"step_ms": ms, "batch": micro_steps * micro_batch, "micro_batch": micro_batch,
+              "tokens_per_s": tokens_per_s, "compile": compile,
               "model_flops_per_token": flops.TRAIN_FACTOR * (a.c_token + a.logits_flops),
               "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}
     if peak:
@@ -116,11 +124,32 @@ def layer_bench(a: arch_module.MoEArch, tokens: int, profile_dir: Path | None) -
     return result
 
 
+def bf16_error(a: arch_module.MoEArch, tokens: int = 8192) -> dict:
+    """Relative error (||got - want|| / ||want||) of the bf16 grouped MoE layer against the fp32
+    per-expert reference on fresh random input: output and the routed weights' gradients."""
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    layers = [MoE(a.d_model, a.d_expert, a.n_routed, a.n_shared, a.top_k, grouped=grouped, compute_dtype=dtype)
+              for grouped, dtype in ((True, torch.bfloat16), (False, torch.float32))]
+    layers[0].reset_parameters(0.02, 0.02)
+    layers[1].load_state_dict(layers[0].state_dict())
+    x, grad = torch.randn(tokens, a.d_model, device=device), torch.randn(tokens, a.d_model, device=device)
+    results = []
+    for layer in layers:
+        layer.to(device)
+        out, _ = layer(x)
+        out.float().backward(grad)
+        results.append((out.float(), layer.w_gate_up.grad, layer.w_down.grad))
+    return {name: float((got - want).norm() / want.norm())
+            for name, got, want in zip(("output", "grad_w_gate_up", "grad_w_down"), *results)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
-    parser.add_argument("--micro-batch", type=int, default=16, help="sequences of 2048 tokens per step")
+    parser.add_argument("--micro-batch", type=int, default=16, help="sequences of 2048 tokens per forward")
+    parser.add_argument("--batch", type=int, default=None, help="sequences per optimizer step (default: the preset's)")
     parser.add_argument("--compile", choices=("off", "on", "both"), default="both")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
@@ -134,12 +163,18 @@ def main(argv: list[str] | None = None) -> None:
         entry = {"arch": a.summary(), "train": []}
         for compile in modes:
             try:
-                entry["train"].append(train_step_bench(a, args.micro_batch, compile))
+                batch = args.batch or arch_module.preset(name).batch_size
+                entry["train"].append(train_step_bench(a, batch, args.micro_batch, compile))
             except Exception as error:  # a compile failure is a result to report, not a crash
                 entry["train"].append({"compile": compile, "error": f"{type(error).__name__}: {error}"[:500]})
             print(name, entry["train"][-1], flush=True)
         entry["layer"] = layer_bench(a, args.micro_batch * a.n_ctx, args.out.parent if name == PRESETS[-1] else None)
         print(name, {k: v for k, v in entry["layer"].items() if k != "moe_profile_top"}, flush=True)
+        try:
+            entry["bf16_error"] = bf16_error(a)
+        except TypeError as error:  # a MoE without compute_dtype (the baseline code) has no check
+            entry["bf16_error"] = {"error": str(error)}
+        print(name, "bf16 vs fp32 reference", entry["bf16_error"], flush=True)
         report["presets"][name] = entry
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

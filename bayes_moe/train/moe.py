@@ -41,18 +41,16 @@ def _pad(t: torch.Tensor, dim: int, multiple: int) -> torch.Tensor:
 def grouped_experts(x: torch.Tensor, w_gate_up: torch.Tensor, w_down: torch.Tensor,
                     offsets: torch.Tensor) -> torch.Tensor:
     """SwiGLU of each row of ``x`` (sorted by expert; expert e owns rows offsets[e-1]:offsets[e])
-    through its expert's weights, as two grouped GEMMs. Widths that are not multiples of 8 are
-    zero-padded (padded hidden units give silu(0) * 0 = 0), so any width is exact."""
-    d_expert = w_down.shape[-1]
-    dtype = torch.bfloat16 if x.is_cuda else x.dtype
-    gate_up = w_gate_up.unflatten(1, (2, d_expert))  # (E, 2, d_expert, d)
-    gate_up = _pad(_pad(gate_up, 2, GEMM_ALIGN), 3, GEMM_ALIGN).flatten(1, 2).to(dtype)
-    down = _pad(_pad(w_down, 1, GEMM_ALIGN), 2, GEMM_ALIGN).to(dtype)
-    rows = _pad(x, -1, GEMM_ALIGN).to(dtype)
-    # weights are stored (E, out, in) like nn.Linear, so mat_b is the column-major (E, in, out) view
-    gate, up = GROUPED_MM(rows, gate_up.transpose(-2, -1), offs=offsets).chunk(2, dim=-1)
-    out = GROUPED_MM((F.silu(gate) * up).contiguous(), down.transpose(-2, -1), offs=offsets)
-    return out[:, : x.shape[-1]].to(x.dtype)
+    through its expert's weights, as two grouped GEMMs in ``x``'s dtype. Weights are stored
+    (E, in, out), the layout grouped_mm takes, so the weight gradients come back contiguous. Widths
+    that are not multiples of 8 are zero-padded (padded hidden units give silu(0) * 0 = 0)."""
+    d_model, d_expert = w_down.shape[-1], w_down.shape[-2]
+    gate_up = w_gate_up.unflatten(-1, (2, d_expert))  # (E, d, 2, d_expert)
+    gate_up = _pad(_pad(gate_up, 1, GEMM_ALIGN), 3, GEMM_ALIGN).flatten(2).to(x.dtype)
+    down = _pad(_pad(w_down, 1, GEMM_ALIGN), 2, GEMM_ALIGN).to(x.dtype)
+    gate, up = GROUPED_MM(_pad(x, -1, GEMM_ALIGN), gate_up, offs=offsets).chunk(2, dim=-1)
+    out = GROUPED_MM((F.silu(gate) * up).contiguous(), down, offs=offsets)
+    return out[:, :d_model]
 
 
 def reference_experts(x: torch.Tensor, w_gate_up: torch.Tensor, w_down: torch.Tensor,
@@ -60,24 +58,73 @@ def reference_experts(x: torch.Tensor, w_gate_up: torch.Tensor, w_down: torch.Te
     """What ``grouped_experts`` computes, one plain matmul pair per expert (tests, CPU fallback)."""
     outputs, start = [], 0
     for e, end in enumerate(offsets.tolist()):
-        gate, up = F.linear(x[start:end], w_gate_up[e]).chunk(2, dim=-1)
-        outputs.append(F.linear(F.silu(gate) * up, w_down[e]))
+        gate, up = (x[start:end] @ w_gate_up[e].to(x.dtype)).chunk(2, dim=-1)
+        outputs.append((F.silu(gate) * up) @ w_down[e].to(x.dtype))
         start = end
     return torch.cat(outputs)
 
 
+class _CastOnce(torch.autograd.Function):
+    """``weight`` seen as ``cast``, a lower-precision copy made from it beforehand: the forward costs
+    nothing and the backward hands the gradient to ``weight`` in its own dtype."""
+
+    @staticmethod
+    def forward(ctx, weight, cast):
+        ctx.dtype = weight.dtype
+        return cast
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.to(ctx.dtype), None
+
+
+class _Dispatch(torch.autograd.Function):
+    """``x[order // k]``: each token's row once per assignment, in expert order. The backward gathers
+    the k slots of each token and adds them, instead of index_select's atomic scatter-add."""
+
+    @staticmethod
+    def forward(ctx, x, order, inverse, k):
+        ctx.save_for_backward(inverse)
+        ctx.k = k
+        return x.index_select(0, order // k)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inverse,) = ctx.saved_tensors
+        return grad.index_select(0, inverse).unflatten(0, (-1, ctx.k)).sum(1), None, None, None
+
+
+class _Permute(torch.autograd.Function):
+    """``x[index]`` for a permutation ``index`` whose inverse is ``inverse``: the backward is the
+    inverse gather, not an atomic scatter-add."""
+
+    @staticmethod
+    def forward(ctx, x, index, inverse):
+        ctx.save_for_backward(inverse)
+        return x.index_select(0, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inverse,) = ctx.saved_tensors
+        return grad.index_select(0, inverse), None, None
+
+
 class MoE(nn.Module):
     def __init__(self, d_model: int, d_expert: int, n_routed: int, n_shared: int, top_k: int,
-                 balance: str = "aux", grouped: bool | None = None):
+                 balance: str = "aux", grouped: bool | None = None, compute_dtype: torch.dtype | None = None):
+        """``compute_dtype``: the routed experts' matmul dtype; None: bf16 on GPUs, the input's elsewhere."""
         super().__init__()
         if balance not in BALANCE_MODES:
             raise ValueError(f"balance must be one of {BALANCE_MODES}, got {balance!r}")
         self.n_routed, self.top_k, self.balance, self.grouped = n_routed, top_k, balance, grouped
+        self.compute_dtype = compute_dtype
         self.router = nn.Parameter(torch.empty(n_routed, d_model))
-        # routed experts: gate and up fused along the last axis; the shared experts, whose outputs
-        # add up, are one SwiGLU of width n_shared * d_expert (same parameters, one matmul)
-        self.w_gate_up = nn.Parameter(torch.empty(n_routed, 2 * d_expert, d_model))  # (E, out, in)
-        self.w_down = nn.Parameter(torch.empty(n_routed, d_model, d_expert))
+        # routed experts, stored (E, in, out) as grouped_mm takes them, gate and up fused along the
+        # last axis; the shared experts, whose outputs add up, are one SwiGLU of width
+        # n_shared * d_expert (same parameters, one matmul)
+        self.w_gate_up = nn.Parameter(torch.empty(n_routed, d_model, 2 * d_expert))
+        self.w_down = nn.Parameter(torch.empty(n_routed, d_expert, d_model))
+        self._casts: dict[str, tuple[tuple, torch.Tensor]] = {}  # name -> (weight version, cast copy)
         self.shared_gate_up = nn.Parameter(torch.empty(2 * n_shared * d_expert, d_model)) if n_shared else None
         self.shared_down = nn.Parameter(torch.empty(d_model, n_shared * d_expert)) if n_shared else None
         self.register_buffer("expert_bias", torch.zeros(n_routed))  # selection bias, 'bias' mode only
@@ -116,15 +163,36 @@ class MoE(nn.Module):
         return out.reshape(shape), aux
 
     def _routed(self, x, chosen, weights, counts) -> torch.Tensor:
+        """Gather tokens into expert order (one row per assignment, in the compute dtype), two grouped
+        GEMMs, gather back into (token, slot) order and mix the k slots by their gates."""
+        dtype = self.compute_dtype or (torch.bfloat16 if x.is_cuda else x.dtype)
         order = chosen.flatten().argsort(stable=True)  # (T*k,) assignment slots sorted by expert
-        rows = x[order // self.top_k]
+        inverse = torch.empty_like(order).scatter_(0, order, torch.arange(order.numel(), device=order.device))
+        rows = _Dispatch.apply(x.to(dtype), order, inverse, self.top_k)
         offsets = counts.cumsum(0).to(torch.int32)  # offsets[-1] == T*k: no row past the last offset
         grouped = grouped_mm_supported(x.device) if self.grouped is None else self.grouped
-        y_sorted = (grouped_experts if grouped else reference_experts)(rows, self.w_gate_up, self.w_down, offsets)
-        y = torch.empty_like(y_sorted)
-        y[order] = y_sorted  # back to (token, slot) order
-        y = y.view(-1, self.top_k, x.shape[-1])
-        return (y * weights.unsqueeze(-1).to(y.dtype)).sum(1)
+        experts = grouped_experts if grouped else reference_experts
+        y_sorted = experts(rows, *self._expert_weights(dtype), offsets)
+        y = _Permute.apply(y_sorted, inverse, order).view(-1, self.top_k, x.shape[-1])  # (T, k, d)
+        return (y * weights.to(dtype).unsqueeze(-1)).sum(1)
+
+    def _expert_weights(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """The routed weights in ``dtype``. In eager mode a lower-precision copy is made once per
+        change of the weights (an optimizer step), not once per forward: at S = 0.95 the copies move
+        as many bytes as the grouped GEMMs do work. Under torch.compile the cast stays in the graph."""
+        weights = (self.w_gate_up, self.w_down)
+        if weights[0].dtype == dtype or torch.compiler.is_compiling():
+            return tuple(w.to(dtype) for w in weights)
+        return tuple(_CastOnce.apply(w, self._cast(name, w, dtype))
+                     for name, w in zip(("w_gate_up", "w_down"), weights))
+
+    def _cast(self, name: str, weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        key = (weight._version, weight.data_ptr(), dtype)  # in-place updates bump _version
+        cached = self._casts.get(name)
+        if cached is None or cached[0] != key:
+            cached = (key, weight.detach().to(dtype))
+            self._casts[name] = cached
+        return cached[1]
 
     @torch.no_grad()
     def update_bias(self, load: torch.Tensor, rate: float) -> None:
