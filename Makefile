@@ -15,7 +15,7 @@ BM := $(BIN)/bayes-moe
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(if $(filter system,$(TORCH)),--system-site-packages) $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(if $(filter system,$(TORCH)),,$(BIN)/python -m pip install -q '$(TORCH)')
@@ -26,9 +26,13 @@ $(STAMP): pyproject.toml Makefile
 test: setup
 	$(BIN)/python -m pytest -q
 
+# The main job: a workspace (from the demo campaign if missing), a posterior fit on its current runs,
+# r* at the campaign's targets, and the next run to do, recorded as proposed with the command that runs it.
 next-experiment: setup
 	@test -f $(WORKSPACE)/ledger.sqlite || $(BM) --workspace $(WORKSPACE) init --from experiments/demo
-	$(BM) --workspace $(WORKSPACE) status
+	$(BM) --workspace $(WORKSPACE) fit --if-stale
+	$(BM) --workspace $(WORKSPACE) r-star --targets
+	$(BM) --workspace $(WORKSPACE) next
 
 # Executed notebooks as HTML in build/notebooks (docs/notebooks.md): on WORKSPACE when it is given
 # (`WORKSPACE=ws make notebooks`; fitted first if its posterior is missing or stale), else on a copy
@@ -52,7 +56,8 @@ corpus: setup
 	-apt-get update -qq
 	$(BIN)/python -m bayes_moe.train.corpus --out corpus
 
-# Trainer throughput, MFU and MoE-vs-dense layer timing on a GPU (docs/trainer.md).
+# Trainer throughput, MFU and MoE-vs-dense layer timing on a GPU (docs/trainer.md); on a GPU machine
+# keep its CUDA torch: `make bench TORCH=system`.
 bench: setup
 	$(BIN)/python -m bayes_moe.train.bench --out experiments/benchmarks/trainer_bench.json
 

@@ -66,8 +66,7 @@ def refit(workspace: Path, **fit_options):
     from bayes_moe import model
 
     with Ledger.open(workspace) as ledger:
-        runs = ledger.to_dataset()
-        runs.attrs["ledger_fingerprint"] = ledger.fingerprint()
+        runs = ledger.to_dataset()  # attrs carry the fingerprint of exactly these runs
     if runs.sizes["run"] == 0:
         raise InputError(f"no finished runs in {workspace}: nothing to fit")
     idata = model.fit(runs, **fit_options)
@@ -75,14 +74,22 @@ def refit(workspace: Path, **fit_options):
     return idata
 
 
+def fresh_posterior(workspace: Path):
+    """The workspace's posterior if it exists and was fit on the ledger's current finished runs, else None."""
+    if not (Path(workspace) / posterior.POSTERIOR_FILE).is_file():
+        return None
+    idata = posterior.load(workspace)
+    with Ledger.open(workspace) as ledger:
+        return None if posterior.is_stale(idata, ledger) else idata
+
+
 def current_posterior(workspace: Path, **fit_options):
     """The workspace's posterior, refitted first if it is missing or stale; None with no finished runs."""
     with Ledger.open(workspace) as ledger:
         if not ledger.counts().get("done"):
             return None
-        fresh = (Path(workspace) / posterior.POSTERIOR_FILE).is_file() and not posterior.is_stale(
-            idata := posterior.load(workspace), ledger)
-    return idata if fresh else refit(workspace, **fit_options)
+    idata = fresh_posterior(workspace)
+    return idata if idata is not None else refit(workspace, **fit_options)
 
 
 def target_intervals(idata, targets, prob: float = STOP_PROB) -> list[dict]:

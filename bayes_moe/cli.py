@@ -274,44 +274,58 @@ def _diagnostics_text(report: dict) -> str:
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
-    from bayes_moe import model, posterior  # imports PyMC: only when this command runs
+    from bayes_moe import campaign, posterior  # imports PyMC: only when this command runs
 
-    with Ledger.open(workspace_path(args)) as ledger:
-        runs = ledger.to_dataset()
-    idata = model.fit(runs, form=args.form, penalty=args.penalty, **_fit_options(args))
-    path = posterior.save(idata, workspace_path(args))
+    workspace = workspace_path(args)
+    idata = campaign.fresh_posterior(workspace) if args.if_stale else None
+    refitted = idata is None
+    if refitted:
+        idata = campaign.refit(workspace, form=args.form, penalty=args.penalty, **_fit_options(args))
+    path = workspace / posterior.POSTERIOR_FILE
     report = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
     report["converged"] = posterior.converged(idata)
-    payload = {"posterior": str(path), "n_runs": int(idata.attrs["n_runs"]), "form": args.form,
-               "penalty": args.penalty, **report}
+    payload = {"posterior": str(path), "refitted": refitted, "n_runs": int(idata.attrs["n_runs"]),
+               "form": idata.attrs["form"], "penalty": idata.attrs["penalty"], **report}
     if not report["converged"]:
         print("bayes-moe fit: warning: posterior NOT converged (needs r-hat <= 1.01, ESS >= 400, no divergences); "
               "rerun with more --draws/--tune or --chains", file=sys.stderr)
-    emit(args, payload, f"fit {payload['n_runs']} runs ({args.form} law, {args.penalty} penalty) -> {path}\n"
-                        + _diagnostics_text(report))
+    what = "fit" if refitted else "posterior is fresh, kept: fit on"
+    emit(args, payload, f"{what} {payload['n_runs']} runs ({payload['form']} law, {payload['penalty']} penalty) "
+                        f"-> {path}\n" + _diagnostics_text(report))
 
 
 def _cmd_r_star(args: argparse.Namespace) -> None:
     from bayes_moe import posterior
 
-    if not args.compute > 0 or not 0 <= args.sparsity < 1:
-        raise InputError(f"need --compute > 0 and 0 <= --sparsity < 1, got {args.compute!r}, {args.sparsity!r}")
     workspace = workspace_path(args)
+    if args.targets == (args.compute is not None or args.sparsity is not None):
+        raise InputError("give --compute and --sparsity, or --targets for the campaign's target points")
+    if args.targets:
+        points = list(config.load_campaign(workspace).targets)
+    elif args.compute is None or args.sparsity is None:
+        raise InputError("r-star needs both --compute and --sparsity")
+    else:
+        points = [(args.compute, args.sparsity)]
+    for compute, sparsity in points:
+        if not compute > 0 or not 0 <= sparsity < 1:
+            raise InputError(f"need --compute > 0 and 0 <= --sparsity < 1, got {compute!r}, {sparsity!r}")
     idata = posterior.load(workspace)
     with Ledger.open(workspace) as ledger:
         stale = posterior.is_stale(idata, ledger)
-    interval = posterior.r_star(idata, args.compute, args.sparsity, prob=args.prob).isel(point=0)
-    payload = {"compute": args.compute, "sparsity": args.sparsity, "prob": args.prob,
-               **{k: float(interval[k]) for k in ("median", "lower", "upper")},
-               "stale": stale, "converged": posterior.converged(idata)}
+    compute, sparsity = ([p[i] for p in points] for i in (0, 1))
+    interval = posterior.r_star(idata, compute, sparsity, prob=args.prob)
+    rows = [{"compute": c, "sparsity": s, "prob": args.prob,
+             **{k: float(interval[k].values[i]) for k in ("median", "lower", "upper")},
+             "stale": stale, "converged": posterior.converged(idata)} for i, (c, s) in enumerate(points)]
     if stale:
         print("bayes-moe r-star: warning: the posterior is stale (the ledger changed since the fit): run "
               "`bayes-moe fit`", file=sys.stderr)
-    if not payload["converged"]:
+    if not posterior.converged(idata):
         print("bayes-moe r-star: warning: the posterior did not converge: treat the interval with care",
               file=sys.stderr)
-    emit(args, payload, f"r* at C={args.compute:.3g} FLOPs, S={args.sparsity:g}: {payload['median']:.4g} "
-                        f"({args.prob:g} interval {payload['lower']:.4g} .. {payload['upper']:.4g})")
+    text = "\n".join(f"r* at C={row['compute']:.3g} FLOPs, S={row['sparsity']:g}: {row['median']:.4g} "
+                     f"({args.prob:g} interval {row['lower']:.4g} .. {row['upper']:.4g})" for row in rows)
+    emit(args, rows if args.targets else rows[0], text)
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
@@ -350,9 +364,12 @@ def _register_model_commands(command) -> None:
     p.add_argument("--form", choices=("power", "curved"), default="power", help="log r* law in log C (power)")
     p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
                    help="loss valley around r* (asymmetric)")
+    p.add_argument("--if-stale", action="store_true",
+                   help="keep the saved posterior if it was fit on the ledger's current runs")
     p = command("r-star", _cmd_r_star, "r* with a credible interval at any compute and sparsity", reports=True)
-    p.add_argument("--compute", type=float, required=True, help="total training FLOPs")
-    p.add_argument("--sparsity", type=float, required=True, help="S = (E - E_act) / E, 0 <= S < 1")
+    p.add_argument("--compute", type=float, help="total training FLOPs")
+    p.add_argument("--sparsity", type=float, help="S = (E - E_act) / E, 0 <= S < 1")
+    p.add_argument("--targets", action="store_true", help="every target point of the campaign (a JSON list)")
     p.add_argument("--prob", type=float, default=0.9, help="equal-tailed interval probability (0.9)")
     p = command("compare", _cmd_compare, "PSIS-LOO: power law vs curved law, asymmetric vs symmetric valley",
                 reports=True)
