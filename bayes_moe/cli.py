@@ -510,12 +510,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, required=True, help="rounds of propose -> execute -> refit")
     p.add_argument("--batch", type=int, default=1, help="runs proposed per round")
     p.add_argument("--executor", choices=("simulator", "trainer", "slurm"), default="simulator")
-    p.add_argument("--strategy", default="active", help="active, max-variance, sobol or grid")
+    p.add_argument("--strategy", choices=("active", "max-variance", "sobol", "grid"), default="active",
+                   help="how runs are chosen (active)")
     p.add_argument("--nproc", type=int, default=1, help="GPUs per run (trainer executor)")
-    p.add_argument("--sampler", default="nutpie")
-    p.add_argument("--draws", type=int, default=500, help="draws (and tuning steps) per chain of each refit")
-    p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sampler", choices=("nutpie", "pymc", "numpyro"), default="nutpie", help="NUTS backend")
+    p.add_argument("--draws", type=int, default=1000, help="draws (and tuning steps) per chain of each refit")
+    p.add_argument("--chains", type=int, default=4, help="chains per refit (4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the proposals and the fits (0)")
     p = command("benchmark-design", _cmd_benchmark_design, "simulated campaigns: compute each design strategy "
                 "spends to pin r* at the targets", reports=True)
     p.add_argument("--worlds", nargs="+", default=["paper", "two-term"], help="simulated worlds (paper two-term)")
