@@ -174,3 +174,12 @@ def test_bad_input_is_named(space):
         DesignSpace((0.1, 4.0), (1e17, 1e20), (0.45,))
     with pytest.raises(InputError, match="r bounds"):
         DesignSpace((4.0, 0.1), (1e17, 1e20), SPARSITIES)
+
+
+def test_targets_unrelated_to_the_loss_are_worth_nothing(model, draws, space):
+    """With log r* drawn independently of the loss surfaces, sample correlations are pure noise of
+    size ~1/(M - 1); the debiased reduction removes that floor instead of rewarding cheap runs."""
+    unrelated = np.random.default_rng(3).standard_normal((draws.n_draws, 1))
+    floor = unrelated.var(ddof=1) / (draws.n_draws - 1)
+    X = space.to_features(np.geomspace(0.1, 4, 20), np.geomspace(1e17, 1e20, 20), [0.9538] * 20).unsqueeze(1)
+    assert float(TargetVarianceReduction(model, unrelated).variance_reduction(X).mean()) < 0.3 * floor

@@ -66,11 +66,25 @@ class TargetVarianceReduction(_ConditionedOnPending):
 
     def _reductions(self, X: torch.Tensor):
         """``(by pending, by X)``, each ``batch x targets``: the variance of log r* each removes,
-        X's share conditioned on the pending runs (rows of the whitened covariance)."""
-        L, centred, _, p = self._factor(X)
-        cov = centred.transpose(-1, -2) @ self.targets_centred.to(centred) / (centred.shape[-2] - 1)
-        whitened = torch.linalg.solve_triangular(L, cov, upper=False).pow(2)
-        return whitened[..., :p, :].sum(dim=-2), whitened[..., p:, :].sum(dim=-2)
+        X's share conditioned on the pending runs (rows of the whitened covariance), debiased.
+
+        Row j's share is a squared sample correlation times the variance of Q_t left before it, so
+        with M draws it is about ``left_t * epistemic_j / (M - 1)`` even where the true correlation
+        is zero (``epistemic_j``: the share of row j's predictive variance that is not noise). Per
+        unit cost that floor makes the cheapest runs look informative forever; it is subtracted."""
+        L, centred, noise, p = self._factor(X)
+        n_draws = centred.shape[-2]
+        cov = centred.transpose(-1, -2) @ self.targets_centred.to(centred) / (n_draws - 1)
+        shares = torch.linalg.solve_triangular(L, cov, upper=False).pow(2)  # batch x n x targets
+        left = self.prior_variance - (shares.cumsum(dim=-2) - shares)  # Var(Q_t) before each row
+        epistemic = 1 - noise / L.diagonal(dim1=-2, dim2=-1).pow(2)
+        debiased = shares - left * epistemic.unsqueeze(-1) / (n_draws - 1)
+        return debiased[..., :p, :].sum(dim=-2).clamp_min(0), debiased[..., p:, :].sum(dim=-2).clamp_min(0)
+
+    @property
+    def prior_variance(self) -> torch.Tensor:
+        """Var(log r*_t) over the draws, before any run."""
+        return self.targets_centred.pow(2).sum(dim=0) / (self.targets_centred.shape[0] - 1)
 
     def variance_reduction(self, X: torch.Tensor) -> torch.Tensor:
         """``batch x targets``: how much each target's variance drops (in (log r*)^2)."""
@@ -80,7 +94,7 @@ class TargetVarianceReduction(_ConditionedOnPending):
         """``batch``: expected information about the targets in nats (Gaussian approximation,
         targets treated as independent): sum_t 1/2 log(Var before / Var after)."""
         by_pending, by_X = self._reductions(X)
-        before = self.targets_centred.pow(2).sum(dim=0) / (self.targets_centred.shape[0] - 1) - by_pending
+        before = self.prior_variance - by_pending
         return 0.5 * torch.log(before / (before - by_X)).sum(dim=-1)
 
     @t_batch_mode_transform()
