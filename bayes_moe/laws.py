@@ -91,6 +91,12 @@ def penalty(distance, kappa_left, kappa_right):
     return kappa_left * below**2 + kappa_right * above**2
 
 
+def valley(distance, relative_compute, kappa_left, kappa_right, kappa_exponent=0.0):
+    """``penalty`` with curvatures scaled by ``(C/C0)^-kappa_exponent``: a valley that flattens as
+    compute grows (``kappa_exponent`` > 0), as the two-term surface's does, or keeps its shape (0)."""
+    return penalty(distance, kappa_left, kappa_right) * relative_compute**-kappa_exponent
+
+
 def frontier(E, A, gamma, relative_compute):
     """``L_opt = E + A (C/C0)^-gamma``: the lowest loss reachable at compute C (over r)."""
     return E + A * relative_compute**-gamma

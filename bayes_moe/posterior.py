@@ -84,7 +84,7 @@ def loss_draws(idata: az.InferenceData, r, compute, sparsity) -> xr.DataArray:
     log_c = np.log(points["compute"].values / idata.attrs["pivot"])
     distance = np.log(points["r"].values) - laws.log_r_star(p["log_alpha"], p["beta"], log_c, p["curvature"])
     values = (laws.frontier(p["E"], p["A"], p["gamma"], np.exp(log_c))
-              + laws.penalty(distance, p["kappa_left"], p["kappa_right"]))
+              + laws.valley(distance, np.exp(log_c), p["kappa_left"], p["kappa_right"], p["kappa_exponent"]))
     return _labelled(values, points, "loss")
 
 
@@ -160,6 +160,7 @@ def _parameters_at(idata, sparsity: np.ndarray) -> dict:
         "log_alpha": log_alpha, "beta": np.exp(log_beta), "A": np.exp(log_A),
         "E": column("E"), "gamma": column("gamma"),
         "curvature": column("curvature") if "curvature" in draws else 0.0,
+        "kappa_exponent": column("kappa_exponent") if "kappa_exponent" in draws else 0.0,
         "kappa_left": column("kappa_left") if "kappa_left" in draws else kappa,
         "kappa_right": column("kappa_right") if "kappa_right" in draws else kappa,
     }

@@ -33,10 +33,17 @@ def test_penalty_is_zero_at_r_star_and_steeper_on_the_steep_side():
     assert laws.penalty(d, 0.1, 0.4) == pytest.approx([0.025, 0.0, 0.1])
 
 
+def test_valley_flattens_with_compute_by_its_exponent():
+    d = np.array([-0.5, 0.5])
+    assert laws.valley(d, 1.0, 0.1, 0.4, 0.3) == pytest.approx(laws.penalty(d, 0.1, 0.4))  # at the pivot
+    assert laws.valley(d, 100.0, 0.1, 0.4, 0.5) == pytest.approx(laws.penalty(d, 0.1, 0.4) / 10)
+    assert laws.valley(d, 100.0, 0.1, 0.4) == pytest.approx(laws.penalty(d, 0.1, 0.4))
+
+
 def test_building_blocks_evaluate_tensors_like_arrays():
     d, c = np.array([-0.7, 0.3]), np.array([0.1, 10.0])
-    symbolic = laws.penalty(pt.as_tensor(d), 0.2, 0.5) + laws.frontier(1.7, 1.1, 0.15, pt.as_tensor(c))
-    assert symbolic.eval() == pytest.approx(laws.penalty(d, 0.2, 0.5) + laws.frontier(1.7, 1.1, 0.15, c))
+    symbolic = laws.valley(pt.as_tensor(d), pt.as_tensor(c), 0.2, 0.5, 0.2) + laws.frontier(1.7, 1.1, 0.15, pt.as_tensor(c))
+    assert symbolic.eval() == pytest.approx(laws.valley(d, c, 0.2, 0.5, 0.2) + laws.frontier(1.7, 1.1, 0.15, c))
 
 
 def test_foc_r_star_minimises_the_two_term_loss():

@@ -1,4 +1,7 @@
-"""The joint model recovers the law it was simulated from; fits are seeded, labelled and checked."""
+"""The joint model recovers the law it was simulated from; fits are seeded, labelled and checked.
+
+Every fit here has the paper's four levels, the default form and valley, so nutpie compiles the model
+once for this file, test_posterior.py and test_cli_model.py (model.build_model's cache)."""
 
 import numpy as np
 import pytest
@@ -11,8 +14,8 @@ COMPUTES = (1e17, 1e18, 1e19)
 R_GRID = (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)
 
 
-def paper_runs(seed=0):
-    return simulate.sweep_dataset(simulate.World(law="paper", seed=seed), computes=COMPUTES, r_grid=R_GRID)
+def paper_runs(seed=0, law="paper"):
+    return simulate.sweep_dataset(simulate.World(law=law, seed=seed), computes=COMPUTES, r_grid=R_GRID)
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +38,33 @@ def test_population_slopes_are_recovered(idata):
 
 def test_r_star_per_level_is_recovered(idata):
     alpha = idata.posterior["alpha_r"]  # r* at the pivot, labelled by sparsity
-    assert list(alpha.sparsity.values) == pytest.approx(laws.PAPER_SPARSITIES)
-    for s in laws.PAPER_SPARSITIES:
-        draws = alpha.sel(sparsity=s).values.ravel()
+    assert list(alpha.sparsity.values) == pytest.approx(laws.PAPER_SPARSITIES, abs=1e-4)
+    for s, draws in zip(laws.PAPER_SPARSITIES, alpha.transpose("sparsity", ...).values):
         lower, upper = np.quantile(draws, [0.05, 0.95])
         assert lower <= laws.paper_r_star(laws.PIVOT, s) <= upper
+    assert contains(idata, "kappa_exponent", 0.0)  # the paper world's valley keeps its shape
+
+
+def test_two_term_world_flattening_valley_is_found_and_r_star_covered():
+    """PAPER.md point 1: the two-term surface's valley flattens as compute grows (curvature ~ C^-0.2
+    here); a valley of fixed shape put r* 23% off with 5% coverage inside the data."""
+    world = simulate.World(law="two-term", seed=3)
+    idata = model.fit(paper_runs(seed=3, law="two-term"), seed=3, **SMALL)
+    eta = idata.posterior["kappa_exponent"].values.ravel()
+    assert np.quantile(eta, 0.05) > 0.05
+    sparsity = np.array(laws.PAPER_SPARSITIES)
+    interval = posterior.r_star(idata, 1e18, sparsity)
+    truth = np.exp(world.log_r_star(1e18, sparsity))
+    assert np.mean((interval["lower"].values <= truth) & (truth <= interval["upper"].values)) >= 0.75
+
+
+def test_runs_at_one_expert_count_are_one_level():
+    """0.8235 (four decimals) and 0.8235294... (E = 17 as a trained run records it) are one level."""
+    recorded = [0.8235, 14 / 17, 0.9091, 30 / 33, 0.95]
+    levels = model.sparsity_levels(recorded)
+    assert levels == pytest.approx([14 / 17, 30 / 33, 0.95])
+    assert list(model.level_index(recorded, levels)) == [0, 0, 1, 1, 2]
+    assert list(model.level_index([0.8235, 0.5, 0.1234567], [14 / 17, 0.1234567])) == [0, -1, 1]
 
 
 def test_attrs_hold_what_queries_need(idata):
@@ -58,12 +83,12 @@ def test_same_seed_same_draws_and_new_data_reuses_the_model(idata):
     assert model.build_model.cache_info().misses == compiled
 
 
-def test_diagnostics_flag_a_short_run(idata):
-    report = sampling.diagnostics(idata)
+def test_diagnostics_flag_a_short_run():
+    short = model.fit(paper_runs(), seed=1, draws=60, tune=100, chains=2, progressbar=False)
+    report = sampling.diagnostics(short)
     assert set(report) == {"max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "converged"}
-    assert report["min_ess_bulk"] < 400 * 2  # 600 draws cannot give ESS >= 400 on every variable easily
-    assert report["converged"] == (report["max_rhat"] <= 1.01 and min(report["min_ess_bulk"],
-                                   report["min_ess_tail"]) >= 400 and report["divergences"] == 0)
+    assert report["min_ess_bulk"] < 400 and not report["converged"]  # 120 draws cannot give ESS >= 400
+    assert short.attrs["converged"] == 0
 
 
 def test_numpyro_without_jax_says_how_to_install_it(idata):

@@ -40,8 +40,8 @@ def test_continuous_sparsity_broadcasts_and_uses_levels_where_fitted(idata):
     result = posterior.r_star(idata, np.array([[1e18], [1e20]]), sparsity)
     assert result.sizes["point"] == 14
     assert np.all(result["lower"] < result["median"]) and np.all(result["median"] < result["upper"])
-    at_level = posterior.log_r_star_draws(idata, 1e19, 0.9091)
-    expected = np.log(idata.posterior["alpha_r"].sel(sparsity=0.9091).values.ravel())
+    at_level = posterior.log_r_star_draws(idata, 1e19, 0.9091)  # the level of E = 33 (S = 0.90909...)
+    expected = np.log(idata.posterior["alpha_r"].sel(sparsity=30 / 33).values.ravel())
     assert at_level.dims == ("sample", "point")
     assert at_level.values[:, 0] == pytest.approx(expected)  # at the pivot, r* is the level's alpha_r
 
