@@ -25,6 +25,9 @@ SAMPLERS = ("nutpie", "pymc", "numpyro")
 DEFAULT_SAMPLER = "nutpie"
 RHAT_MAX = 1.01
 ESS_MIN = 400
+# nutpie: a low-rank-modified mass matrix follows the frontier's E-A-gamma ridge (corr -1.0); on the
+# r* model, a diagonal one halved the ESS and target_accept 0.9 (2.5x faster) let divergences through
+NUTPIE_OPTIONS = dict(low_rank_modified_mass_matrix=True, target_accept=0.95)
 
 _compiled_nutpie: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -61,7 +64,7 @@ def _sample_nutpie(model, *, draws, tune, chains, seed, progressbar):
     else:  # same structure, maybe new data: reuse the compiled code
         compiled = compiled.with_data(**{data.name: data.get_value() for data in model.data_vars})
     return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                         progress_bar=progressbar, save_warmup=False, low_rank_modified_mass_matrix=True, target_accept=0.95)
+                         progress_bar=progressbar, save_warmup=False, **NUTPIE_OPTIONS)
 
 
 def diagnostics(idata: az.InferenceData, var_names=None) -> dict:
