@@ -22,6 +22,7 @@ PAPER_SPARSITIES = (0.8235, 0.9091, 0.9538, 0.9767)  # E = 17, 33, 65, 129 with 
 
 PIVOT = 1e19  # C0: the middle of the paper's compute range; decorrelates intercept and slope
 S_REF = 0.9  # sparsity about which log(1 - S) is centred (1 - S = 0.1)
+CURVE_ANCHOR = np.log(1e17 / PIVOT)  # l at the paper's smallest compute, where the curved law's bend is 0
 
 
 # --- the paper's law --------------------------------------------------------------------------------
@@ -78,9 +79,11 @@ def paper_pivot_coefficients(sparsities=PAPER_SPARSITIES, pivot=PIVOT) -> dict:
 
 
 def log_r_star(log_alpha, beta, log_c, curvature=0.0):
-    """``log r* = log alpha + beta l + curvature l^2`` with ``l = log(C/C0)``: the pure power law when
-    ``curvature`` is 0, a curved log-log law otherwise."""
-    return log_alpha + beta * log_c + curvature * log_c**2
+    """``log r* = log alpha + beta l + curvature l (l - l_1)`` with ``l = log(C/C0)``: the pure power
+    law when ``curvature`` is 0, a curved log-log law otherwise. The bend vanishes at C0 and at
+    ``l_1`` = log(1e17/C0), so alpha stays r* at C0 and beta the mean slope over 1e17..C0: with a plain
+    ``l^2`` the bend and beta traded off over data below C0 (correlation 0.9, 16/20 fits unconverged)."""
+    return log_alpha + beta * log_c + curvature * log_c * (log_c - CURVE_ANCHOR)
 
 
 def penalty(distance, kappa_left, kappa_right):

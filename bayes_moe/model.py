@@ -1,7 +1,7 @@
 """The joint hierarchical model of every run's loss around the optimal split ``r*`` (docs/model.md).
 
     loss_i     = L_opt(C_i, S_i) + valley(log r_i - log r*(C_i, S_i), C_i) + noise_i
-    log r*     = log alpha_s + beta_s l + curvature l^2            l = log(C / C0), curvature = 0 for "power"
+    log r*     = log alpha_s + beta_s l + curvature l (l - l_1)    l = log(C / C0), curvature = 0 for "power"
     log alpha_s = a0 + a1 x_s + sigma_alpha z_alpha_s               x = log(1 - S) - log(1 - S_REF)
     log beta_s  = b0 + b1 x_s + sigma_beta z_beta_s                 (non-centred; sigma ~ Gamma(4, 50))
     L_opt      = E + A_s (C / C0)^-gamma,   A_s per level (unpooled)

@@ -30,20 +30,22 @@ QUERIES = {"inside (1e18)": 1e18, "beyond (1e20)": 1e20, "beyond (1e21)": 1e21}
 def run_case(law: str, form: str, penalty: str, seeds) -> dict:
     sparsity = np.array(laws.PAPER_SPARSITIES)
     hits, widths, errors = ({name: [] for name in QUERIES} for _ in range(3))
-    unconverged, seconds = 0, []
+    unconverged, seconds = {}, []
     for seed in seeds:
         world = simulate.World(law=law, seed=seed)
         start = time.perf_counter()
         idata = model.fit(simulate.sweep_dataset(world), form=form, penalty=penalty, seed=seed, progressbar=False)
         seconds.append(time.perf_counter() - start)
-        unconverged += not posterior.converged(idata)
+        if not posterior.converged(idata):  # which criterion failed, per seed
+            unconverged[seed] = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
         for name, compute in QUERIES.items():
             truth = np.exp(world.log_r_star(compute, sparsity))
             interval = posterior.r_star(idata, compute, sparsity)
             hits[name] += list((interval["lower"].values <= truth) & (truth <= interval["upper"].values))
             widths[name] += list((interval["upper"].values - interval["lower"].values) / (2 * interval["median"].values))
             errors[name] += list(interval["median"].values / truth - 1)
-    return {"world": law, "form": form, "penalty": penalty, "datasets": len(seeds), "unconverged": unconverged,
+    return {"world": law, "form": form, "penalty": penalty, "datasets": len(seeds), "unconverged": len(unconverged),
+            "unconverged fits": unconverged,
             "median seconds per fit": float(np.median(seconds)),
             **{f"coverage {n}": float(np.mean(hits[n])) for n in QUERIES},
             **{f"relative half-width {n}": float(np.median(widths[n])) for n in QUERIES},
@@ -56,7 +58,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     results = [run_case(law, form, penalty, range(args.datasets)) for law, form, penalty in CASES]
-    keys = [k for k in results[0] if k not in ("world", "form", "penalty", "datasets")]
+    keys = [k for k in results[0] if k not in ("world", "form", "penalty", "datasets", "unconverged fits")]
     header = "| world | model | " + " | ".join(keys) + " |\n|---|---|" + "---|" * len(keys)
     rows = "\n".join(f"| {r['world']} | {r['form']}/{r['penalty']} | " + " | ".join(
         f"{r[k]:.0%}" if "coverage" in k else f"{r[k]:.3g}" for k in keys) + " |" for r in results)
