@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 import weakref
 
 import arviz as az
@@ -20,6 +21,10 @@ import numpy as np
 import pymc as pm
 
 from bayes_moe.errors import InputError
+
+# PyTensor looks for a BLAS to link its C backend into and warns when pip's wheels offer none. We sample
+# through numba (nutpie), so on every machine the warning would say nothing a user can act on.
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS", category=UserWarning)
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
 DEFAULT_SAMPLER = "nutpie"
