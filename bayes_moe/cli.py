@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bayes_moe import arch
 from bayes_moe import config, flops
-from bayes_moe.ledger import RUNS_FILE, STATUSES, Ledger, create_workspace, parse_value
+from bayes_moe.ledger import POSTERIOR_FILE, RUNS_FILE, STATUSES, Ledger, create_workspace, parse_value
 from bayes_moe.errors import InputError
 
 WORKSPACE_ENV = "BAYES_MOE_WORKSPACE"
@@ -134,7 +134,6 @@ def _cmd_run(args: argparse.Namespace) -> None:
 # --- workspace and runs: init, import, export, status, add --------------------------------------------
 
 STATUS_LAST = 10  # runs `status` lists unless --all
-POSTERIOR_FILE = "posterior.nc"  # bayes_moe.posterior.POSTERIOR_FILE, named here to avoid importing ArviZ
 RUN_COLUMNS = ["id", "status", "r", "compute", "sparsity", "loss", "tokens", "executor", "label", "reason"]
 
 
@@ -281,7 +280,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     refitted = idata is None
     if refitted:
         idata = campaign.refit(workspace, form=args.form, penalty=args.penalty, **_fit_options(args))
-    path = workspace / posterior.POSTERIOR_FILE
+    path = workspace / POSTERIOR_FILE
     report = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
     report["converged"] = posterior.converged(idata)
     payload = {"posterior": str(path), "refitted": refitted, "n_runs": int(idata.attrs["n_runs"]),

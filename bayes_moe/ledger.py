@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 LEDGER_FILE = "ledger.sqlite"
 RUNS_FILE = "runs.csv"  # the runs a campaign folder ships (experiments/*/runs.csv)
+POSTERIOR_FILE = "posterior.nc"  # the fitted posterior beside the ledger (bayes_moe.posterior reads and writes it)
 SCHEMA_VERSION = 1  # PRAGMA user_version; bump with a migration when the table changes
 BUSY_TIMEOUT_S = 60.0
 STATUSES = ("proposed", "running", "done", "failed")

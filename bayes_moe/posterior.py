@@ -20,8 +20,8 @@ import xarray as xr
 
 from bayes_moe import laws, model
 from bayes_moe.errors import InputError
+from bayes_moe.ledger import POSTERIOR_FILE
 
-POSTERIOR_FILE = "posterior.nc"
 NOISE_NU_FLOOR = 3.0  # noise_sd: a Student-t draw with nu <= 2 has no sd; use that of nu = 3
 
 
