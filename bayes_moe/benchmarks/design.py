@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_moe import model, posterior
+from bayes_moe import model
+from bayes_moe.campaign import target_intervals
 from bayes_moe.config import Campaign
 from bayes_moe.design.proposals import plan, posterior_draws
 from bayes_moe.design.space import DesignSpace
@@ -111,10 +112,9 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
             if done:
                 idata = model.fit(ledger.to_dataset(), draws=settings.draws, tune=settings.draws,
                                   chains=settings.chains, seed=seed + rounds, progressbar=False)
-                interval = posterior.r_star(idata, target_c, target_s, prob=PROB)
-                median, lower, upper = (interval[k].values for k in ("median", "lower", "upper"))
-                half_width = float(np.max(np.maximum(upper / median - 1, 1 - lower / median)))
-                covered = float(np.mean((lower <= truth) & (truth <= upper)))
+                rows = target_intervals(idata, campaign.targets, prob=PROB)
+                half_width = max(row["half_width"] for row in rows)
+                covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
                 trajectory.append((len(done), spent, half_width, covered))
                 if half_width <= campaign.target_width or spent >= settings.cap or len(done) >= settings.max_runs:
                     break
