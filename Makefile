@@ -27,12 +27,13 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 # The main job: a workspace (from the demo campaign if missing), a posterior fit on its current runs,
-# r* at the campaign's targets, and the next run to do, recorded as proposed with the command that runs it.
+# r* at the campaign's targets, and the next run to do, recorded as proposed with the command that runs it
+# (or, while proposed runs are waiting, those runs: a second call does not pile up proposals).
 next-experiment: setup
 	@test -f $(WORKSPACE)/ledger.sqlite || $(BM) --workspace $(WORKSPACE) init --from experiments/demo
 	$(BM) --workspace $(WORKSPACE) fit --if-stale
 	$(BM) --workspace $(WORKSPACE) r-star --targets
-	$(BM) --workspace $(WORKSPACE) next
+	$(BM) --workspace $(WORKSPACE) next --unless-pending
 
 # Executed notebooks as HTML in build/notebooks (docs/notebooks.md): on WORKSPACE when it is given
 # (`WORKSPACE=ws make notebooks`; fitted first if its posterior is missing or stale), else on a copy

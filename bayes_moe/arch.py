@@ -143,6 +143,9 @@ PRESETS = {
     for p in (
         Preset("tiny", n_layers=2, n_heads=4, d_model=128, batch_size=16, lr=3e-3, n_ctx=256),
         Preset("20M", n_layers=8, n_heads=8, d_model=384, batch_size=96, lr=1.5e-3),
+        # the 20M label with 2 heads: attention can shrink to 16 wide, so r reaches ~47 instead of ~11,
+        # for tiny models whose r* lies beyond what 8 heads of width >= 8 build (experiments/h100_wide_r)
+        Preset("20M-2h", n_layers=8, n_heads=2, d_model=384, batch_size=96, lr=1.5e-3),
         Preset("30M", n_layers=8, n_heads=8, d_model=512, batch_size=160, lr=1.3e-3),
         Preset("55M", n_layers=10, n_heads=10, d_model=640, batch_size=224, lr=1.1e-3),
         Preset("100M", n_layers=14, n_heads=12, d_model=768, batch_size=320, lr=9e-4),

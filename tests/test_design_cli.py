@@ -48,7 +48,21 @@ def test_proposing_twice_never_repeats_a_run(workspace, capsys):
 def test_text_output_says_how_to_run_each(workspace, capsys):
     assert cli.main(["--workspace", str(workspace), "next", "--batch", "2"]) == 0
     out = capsys.readouterr().out
-    assert "space-filling sobol batch" in out and "bayes-moe run 1" in out and "bayes-moe run 2" in out
+    assert "space-filling sobol batch" in out
+    assert f"bayes-moe --workspace {workspace} run 1" in out and f"bayes-moe --workspace {workspace} run 2" in out
+
+
+def test_unless_pending_lists_waiting_runs_instead_of_proposing_more(workspace, capsys):
+    first = next_json(capsys, workspace, "--batch", "2", "--unless-pending")
+    again = next_json(capsys, workspace, "--unless-pending")
+    assert [row["id"] for row in again] == [row["id"] for row in first]
+    with Ledger.open(workspace) as ledger:
+        assert len(ledger.runs("proposed")) == 2
+        for row in first:
+            ledger.start(row["id"], "simulator")
+            ledger.finish(row["id"], 3.0)
+    assert cli.main(["--workspace", str(workspace), "next", "--unless-pending", "--force"]) == 0
+    assert "proposed 1 run(s)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("flags, message", [

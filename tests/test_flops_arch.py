@@ -95,6 +95,14 @@ def test_every_preset_solves_at_r_one():
         assert a.c_token == pytest.approx(p.c_token, rel=0.02), name
 
 
+def test_two_head_preset_builds_the_large_r_that_eight_heads_cannot():
+    with pytest.raises(InputError, match="attention width too small"):
+        arch.solve_preset(40.0, 0.9538, "20M")
+    wide = arch.solve_preset(47.0, 0.9538, "20M-2h")
+    assert (wide.n_heads, wide.head_dim) == (2, 8) and wide.r == pytest.approx(47.0, rel=0.02)
+    assert wide.c_token == pytest.approx(arch.PRESETS["20M"].c_token, rel=0.02)  # same per-token compute
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     r=st.floats(0.1, 4.0),
