@@ -16,9 +16,17 @@ def test_make_next_experiment_fits_reports_and_proposes(tmp_path):
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("r* at C=1e+21 FLOPs") == 4  # one line per demo target
-    assert "bayes-moe run" in done.stdout  # the command that runs the proposal
+    assert f"bayes-moe --workspace {workspace} run" in done.stdout  # the command that runs the proposal
     with Ledger.open(workspace) as ledger:
-        assert len(ledger.runs("proposed")) >= 1 and ledger.counts()["done"] == 180
+        proposed = [run.id for run in ledger.runs("proposed")]
+        assert len(proposed) >= 1 and ledger.counts()["done"] == 180
+
+    again = subprocess.run(["make", "-s", "-C", str(REPO), "next-experiment", f"WORKSPACE={workspace}"],
+                           capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "not yet run, so none proposed" in again.stdout  # the waiting run again, not a new one
+    with Ledger.open(workspace) as ledger:
+        assert [run.id for run in ledger.runs("proposed")] == proposed
 
 
 def test_fit_if_stale_keeps_a_fresh_posterior_and_refits_a_stale_one(tmp_path, capsys):
