@@ -13,6 +13,7 @@ of ``Campaign``)::
     compute = [1e17, 1e20]                   # total training FLOPs of one run
     sparsities = [0.8235, 0.9091, 0.9538, 0.9767]
     preset = "55M"                           # size preset of bayes_moe.arch that builds the runs
+    run_overhead = 0.0                       # FLOPs-equivalent fixed cost of a run (start-up, evaluation)
 
     [targets]                                # where the user wants r* known
     points = [{compute = 1e21, sparsity = 0.9538}]
@@ -62,6 +63,7 @@ class Campaign:
     target_width: float = 0.10
     compute_budget: float = 1e22
     preset: str = DEFAULT_PRESET
+    run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of every run, added to its compute by the design
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
 
     def __post_init__(self):
@@ -72,7 +74,8 @@ class Campaign:
 # TOML table -> {key: Campaign field}
 _LAYOUT = {
     "campaign": {"name": "name", "description": "description"},
-    "space": {"r": "r_bounds", "compute": "compute_bounds", "sparsities": "sparsities", "preset": "preset"},
+    "space": {"r": "r_bounds", "compute": "compute_bounds", "sparsities": "sparsities", "preset": "preset",
+              "run_overhead": "run_overhead"},
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
 }
@@ -122,6 +125,12 @@ def _text(where: str, value) -> str:
 def _positive(where: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise InputError(f"{where} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _nonnegative(where: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise InputError(f"{where} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
@@ -175,7 +184,7 @@ def _fraction(where: str, value) -> float:
 
 _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
            "sparsities": _sparsities, "targets": _targets, "preset": _preset,
-           "target_width": _fraction, "compute_budget": _positive}
+           "run_overhead": _nonnegative,            "target_width": _fraction, "compute_budget": _positive}
 
 
 def _world(path: Path, entries) -> dict:

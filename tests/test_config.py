@@ -15,6 +15,7 @@ r = [0.2, 1.5]
 compute = [1e17, 1e19]
 sparsities = [0.9091, 0.9538]
 preset = "tiny"
+run_overhead = 2e16
 
 [targets]
 points = [{compute = 1e21, sparsity = 0.9538}, {compute = 3e21, sparsity = 0.9091}]
@@ -53,6 +54,7 @@ def test_full_file_is_read(tmp_path):
     assert (campaign.name, campaign.description) == ("demo", "the paper's sparsities")
     assert campaign.r_bounds == (0.2, 1.5) and campaign.compute_bounds == (1e17, 1e19)
     assert campaign.sparsities == (0.9091, 0.9538) and campaign.preset == "tiny"
+    assert campaign.run_overhead == 2e16 and Campaign().run_overhead == 0.0
     assert campaign.targets == ((1e21, 0.9538), (3e21, 0.9091))
     assert (campaign.target_width, campaign.compute_budget) == (0.05, 5e21)
     assert campaign.world == {"law": "asymmetric", "seed": 3, "noise": 0.02, "skew": 1.5}
@@ -78,6 +80,7 @@ def test_dump_then_load_is_the_same_campaign(tmp_path, text):
     ("[space]\nsparsities = []\n", r"\[space\] sparsities must be a non-empty list"),
     ("[space]\nsparsities = [0.9, 0.9]\n", r"\[space\] sparsities lists a sparsity twice"),
     ("[space]\npreset = \"huge\"\n", r"\[space\] preset must be one of tiny, 20M.*got 'huge'"),
+    ("[space]\nrun_overhead = -1\n", r"\[space\] run_overhead must be a finite number >= 0, got -1"),
     ("[space]\nrr = [1, 2]\n", r"unknown key \[space\] rr = \[1, 2\]"),
     ("[spaces]\nr = [1, 2]\n", r"unknown table\(s\) \['spaces'\]"),
     ("[targets]\npoints = [{compute = 1e21}]\n", r"\[targets\] points: each point must be"),

@@ -5,6 +5,7 @@ of the slope beta, so r* is known at low compute and uncertain at the target 1e2
 compute and r far from r* are informative, runs at 1e17 are not.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -100,6 +101,22 @@ def test_informative_run_ranks_above_uninformative(model, draws, space):
     assert 0 < float(far_high) < before  # a reduction, not more than all there is
     bald = qBayesianActiveLearningByDisagreement(model)  # cross-check: BALD agrees on the ranking
     assert bald(X[:2])[0] > bald(X[:2])[1]
+
+
+def test_run_overhead_makes_cheap_runs_relatively_dearer(model, draws, space):
+    """Cost is compute + run_overhead: with an overhead, a 100x cheaper run must teach more than
+    1/100 as much to win, as when runs have fixed costs (start-up, evaluation) besides FLOPs."""
+    with_overhead = dataclasses.replace(space, run_overhead=1e19)
+    X = space.to_features([0.1, 0.1], [1e20, 1e18], [0.9538] * 2)
+    expected = (torch.tensor([1e20, 1e18], dtype=torch.float64) + 1e19) / 1e20
+    assert torch.allclose(with_overhead.cost_model()(X).squeeze(-1), expected, rtol=1e-6)
+
+    def cheap_over_dear(s):
+        per_cost = TargetVarianceReduction(model, draws.targets, InverseCostWeightedUtility(s.cost_model()))
+        values = per_cost(X.unsqueeze(1))
+        return float(values[1] / values[0])
+
+    assert cheap_over_dear(with_overhead) < cheap_over_dear(space) / 5
 
 
 def test_batch_value_is_pick_plus_conditioned_pick(model, draws, space):

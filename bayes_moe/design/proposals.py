@@ -128,8 +128,8 @@ def _fresh_draws(workspace: Path, ledger: Ledger, targets, force: bool) -> Poste
 
 def _expectations(model, draws, space: DesignSpace, pending, candidates) -> list[dict]:
     """Per candidate: predicted loss with a LOSS_PROB interval (posterior predictive, noise
-    included) and the expected information about the targets per FLOP, given pending runs and the
-    earlier candidates of the batch."""
+    included) and the expected information about the targets per FLOP (the run's compute plus the
+    campaign's run overhead), given pending runs and the earlier candidates of the batch."""
     if model is None:
         return [{} for _ in candidates]
     X = space.features_of(candidates)
@@ -144,7 +144,7 @@ def _expectations(model, draws, space: DesignSpace, pending, candidates) -> list
         with torch.no_grad():
             nats = float(gain.information(X[i : i + 1].unsqueeze(0)))
         expected.append(dict(predicted_loss=float(predictive.mixture_mean[i]), loss_lower=float(lower[i]),
-                             loss_upper=float(upper[i]), information_per_flop=nats / candidate.compute))
+                             loss_upper=float(upper[i]), information_per_flop=nats / (candidate.compute + space.run_overhead)))
     return expected
 
 

@@ -52,6 +52,7 @@ class DesignSpace:
     sparsities: tuple[float, ...]
     preset: str = DEFAULT_PRESET
     compute_max: float | None = None  # a budget's cap on one run; features keep compute_bounds' scale
+    run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of a run (start-up, evaluation)
 
     def __post_init__(self):
         for name, (low, high) in (("r", self.r_bounds), ("compute", self.compute_bounds)):
@@ -66,7 +67,7 @@ class DesignSpace:
     @classmethod
     def from_campaign(cls, campaign) -> "DesignSpace":
         return cls(tuple(campaign.r_bounds), tuple(campaign.compute_bounds), tuple(campaign.sparsities),
-                   campaign.preset or DEFAULT_PRESET)
+                   campaign.preset or DEFAULT_PRESET, run_overhead=campaign.run_overhead)
 
     def capped(self, compute_max: float) -> "DesignSpace":
         """The space with runs of at most ``compute_max`` FLOPs (what a budget still allows)."""
@@ -109,10 +110,11 @@ class DesignSpace:
         return torch.exp(low + X[..., COMPUTE_COL] * (high - low))
 
     def cost_model(self) -> GenericDeterministicModel:
-        """Deterministic cost of a run: its compute in units of the largest run allowed, so costs
-        are O(1) whatever the FLOPs scale."""
+        """Deterministic cost of a run: its compute plus the fixed ``run_overhead``, in units of the
+        largest run allowed, so costs are O(1) whatever the FLOPs scale. Without an overhead the
+        cheapest runs win whenever they carry any information at all."""
         unit = self.compute_bounds[1]
-        return GenericDeterministicModel(lambda X: (self.compute_of(X) / unit).unsqueeze(-1))
+        return GenericDeterministicModel(lambda X: ((self.compute_of(X) + self.run_overhead) / unit).unsqueeze(-1))
 
     # --- runs ------------------------------------------------------------------------------------
 
