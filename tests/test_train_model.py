@@ -76,6 +76,17 @@ def test_moe_layer_grouped_equals_reference_path():
     assert layers[0].load.sum() == x.shape[0] * x.shape[1] * 2  # every token routed to top_k experts
 
 
+def test_router_stays_fp32_under_bf16_autocast():
+    torch.manual_seed(2)
+    layer = MoE(64, 16, n_routed=8, n_shared=1, top_k=2)
+    layer.reset_parameters(0.1, 0.1)
+    x = torch.randn(256, 64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = layer.router_logits(x)
+    assert logits.dtype == torch.float32
+    assert torch.equal(logits, F.linear(x, layer.router))
+
+
 @pytest.mark.skipif(not grouped_mm_supported(torch.device("cpu")), reason="torch without CPU grouped_mm")
 def test_low_precision_expert_copies_follow_optimizer_steps():
     """The bf16 copies of the expert weights are made once per weight change: after an optimizer step

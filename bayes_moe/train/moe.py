@@ -143,7 +143,7 @@ class MoE(nn.Module):
         """``x``: (..., d_model). Returns the output and the aux terms {'balance', 'z'} (fp32 scalars)."""
         shape = x.shape
         x = x.reshape(-1, shape[-1])
-        logits = F.linear(x.float(), self.router.float())  # fp32 router
+        logits = self.router_logits(x)
         probs = logits.softmax(dim=-1)
         scores = probs + self.expert_bias if self.balance == "bias" else probs
         chosen = scores.topk(self.top_k, dim=-1).indices  # (T, k)
@@ -161,6 +161,12 @@ class MoE(nn.Module):
             gate, up = F.linear(x, self.shared_gate_up).chunk(2, dim=-1)
             out = out + F.linear(F.silu(gate) * up, self.shared_down)
         return out.reshape(shape), aux
+
+    def router_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The router in fp32, also under bf16 autocast (which would otherwise run this matmul in
+        bf16 and let rounding decide close top-k choices)."""
+        with torch.autocast(x.device.type, enabled=False):
+            return F.linear(x.float(), self.router.float())
 
     def _routed(self, x, chosen, weights, counts) -> torch.Tensor:
         """Gather tokens into expert order (one row per assignment, in the compute dtype), two grouped
