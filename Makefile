@@ -60,7 +60,7 @@ corpus: setup
 # Trainer throughput, MFU and MoE-vs-dense layer timing on a GPU (docs/trainer.md); on a GPU machine
 # keep its CUDA torch: `make bench TORCH=system`.
 bench: setup
-	$(BIN)/python -m bayes_moe.train.bench --out experiments/benchmarks/trainer_bench.json
+	$(BIN)/python -m bayes_moe.train.bench --out experiments/benchmarks/trainer_bench.json --profile
 
 # Simulated design campaigns (docs/design.md): by default the committed experiments/benchmarks/design_benchmark.md
 # (targets at 1e20 inside the run range, active vs grid, 2 seeds, about 12 min here); override BENCH_DESIGN_FLAGS.

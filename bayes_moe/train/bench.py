@@ -46,9 +46,25 @@ def _time_ms(fn, warmup: int = 3, repeat: int = 10) -> float:
     return statistics.median(times)
 
 
-def train_step_bench(a: arch_module.MoEArch, batch: int, micro_batch: int, compile: bool) -> dict:
+def profile_top(fn, calls: int = 3, rows: int = 15) -> list[dict]:
+    """The CUDA kernels and ops that take most of ``fn``'s GPU time (self time, so nested ops are
+    not counted twice), per call of ``fn``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+    events = sorted(prof.key_averages(), key=lambda e: e.self_device_time_total, reverse=True)[:rows]
+    return [{"name": e.key[:160], "cuda_ms_per_call": e.self_device_time_total / 1e3 / calls,
+             "count_per_call": e.count / calls} for e in events]
+
+
+def train_step_bench(a: arch_module.MoEArch, batch: int, micro_batch: int, compile: bool,
+                     profile: bool = False) -> dict:
     """Time full optimizer steps: ``batch`` sequences (the preset's global batch) in micro-batches
-    of ``micro_batch`` (gradient accumulation), then one fused AdamW step, as the trainer runs them."""
+    of ``micro_batch`` (gradient accumulation), then one fused AdamW step, as the trainer runs them;
+    with ``profile``, also the kernels that take the step's GPU time."""
     device = torch.device("cuda")
     model = MoEGPT(a).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
@@ -75,6 +91,8 @@ def train_step_bench(a: arch_module.MoEArch, batch: int, micro_batch: int, compi
               "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}
     if peak:
         result["mfu"] = result["model_flops_per_token"] * tokens_per_s / peak
+    if profile:
+        result["profile_top"] = profile_top(step, calls=1, rows=25)
     del model, optimizer, step_model
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
@@ -92,7 +110,7 @@ class DenseSwiGLU(nn.Module):
         return self.down(F.silu(gate) * up)
 
 
-def layer_bench(a: arch_module.MoEArch, tokens: int, profile_dir: Path | None) -> dict:
+def layer_bench(a: arch_module.MoEArch, tokens: int, profile: bool) -> dict:
     """fwd + bwd of one MoE layer and of the dense SwiGLU with the same active expert FLOPs."""
     device = torch.device("cuda")
     moe = MoE(a.d_model, a.d_expert, a.n_routed, a.n_shared, a.top_k).to(device)
@@ -111,16 +129,8 @@ def layer_bench(a: arch_module.MoEArch, tokens: int, profile_dir: Path | None) -
 
     result = {"tokens": tokens, "moe_ms": _time_ms(run(moe)), "dense_ms": _time_ms(run(dense))}
     result["moe_over_dense"] = result["moe_ms"] / result["dense_ms"]
-    if profile_dir is not None:
-        from torch.profiler import ProfilerActivity, profile
-
-        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-            for _ in range(3):
-                run(moe)()
-            torch.cuda.synchronize()
-        rows = sorted(prof.key_averages(), key=lambda e: e.device_time_total, reverse=True)[:15]
-        result["moe_profile_top"] = [{"name": e.key, "cuda_ms_per_call": e.device_time_total / 1e3 / 3,
-                                      "calls_per_fwd_bwd": e.count / 3} for e in rows]
+    if profile:
+        result["moe_profile_top"] = profile_top(run(moe))
     return result
 
 
@@ -151,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--micro-batch", type=int, default=16, help="sequences of 2048 tokens per forward")
     parser.add_argument("--batch", type=int, default=None, help="sequences per optimizer step (default: the preset's)")
     parser.add_argument("--compile", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--profile", action="store_true",
+                        help="add the top GPU kernels of a training step and of the MoE layer (last preset)")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         raise SystemExit("bench needs a CUDA GPU")
@@ -164,11 +176,12 @@ def main(argv: list[str] | None = None) -> None:
         for compile in modes:
             try:
                 batch = args.batch or arch_module.preset(name).batch_size
-                entry["train"].append(train_step_bench(a, batch, args.micro_batch, compile))
+                profile = args.profile and name == args.presets[-1]
+                entry["train"].append(train_step_bench(a, batch, args.micro_batch, compile, profile))
             except Exception as error:  # a compile failure is a result to report, not a crash
                 entry["train"].append({"compile": compile, "error": f"{type(error).__name__}: {error}"[:500]})
-            print(name, entry["train"][-1], flush=True)
-        entry["layer"] = layer_bench(a, args.micro_batch * a.n_ctx, args.out.parent if name == PRESETS[-1] else None)
+            print(name, {k: v for k, v in entry["train"][-1].items() if k != "profile_top"}, flush=True)
+        entry["layer"] = layer_bench(a, args.micro_batch * a.n_ctx, args.profile and name == args.presets[-1])
         print(name, {k: v for k, v in entry["layer"].items() if k != "moe_profile_top"}, flush=True)
         try:
             entry["bf16_error"] = bf16_error(a)
