@@ -61,14 +61,14 @@ def profile_top(fn, calls: int = 3, rows: int = 15) -> list[dict]:
 
 
 def train_step_bench(a: arch_module.MoEArch, batch: int, micro_batch: int, compile: bool,
-                     profile: bool = False) -> dict:
+                     profile: bool = False, compile_mode: str = "default") -> dict:
     """Time full optimizer steps: ``batch`` sequences (the preset's global batch) in micro-batches
     of ``micro_batch`` (gradient accumulation), then one fused AdamW step, as the trainer runs them;
     with ``profile``, also the kernels that take the step's GPU time."""
     device = torch.device("cuda")
     model = MoEGPT(a).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-    step_model = torch.compile(model) if compile else model
+    step_model = torch.compile(model, mode=compile_mode) if compile else model
     micro_steps = batch // micro_batch
     xs = [torch.randint(0, a.vocab_size, (micro_batch, a.n_ctx), device=device) for _ in range(2)]
 
@@ -86,7 +86,7 @@ def train_step_bench(a: arch_module.MoEArch, batch: int, micro_batch: int, compi
     tokens_per_s = micro_steps * micro_batch * a.n_ctx / (ms / 1e3)
     peak = peak_bf16_flops(device)
     result = {"step_ms": ms, "batch": micro_steps * micro_batch, "micro_batch": micro_batch,
-              "tokens_per_s": tokens_per_s, "compile": compile,
+              "tokens_per_s": tokens_per_s, "compile": compile, "compile_mode": compile_mode if compile else None,
               "model_flops_per_token": flops.TRAIN_FACTOR * (a.c_token + a.logits_flops),
               "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}
     if peak:
@@ -158,9 +158,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
-    parser.add_argument("--micro-batch", type=int, default=16, help="sequences of 2048 tokens per forward")
+    parser.add_argument("--micro-batch", type=int, default=32, help="sequences of 2048 tokens per forward (32)")
     parser.add_argument("--batch", type=int, default=None, help="sequences per optimizer step (default: the preset's)")
     parser.add_argument("--compile", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--compile-mode", default="default",
+                        help="torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune, ...")
     parser.add_argument("--profile", action="store_true",
                         help="add the top GPU kernels of a training step and of the MoE layer (last preset)")
     args = parser.parse_args(argv)
@@ -177,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 batch = args.batch or arch_module.preset(name).batch_size
                 profile = args.profile and name == args.presets[-1]
-                entry["train"].append(train_step_bench(a, batch, args.micro_batch, compile, profile))
+                entry["train"].append(train_step_bench(a, batch, args.micro_batch, compile, profile,
+                                                       args.compile_mode))
             except Exception as error:  # a compile failure is a result to report, not a crash
                 entry["train"].append({"compile": compile, "error": f"{type(error).__name__}: {error}"[:500]})
             print(name, {k: v for k, v in entry["train"][-1].items() if k != "profile_top"}, flush=True)
