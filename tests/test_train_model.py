@@ -76,6 +76,19 @@ def test_moe_layer_grouped_equals_reference_path():
     assert layers[0].load.sum() == x.shape[0] * x.shape[1] * 2  # every token routed to top_k experts
 
 
+@pytest.mark.skipif(not grouped_mm_supported(torch.device("cpu")), reason="torch without CPU grouped_mm")
+def test_model_compiles_to_one_graph():
+    """No graph breaks (a data-dependent shape such as bincount's broke it at every MoE layer):
+    torch.compile fuses across the whole model, and CUDA graphs become possible."""
+    a = arch.solve_preset(1.0, 0.9538, "tiny")
+    model = MoEGPT(a)
+    for layer in model.modules():
+        if isinstance(layer, MoE):
+            layer.compute_dtype = torch.bfloat16  # grouped_mm's shape check wants bf16 when traced
+    explained = torch._dynamo.explain(model)(torch.randint(0, a.vocab_size, (2, a.n_ctx)))
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
+
+
 def test_router_stays_fp32_under_bf16_autocast():
     torch.manual_seed(2)
     layer = MoE(64, 16, n_routed=8, n_shared=1, top_k=2)

@@ -75,6 +75,8 @@ def train_step_bench(a: arch_module.MoEArch, batch: int, micro_batch: int, compi
     def step():
         for i in range(micro_steps):
             x = xs[i % 2]
+            if compile:  # a new step for CUDA graphs (mode reduce-overhead): earlier outputs may be overwritten
+                torch.compiler.cudagraph_mark_step_begin()
             with torch.autocast("cuda", dtype=torch.bfloat16):
                 logits, aux = step_model(x)
                 loss = F.cross_entropy(logits.float().flatten(0, 1), x.flatten()) + 1e-2 * aux["balance"] + 1e-3 * aux["z"]
