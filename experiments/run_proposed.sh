@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Train every proposed run of workspace $1 with the torch trainer on this machine's GPU, $4 runs at a
 # time (default 1), until $2 seconds have passed: a run starts only if its estimated time still fits
-# (its tokens at $5 tokens/s per process, default 150000, plus 25 s of start-up and evaluation). Then
-# copy the ledger to $OUT (the device tool's output folder) and print the workspace's status.
+# (its tokens at $5 tokens/s per process, default 150000, plus 25 s of start-up and evaluation), longest
+# first so that the last wave is short. Then copy the ledger to $OUT (the device tool's output folder) and
+# print the runs' counts by status.
 # Usage (GPU machine, repository root, corpus built there or carried):
 #   experiments/run_proposed.sh WORKSPACE SECONDS TRAIN_TOML [PARALLEL] [TOKENS_PER_S]
 # Runs that share the GPU record the throughput and MFU they got while sharing it.
@@ -14,9 +15,10 @@ from bayes_moe.ledger import Ledger
 from bayes_moe.arch import MoEArch
 from bayes_moe import flops
 with Ledger.open(sys.argv[1]) as ledger:
-    for run in ledger.runs("proposed"):
-        tokens = flops.tokens_for_compute(run.compute, MoEArch.from_dict(run.arch).c_token)
-        print(run.id, 25 + math.ceil(tokens / float(sys.argv[2])))
+    runs = ledger.runs("proposed")
+tokens = {run.id: flops.tokens_for_compute(run.compute, MoEArch.from_dict(run.arch).c_token) for run in runs}
+for run_id in sorted(tokens, key=tokens.get, reverse=True):
+    print(run_id, 25 + math.ceil(tokens[run_id] / float(sys.argv[2])))
 PY
 )
 train() {  # run id, estimated seconds
@@ -34,4 +36,4 @@ done <<< "$plan"
 wait
 python3 -c "import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d); d.close()" \
     "$workspace/ledger.sqlite" "$OUT/ledger.sqlite"
-python3 -m bayes_moe.cli --workspace "$workspace" status
+python3 -c "from bayes_moe.ledger import Ledger; import sys; print(Ledger.open(sys.argv[1]).counts())" "$workspace"

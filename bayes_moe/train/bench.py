@@ -194,8 +194,8 @@ def main(argv: list[str] | None = None) -> None:
             entry["bf16_error"] = {"error": str(error)}
         print(name, "bf16 vs fp32 reference", entry["bf16_error"], flush=True)
         report["presets"][name] = entry
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))  # after each preset: a cut-off run keeps what it measured
 
 
 if __name__ == "__main__":
