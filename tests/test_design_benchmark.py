@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bayes_moe.benchmarks.design import Outcome, Settings, load, summarise, write
+from bayes_moe.benchmarks.design import Outcome, Settings, load, run_campaign, summarise, write
 from bayes_moe.errors import InputError
 
 
@@ -45,6 +45,15 @@ def test_results_are_written_as_strict_json_and_a_table(tmp_path):
     table = md_path.read_text()
     assert "| paper | active | 1 / 2 |" in table and "5e+19 (0.03)" in table and "not reached" in table
     assert load(json_path) == OUTCOMES
+
+
+def test_a_real_campaign_is_written_as_json(tmp_path):
+    """One short simulated campaign end to end: its numbers (numpy's, from the fits) serialise."""
+    settings = Settings(worlds=("paper",), strategies=("sobol",), seeds=1, initial=8, max_runs=8, draws=100)
+    result = run_campaign("paper", "sobol", 0, settings)
+    assert result.runs == 8 and len(result.trajectory) == 1 and 0 <= result.covered <= 1
+    json_path, _ = write([result], settings, tmp_path, 1.0)
+    assert load(json_path) == [result]
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -113,7 +113,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
                 idata = model.fit(ledger.to_dataset(), draws=settings.draws, tune=settings.draws,
                                   chains=settings.chains, seed=seed + rounds, progressbar=False)
                 rows = target_intervals(idata, campaign.targets, prob=PROB)
-                half_width = max(row["half_width"] for row in rows)
+                half_width = float(max(row["half_width"] for row in rows))
                 covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
                 trajectory.append((len(done), spent, half_width, covered))
                 if half_width <= campaign.target_width or spent >= settings.cap or len(done) >= settings.max_runs:
