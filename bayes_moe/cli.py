@@ -374,7 +374,8 @@ def _register_model_commands(command) -> None:
 
     p = command("fit", _cmd_fit, "fit the r* model to the finished runs; writes posterior.nc", reports=True)
     sampling_flags(p)
-    p.add_argument("--form", choices=("power", "curved"), default="power", help="log r* law in log C (power)")
+    p.add_argument("--form", choices=("power", "curved", "signed"), default="power",
+                   help="log r* law in log C: power (the paper's, beta_r > 0), curved, or signed (beta_r of either sign)")
     p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
                    help="loss valley around r* (asymmetric)")
     p.add_argument("--if-stale", action="store_true",

@@ -1,9 +1,10 @@
 """The joint hierarchical model of every run's loss around the optimal split ``r*`` (docs/model.md).
 
     loss_i     = L_opt(C_i, S_i) + valley(log r_i - log r*(C_i, S_i), C_i) + noise_i
-    log r*     = log alpha_s + beta_s l + curvature l (l - l_1)    l = log(C / C0), curvature = 0 for "power"
+    log r*     = log alpha_s + beta_s l + curvature l (l - l_1)    l = log(C / C0), curvature = 0 unless "curved"
     log alpha_s = a0 + a1 x_s + sigma_alpha z_alpha_s               x = log(1 - S) - log(1 - S_REF)
     log beta_s  = b0 + b1 x_s + sigma_beta z_beta_s                 (non-centred; sigma ~ Gamma(4, 50))
+    beta_s      = b0 + b1 x_s + sigma_beta z_beta_s                 form "signed": r* may also fall with C
     L_opt      = E + A_s (C / C0)^-gamma,   A_s per level (unpooled)
     valley(d, C) = (C / C0)^-eta [kappa_left d^2 (d < 0),  kappa_right d^2 (d > 0)]   (eta = kappa_exponent;
                                                      kappa_left = kappa_right if symmetric)
@@ -26,11 +27,14 @@ import xarray as xr
 from bayes_moe import arch, laws, sampling
 from bayes_moe.errors import InputError
 
-FORMS = ("power", "curved")  # pure power law for log r* in log C, or with a quadratic term
+# the paper's power law (beta_r > 0, itself a power law in 1 - S), the same with a bend in log C, or a
+# power law whose exponent may have either sign (linear in log(1 - S)): r* falling with compute
+FORMS = ("power", "curved", "signed")
 PENALTIES = ("asymmetric", "symmetric")
 DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
+SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
 
 
 def achieved_sparsity(sparsity) -> np.ndarray:
@@ -104,14 +108,20 @@ def build_model(levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_
         # diverged more.
         a0 = pm.Normal("a0", 0.0, 1.0)  # log r* at C0 and S_REF
         a1 = pm.Normal("a1", 0.0, 1.0)
-        b0 = pm.Normal("b0", -1.5, 1.0)  # log beta at S_REF
-        b1 = pm.Normal("b1", 0.0, 0.5)
         sigma_alpha = pm.Gamma("sigma_alpha", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SCALE_MEAN)
-        sigma_beta = pm.Gamma("sigma_beta", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SCALE_MEAN)
         z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims="sparsity")
-        z_beta = pm.Normal("z_beta", 0.0, 1.0, dims="sparsity")
         alpha_r = pm.Deterministic("alpha_r", pm.math.exp(a0 + a1 * x + sigma_alpha * z_alpha), dims="sparsity")
-        beta_r = pm.Deterministic("beta_r", pm.math.exp(b0 + b1 * x + sigma_beta * z_beta), dims="sparsity")
+        z_beta = pm.Normal("z_beta", 0.0, 1.0, dims="sparsity")
+        if form == "signed":  # beta itself, either sign; its level spread on beta's own scale (mean 0.03)
+            b0 = pm.Normal("b0", 0.0, 0.5)
+            b1 = pm.Normal("b1", 0.0, 0.5)
+            sigma_beta = pm.Gamma("sigma_beta", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SIGNED_SCALE_MEAN)
+            beta_r = pm.Deterministic("beta_r", b0 + b1 * x + sigma_beta * z_beta, dims="sparsity")
+        else:
+            b0 = pm.Normal("b0", -1.5, 1.0)  # log beta at S_REF
+            b1 = pm.Normal("b1", 0.0, 0.5)
+            sigma_beta = pm.Gamma("sigma_beta", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SCALE_MEAN)
+            beta_r = pm.Deterministic("beta_r", pm.math.exp(b0 + b1 * x + sigma_beta * z_beta), dims="sparsity")
         curvature = pm.Normal("curvature", 0.0, 0.05) if form == "curved" else 0.0
 
         # the frontier: the lowest loss at each compute
@@ -181,7 +191,7 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
 
 
 
-VARIANTS = (("power", "asymmetric"), ("power", "symmetric"), ("curved", "asymmetric"))
+VARIANTS = (("power", "asymmetric"), ("power", "symmetric"), ("curved", "asymmetric"), ("signed", "asymmetric"))
 
 
 def compare_forms(dataset: xr.Dataset, variants=VARIANTS, **fit_options) -> tuple:

@@ -147,17 +147,18 @@ def _parameters_at(idata, sparsity: np.ndarray) -> dict:
 
     new_alpha, new_beta = _new_level_deviations(sparsity, draws.sizes["sample"])
     log_alpha = column("a0") + column("a1") * x + column("sigma_alpha") * new_alpha
-    log_beta = column("b0") + column("b1") * x + column("sigma_beta") * new_beta
+    beta_line = column("b0") + column("b1") * x + column("sigma_beta") * new_beta
+    beta = beta_line if idata.attrs.get("form") == "signed" else np.exp(beta_line)
     log_A = _line_through_levels(np.log(draws["A"].transpose("sample", "sparsity").values), x_levels, x)
     fitted = index >= 0
     level_values = lambda name: draws[name].transpose("sample", "sparsity").values[:, index[fitted]]  # noqa: E731
     log_alpha[:, fitted] = np.log(level_values("alpha_r"))
-    log_beta[:, fitted] = np.log(level_values("beta_r"))
+    beta[:, fitted] = level_values("beta_r")
     log_A[:, fitted] = np.log(level_values("A"))
 
     kappa = column("kappa")
     return {
-        "log_alpha": log_alpha, "beta": np.exp(log_beta), "A": np.exp(log_A),
+        "log_alpha": log_alpha, "beta": beta, "A": np.exp(log_A),
         "E": column("E"), "gamma": column("gamma"),
         "curvature": column("curvature") if "curvature" in draws else 0.0,
         "kappa_exponent": column("kappa_exponent") if "kappa_exponent" in draws else 0.0,

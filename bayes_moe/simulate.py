@@ -51,6 +51,7 @@ class World:
     gamma: float = 0.15
     kappa: float = 0.03
     asymmetry: float = 4.0  # kappa_right / kappa_left in the asymmetric world (geometric mean kappa)
+    slope_shift: float = 0.0  # added to the paper's beta_r (paper, asymmetric): < -0.13, r* falls with compute
     A_attention: float = 0.25  # two-term world: A_A, p (attention) and q (experts)
     p: float = 0.3
     q: float = 0.15
@@ -81,7 +82,7 @@ class World:
         if self.law == "two-term":
             A_E = self._expert_weight(sparsity)
             return np.log(laws.foc_r_star(compute, self.A_attention, A_E, self.p, self.q))
-        return laws.paper_log_r_star(compute, sparsity)
+        return self._power_log_r_star(compute, sparsity)
 
     def mean_loss(self, r, compute, sparsity, *, n_active=None, tokens=None):
         """Noise-free loss. The surfaces here depend on compute only, so ``n_active`` and ``tokens``
@@ -92,7 +93,7 @@ class World:
                                       self.p, self.q)
         A = self.A * np.exp(self.A_exponent * laws.centred_log_active(sparsity))
         ratio = np.sqrt(self.asymmetry) if self.law == "asymmetric" else 1.0
-        distance = np.log(r) - laws.paper_log_r_star(compute, sparsity)
+        distance = np.log(r) - self._power_log_r_star(compute, sparsity)
         return (laws.frontier(self.E, A, self.gamma, compute / laws.PIVOT)
                 + laws.penalty(distance, self.kappa / ratio, self.kappa * ratio))
 
@@ -103,6 +104,9 @@ class World:
         shape = np.shape(mean)
         draws = rng.standard_t(self.nu, shape) if self.noise_dist == "student_t" else rng.standard_normal(shape)
         return mean + self.noise * draws
+
+    def _power_log_r_star(self, compute, sparsity):
+        return laws.paper_log_r_star(compute, sparsity) + self.slope_shift * np.log(compute / laws.PIVOT)
 
     def _expert_weight(self, sparsity):
         """Two-term world: ``A_E(S)`` that puts r* at the paper's value at the pivot compute."""

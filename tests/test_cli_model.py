@@ -76,5 +76,5 @@ def test_compare_reports_every_variant_and_a_verdict(fitted, capsys):
     payload = json.loads(out)
     assert code == 0
     assert {row["variant"] for row in payload["variants"]} == {"power/asymmetric", "power/symmetric",
-                                                               "curved/asymmetric"}
+                                                               "curved/asymmetric", "signed/asymmetric"}
     assert "power/asymmetric" in payload["verdict"] or "fits better" in payload["verdict"]

@@ -58,6 +58,22 @@ def test_two_term_world_flattening_valley_is_found_and_r_star_covered():
     assert np.mean((interval["lower"].values <= truth) & (truth <= interval["upper"].values)) >= 0.75
 
 
+def test_signed_form_recovers_an_r_star_that_falls_with_compute():
+    """Where r* falls as compute grows (beta < 0, as measured in experiments/h100_wide_r), the paper's
+    beta = exp(...) > 0 cannot follow; the signed form recovers beta and r* beyond the data."""
+    world = simulate.World(law="paper", seed=4, slope_shift=-0.4)
+    runs = simulate.sweep_dataset(world, computes=COMPUTES, r_grid=(0.3, 0.6, 1.0, 1.6, 2.5, 4.0, 6.0))
+    signed = model.fit(runs, form="signed", seed=4, **SMALL)
+    sparsity = np.array(laws.PAPER_SPARSITIES)
+    truth_beta = laws.paper_beta_r(sparsity) - 0.4
+    beta = signed.posterior["beta_r"].transpose("sparsity", ...).values.reshape(len(sparsity), -1)
+    lower, upper = np.quantile(beta, [0.05, 0.95], axis=1)
+    assert np.mean((lower <= truth_beta) & (truth_beta <= upper)) >= 0.75 and (upper < 0).all()
+    interval = posterior.r_star(signed, 1e20, sparsity)  # a decade beyond the runs
+    truth = np.exp(world.log_r_star(1e20, sparsity))
+    assert np.mean((interval["lower"].values <= truth) & (truth <= interval["upper"].values)) >= 0.75
+
+
 def test_runs_at_one_expert_count_are_one_level():
     """0.8235 (four decimals) and 0.8235294... (E = 17 as a trained run records it) are one level."""
     recorded = [0.8235, 14 / 17, 0.9091, 30 / 33, 0.95]
