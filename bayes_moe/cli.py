@@ -385,7 +385,7 @@ def _register_model_commands(command) -> None:
     p.add_argument("--sparsity", type=float, help="S = (E - E_act) / E, 0 <= S < 1")
     p.add_argument("--targets", action="store_true", help="every target point of the campaign (a JSON list)")
     p.add_argument("--prob", type=float, default=0.9, help="equal-tailed interval probability (0.9)")
-    p = command("compare", _cmd_compare, "PSIS-LOO: power law vs curved law, asymmetric vs symmetric valley",
+    p = command("compare", _cmd_compare, "PSIS-LOO: power law vs curved and signed laws, asymmetric vs symmetric valley",
                 reports=True)
     sampling_flags(p)
     p = command("validate", _cmd_validate, "refit without one sparsity and score its predicted losses",
