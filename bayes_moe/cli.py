@@ -358,9 +358,10 @@ def _cmd_validate(args: argparse.Namespace) -> None:
 
     with Ledger.open(workspace_path(args)) as ledger:
         runs = ledger.to_dataset()
-    report = posterior.hold_out_validation(runs, args.hold_out_sparsity, **_fit_options(args))
+    report = posterior.hold_out_validation(runs, args.hold_out_sparsity, form=args.form, penalty=args.penalty,
+                                           **_fit_options(args))
     emit(args, report, f"held out S={args.hold_out_sparsity:g} ({report['n_held_out']} runs), refit on "
-                       f"{report['n_fit']} runs\n"
+                       f"{report['n_fit']} runs ({args.form} law, {args.penalty} penalty)\n"
                        + table([report], ["rmse", "mean_abs_error", "coverage_50", "coverage_90", "converged"]))
 
 
@@ -372,12 +373,15 @@ def _register_model_commands(command) -> None:
         p.add_argument("--chains", type=int, default=4, help="chains (4)")
         p.add_argument("--seed", type=int, default=0, help="random seed (0)")
 
+    def law_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--form", choices=("power", "curved", "signed"), default="power",
+                       help="log r* law in log C: power (the paper's, beta_r > 0), curved, or signed (beta_r of either sign)")
+        p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
+                       help="loss valley around r* (asymmetric)")
+
     p = command("fit", _cmd_fit, "fit the r* model to the finished runs; writes posterior.nc", reports=True)
     sampling_flags(p)
-    p.add_argument("--form", choices=("power", "curved", "signed"), default="power",
-                   help="log r* law in log C: power (the paper's, beta_r > 0), curved, or signed (beta_r of either sign)")
-    p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
-                   help="loss valley around r* (asymmetric)")
+    law_flags(p)
     p.add_argument("--if-stale", action="store_true",
                    help="keep the saved posterior if it was fit on the ledger's current runs")
     p = command("r-star", _cmd_r_star, "r* with a credible interval at any compute and sparsity", reports=True)
@@ -392,6 +396,7 @@ def _register_model_commands(command) -> None:
                 reports=True)
     p.add_argument("--hold-out-sparsity", type=float, required=True, help="the sparsity level to hold out")
     sampling_flags(p)
+    law_flags(p)
 
 
 def _cmd_campaign(args: argparse.Namespace) -> None:
