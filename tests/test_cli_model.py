@@ -71,6 +71,12 @@ def test_validate_unknown_level_exits_2(fitted, capsys):
     assert code == 2 and "no runs at that sparsity" in err
 
 
+def test_validate_refits_with_the_form_asked(workspace, capsys):
+    code, out, err = run(capsys, "--workspace", workspace, "validate", "--hold-out-sparsity", "0.9538",
+                         "--form", "signed", *FAST)
+    assert code == 0 and "(signed law, asymmetric penalty)" in out and "coverage_90" in out
+
+
 def test_compare_reports_every_variant_and_a_verdict(fitted, capsys):
     code, out, err = run(capsys, "--workspace", fitted, "compare", *FAST, "--json")
     payload = json.loads(out)
