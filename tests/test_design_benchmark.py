@@ -60,6 +60,7 @@ def test_a_real_campaign_is_written_as_json(tmp_path):
     (dict(worlds=("moon",)), "unknown world 'moon'"),
     (dict(strategies=("best",)), "unknown strategy 'best'"),
     (dict(seeds=0), "seeds must be >= 1, got 0"),
+    (dict(form="wavy"), "unknown form 'wavy'"),
 ])
 def test_bad_settings_are_named(settings, message):
     with pytest.raises(InputError, match=message):

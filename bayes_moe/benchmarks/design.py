@@ -56,6 +56,7 @@ class Settings:
     draws: int = 300
     chains: int = 2
     noise: float = 0.01
+    form: str = model.DEFAULT_FORM  # the r* law every fit assumes (model.FORMS)
     campaign: Campaign = field(default_factory=Campaign)
 
     def __post_init__(self):
@@ -65,6 +66,8 @@ class Settings:
         for strategy in self.strategies:
             if strategy not in STRATEGIES:
                 raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
+        if self.form not in model.FORMS:
+            raise InputError(f"unknown form {self.form!r}; choose from {', '.join(model.FORMS)}")
         for name in ("seeds", "batch", "initial", "max_runs", "draws", "chains"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)!r}")
@@ -111,7 +114,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
             spent = sum(run.compute for run in done)
             if done:
                 idata = model.fit(ledger.to_dataset(), draws=settings.draws, tune=settings.draws,
-                                  chains=settings.chains, seed=seed + rounds, progressbar=False)
+                                  chains=settings.chains, seed=seed + rounds, form=settings.form, progressbar=False)
                 rows = target_intervals(idata, campaign.targets, prob=PROB)
                 half_width = float(max(row["half_width"] for row in rows))
                 covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
