@@ -1,0 +1,57 @@
+"""``bayes-moe``: the one entry point (DESIGN.md, CLI contract). Makefile targets call it.
+
+Each module of this package holds the commands of one job as ``_cmd_*`` functions and adds them to the parser
+through its ``register(command)``; ``command`` adds a subcommand with the common flags. The work lives in the
+library modules, and the heavy ones (PyMC, BoTorch, torch) are imported inside the commands that need them, so
+``--help`` and the light commands stay fast. Bad input raises ``InputError``, which ``main`` prints as one line
+and turns into exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bayes_moe.cli import architecture, campaigns, dense_law, propose, r_star, train, workspace
+from bayes_moe.cli.output import WORKSPACE_ENV
+from bayes_moe.errors import InputError
+
+# in the order `bayes-moe --help` lists their commands
+_COMMAND_MODULES = (architecture, dense_law, train, workspace, propose, r_star, campaigns)
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """Argument errors as one line naming the flag and value, exit code 2 (not argparse's usage dump)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", default=argparse.SUPPRESS,
+                        help=f"workspace folder (default ${WORKSPACE_ENV} or ./workspace)")
+    reporting = argparse.ArgumentParser(add_help=False)
+    reporting.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    parser = _OneLineErrors(prog="bayes-moe", parents=[common], description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler, help: str, reports: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, parents=[common] + ([reporting] if reports else []))
+        p.set_defaults(handler=handler)
+        return p
+
+    for module in _COMMAND_MODULES:
+        module.register(command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except InputError as error:
+        print(f"bayes-moe {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0

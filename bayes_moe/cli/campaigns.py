@@ -1,0 +1,86 @@
+"""Whole campaigns: ``campaign`` runs the closed loop (propose, execute, record, refit) on a workspace;
+``benchmark-design`` runs it on simulated worlds to compare what each design strategy spends to pin r*.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from bayes_moe import config
+from bayes_moe.cli.fitting import SAMPLERS
+from bayes_moe.cli.output import emit, table, workspace_path
+
+
+def _cmd_campaign(args: argparse.Namespace) -> None:
+    from bayes_moe.campaign import run_campaign
+    from bayes_moe.executors import make_executor
+
+    options = {"nproc": args.nproc} if args.executor == "trainer" else {}
+    executor = make_executor(args.executor, **options)
+    fit_options = {"sampler": args.sampler, "draws": args.draws, "tune": args.draws, "chains": args.chains,
+                   "progressbar": False}
+    result = run_campaign(workspace_path(args), executor, rounds=args.rounds, batch=args.batch,
+                          strategy=args.strategy, fit_options=fit_options, seed=args.seed, progress=not args.json)
+    rows = [{"round": r.index, "runs": len(r.executed), "failed": len(r.failed),
+             "compute_spent": r.after.compute_spent, "r*_half_width": r.after.half_width,
+             "converged": r.after.converged} for r in result.rounds]
+    payload = {"stopped": result.stopped, "start": dataclasses.asdict(result.start),
+               "rounds": [dataclasses.asdict(r) for r in result.rounds]}
+    text = (table(rows, list(rows[0])) + "\n\n" if rows else "") + f"stopped: {result.stopped}"
+    if result.final.intervals:
+        text += "\n\nr* at the targets (90% interval):\n" + table(
+            result.final.intervals, ["compute", "sparsity", "median", "lower", "upper", "half_width"])
+    emit(args, payload, text)
+
+
+def _cmd_benchmark_design(args: argparse.Namespace) -> None:
+    import time
+
+    from bayes_moe.benchmarks import design as bench  # PyMC and BoTorch load only for this command
+
+    campaign = config.load_campaign(args.campaign) if args.campaign else config.Campaign()
+    if args.target_width is not None:
+        campaign = dataclasses.replace(campaign, target_width=args.target_width)
+    settings = bench.Settings(worlds=tuple(args.worlds), strategies=tuple(args.strategies), seeds=args.seeds,
+                              batch=args.batch, initial=args.initial, max_runs=args.max_runs,
+                              compute_cap=args.compute_cap, draws=args.draws, chains=args.chains, campaign=campaign)
+    started = time.perf_counter()
+
+    def report(outcomes):
+        print(bench.describe(outcomes[-1]), file=sys.stderr, flush=True)
+        bench.write(outcomes, settings, Path(args.out), time.perf_counter() - started)
+
+    outcomes = bench.run(settings, report)
+    summary = bench.summarise(outcomes)
+    emit(args, summary, bench.markdown(summary, bench.config_of(settings), time.perf_counter() - started))
+
+
+def register(command) -> None:
+    p = command("campaign", _cmd_campaign, "the closed loop: propose, execute, record, refit", reports=True)
+    p.add_argument("--rounds", type=int, required=True, help="rounds of propose -> execute -> refit")
+    p.add_argument("--batch", type=int, default=1, help="runs proposed per round")
+    p.add_argument("--executor", choices=("simulator", "trainer", "slurm"), default="simulator")
+    p.add_argument("--strategy", choices=("active", "max-variance", "sobol", "grid"), default="active",
+                   help="how runs are chosen (active)")
+    p.add_argument("--nproc", type=int, default=1, help="GPUs per run (trainer executor)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="nutpie", help="NUTS backend")
+    p.add_argument("--draws", type=int, default=1000, help="draws (and tuning steps) per chain of each refit")
+    p.add_argument("--chains", type=int, default=4, help="chains per refit (4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the proposals and the fits (0)")
+    p = command("benchmark-design", _cmd_benchmark_design, "simulated campaigns: compute each design strategy "
+                "spends to pin r* at the targets", reports=True)
+    p.add_argument("--worlds", nargs="+", default=["paper", "two-term"], help="simulated worlds (paper two-term)")
+    p.add_argument("--strategies", nargs="+", default=["active", "grid", "sobol", "max-variance"])
+    p.add_argument("--seeds", type=int, default=3, help="campaigns per world and strategy (3)")
+    p.add_argument("--batch", type=int, default=4, help="runs per round (4)")
+    p.add_argument("--initial", type=int, default=8, help="space-filling first batch (8)")
+    p.add_argument("--max-runs", type=int, default=120, help="runs per campaign at most (120)")
+    p.add_argument("--compute-cap", type=float, help="FLOPs per campaign at most (default: the campaign budget)")
+    p.add_argument("--target-width", type=float, help="relative half-width to reach (default: the campaign's)")
+    p.add_argument("--campaign", help="campaign .toml or workspace (default: the built-in default campaign)")
+    p.add_argument("--draws", type=int, default=300, help="posterior draws (and tuning steps) per chain per fit")
+    p.add_argument("--chains", type=int, default=2)
+    p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")

@@ -1,0 +1,130 @@
+"""The r* model of a workspace: ``fit``, ``r-star``, ``compare``, ``validate``.
+
+Each command loads PyMC or ArviZ inside its function, so the light commands and ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bayes_moe import config
+from bayes_moe.cli.fitting import SAMPLERS, fit_options, sampling_flags
+from bayes_moe.cli.output import emit, table, workspace_path
+from bayes_moe.errors import InputError
+from bayes_moe.ledger import POSTERIOR_FILE, Ledger
+
+
+def _diagnostics_text(report: dict) -> str:
+    return table([report], ["max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "converged"])
+
+
+def _cmd_fit(args: argparse.Namespace) -> None:
+    from bayes_moe import campaign, posterior  # imports PyMC: only when this command runs
+
+    workspace = workspace_path(args)
+    idata = campaign.fresh_posterior(workspace) if args.if_stale else None
+    refitted = idata is None
+    if refitted:
+        idata = campaign.refit(workspace, form=args.form, penalty=args.penalty, **fit_options(args))
+    path = workspace / POSTERIOR_FILE
+    report = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
+    report["converged"] = posterior.converged(idata)
+    payload = {"posterior": str(path), "refitted": refitted, "n_runs": int(idata.attrs["n_runs"]),
+               "form": idata.attrs["form"], "penalty": idata.attrs["penalty"], **report}
+    if not report["converged"]:
+        print("bayes-moe fit: warning: posterior NOT converged (needs r-hat <= 1.01, ESS >= 400, no divergences); "
+              "rerun with more --draws/--tune or --chains", file=sys.stderr)
+    what = "fit" if refitted else "posterior is fresh, kept: fit on"
+    emit(args, payload, f"{what} {payload['n_runs']} runs ({payload['form']} law, {payload['penalty']} penalty) "
+                        f"-> {path}\n" + _diagnostics_text(report))
+
+
+def _cmd_r_star(args: argparse.Namespace) -> None:
+    from bayes_moe import posterior
+
+    workspace = workspace_path(args)
+    if args.targets == (args.compute is not None or args.sparsity is not None):
+        raise InputError("give --compute and --sparsity, or --targets for the campaign's target points")
+    if args.targets:
+        points = list(config.load_campaign(workspace).targets)
+    elif args.compute is None or args.sparsity is None:
+        raise InputError("r-star needs both --compute and --sparsity")
+    else:
+        points = [(args.compute, args.sparsity)]
+    for compute, sparsity in points:
+        if not compute > 0 or not 0 <= sparsity < 1:
+            raise InputError(f"need --compute > 0 and 0 <= --sparsity < 1, got {compute!r}, {sparsity!r}")
+    idata = posterior.load(workspace)
+    with Ledger.open(workspace) as ledger:
+        stale = posterior.is_stale(idata, ledger)
+    compute, sparsity = ([p[i] for p in points] for i in (0, 1))
+    interval = posterior.r_star(idata, compute, sparsity, prob=args.prob)
+    rows = [{"compute": c, "sparsity": s, "prob": args.prob,
+             **{k: float(interval[k].values[i]) for k in ("median", "lower", "upper")},
+             "stale": stale, "converged": posterior.converged(idata)} for i, (c, s) in enumerate(points)]
+    if stale:
+        print("bayes-moe r-star: warning: the posterior is stale (the ledger changed since the fit): run "
+              "`bayes-moe fit`", file=sys.stderr)
+    if not posterior.converged(idata):
+        print("bayes-moe r-star: warning: the posterior did not converge: treat the interval with care",
+              file=sys.stderr)
+    text = "\n".join(f"r* at C={row['compute']:.3g} FLOPs, S={row['sparsity']:g}: {row['median']:.4g} "
+                     f"({args.prob:g} interval {row['lower']:.4g} .. {row['upper']:.4g})" for row in rows)
+    emit(args, rows if args.targets else rows[0], text)
+
+
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from bayes_moe import model
+
+    with Ledger.open(workspace_path(args)) as ledger:
+        runs = ledger.to_dataset()
+    comparison, verdict = model.compare_forms(runs, **fit_options(args))
+    columns = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "warning"]
+    rows = [{"variant": name, **{c: row[c] for c in columns}} for name, row in comparison.iterrows()]
+    emit(args, {"variants": rows, "verdict": verdict},
+         table(rows, ["variant"] + columns) + f"\n\nverdict: {verdict}")
+
+
+def _cmd_validate(args: argparse.Namespace) -> None:
+    from bayes_moe import posterior
+
+    with Ledger.open(workspace_path(args)) as ledger:
+        runs = ledger.to_dataset()
+    report = posterior.hold_out_validation(runs, args.hold_out_sparsity, form=args.form, penalty=args.penalty,
+                                           **fit_options(args))
+    emit(args, report, f"held out S={args.hold_out_sparsity:g} ({report['n_held_out']} runs), refit on "
+                       f"{report['n_fit']} runs ({args.form} law, {args.penalty} penalty)\n"
+                       + table([report], ["rmse", "mean_abs_error", "coverage_50", "coverage_90", "converged"]))
+
+
+def _law_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--form", choices=("power", "curved", "signed"), default="power",
+                   help="log r* law in log C: power (the paper's, beta_r > 0), curved, or signed (beta_r of either sign)")
+    p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
+                   help="loss valley around r* (asymmetric)")
+
+
+def _sampling_flags(p: argparse.ArgumentParser) -> None:
+    sampling_flags(p, choices=SAMPLERS, help="NUTS backend (default nutpie)")
+
+
+def register(command) -> None:
+    p = command("fit", _cmd_fit, "fit the r* model to the finished runs; writes posterior.nc", reports=True)
+    _sampling_flags(p)
+    _law_flags(p)
+    p.add_argument("--if-stale", action="store_true",
+                   help="keep the saved posterior if it was fit on the ledger's current runs")
+    p = command("r-star", _cmd_r_star, "r* with a credible interval at any compute and sparsity", reports=True)
+    p.add_argument("--compute", type=float, help="total training FLOPs")
+    p.add_argument("--sparsity", type=float, help="S = (E - E_act) / E, 0 <= S < 1")
+    p.add_argument("--targets", action="store_true", help="every target point of the campaign (a JSON list)")
+    p.add_argument("--prob", type=float, default=0.9, help="equal-tailed interval probability (0.9)")
+    p = command("compare", _cmd_compare, "PSIS-LOO: power law vs curved and signed laws, asymmetric vs symmetric valley",
+                reports=True)
+    _sampling_flags(p)
+    p = command("validate", _cmd_validate, "refit without one sparsity and score its predicted losses",
+                reports=True)
+    p.add_argument("--hold-out-sparsity", type=float, required=True, help="the sparsity level to hold out")
+    _sampling_flags(p)
+    _law_flags(p)

@@ -1,0 +1,43 @@
+"""``run``: execute one proposed run (torch trainer here, simulator, or Slurm) and record its loss."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bayes_moe.cli.output import emit, workspace_path
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    if args.executor == "trainer":  # in this process: the trainer executor of a campaign calls this command
+        from bayes_moe.train.loop import read_config, train_run  # torch loads only for this command
+
+        config = read_config(args.config) if args.config else None
+        run = train_run(workspace_path(args), args.id, nproc=args.nproc, device=args.device, config=config,
+                        corpus=args.corpus, progress=not args.json)
+    else:
+        from bayes_moe.executors import make_executor
+
+        run = make_executor(args.executor).execute(workspace_path(args), args.id)
+    payload = run.to_dict()
+    if run.status == "done" and "train_loss" in run.metrics:
+        m = run.metrics
+        text = (f"run {run.id} done: validation loss {run.loss:.4f} nats, train loss {m['train_loss']:.4f}, "
+                f"{m['tokens']:.4g} tokens at {m['tokens_per_s']:.4g} tokens/s"
+                + (f", MFU {m['mfu']:.1%}" if "mfu" in m else "") + f", {m['wall_s']:.1f} s")
+    elif run.status == "done":
+        text = f"run {run.id} done ({run.executor}): loss {run.loss:.4f} nats"
+    else:
+        text = f"run {run.id} {run.status}" + (f": {run.reason}" if run.reason else "")
+    emit(args, payload, text)
+
+
+def register(command) -> None:
+    p = command("run", _cmd_run, "train a proposed run and record its loss", reports=True)
+    p.add_argument("id", type=int, help="run id in the ledger")
+    p.add_argument("--executor", choices=("trainer", "simulator", "slurm"), default="trainer",
+                   help="who runs it: the torch trainer here, the campaign's simulated world, or a submitit job")
+    p.add_argument("--nproc", type=int, default=1, help="processes (GPUs) through torchrun")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    p.add_argument("--config", type=Path, help="TOML of trainer settings (batch_size, lr, balance, ...)")
+    p.add_argument("--corpus", type=Path, help="token shards with manifest.json, or a folder of .txt files")
