@@ -46,7 +46,8 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
         campaign = dataclasses.replace(campaign, target_width=args.target_width)
     settings = bench.Settings(worlds=tuple(args.worlds), strategies=tuple(args.strategies), seeds=args.seeds,
                               batch=args.batch, initial=args.initial, max_runs=args.max_runs,
-                              compute_cap=args.compute_cap, draws=args.draws, chains=args.chains, campaign=campaign)
+                              compute_cap=args.compute_cap, draws=args.draws, chains=args.chains, form=args.form,
+                              campaign=campaign)
     started = time.perf_counter()
 
     def report(outcomes):
@@ -83,4 +84,6 @@ def register(command) -> None:
     p.add_argument("--campaign", help="campaign .toml or workspace (default: the built-in default campaign)")
     p.add_argument("--draws", type=int, default=300, help="posterior draws (and tuning steps) per chain per fit")
     p.add_argument("--chains", type=int, default=2)
+    p.add_argument("--form", choices=("power", "curved", "signed"), default="power",
+                   help="the r* law every fit assumes (power)")
     p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")
