@@ -55,6 +55,17 @@ def test_tiny_run_learns_and_records_metrics(tmp_path):
     assert m["corpus_sha256"] == data.sha256_file(data.SAMPLE_DIR / "manifest.json")
 
 
+def test_the_runs_own_seed_beats_the_configs(tmp_path):
+    """Replicates differ by the ledger's seed (`bayes-moe add --seed`), whatever seed the config gives."""
+    losses = {}
+    for seed in (None, 0, 7):
+        run_id = add_run(tmp_path, steps=4, seed=seed)
+        run = train_run(tmp_path, run_id, config={**FAST, "seed": 0}, progress=False)
+        assert run.metrics["config"]["seed"] == (0 if seed is None else seed)
+        losses[seed] = run.loss
+    assert losses[None] == losses[0] != losses[7]
+
+
 def test_non_finite_loss_fails_the_run_with_reason(tmp_path):
     run_id = add_run(tmp_path, steps=6)
     run = train_run(tmp_path, run_id, config={**FAST, "lr": 1e8, "grad_clip": 1e30}, progress=False)

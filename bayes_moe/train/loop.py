@@ -170,7 +170,10 @@ def _plan(run: Run, config: dict | None, corpus: Path, world: int) -> Plan:
     if arch.n_heads % arch.n_kv_heads or arch.top_k > arch.n_routed:
         raise InputError(f"run {run.id}: impossible arch (n_heads {arch.n_heads} not a multiple of n_kv_heads "
                          f"{arch.n_kv_heads}, or top_k {arch.top_k} > n_routed {arch.n_routed})")
-    train_config = TrainConfig.for_arch(arch, **(config or {}))
+    overrides = dict(config or {})
+    if run.seed is not None:  # the ledger's seed is part of the run: replicates differ by it
+        overrides["seed"] = run.seed
+    train_config = TrainConfig.for_arch(arch, **overrides)
     if train_config.batch_size % world:
         raise InputError(f"batch_size {train_config.batch_size} is not divisible by nproc {world}")
     data.open_corpus(corpus, arch.vocab_size)  # checks the shards now, before the run starts
