@@ -2,6 +2,9 @@
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -223,3 +226,13 @@ def test_add_rejects_bad_flags_and_records_nothing(ws, capsys, flags, match):
     fails(capsys, "--workspace", ws, "add", *[x for pair in argv.items() for x in pair], match=match)
     with Ledger.open(ws) as ledger:
         assert ledger.runs() == []
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    """`bayes-moe arch ... | head -1`: the closed pipe ends the command quietly, exit 0, no traceback."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    done = subprocess.run([sys.executable, "-m", "bayes_moe.cli", "arch", "--preset", "20M", "--r", "1",
+                           "--sparsity", "0.9538"], stdout=write, stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    assert done.returncode == 0 and done.stderr == ""

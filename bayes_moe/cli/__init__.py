@@ -10,6 +10,7 @@ and turns into exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from bayes_moe.cli import architecture, campaigns, dense_law, propose, r_star, train, workspace
@@ -54,4 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"bayes-moe {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`bayes-moe status | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
     return 0
