@@ -23,6 +23,7 @@ import torch
 import xarray as xr
 from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
+from matplotlib.ticker import LogFormatterSciNotation
 
 from bayes_moe import arch, laws, model, posterior
 from bayes_moe.design.space import DesignSpace
@@ -147,6 +148,8 @@ def r_star_bands(idata, runs: xr.Dataset | None = None, compute=None, sparsities
         ax.set_xlabel("training compute C (FLOPs)") if ax.get_subplotspec().is_last_row() else None
         ax.set_ylabel("r* = C_E / C_A") if ax.get_subplotspec().is_first_col() else None
     _decimal_ticks(axes[0].yaxis)
+    # minor compute labels (2 x 10^14, 3 x 10^14, ...) collide in narrow panels over a decade or so
+    axes[0].xaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(0.5, 0.2)))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
     return fig
