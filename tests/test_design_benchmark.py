@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bayes_moe.benchmarks.design import Outcome, Settings, load, run_campaign, summarise, write
+from bayes_moe.benchmarks.design import Outcome, Settings, load, main, run_campaign, summarise, write
 from bayes_moe.errors import InputError
 
 
@@ -35,6 +35,8 @@ def test_summary_compares_compute_to_width_with_the_grid():
     assert active["compute_to_1"] == 5e19 and grid["compute_to_1"] == 1.5e21
     assert active["vs_grid_1"] == pytest.approx(5e19 / 1.5e21)
     assert active["compute_to_0.4"] is None  # the median campaign never got there
+    assert (active["got_to_0.4"], active["coverage_at_0.4"]) == (1, 0.75)  # the one that did covered 3 of 4
+    assert active["runs_to_1"] == 16 and active["coverage_at_1"] == 1.0
     assert active["coverage"] == pytest.approx(0.875)
 
 
@@ -43,8 +45,15 @@ def test_results_are_written_as_strict_json_and_a_table(tmp_path):
     payload = json.loads(json_path.read_text())
     assert len(payload["campaigns"]) == 4 and payload["summary"][0]["strategy"] == "active"
     table = md_path.read_text()
-    assert "| paper | active | 1 / 2 |" in table and "5e+19 (0.03)" in table and "not reached" in table
+    assert "| paper | active | 1 / 2 |" in table and "not reached [1/2]" in table
+    assert "5e+19 (0.03), 16, 100% [2/2]" in table  # to ±100%: compute (vs grid), runs, coverage [got there]
     assert load(json_path) == OUTCOMES
+
+
+def test_tables_are_printed_again_from_the_json(tmp_path, capsys):
+    json_path, md_path = write(OUTCOMES, Settings(seeds=2), tmp_path, 12.0)
+    main([str(json_path)])
+    assert capsys.readouterr().out == md_path.read_text()
 
 
 def test_a_real_campaign_is_written_as_json(tmp_path):

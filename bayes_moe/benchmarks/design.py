@@ -7,11 +7,13 @@ interval of r* at every target lies within ±target_width of its median (the cam
 rule) or the compute cap is spent, else propose a batch and answer it with the world's noisy loss.
 Reported per campaign: compute spent, runs, the final relative half-width, whether the interval
 covers the true r* at every target, and the trajectory (after each round: runs, compute,
-half-width, coverage), from which ``summarise`` reads the compute each strategy needed to first
-reach each of ``MILESTONES`` (so a campaign that stops short of the target width still measures
-the compute-to-width against the grid), with medians per (world, strategy).
+half-width, coverage), from which ``summarise`` reads, for each of ``MILESTONES``, the compute and
+runs each strategy needed to first get within that width and the coverage at that moment (so a
+campaign that stops short of the target width still measures compute-to-width against the grid),
+with medians per (world, strategy).
 
     bayes-moe benchmark-design [--seeds 3] [--worlds paper two-term] [--batch 4] [--out DIR]
+    python -m bayes_moe.benchmarks.design design_benchmark.json   # the tables again, from the JSON
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from bayes_moe.simulate import LAWS, World
 DEFAULT_WORLDS = ("paper", "two-term")  # the well-specified world and a misspecified one (FOC optimum)
 DEFAULT_STRATEGIES = ("active", "grid", "sobol", "max-variance")
 PROB = 0.9
-MILESTONES = (1.0, 0.8, 0.6, 0.4)  # relative half-widths at which compute-to-width is read off trajectories
+MILESTONES = (1.0, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1)  # half-widths at which compute-to-width is read off trajectories
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,14 @@ class Outcome:
     seconds: float
     trajectory: tuple = ()  # (runs, compute, half_width, covered) after each fit
 
+    def first_within(self, width: float) -> tuple | None:
+        """(runs, compute, covered) when the half-width first was <= ``width``, None if never."""
+        return next(((runs, compute, covered) for runs, compute, w, covered in self.trajectory if w <= width), None)
+
     def compute_to(self, width: float) -> float:
         """Compute spent when the half-width first was <= ``width`` (inf if never)."""
-        return next((compute for _, compute, w, _ in self.trajectory if w <= width), math.inf)
+        hit = self.first_within(width)
+        return math.inf if hit is None else hit[1]
 
 
 def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -> Outcome:
@@ -161,7 +168,8 @@ def describe(outcome: Outcome) -> str:
 def summarise(outcomes: list[Outcome]) -> list[dict]:
     """Per (world, strategy): campaigns, how many reached the target width, median final compute,
     runs and half-width, mean coverage at the end, and for each milestone width the median compute
-    to reach it (inf where most campaigns never did) and that relative to the grid's."""
+    and runs to reach it (None where most campaigns never did), that compute relative to the grid's,
+    how many campaigns got there and their mean coverage at that moment."""
     rows = []
     keys = list(dict.fromkeys((o.world, o.strategy) for o in outcomes))
     for world, strategy in keys:
@@ -172,8 +180,13 @@ def summarise(outcomes: list[Outcome]) -> list[dict]:
                    half_width=float(np.median([o.half_width for o in group])),
                    coverage=float(np.mean([o.covered for o in group])))
         for width in MILESTONES:
-            median = float(np.median([o.compute_to(width) for o in group]))
-            row[f"compute_to_{width:g}"] = median if math.isfinite(median) else None
+            hits = [o.first_within(width) for o in group]
+            got = [hit for hit in hits if hit is not None]
+            for name, column in (("runs_to", 0), ("compute_to", 1)):
+                median = float(np.median([math.inf if hit is None else hit[column] for hit in hits]))
+                row[f"{name}_{width:g}"] = median if math.isfinite(median) else None
+            row[f"got_to_{width:g}"] = len(got)
+            row[f"coverage_at_{width:g}"] = float(np.mean([hit[2] for hit in got])) if got else None
         rows.append(row)
     for row in rows:
         grid = next((r for r in rows if r["world"] == row["world"] and r["strategy"] == "grid"), None)
@@ -204,27 +217,55 @@ def load(path) -> list[Outcome]:
 def config_of(settings: Settings) -> dict:
     """The settings as JSON-ready values, with the campaign's targets, width and the compute cap."""
     config = {k: v for k, v in asdict(settings).items() if k != "campaign"}
-    config.update(targets=settings.campaign.targets, target_width=settings.campaign.target_width, cap=settings.cap)
+    config.update(targets=settings.campaign.targets, target_width=settings.campaign.target_width, cap=settings.cap,
+                  run_overhead=settings.campaign.run_overhead)
     return config
 
 
 def markdown(summary: list[dict], config: dict, seconds: float) -> str:
-    milestones = " | ".join(f"to ±{w:.0%}: FLOPs (vs grid)" for w in MILESTONES)
-    head = (f"| world | strategy | reached / campaigns | final FLOPs | runs | final half-width | coverage | "
-            f"{milestones} |\n|---|---|---|---|---|---|---|" + "---|" * len(MILESTONES) + "\n")
+    """The final state per (world, strategy), then the milestones: per width, the median compute (its
+    ratio to the grid's), median runs, coverage of the true r* at that moment and [campaigns that got there]."""
+    final = ("| world | strategy | reached / campaigns | final FLOPs | runs | final half-width | coverage |\n"
+             "|---|---|---|---|---|---|---|\n"
+             + "".join(f"| {r['world']} | {r['strategy']} | {r['reached']} / {r['campaigns']} | {r['compute']:.3g} "
+                       f"| {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} |\n" for r in summary))
 
-    def to(row, width):
-        compute, ratio = row[f"compute_to_{width:g}"], row[f"vs_grid_{width:g}"]
-        if compute is None:
-            return "not reached"
-        return f"{compute:.3g}" + ("" if ratio is None else f" ({ratio:.2f})")
+    def cell(row, width):
+        key = f"{width:g}"
+        got = f"[{row[f'got_to_{key}']}/{row['campaigns']}]"
+        if row[f"compute_to_{key}"] is None:
+            return f"not reached {got}"
+        ratio = row[f"vs_grid_{key}"]
+        return (f"{row[f'compute_to_{key}']:.3g}" + ("" if ratio is None else f" ({ratio:.2f})")
+                + f", {row[f'runs_to_{key}']:.0f}, {row[f'coverage_at_{key}']:.0%} {got}")
 
-    rows = "".join(f"| {r['world']} | {r['strategy']} | {r['reached']} / {r['campaigns']} | {r['compute']:.3g} "
-                   f"| {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} | "
-                   + " | ".join(to(r, w) for w in MILESTONES) + " |\n" for r in summary)
+    milestones = ("| world | strategy | " + " | ".join(f"to ±{w:.0%}" for w in MILESTONES) + " |\n|---|---|"
+                  + "---|" * len(MILESTONES) + "\n"
+                  + "".join(f"| {r['world']} | {r['strategy']} | " + " | ".join(cell(r, w) for w in MILESTONES)
+                            + " |\n" for r in summary))
+    extras = "".join(f", {name} {config[key]}" for key, name in (("form", "law form"), ("run_overhead", "run overhead"))
+                     if config.get(key) not in (None, 0, 0.0, "power"))
+    settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}
     return (f"# Design benchmark\n\nSimulated campaigns: stop when the {PROB:.0%} interval of r* at every target "
             f"({len(config['targets'])} points at {config['targets'][0][0]:.0e} FLOPs) is within "
-            f"±{config['target_width']:.0%} of its median, or at {config['cap']:.3g} FLOPs / {config['max_runs']} runs. "
-            f"Half-width: the largest over targets of max(upper/median - 1, 1 - lower/median). "
-            f"Settings: {json.dumps({k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')})}. "
-            f"Wall time {seconds / 60:.1f} min.\n\n" + head + rows)
+            f"±{config['target_width']:.0%} of its median, or at {config['cap']:.3g} FLOPs / {config['max_runs']} runs"
+            f"{extras}. Half-width: the largest over targets of max(upper/median - 1, 1 - lower/median). "
+            f"Settings: {json.dumps(settings)}. Wall time {seconds / 60:.1f} min.\n\n## Final state\n\n" + final
+            + "\n## Milestones\n\nPer width: the median compute when the interval was first that narrow (its ratio "
+            "to the grid's), the median runs, the coverage of the true r* at that moment, [campaigns that got "
+            "there]; \"not reached\" where the median campaign did not.\n\n" + milestones)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the tables of a ``design_benchmark.json`` again (e.g. after changing MILESTONES)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bayes_moe.benchmarks.design", description=main.__doc__)
+    parser.add_argument("json", type=Path)
+    path = parser.parse_args(argv).json
+    payload = json.loads(path.read_text())
+    print(markdown(summarise(load(path)), payload["settings"], payload["seconds"]), end="")
+
+
+if __name__ == "__main__":
+    main()
