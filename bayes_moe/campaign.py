@@ -36,8 +36,7 @@ class Standing:
 
     @property
     def half_width(self) -> float:
-        """The worst relative half-width over the targets (inf before any posterior)."""
-        return max((row["half_width"] for row in self.intervals), default=np.inf)
+        return worst_half_width(self.intervals)
 
 
 @dataclass
@@ -100,9 +99,14 @@ def target_intervals(idata, targets, prob: float = STOP_PROB) -> list[dict]:
     for c, s, median, lower, upper in zip(compute, sparsity, summary["median"].values, summary["lower"].values,
                                           summary["upper"].values):
         half_width = max(upper / median - 1, 1 - lower / median)
-        rows.append({"compute": c, "sparsity": s, "median": median, "lower": lower, "upper": upper,
-                     "half_width": half_width})
+        rows.append({"compute": float(c), "sparsity": float(s), "median": float(median), "lower": float(lower),
+                     "upper": float(upper), "half_width": float(half_width)})
     return rows
+
+
+def worst_half_width(intervals: list[dict]) -> float:
+    """The stopping rule's measure: the largest relative half-width over the targets (inf with none)."""
+    return max((row["half_width"] for row in intervals), default=np.inf)
 
 
 def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: str = "active",

@@ -183,8 +183,8 @@ def _fraction(where: str, value) -> float:
 
 
 _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
-           "sparsities": _sparsities, "targets": _targets, "preset": _preset,
-           "run_overhead": _nonnegative,            "target_width": _fraction, "compute_budget": _positive}
+           "sparsities": _sparsities, "targets": _targets, "preset": _preset, "run_overhead": _nonnegative,
+           "target_width": _fraction, "compute_budget": _positive}
 
 
 def _world(path: Path, entries) -> dict:

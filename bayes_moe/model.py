@@ -29,7 +29,8 @@ from bayes_moe.errors import InputError
 
 # the paper's power law (beta_r > 0, itself a power law in 1 - S), the same with a bend in log C, or a
 # power law whose exponent may have either sign (linear in log(1 - S)): r* falling with compute
-FORMS = ("power", "curved", "signed")
+SIGNED_FORM = "signed"
+FORMS = ("power", "curved", SIGNED_FORM)
 PENALTIES = ("asymmetric", "symmetric")
 DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
@@ -112,16 +113,15 @@ def build_model(levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_
         z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims="sparsity")
         alpha_r = pm.Deterministic("alpha_r", pm.math.exp(a0 + a1 * x + sigma_alpha * z_alpha), dims="sparsity")
         z_beta = pm.Normal("z_beta", 0.0, 1.0, dims="sparsity")
-        if form == "signed":  # beta itself, either sign; its level spread on beta's own scale (mean 0.03)
-            b0 = pm.Normal("b0", 0.0, 0.5)
-            b1 = pm.Normal("b1", 0.0, 0.5)
-            sigma_beta = pm.Gamma("sigma_beta", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SIGNED_SCALE_MEAN)
-            beta_r = pm.Deterministic("beta_r", b0 + b1 * x + sigma_beta * z_beta, dims="sparsity")
-        else:
-            b0 = pm.Normal("b0", -1.5, 1.0)  # log beta at S_REF
-            b1 = pm.Normal("b1", 0.0, 0.5)
-            sigma_beta = pm.Gamma("sigma_beta", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SCALE_MEAN)
-            beta_r = pm.Deterministic("beta_r", pm.math.exp(b0 + b1 * x + sigma_beta * z_beta), dims="sparsity")
+        # the "signed" form's line is beta itself (either sign), its level spread on beta's own scale;
+        # the others' is log beta
+        signed = form == SIGNED_FORM
+        b0 = pm.Normal("b0", 0.0, 0.5) if signed else pm.Normal("b0", -1.5, 1.0)  # (log) beta at S_REF
+        b1 = pm.Normal("b1", 0.0, 0.5)
+        sigma_beta = pm.Gamma("sigma_beta", alpha=SCALE_SHAPE,
+                              beta=SCALE_SHAPE / (SIGNED_SCALE_MEAN if signed else SCALE_MEAN))
+        beta_line = b0 + b1 * x + sigma_beta * z_beta
+        beta_r = pm.Deterministic("beta_r", beta_line if signed else pm.math.exp(beta_line), dims="sparsity")
         curvature = pm.Normal("curvature", 0.0, 0.05) if form == "curved" else 0.0
 
         # the frontier: the lowest loss at each compute

@@ -148,7 +148,7 @@ def _parameters_at(idata, sparsity: np.ndarray) -> dict:
     new_alpha, new_beta = _new_level_deviations(sparsity, draws.sizes["sample"])
     log_alpha = column("a0") + column("a1") * x + column("sigma_alpha") * new_alpha
     beta_line = column("b0") + column("b1") * x + column("sigma_beta") * new_beta
-    beta = beta_line if idata.attrs.get("form") == "signed" else np.exp(beta_line)
+    beta = beta_line if idata.attrs.get("form") == model.SIGNED_FORM else np.exp(beta_line)
     log_A = _line_through_levels(np.log(draws["A"].transpose("sample", "sparsity").values), x_levels, x)
     fitted = index >= 0
     level_values = lambda name: draws[name].transpose("sample", "sparsity").values[:, index[fitted]]  # noqa: E731

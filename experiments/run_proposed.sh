@@ -12,13 +12,10 @@ workspace=$1; deadline=$(( $(date +%s) + $2 )); config=$3; parallel=${4:-1}; rat
 plan=$(python3 - "$workspace" "$rate" <<'PY'
 import math, sys
 from bayes_moe.ledger import Ledger
-from bayes_moe.arch import MoEArch
-from bayes_moe import flops
 with Ledger.open(sys.argv[1]) as ledger:
-    runs = ledger.runs("proposed")
-tokens = {run.id: flops.tokens_for_compute(run.compute, MoEArch.from_dict(run.arch).c_token) for run in runs}
-for run_id in sorted(tokens, key=tokens.get, reverse=True):
-    print(run_id, 25 + math.ceil(tokens[run_id] / float(sys.argv[2])))
+    runs = ledger.runs("proposed")  # each recorded with the tokens its compute buys
+for run in sorted(runs, key=lambda run: run.tokens, reverse=True):
+    print(run.id, 25 + math.ceil(run.tokens / float(sys.argv[2])))
 PY
 )
 train() {  # run id, estimated seconds

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from bayes_moe import cli, simulate
+from bayes_moe import cli, model, sampling, simulate
+from bayes_moe.cli import fitting
 from bayes_moe.ledger import Ledger
 
 FAST = ["--draws", "150", "--tune", "150", "--chains", "2"]
@@ -69,6 +70,10 @@ def test_r_star_says_when_stale(fitted, capsys):
 def test_validate_unknown_level_exits_2(fitted, capsys):
     code, out, err = run(capsys, "--workspace", fitted, "validate", "--hold-out-sparsity", "0.5", *FAST)
     assert code == 2 and "no runs at that sparsity" in err
+
+
+def test_cli_choices_are_the_librarys():
+    assert fitting.FORMS == model.FORMS and fitting.SAMPLERS == sampling.SAMPLERS
 
 
 def test_validate_refits_with_the_form_asked(workspace, capsys):

@@ -24,9 +24,9 @@ OUTCOMES = [
 
 
 def test_compute_to_width_is_the_first_round_at_or_below_it():
-    assert OUTCOMES[0].compute_to(1.0) == 4e19
-    assert OUTCOMES[0].compute_to(0.4) == 1e20
-    assert OUTCOMES[1].compute_to(0.4) == float("inf")
+    assert OUTCOMES[0].first_within(1.0) == (16, 4e19, 1.0)  # (runs, compute, covered)
+    assert OUTCOMES[0].first_within(0.4) == (24, 1e20, 0.75)
+    assert OUTCOMES[1].first_within(0.4) is None
 
 
 def test_summary_compares_compute_to_width_with_the_grid():

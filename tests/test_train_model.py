@@ -76,7 +76,6 @@ def test_moe_layer_grouped_equals_reference_path():
     assert layers[0].load.sum() == x.shape[0] * x.shape[1] * 2  # every token routed to top_k experts
 
 
-@pytest.mark.skipif(not grouped_mm_supported(torch.device("cpu")), reason="torch without CPU grouped_mm")
 def test_model_compiles_to_one_graph():
     """No graph breaks (a data-dependent shape such as bincount's broke it at every MoE layer):
     torch.compile fuses across the whole model, and CUDA graphs become possible."""
@@ -100,7 +99,6 @@ def test_router_stays_fp32_under_bf16_autocast():
     assert torch.equal(logits, F.linear(x, layer.router))
 
 
-@pytest.mark.skipif(not grouped_mm_supported(torch.device("cpu")), reason="torch without CPU grouped_mm")
 def test_low_precision_expert_copies_follow_optimizer_steps():
     """The bf16 copies of the expert weights are made once per weight change: after an optimizer step
     the layer computes with the new weights, exactly as a fresh cast would, and gradients reach the

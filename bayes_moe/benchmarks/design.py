@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bayes_moe import model
-from bayes_moe.campaign import target_intervals
+from bayes_moe.campaign import target_intervals, worst_half_width
 from bayes_moe.config import Campaign
 from bayes_moe.design.proposals import plan, posterior_draws
 from bayes_moe.design.space import DesignSpace
@@ -99,11 +99,6 @@ class Outcome:
         """(runs, compute, covered) when the half-width first was <= ``width``, None if never."""
         return next(((runs, compute, covered) for runs, compute, w, covered in self.trajectory if w <= width), None)
 
-    def compute_to(self, width: float) -> float:
-        """Compute spent when the half-width first was <= ``width`` (inf if never)."""
-        hit = self.first_within(width)
-        return math.inf if hit is None else hit[1]
-
 
 def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -> Outcome:
     """One campaign from an empty ledger in a temporary workspace; see the module docstring."""
@@ -123,7 +118,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
                 idata = model.fit(ledger.to_dataset(), draws=settings.draws, tune=settings.draws,
                                   chains=settings.chains, seed=seed + rounds, form=settings.form, progressbar=False)
                 rows = target_intervals(idata, campaign.targets, prob=PROB)
-                half_width = float(max(row["half_width"] for row in rows))
+                half_width = worst_half_width(rows)
                 covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
                 trajectory.append((len(done), spent, half_width, covered))
                 if half_width <= campaign.target_width or spent >= settings.cap or len(done) >= settings.max_runs:
@@ -243,8 +238,9 @@ def markdown(summary: list[dict], config: dict, seconds: float) -> str:
                   + "---|" * len(MILESTONES) + "\n"
                   + "".join(f"| {r['world']} | {r['strategy']} | " + " | ".join(cell(r, w) for w in MILESTONES)
                             + " |\n" for r in summary))
-    extras = "".join(f", {name} {config[key]}" for key, name in (("form", "law form"), ("run_overhead", "run overhead"))
-                     if config.get(key) not in (None, 0, 0.0, "power"))
+    extras = "".join(f", {name} {config[key]}" for key, name, default in
+                     (("form", "law form", model.DEFAULT_FORM), ("run_overhead", "run overhead", 0.0))
+                     if config.get(key, default) != default)
     settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}
     return (f"# Design benchmark\n\nSimulated campaigns: stop when the {PROB:.0%} interval of r* at every target "
             f"({len(config['targets'])} points at {config['targets'][0][0]:.0e} FLOPs) is within "

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bayes_moe import config
-from bayes_moe.cli.fitting import SAMPLERS
+from bayes_moe.cli.fitting import FORMS, SAMPLERS
 from bayes_moe.cli.output import emit, table, workspace_path
 
 
@@ -84,6 +84,6 @@ def register(command) -> None:
     p.add_argument("--campaign", help="campaign .toml or workspace (default: the built-in default campaign)")
     p.add_argument("--draws", type=int, default=300, help="posterior draws (and tuning steps) per chain per fit")
     p.add_argument("--chains", type=int, default=2)
-    p.add_argument("--form", choices=("power", "curved", "signed"), default="power",
+    p.add_argument("--form", choices=FORMS, default="power",
                    help="the r* law every fit assumes (power)")
     p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")

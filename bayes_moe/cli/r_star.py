@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from bayes_moe import config
-from bayes_moe.cli.fitting import SAMPLERS, fit_options, sampling_flags
+from bayes_moe.cli.fitting import FORMS, SAMPLERS, fit_options, sampling_flags
 from bayes_moe.cli.output import emit, table, workspace_path
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import POSTERIOR_FILE, Ledger
@@ -99,7 +99,7 @@ def _cmd_validate(args: argparse.Namespace) -> None:
 
 
 def _law_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--form", choices=("power", "curved", "signed"), default="power",
+    p.add_argument("--form", choices=FORMS, default="power",
                    help="log r* law in log C: power (the paper's, beta_r > 0), curved, or signed (beta_r of either sign)")
     p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
                    help="loss valley around r* (asymmetric)")

@@ -144,7 +144,7 @@ def _expectations(model, draws, space: DesignSpace, pending, candidates) -> list
         with torch.no_grad():
             nats = float(gain.information(X[i : i + 1].unsqueeze(0)))
         expected.append(dict(predicted_loss=float(predictive.mixture_mean[i]), loss_lower=float(lower[i]),
-                             loss_upper=float(upper[i]), information_per_flop=nats / (candidate.compute + space.run_overhead)))
+                             loss_upper=float(upper[i]), information_per_flop=nats / space.run_cost(candidate.compute)))
     return expected
 
 

@@ -109,12 +109,16 @@ class DesignSpace:
         low, high = math.log(self.compute_bounds[0]), math.log(self.compute_bounds[1])
         return torch.exp(low + X[..., COMPUTE_COL] * (high - low))
 
+    def run_cost(self, compute):
+        """What a run costs in FLOPs: its compute plus the fixed ``run_overhead``. Without an overhead
+        the cheapest runs win whenever they carry any information at all."""
+        return compute + self.run_overhead
+
     def cost_model(self) -> GenericDeterministicModel:
-        """Deterministic cost of a run: its compute plus the fixed ``run_overhead``, in units of the
-        largest run allowed, so costs are O(1) whatever the FLOPs scale. Without an overhead the
-        cheapest runs win whenever they carry any information at all."""
+        """``run_cost`` as a deterministic BoTorch model, in units of the largest run allowed, so costs
+        are O(1) whatever the FLOPs scale."""
         unit = self.compute_bounds[1]
-        return GenericDeterministicModel(lambda X: ((self.compute_of(X) + self.run_overhead) / unit).unsqueeze(-1))
+        return GenericDeterministicModel(lambda X: (self.run_cost(self.compute_of(X)) / unit).unsqueeze(-1))
 
     # --- runs ------------------------------------------------------------------------------------
 

@@ -151,8 +151,8 @@ class MoE(nn.Module):
         weights = weights / weights.sum(-1, keepdim=True)  # gates of the chosen experts sum to 1
 
         # bincount's output shape depends on the data, which breaks torch.compile's graph at every layer
-        counts = torch.zeros(self.n_routed, dtype=torch.int64, device=x.device).scatter_add_(
-            0, chosen.flatten(), torch.ones_like(chosen.flatten()))
+        slots = chosen.flatten()
+        counts = torch.zeros(self.n_routed, dtype=torch.int64, device=x.device).scatter_add_(0, slots, torch.ones_like(slots))
         self.load = counts.detach().float()
         fraction = counts.float() / chosen.numel()
         aux = {"balance": self.n_routed * (fraction * probs.mean(0)).sum(),  # Switch Transformer
