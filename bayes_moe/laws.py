@@ -108,25 +108,31 @@ def frontier(E, A, gamma, relative_compute):
 # --- the first-order-condition alternative (PAPER.md point 1) --------------------------------------
 
 
-def two_term_loss(r, compute, E, A_A, A_E, p, q, pivot=PIVOT):
+def two_term_loss(r, relative_compute, E, A_A, A_E, p, q):
     """``L = E + A_A (C_A/C0)^-p + A_E (C_E/C0)^-q`` with ``C_A = C/(1+r)``, ``C_E = C r/(1+r)``:
-    attention and experts as two separate power laws sharing the compute C."""
-    r, c = np.asarray(r, float), np.asarray(compute, float) / pivot
-    return E + A_A * (c / (1 + r)) ** -p + A_E * (c * r / (1 + r)) ** -q
+    attention and experts as two separate power laws sharing the compute C (``relative_compute`` = C/C0)."""
+    return E + A_A * (relative_compute / (1 + r)) ** -p + A_E * (relative_compute * r / (1 + r)) ** -q
 
 
-def foc_r_star(compute, A_A, A_E, p, q, pivot=PIVOT, iterations=60):
+def foc_r_star(relative_compute, A_A, A_E, p, q, tolerance=1e-12, iterations=60):
     """The minimiser of ``two_term_loss`` over r: the root of the first-order condition
     ``r^(q+1) (1+r)^(p-q) = (q A_E / (p A_A)) (C/C0)^(p-q)``, found by Newton's method in ``u = log r``
-    (the left side is increasing in r, so the root is unique)."""
-    target = np.log(q * np.asarray(A_E, float) / (p * np.asarray(A_A, float))) + (p - q) * np.log(
-        np.asarray(compute, float) / pivot)
+    (the left side is increasing in r, so the root is unique), broadcast over every argument."""
+    target = np.log(q * np.asarray(A_E, float) / (p * np.asarray(A_A, float))) + (p - q) * np.log(relative_compute)
     u = target / (q + 1)
     for _ in range(iterations):
         residual = (q + 1) * u + (p - q) * np.logaddexp(0.0, u) - target
-        slope = (q + 1) + (p - q) / (1 + np.exp(-u))
-        u = u - residual / slope
+        step = residual / ((q + 1) + (p - q) / (1 + np.exp(-u)))
+        u = u - step
+        if np.max(np.abs(step)) < tolerance:
+            break
     return np.exp(u)
+
+
+def foc_slope(r_star, p, q):
+    """``d log r* / d log C`` of the two-term optimum at ``r_star`` (implicit differentiation of the
+    first-order condition): ``(p - q) / (q + 1 + (p - q) r*/(1 + r*))``, the local ``beta_r``."""
+    return (p - q) / (q + 1 + (p - q) * r_star / (1 + r_star))
 
 
 def foc_expert_weight(r_star_at_pivot, A_A, p, q):

@@ -33,8 +33,8 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "
 BANDS = (0.9, 0.5)  # central credible intervals drawn as bands, widest first
 BAND_ALPHA = {0.9: 0.22, 0.5: 0.45}
 PAPER_STYLE = dict(color="black", linestyle="--", linewidth=1.2)
-HYPERPARAMETERS = ("a0", "a1", "b0", "b1", "sigma_alpha", "sigma_beta", "E", "gamma", "kappa", "kappa_skew",
-                   "kappa_exponent", "sigma", "nu")
+HYPERPARAMETERS = ("a0", "a1", "b0", "b1", "sigma_alpha", "sigma_beta", "curvature", "E", "gamma", "kappa",
+                   "kappa_skew", "kappa_exponent", "A_A", "p", "q", "sigma", "nu")  # those a form has
 DODGE = 0.025  # relative horizontal offset between sparsities that share an r
 EDGE = 1.12  # margin (a factor) around the design space, so runs on its edge are seen whole
 MIN_SWEEP = 3  # distinct r values at one (compute, sparsity) for the cell to count as a sweep
@@ -176,9 +176,8 @@ def law_parameters(idata):
     pivot = float(idata.attrs["pivot"])
     fitted = levels(idata)
     grid = np.linspace(fitted.min() - 0.02 * (1 - fitted.min()), min(fitted.max() + 0.2 * (1 - fitted.max()), 0.999), 80)
-    x = xr.DataArray(laws.centred_log_active(grid), dims="s")
-    population_log_alpha = draws["a0"] + draws["a1"] * x
-    population_beta = np.exp(draws["b0"] + draws["b1"] * x)
+    population = posterior.population_law(idata, grid)
+    population_log_alpha, population_beta = population["log_alpha"], population["beta"]
     quantities = {  # name: per-level draws, population-law draws, the paper's values, spans < 2 decades
         f"r* at C0 = {pivot:.0e} FLOPs".replace("e+", "e"): (draws["alpha_r"], np.exp(population_log_alpha),
                                            laws.paper_r_star(pivot, grid), True),

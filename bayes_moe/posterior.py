@@ -5,13 +5,15 @@ Every query takes any compute C > 0 and any sparsity 0 <= S < 1, broadcast again
 flattened along dim ``point``; draws lie along dim ``sample`` (chains stacked). At a sparsity the runs
 cover, a level's own parameters are used; elsewhere the population law gives alpha and beta, with a
 new level's deviation drawn from the fitted spread (sigma_alpha, sigma_beta), and the frontier's
-``log A`` is the per-draw least-squares line in ``x`` through the fitted levels.
+``log A`` (the two-term form's ``log A_E``) is the per-draw least-squares line in ``x`` through the
+fitted levels.
 """
 
 from __future__ import annotations
 
 import os
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import arviz as az
@@ -65,10 +67,17 @@ def noise_sd(idata: az.InferenceData) -> xr.DataArray:
 def log_r_star_draws(idata: az.InferenceData, compute, sparsity) -> xr.DataArray:
     """Draws of ``log r*`` at each (compute, sparsity) point: dims ('sample', 'point')."""
     points = _points(compute=compute, sparsity=sparsity)
-    p = _parameters_at(idata, points["sparsity"].values)
-    log_c = np.log(points["compute"].values / idata.attrs["pivot"])
-    values = laws.log_r_star(p["log_alpha"], p["beta"], log_c, p["curvature"])
-    return _labelled(values, points, "log_r_star")
+    surface = _surface_at(idata, points["sparsity"].values)
+    return _labelled(surface.log_r_star(_log_relative(idata, points)), points, "log_r_star")
+
+
+def population_law(idata: az.InferenceData, sparsity) -> xr.Dataset:
+    """Draws of the population law across sparsity, without a new level's own deviation: ``log_alpha``
+    (log r* at C0) and ``beta`` (d log r* / d log C at C0), dims ('sample', 'point')."""
+    points = _points(sparsity=sparsity)
+    surface = _surface_at(idata, points["sparsity"].values, population=True)
+    return xr.Dataset({"log_alpha": _labelled(surface.log_r_star(0.0), points, "log_alpha"),
+                       "beta": _labelled(surface.slope(0.0), points, "beta")})
 
 
 def r_star(idata: az.InferenceData, compute, sparsity, prob: float = 0.9) -> xr.Dataset:
@@ -80,12 +89,8 @@ def r_star(idata: az.InferenceData, compute, sparsity, prob: float = 0.9) -> xr.
 def loss_draws(idata: az.InferenceData, r, compute, sparsity) -> xr.DataArray:
     """Draws of the mean (noise-free) loss of a run at (r, compute, sparsity): dims ('sample', 'point')."""
     points = _points(r=r, compute=compute, sparsity=sparsity)
-    p = _parameters_at(idata, points["sparsity"].values)
-    log_c = np.log(points["compute"].values / idata.attrs["pivot"])
-    distance = np.log(points["r"].values) - laws.log_r_star(p["log_alpha"], p["beta"], log_c, p["curvature"])
-    values = (laws.frontier(p["E"], p["A"], p["gamma"], np.exp(log_c))
-              + laws.valley(distance, np.exp(log_c), p["kappa_left"], p["kappa_right"], p["kappa_exponent"]))
-    return _labelled(values, points, "loss")
+    surface = _surface_at(idata, points["sparsity"].values)
+    return _labelled(surface.mean_loss(np.log(points["r"].values), _log_relative(idata, points)), points, "loss")
 
 
 def predictive_loss(idata: az.InferenceData, r, compute, sparsity, prob: float = 0.9, seed: int = 0) -> xr.Dataset:
@@ -137,34 +142,96 @@ def _check_prob(prob) -> None:
         raise InputError(f"--prob must be in (0, 1), got {prob!r}")
 
 
-def _parameters_at(idata, sparsity: np.ndarray) -> dict:
-    """Per-draw parameters at each point's sparsity, as (sample, point) or (sample, 1) arrays."""
+def _log_relative(idata, points) -> np.ndarray:
+    """``l = log(C / C0)`` of each point."""
+    return np.log(points["compute"].values / idata.attrs["pivot"])
+
+
+@dataclass(frozen=True)
+class _ValleySurface:
+    """A frontier and a valley around the r* law (forms power, curved, signed), per draw and point."""
+
+    log_alpha: np.ndarray
+    beta: np.ndarray
+    curvature: np.ndarray | float
+    E: np.ndarray
+    A: np.ndarray
+    gamma: np.ndarray
+    kappa_left: np.ndarray
+    kappa_right: np.ndarray
+    kappa_exponent: np.ndarray | float
+
+    def log_r_star(self, log_c):
+        return laws.log_r_star(self.log_alpha, self.beta, log_c, self.curvature)
+
+    def slope(self, log_c):
+        return self.beta + self.curvature * (2 * log_c - laws.CURVE_ANCHOR)
+
+    def mean_loss(self, log_r, log_c):
+        c = np.exp(log_c)
+        return (laws.frontier(self.E, self.A, self.gamma, c)
+                + laws.valley(log_r - self.log_r_star(log_c), c, self.kappa_left, self.kappa_right, self.kappa_exponent))
+
+
+@dataclass(frozen=True)
+class _TwoTermSurface:
+    """The two-term form's surface, per draw and point; r* from its first-order condition."""
+
+    E: np.ndarray
+    A_A: np.ndarray
+    A_E: np.ndarray
+    p: np.ndarray
+    q: np.ndarray
+
+    def log_r_star(self, log_c):
+        return np.log(laws.foc_r_star(np.exp(log_c), self.A_A, self.A_E, self.p, self.q))
+
+    def slope(self, log_c):
+        return laws.foc_slope(np.exp(self.log_r_star(log_c)), self.p, self.q)
+
+    def mean_loss(self, log_r, log_c):
+        return laws.two_term_loss(np.exp(log_r), np.exp(log_c), self.E, self.A_A, self.A_E, self.p, self.q)
+
+
+def _surface_at(idata, sparsity: np.ndarray, population: bool = False):
+    """Each draw's loss surface at each point's sparsity ((sample, point) or (sample, 1) arrays): a
+    fitted level's own parameters, elsewhere the population law with a new level's deviation drawn
+    from the fitted spread; ``population``: the population law alone, at every point."""
     draws = _draws(idata)
     levels = np.asarray(idata.attrs["sparsity_levels"], float)
-    index = model.level_index(sparsity, levels)
+    index = np.full(sparsity.shape, -1) if population else model.level_index(sparsity, levels)
     x, x_levels = laws.centred_log_active(sparsity), laws.centred_log_active(levels)
     column = lambda name: draws[name].values[:, None]  # noqa: E731 -- (sample, 1) for broadcasting
-
-    new_alpha, new_beta = _new_level_deviations(sparsity, draws.sizes["sample"])
-    log_alpha = column("a0") + column("a1") * x + column("sigma_alpha") * new_alpha
-    beta_line = column("b0") + column("b1") * x + column("sigma_beta") * new_beta
-    beta = beta_line if idata.attrs.get("form") == model.SIGNED_FORM else np.exp(beta_line)
-    log_A = _line_through_levels(np.log(draws["A"].transpose("sample", "sparsity").values), x_levels, x)
     fitted = index >= 0
-    level_values = lambda name: draws[name].transpose("sample", "sparsity").values[:, index[fitted]]  # noqa: E731
-    log_alpha[:, fitted] = np.log(level_values("alpha_r"))
-    beta[:, fitted] = level_values("beta_r")
-    log_A[:, fitted] = np.log(level_values("A"))
 
+    def per_level(name, elsewhere):
+        """A per-level parameter at the points: its level's draws where fitted, ``elsewhere`` otherwise."""
+        values = np.array(np.broadcast_to(elsewhere, (draws.sizes["sample"], sparsity.size)))
+        values[:, fitted] = draws[name].transpose("sample", "sparsity").values[:, index[fitted]]
+        return values
+
+    def level_line(name):
+        """``exp`` of the per-draw line of the levels' ``log name`` in x, at the points."""
+        return np.exp(_line_through_levels(np.log(draws[name].transpose("sample", "sparsity").values), x_levels, x))
+
+    if idata.attrs.get("form") == model.TWO_TERM_FORM:
+        return _TwoTermSurface(E=column("E"), A_A=column("A_A"), A_E=per_level("A_E", level_line("A_E")),
+                               p=column("p"), q=column("q"))
+
+    spread = 0.0 if population else 1.0
+    new_alpha, new_beta = _new_level_deviations(sparsity, draws.sizes["sample"])
+    log_alpha = column("a0") + column("a1") * x + spread * column("sigma_alpha") * new_alpha
+    beta_line = column("b0") + column("b1") * x + spread * column("sigma_beta") * new_beta
     kappa = column("kappa")
-    return {
-        "log_alpha": log_alpha, "beta": beta, "A": np.exp(log_A),
-        "E": column("E"), "gamma": column("gamma"),
-        "curvature": column("curvature") if "curvature" in draws else 0.0,
-        "kappa_exponent": column("kappa_exponent") if "kappa_exponent" in draws else 0.0,
-        "kappa_left": column("kappa_left") if "kappa_left" in draws else kappa,
-        "kappa_right": column("kappa_right") if "kappa_right" in draws else kappa,
-    }
+    return _ValleySurface(
+        log_alpha=np.log(per_level("alpha_r", np.exp(log_alpha))),
+        beta=per_level("beta_r", beta_line if idata.attrs.get("form") == model.SIGNED_FORM else np.exp(beta_line)),
+        curvature=column("curvature") if "curvature" in draws else 0.0,
+        E=column("E"), A=per_level("A", level_line("A")), gamma=column("gamma"),
+        kappa_left=column("kappa_left") if "kappa_left" in draws else kappa,
+        kappa_right=column("kappa_right") if "kappa_right" in draws else kappa,
+        kappa_exponent=column("kappa_exponent") if "kappa_exponent" in draws else 0.0,
+    )
 
 
 def _new_level_deviations(sparsity, n_samples) -> tuple[np.ndarray, np.ndarray]:

@@ -81,7 +81,7 @@ class World:
         compute, sparsity = _checked(compute=compute, sparsity=sparsity)
         if self.law == "two-term":
             A_E = self._expert_weight(sparsity)
-            return np.log(laws.foc_r_star(compute, self.A_attention, A_E, self.p, self.q))
+            return np.log(laws.foc_r_star(compute / laws.PIVOT, self.A_attention, A_E, self.p, self.q))
         return self._power_log_r_star(compute, sparsity)
 
     def mean_loss(self, r, compute, sparsity, *, n_active=None, tokens=None):
@@ -89,7 +89,7 @@ class World:
         (accepted so that every executor is called alike) do not change it."""
         r, compute, sparsity = _checked(r=r, compute=compute, sparsity=sparsity)
         if self.law == "two-term":
-            return laws.two_term_loss(r, compute, self.E, self.A_attention, self._expert_weight(sparsity),
+            return laws.two_term_loss(r, compute / laws.PIVOT, self.E, self.A_attention, self._expert_weight(sparsity),
                                       self.p, self.q)
         A = self.A * np.exp(self.A_exponent * laws.centred_log_active(sparsity))
         ratio = np.sqrt(self.asymmetry) if self.law == "asymmetric" else 1.0

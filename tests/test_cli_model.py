@@ -1,6 +1,7 @@
 """`bayes-moe fit | r-star | compare | validate`: output shapes, warnings and exit codes."""
 
 import json
+import shutil
 
 import pytest
 
@@ -73,7 +74,7 @@ def test_validate_unknown_level_exits_2(fitted, capsys):
 
 
 def test_cli_choices_are_the_librarys():
-    assert fitting.FORMS == model.FORMS and fitting.SAMPLERS == sampling.SAMPLERS
+    assert fitting.FORMS == model.FORM_CHOICES and fitting.SAMPLERS == sampling.SAMPLERS
 
 
 def test_validate_refits_with_the_form_asked(workspace, capsys):
@@ -87,5 +88,15 @@ def test_compare_reports_every_variant_and_a_verdict(fitted, capsys):
     payload = json.loads(out)
     assert code == 0
     assert {row["variant"] for row in payload["variants"]} == {"power/asymmetric", "power/symmetric",
-                                                               "curved/asymmetric", "signed/asymmetric"}
+                                                               "curved/asymmetric", "signed/asymmetric",
+                                                               "two-term/implied"}
     assert "power/asymmetric" in payload["verdict"] or "fits better" in payload["verdict"]
+
+
+def test_fit_auto_says_which_form_loo_kept(workspace, capsys, tmp_path):
+    copy = shutil.copytree(workspace, tmp_path / "ws")
+    code, out, err = run(capsys, "--workspace", copy, "fit", "--form", "auto", *FAST, "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["form"] in ("power", "two-term")
+    assert payload["form_choice"].endswith(f"keep {payload['form']}/{payload['penalty']}") or \
+        payload["form_choice"].startswith(f"{payload['form']}/{payload['penalty']} fits better")

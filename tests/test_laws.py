@@ -44,16 +44,27 @@ def test_building_blocks_evaluate_tensors_like_arrays():
     d, c = np.array([-0.7, 0.3]), np.array([0.1, 10.0])
     symbolic = laws.valley(pt.as_tensor(d), pt.as_tensor(c), 0.2, 0.5, 0.2) + laws.frontier(1.7, 1.1, 0.15, pt.as_tensor(c))
     assert symbolic.eval() == pytest.approx(laws.valley(d, c, 0.2, 0.5, 0.2) + laws.frontier(1.7, 1.1, 0.15, c))
+    r = np.exp(d)
+    symbolic = laws.two_term_loss(pt.as_tensor(r), pt.as_tensor(c), 1.7, 0.25, 0.4, 0.3, 0.15)
+    assert symbolic.eval() == pytest.approx(laws.two_term_loss(r, c, 1.7, 0.25, 0.4, 0.3, 0.15))
 
 
 def test_foc_r_star_minimises_the_two_term_loss():
     params = dict(A_A=0.25, A_E=0.4, p=0.3, q=0.15)
     r = np.geomspace(0.01, 100, 200001)
     for compute in (1e17, 1e19, 1e21):
-        loss = laws.two_term_loss(r, compute, 1.7, params["A_A"], params["A_E"], params["p"], params["q"])
-        assert laws.foc_r_star(compute, **params) == pytest.approx(r[loss.argmin()], rel=1e-3)
+        loss = laws.two_term_loss(r, compute / laws.PIVOT, 1.7, params["A_A"], params["A_E"], params["p"], params["q"])
+        assert laws.foc_r_star(compute / laws.PIVOT, **params) == pytest.approx(r[loss.argmin()], rel=1e-3)
+
+
+def test_foc_slope_is_the_derivative_of_log_r_star():
+    params = dict(A_A=0.25, A_E=np.array([0.2, 0.4]), p=0.3, q=0.15)
+    step = 1e-4
+    slope = np.diff(np.log([laws.foc_r_star(np.exp(l), **params) for l in (-step, step)]), axis=0)[0] / (2 * step)
+    assert laws.foc_slope(laws.foc_r_star(1.0, **params), 0.3, 0.15) == pytest.approx(slope, rel=1e-6)
+    assert laws.foc_slope(1.0, 0.1, 0.3) < 0  # q > p: r* falls with compute
 
 
 def test_foc_expert_weight_places_the_optimum():
     A_E = laws.foc_expert_weight(0.72, 0.25, 0.3, 0.15)
-    assert laws.foc_r_star(laws.PIVOT, 0.25, A_E, 0.3, 0.15) == pytest.approx(0.72)
+    assert laws.foc_r_star(1.0, 0.25, A_E, 0.3, 0.15) == pytest.approx(0.72)

@@ -131,3 +131,38 @@ def test_loss_draws_match_the_world_near_the_data(idata):
     interval = posterior.predictive_loss(idata, r, compute, sparsity)
     truth = world.mean_loss(r, compute, sparsity)
     assert np.all((interval["lower"].values <= truth) & (truth <= interval["upper"].values))
+
+
+def test_two_term_form_recovers_the_first_order_condition_law():
+    """The two-term form (PAPER.md point 1) fit to its own world: the exponents, r* at C0 and its local
+    exponent of compute per level (derived from the first-order condition), and r* a decade beyond the runs."""
+    world = simulate.World(law="two-term", seed=6)
+    fitted = model.fit(paper_runs(seed=6, law="two-term"), form="two-term", seed=6, **SMALL)
+    assert fitted.attrs["penalty"] == model.IMPLIED_PENALTY
+    assert contains(fitted, "p", world.p) and contains(fitted, "q", world.q)
+    sparsity = np.array(laws.PAPER_SPARSITIES)
+    truth_alpha = np.exp(world.log_r_star(laws.PIVOT, sparsity))
+    truth = {"alpha_r": truth_alpha, "beta_r": laws.foc_slope(truth_alpha, world.p, world.q)}
+    for name, values in truth.items():
+        draws = fitted.posterior[name].transpose("sparsity", ...).values.reshape(len(sparsity), -1)
+        lower, upper = np.quantile(draws, [0.05, 0.95], axis=1)
+        assert np.mean((lower <= values) & (values <= upper)) >= 0.75, name
+    interval = posterior.r_star(fitted, 1e20, sparsity)
+    truth = np.exp(world.log_r_star(1e20, sparsity))
+    assert np.mean((interval["lower"].values <= truth) & (truth <= interval["upper"].values)) >= 0.75
+
+
+@pytest.mark.parametrize("law, kept", [("paper", "power"), ("two-term", "two-term")])
+def test_auto_form_keeps_the_law_the_runs_follow(law, kept):
+    fitted = model.fit(paper_runs(seed=7, law=law), form="auto", seed=7, **SMALL)
+    assert fitted.attrs["form"] == kept and kept in fitted.attrs["form_choice"]
+    assert "log_likelihood" not in fitted.groups()  # kept for the choice, dropped unless asked for
+
+
+def test_population_law_is_the_line_across_sparsity(idata):
+    sparsity = np.array([0.85, 0.93])
+    law = posterior.population_law(idata, sparsity)
+    x = laws.centred_log_active(sparsity)
+    draws = idata.posterior.stack(sample=("chain", "draw"))
+    assert law["log_alpha"].values == pytest.approx((draws["a0"].values[:, None] + draws["a1"].values[:, None] * x))
+    assert law["beta"].values == pytest.approx(np.exp(draws["b0"].values[:, None] + draws["b1"].values[:, None] * x))

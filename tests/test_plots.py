@@ -10,7 +10,7 @@ import xarray as xr
 
 matplotlib.use("Agg")
 
-from bayes_moe import laws, plots, simulate  # noqa: E402
+from bayes_moe import laws, model, plots, simulate  # noqa: E402
 from bayes_moe.design import DesignSpace, EnsembleModel, PosteriorDraws, TargetVarianceReduction  # noqa: E402
 from bayes_moe.design.space import Candidate  # noqa: E402
 
@@ -151,3 +151,24 @@ def test_rank_plots_and_table_cover_the_population_parameters(idata):
     assert sorted(ax.get_title() for ax in fig.axes if ax.get_title()) == sorted(names)
     table = plots.diagnostics_table(idata)
     assert list(table.index) == names and {"r_hat", "ess_bulk"} <= set(table.columns)
+
+
+def test_law_parameters_of_the_two_term_form_follow_its_first_order_condition():
+    """The two-term form has no population line for r*: the plot derives it from the surface's
+    parameters (the line of log A_E in x), so with A_E log-linear in x its median passes through the
+    levels' r* at C0."""
+    rng = np.random.default_rng(2)
+    world = simulate.World(law="two-term")
+    A_E = 0.4 * np.exp(0.3 * laws.centred_log_active(np.array(LEVELS)))
+    jitter = lambda *shape: np.exp(0.02 * rng.standard_normal((2, 100, *shape)))  # noqa: E731
+    posterior = {"E": 1.7 * jitter(), "A_A": world.A_attention * jitter(), "A_E": A_E * jitter(len(LEVELS)),
+                 "p": world.p * jitter(), "q": world.q * jitter(), "sigma": 0.01 * jitter(), "nu": 5 * jitter()}
+    data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)}, dims={"A_E": ["sparsity"]})
+    data.posterior = data.posterior.assign(model.two_term_law(data.posterior))
+    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS), form=model.TWO_TERM_FORM)
+    fig = plots.law_parameters(data)
+    r_star_at_pivot = panels(fig)[0]
+    median = r_star_at_pivot.get_lines()[0]
+    level_medians = data.posterior["alpha_r"].median(("chain", "draw")).values
+    np.testing.assert_allclose(np.interp(1 - np.array(LEVELS), median.get_xdata()[::-1], median.get_ydata()[::-1]),
+                               level_medians, rtol=0.05)

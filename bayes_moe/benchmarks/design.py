@@ -58,7 +58,7 @@ class Settings:
     draws: int = 300
     chains: int = 2
     noise: float = 0.01
-    form: str = model.DEFAULT_FORM  # the r* law every fit assumes (model.FORMS)
+    form: str = model.DEFAULT_FORM  # the r* law every fit assumes (model.FORM_CHOICES; auto: LOO picks)
     campaign: Campaign = field(default_factory=Campaign)
 
     def __post_init__(self):
@@ -68,8 +68,8 @@ class Settings:
         for strategy in self.strategies:
             if strategy not in STRATEGIES:
                 raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
-        if self.form not in model.FORMS:
-            raise InputError(f"unknown form {self.form!r}; choose from {', '.join(model.FORMS)}")
+        if self.form not in model.FORM_CHOICES:
+            raise InputError(f"unknown form {self.form!r}; choose from {', '.join(model.FORM_CHOICES)}")
         for name in ("seeds", "batch", "initial", "max_runs", "draws", "chains"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)!r}")

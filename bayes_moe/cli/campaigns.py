@@ -85,5 +85,5 @@ def register(command) -> None:
     p.add_argument("--draws", type=int, default=300, help="posterior draws (and tuning steps) per chain per fit")
     p.add_argument("--chains", type=int, default=2)
     p.add_argument("--form", choices=FORMS, default="power",
-                   help="the r* law every fit assumes (power)")
+                   help="the r* law every fit assumes (power; auto: power or two-term, as PSIS-LOO prefers)")
     p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")

@@ -32,12 +32,15 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     report["converged"] = posterior.converged(idata)
     payload = {"posterior": str(path), "refitted": refitted, "n_runs": int(idata.attrs["n_runs"]),
                "form": idata.attrs["form"], "penalty": idata.attrs["penalty"], **report}
+    choice = f"\nform chosen by PSIS-LOO: {idata.attrs['form_choice']}" if "form_choice" in idata.attrs else ""
+    if choice:
+        payload["form_choice"] = idata.attrs["form_choice"]
     if not report["converged"]:
         print("bayes-moe fit: warning: posterior NOT converged (needs r-hat <= 1.01, ESS >= 400, no divergences); "
               "rerun with more --draws/--tune or --chains", file=sys.stderr)
     what = "fit" if refitted else "posterior is fresh, kept: fit on"
     emit(args, payload, f"{what} {payload['n_runs']} runs ({payload['form']} law, {payload['penalty']} penalty) "
-                        f"-> {path}\n" + _diagnostics_text(report))
+                        f"-> {path}{choice}\n" + _diagnostics_text(report))
 
 
 def _cmd_r_star(args: argparse.Namespace) -> None:
@@ -100,9 +103,11 @@ def _cmd_validate(args: argparse.Namespace) -> None:
 
 def _law_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--form", choices=FORMS, default="power",
-                   help="log r* law in log C: power (the paper's, beta_r > 0), curved, or signed (beta_r of either sign)")
+                   help="r* law: power (the paper's, beta_r > 0), curved, signed (beta_r of either sign), two-term "
+                        "(PAPER.md point 1: r* from two power laws' first-order condition) or auto (power or "
+                        "two-term, whichever PSIS-LOO prefers)")
     p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
-                   help="loss valley around r* (asymmetric)")
+                   help="loss valley around r* (asymmetric); the two-term form's follows from its surface")
 
 
 def _sampling_flags(p: argparse.ArgumentParser) -> None:
