@@ -47,6 +47,7 @@ def test_results_are_written_as_strict_json_and_a_table(tmp_path):
     table = md_path.read_text()
     assert "| paper | active | 1 / 2 |" in table and "not reached [1/2]" in table
     assert "5e+19 (0.03), 16, 100% [2/2]" in table  # to ±100%: compute (vs grid), runs, coverage [got there]
+    assert "| 88% | power |" in table  # the law every fit assumed
     assert load(json_path) == OUTCOMES
 
 
@@ -57,12 +58,18 @@ def test_tables_are_printed_again_from_the_json(tmp_path, capsys):
 
 
 def test_a_real_campaign_is_written_as_json(tmp_path):
-    """One short simulated campaign end to end: its numbers (numpy's, from the fits) serialise."""
-    settings = Settings(worlds=("paper",), strategies=("sobol",), seeds=1, initial=8, max_runs=8, draws=100)
-    result = run_campaign("paper", "sobol", 0, settings)
+    """One short simulated campaign end to end, the law chosen by LOO each fit: its numbers (numpy's,
+    from the fits) serialise, each fit reports its standing, and the table names the law kept."""
+    settings = Settings(worlds=("paper",), strategies=("sobol",), seeds=1, initial=8, max_runs=8, draws=100,
+                        form="auto")
+    lines = []
+    result = run_campaign("paper", "sobol", 0, settings, progress=lines.append)
     assert result.runs == 8 and len(result.trajectory) == 1 and 0 <= result.covered <= 1
-    json_path, _ = write([result], settings, tmp_path, 1.0)
+    assert result.forms[0] in ("power", "two-term") and len(result.forms) == len(result.trajectory)
+    assert len(lines) == 1 and lines[0].startswith("paper sobol seed 0: 8 runs") and result.forms[0] in lines[0]
+    json_path, md_path = write([result], settings, tmp_path, 1.0)
     assert load(json_path) == [result]
+    assert f"| {result.forms[0]} 1/1 |" in md_path.read_text()
 
 
 @pytest.mark.parametrize("settings, message", [

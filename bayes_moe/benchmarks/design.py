@@ -22,6 +22,7 @@ import json
 import math
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -94,14 +95,16 @@ class Outcome:
     covered: float  # fraction of targets whose 90% interval covers the true r*
     seconds: float
     trajectory: tuple = ()  # (runs, compute, half_width, covered) after each fit
+    forms: tuple = ()  # the r* law of each fit (under form "auto", the one PSIS-LOO kept)
 
     def first_within(self, width: float) -> tuple | None:
         """(runs, compute, covered) when the half-width first was <= ``width``, None if never."""
         return next(((runs, compute, covered) for runs, compute, w, covered in self.trajectory if w <= width), None)
 
 
-def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -> Outcome:
-    """One campaign from an empty ledger in a temporary workspace; see the module docstring."""
+def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings, progress=None) -> Outcome:
+    """One campaign from an empty ledger in a temporary workspace; see the module docstring.
+    ``progress(line)`` is called after each fit with the campaign's standing."""
     campaign = settings.campaign
     world = World.from_config({"law": world_law, "seed": seed, "noise": settings.noise})
     rng = np.random.default_rng([seed, LAWS.index(world_law)])
@@ -110,7 +113,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
     truth = np.exp(world.log_r_star(target_c, target_s))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder, Ledger.open(Path(folder), create=True) as ledger:
-        rounds, draws, trajectory = 0, None, []
+        rounds, draws, trajectory, forms = 0, None, [], []
         while True:
             done = ledger.runs("done")
             spent = sum(run.compute for run in done)
@@ -121,6 +124,10 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
                 half_width = worst_half_width(rows)
                 covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
                 trajectory.append((len(done), spent, half_width, covered))
+                forms.append(idata.attrs["form"])
+                if progress is not None:
+                    progress(f"{world_law} {strategy} seed {seed}: {len(done)} runs, {spent:.3g} FLOPs, half-width "
+                             f"{half_width:.3f}, covered {covered:.0%}, {forms[-1]} law")
                 if half_width <= campaign.target_width or spent >= settings.cap or len(done) >= settings.max_runs:
                     break
                 if STRATEGIES[strategy].needs_posterior:
@@ -138,17 +145,18 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings) -
                 ledger.finish(run_id, float(world.loss(c.r, c.compute, c.sparsity, rng=rng)))
             rounds += 1
     return Outcome(world_law, strategy, seed, half_width <= campaign.target_width, spent, len(done), rounds,
-                   half_width, covered, time.perf_counter() - started, tuple(trajectory))
+                   half_width, covered, time.perf_counter() - started, tuple(trajectory), tuple(forms))
 
 
-def run(settings: Settings, report=None) -> list[Outcome]:
+def run(settings: Settings, report=None, progress=None) -> list[Outcome]:
     """Every (seed, world, strategy) campaign, seeds outermost so a partial run is balanced;
-    ``report(outcomes)`` is called after each campaign (e.g. to write the results so far)."""
+    ``report(outcomes)`` is called after each campaign (e.g. to write the results so far), ``progress``
+    after each fit (``run_campaign``)."""
     outcomes = []
     for seed in range(settings.seeds):
         for world in settings.worlds:
             for strategy in settings.strategies:
-                outcomes.append(run_campaign(world, strategy, seed, settings))
+                outcomes.append(run_campaign(world, strategy, seed, settings, progress))
                 if report is not None:
                     report(outcomes)
     return outcomes
@@ -173,7 +181,9 @@ def summarise(outcomes: list[Outcome]) -> list[dict]:
                    compute=float(np.median([o.compute for o in group])),
                    runs=float(np.median([o.runs for o in group])),
                    half_width=float(np.median([o.half_width for o in group])),
-                   coverage=float(np.mean([o.covered for o in group])))
+                   coverage=float(np.mean([o.covered for o in group])),
+                   final_forms=", ".join(f"{form} {n}/{len(group)}" for form, n in
+                                         Counter(o.forms[-1] for o in group if o.forms).most_common()))
         for width in MILESTONES:
             hits = [o.first_within(width) for o in group]
             got = [hit for hit in hits if hit is not None]
@@ -206,7 +216,8 @@ def write(outcomes: list[Outcome], settings: Settings, out: Path, seconds: float
 def load(path) -> list[Outcome]:
     """The campaigns of a ``design_benchmark.json``, to tabulate again (e.g. after changing MILESTONES)."""
     campaigns = json.loads(Path(path).read_text())["campaigns"]
-    return [Outcome(**{**c, "trajectory": tuple(tuple(t) for t in c["trajectory"])}) for c in campaigns]
+    return [Outcome(**{**c, "trajectory": tuple(tuple(t) for t in c["trajectory"]), "forms": tuple(c.get("forms", ()))})
+            for c in campaigns]
 
 
 def config_of(settings: Settings) -> dict:
@@ -220,10 +231,11 @@ def config_of(settings: Settings) -> dict:
 def markdown(summary: list[dict], config: dict, seconds: float) -> str:
     """The final state per (world, strategy), then the milestones: per width, the median compute (its
     ratio to the grid's), median runs, coverage of the true r* at that moment and [campaigns that got there]."""
-    final = ("| world | strategy | reached / campaigns | final FLOPs | runs | final half-width | coverage |\n"
-             "|---|---|---|---|---|---|---|\n"
+    final = ("| world | strategy | reached / campaigns | final FLOPs | runs | final half-width | coverage | final law |\n"
+             "|---|---|---|---|---|---|---|---|\n"
              + "".join(f"| {r['world']} | {r['strategy']} | {r['reached']} / {r['campaigns']} | {r['compute']:.3g} "
-                       f"| {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} |\n" for r in summary))
+                       f"| {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} "
+                       f"| {r.get('final_forms') or config.get('form', model.DEFAULT_FORM)} |\n" for r in summary))
 
     def cell(row, width):
         key = f"{width:g}"

@@ -54,7 +54,11 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
         print(bench.describe(outcomes[-1]), file=sys.stderr, flush=True)
         bench.write(outcomes, settings, Path(args.out), time.perf_counter() - started)
 
-    outcomes = bench.run(settings, report)
+    def progress(line):
+        if not args.json:
+            print(line, file=sys.stderr, flush=True)
+
+    outcomes = bench.run(settings, report, progress)
     summary = bench.summarise(outcomes)
     emit(args, summary, bench.markdown(summary, bench.config_of(settings), time.perf_counter() - started))
 
