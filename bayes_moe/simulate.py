@@ -8,7 +8,9 @@ Worlds (``law``):
                   below it (misspecified for a symmetric penalty).
   ``two-term``    ``E + A_A (C_A/C0)^-p + A_E(S) (C_E/C0)^-q`` (PAPER.md point 1): r* is the root of
                   the first-order condition, not a power law in C, and the valley is asymmetric
-                  (misspecified for the power law).
+                  (misspecified for the power law). With ``q_exponent`` != 0 the experts' exponent
+                  varies with sparsity, so r*'s exponent of compute does too, as the paper's beta_r(S)
+                  (misspecified for the two-term form as well, whose q is one number).
 Noise is Student-t (``nu`` degrees of freedom, scale ``noise``) or Gaussian, from a seeded generator.
 
 Reproducible data set (the demo's runs.csv)::
@@ -55,6 +57,7 @@ class World:
     A_attention: float = 0.25  # two-term world: A_A, p (attention) and q (experts)
     p: float = 0.3
     q: float = 0.15
+    q_exponent: float = 0.0  # two-term world: q(S) = q ((1-S)/(1-S_REF))^q_exponent, experts' exponent by sparsity
     rng: np.random.Generator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -81,7 +84,7 @@ class World:
         compute, sparsity = _checked(compute=compute, sparsity=sparsity)
         if self.law == "two-term":
             A_E = self._expert_weight(sparsity)
-            return np.log(laws.foc_r_star(compute / laws.PIVOT, self.A_attention, A_E, self.p, self.q))
+            return np.log(laws.foc_r_star(compute / laws.PIVOT, self.A_attention, A_E, self.p, self._q(sparsity)))
         return self._power_log_r_star(compute, sparsity)
 
     def mean_loss(self, r, compute, sparsity, *, n_active=None, tokens=None):
@@ -90,7 +93,7 @@ class World:
         r, compute, sparsity = _checked(r=r, compute=compute, sparsity=sparsity)
         if self.law == "two-term":
             return laws.two_term_loss(r, compute / laws.PIVOT, self.E, self.A_attention, self._expert_weight(sparsity),
-                                      self.p, self.q)
+                                      self.p, self._q(sparsity))
         A = self.A * np.exp(self.A_exponent * laws.centred_log_active(sparsity))
         ratio = np.sqrt(self.asymmetry) if self.law == "asymmetric" else 1.0
         distance = np.log(r) - self._power_log_r_star(compute, sparsity)
@@ -110,7 +113,12 @@ class World:
 
     def _expert_weight(self, sparsity):
         """Two-term world: ``A_E(S)`` that puts r* at the paper's value at the pivot compute."""
-        return laws.foc_expert_weight(laws.paper_r_star(laws.PIVOT, sparsity), self.A_attention, self.p, self.q)
+        return laws.foc_expert_weight(laws.paper_r_star(laws.PIVOT, sparsity), self.A_attention, self.p,
+                                      self._q(sparsity))
+
+    def _q(self, sparsity):
+        """Two-term world: the experts' compute exponent at ``sparsity`` (``q`` when ``q_exponent`` is 0)."""
+        return self.q * np.exp(self.q_exponent * laws.centred_log_active(sparsity))
 
 
 def _checked(**values):

@@ -10,9 +10,9 @@ from bayes_moe.ledger import Ledger
 R = np.geomspace(0.05, 20, 20001)
 
 
-@pytest.mark.parametrize("law", simulate.LAWS)
-def test_mean_loss_is_lowest_at_the_worlds_r_star(law):
-    world = simulate.World(law=law)
+@pytest.mark.parametrize("config", [{"law": law} for law in simulate.LAWS] + [{"law": "two-term", "q_exponent": 0.3}])
+def test_mean_loss_is_lowest_at_the_worlds_r_star(config):
+    world = simulate.World(**config)
     for compute, sparsity in ((1e17, 0.8235), (1e21, 0.9767)):
         best = R[world.mean_loss(R, compute, sparsity).argmin()]
         assert np.log(best) == pytest.approx(world.log_r_star(compute, sparsity), abs=1e-3)
@@ -24,6 +24,16 @@ def test_paper_world_follows_the_paper_and_two_term_world_does_not():
     two_term = simulate.World(law="two-term").log_r_star(compute, 0.9)
     assert two_term == pytest.approx(laws.paper_log_r_star(compute, 0.9), abs=0.2)  # same r* at the pivot, ~12% apart at the ends
     assert not np.allclose(two_term, laws.paper_log_r_star(compute, 0.9), atol=1e-3)
+
+
+def test_two_term_world_with_q_of_sparsity_has_an_exponent_of_compute_per_sparsity():
+    """q(S) = q ((1-S)/(1-S_REF))^q_exponent: sparser experts learn slower, so r* rises faster with C
+    there (0.10 at E = 17 to 0.17 at E = 129 over 1e17-1e20 FLOPs), as the paper's beta_r(S) does."""
+    world = simulate.World(law="two-term", q_exponent=0.3)
+    sparsity = np.array(laws.PAPER_SPARSITIES)
+    slope = (world.log_r_star(1e20, sparsity) - world.log_r_star(1e17, sparsity)) / np.log(1e3)
+    assert np.all(np.diff(slope) > 0.015) and slope[0] == pytest.approx(0.10, abs=0.01)
+    assert world.log_r_star(laws.PIVOT, sparsity) == pytest.approx(laws.paper_log_r_star(laws.PIVOT, sparsity))
 
 
 def test_asymmetric_world_is_steeper_above_r_star():

@@ -12,7 +12,7 @@ runs each strategy needed to first get within that width and the coverage at tha
 campaign that stops short of the target width still measures compute-to-width against the grid),
 with medians per (world, strategy).
 
-    bayes-moe benchmark-design [--seeds 3] [--worlds paper two-term] [--batch 4] [--out DIR]
+    bayes-moe benchmark-design [--seeds 3] [--worlds paper two-term two-term-q(S)] [--batch 4] [--out DIR]
     python -m bayes_moe.benchmarks.design design_benchmark.json   # the tables again, from the JSON
 """
 
@@ -38,7 +38,13 @@ from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
 from bayes_moe.simulate import LAWS, World
 
-DEFAULT_WORLDS = ("paper", "two-term")  # the well-specified world and a misspecified one (FOC optimum)
+# the worlds a benchmark can simulate (simulate.World settings): the paper's law; the two-term surface of
+# PAPER.md point 1 (outside the paper's law, inside the two-term form); and the same with the experts'
+# exponent varying with sparsity, q(S) = 0.15 ((1-S)/0.1)^0.3 (r*'s exponent of C 0.10-0.17 across the
+# paper's sparsities, as the paper's beta_r(S)), outside every form of model.py
+WORLDS = {"paper": {"law": "paper"}, "two-term": {"law": "two-term"},
+          "two-term-q(S)": {"law": "two-term", "q_exponent": 0.3}}
+DEFAULT_WORLDS = ("paper", "two-term")
 DEFAULT_STRATEGIES = ("active", "grid", "sobol", "max-variance")
 PROB = 0.9
 MILESTONES = (1.0, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1)  # half-widths at which compute-to-width is read off trajectories
@@ -64,8 +70,8 @@ class Settings:
 
     def __post_init__(self):
         for world in self.worlds:
-            if world not in LAWS:
-                raise InputError(f"unknown world {world!r}; choose from {', '.join(LAWS)}")
+            if world not in WORLDS:
+                raise InputError(f"unknown world {world!r}; choose from {', '.join(WORLDS)}")
         for strategy in self.strategies:
             if strategy not in STRATEGIES:
                 raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
@@ -102,12 +108,12 @@ class Outcome:
         return next(((runs, compute, covered) for runs, compute, w, covered in self.trajectory if w <= width), None)
 
 
-def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings, progress=None) -> Outcome:
+def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, progress=None) -> Outcome:
     """One campaign from an empty ledger in a temporary workspace; see the module docstring.
     ``progress(line)`` is called after each fit with the campaign's standing."""
     campaign = settings.campaign
-    world = World.from_config({"law": world_law, "seed": seed, "noise": settings.noise})
-    rng = np.random.default_rng([seed, LAWS.index(world_law)])
+    world = World.from_config({**WORLDS[world_name], "seed": seed, "noise": settings.noise})
+    rng = np.random.default_rng([seed, LAWS.index(world.law)])
     space = DesignSpace.from_campaign(campaign)
     target_c, target_s = (np.array([t[i] for t in campaign.targets]) for i in (0, 1))
     truth = np.exp(world.log_r_star(target_c, target_s))
@@ -126,7 +132,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings, p
                 trajectory.append((len(done), spent, half_width, covered))
                 forms.append(idata.attrs["form"])
                 if progress is not None:
-                    progress(f"{world_law} {strategy} seed {seed}: {len(done)} runs, {spent:.3g} FLOPs, half-width "
+                    progress(f"{world_name} {strategy} seed {seed}: {len(done)} runs, {spent:.3g} FLOPs, half-width "
                              f"{half_width:.3f}, covered {covered:.0%}, {forms[-1]} law")
                 if half_width <= campaign.target_width or spent >= settings.cap or len(done) >= settings.max_runs:
                     break
@@ -144,7 +150,7 @@ def run_campaign(world_law: str, strategy: str, seed: int, settings: Settings, p
                 ledger.start(run_id, "simulator")
                 ledger.finish(run_id, float(world.loss(c.r, c.compute, c.sparsity, rng=rng)))
             rounds += 1
-    return Outcome(world_law, strategy, seed, half_width <= campaign.target_width, spent, len(done), rounds,
+    return Outcome(world_name, strategy, seed, half_width <= campaign.target_width, spent, len(done), rounds,
                    half_width, covered, time.perf_counter() - started, tuple(trajectory), tuple(forms))
 
 
