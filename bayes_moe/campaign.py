@@ -61,8 +61,12 @@ class CampaignResult:
 
 
 def refit(workspace: Path, **fit_options):
-    """Fit the joint model to the ledger's finished runs and save ``posterior.nc`` with their fingerprint."""
+    """Fit the joint model to the ledger's finished runs and save ``posterior.nc`` with their fingerprint;
+    the law (form, penalty) is the campaign's [model] unless ``fit_options`` name one."""
     from bayes_moe import model
+
+    campaign = load_campaign(workspace)
+    fit_options = {"form": campaign.form, "penalty": campaign.penalty, **fit_options}
 
     with Ledger.open(workspace) as ledger:
         runs = ledger.to_dataset()  # attrs carry the fingerprint of exactly these runs

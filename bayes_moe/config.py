@@ -22,6 +22,10 @@ of ``Campaign``)::
     target_width = 0.10                      # relative half-width of the 90% interval of r*
     compute_budget = 1e22                    # total FLOPs the campaign may spend
 
+    [model]                                  # the r* law fits assume (bayes_moe.forms; docs/model.md)
+    form = "power"                           # power | curved | signed | two-term | auto (LOO picks)
+    penalty = "asymmetric"                   # asymmetric | symmetric valley (not for two-term)
+
     [world]                                  # the simulator's ground truth (bayes_moe.simulate)
     law = "paper"
     seed = 0
@@ -39,6 +43,7 @@ from pathlib import Path
 
 from bayes_moe import arch
 from bayes_moe.errors import InputError
+from bayes_moe.forms import DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, PENALTIES
 
 CAMPAIGN_FILE = "campaign.toml"
 PAPER_SPARSITIES = (0.8235, 0.9091, 0.9538, 0.9767)  # E = 17, 33, 65, 129 with 1 shared + 2 routed
@@ -52,7 +57,8 @@ class Campaign:
     """What a campaign explores and when it is done. Defaults: r in [0.1, 4], compute per run in
     [1e17, 1e20] FLOPs, the paper's four sparsities, targets at compute 1e21 for each sparsity,
     a 90% interval of r* within +-10%, a total budget of 1e22 FLOPs, runs built with the 55M size
-    preset, and the world of the paper's law with 1% noise."""
+    preset, fits of the paper's law with an asymmetric valley, and the world of the paper's law with
+    1% noise."""
 
     name: str = "default"
     description: str = ""
@@ -64,6 +70,8 @@ class Campaign:
     compute_budget: float = 1e22
     preset: str = DEFAULT_PRESET
     run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of every run, added to its compute by the design
+    form: str = DEFAULT_FORM  # the r* law of the workspace's fits (forms.FORM_CHOICES)
+    penalty: str = DEFAULT_PENALTY
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
 
     def __post_init__(self):
@@ -78,6 +86,7 @@ _LAYOUT = {
               "run_overhead": "run_overhead"},
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
+    "model": {"form": "form", "penalty": "penalty"},
 }
 
 
@@ -182,9 +191,18 @@ def _fraction(where: str, value) -> float:
     return float(value)
 
 
+def _one_of(choices):
+    def check(where: str, value) -> str:
+        if value not in choices:
+            raise InputError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+    return check
+
+
 _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
            "sparsities": _sparsities, "targets": _targets, "preset": _preset, "run_overhead": _nonnegative,
-           "target_width": _fraction, "compute_budget": _positive}
+           "target_width": _fraction, "compute_budget": _positive, "form": _one_of(FORM_CHOICES),
+           "penalty": _one_of(PENALTIES)}
 
 
 def _world(path: Path, entries) -> dict:

@@ -31,18 +31,9 @@ import xarray as xr
 
 from bayes_moe import arch, laws, sampling
 from bayes_moe.errors import InputError
+from bayes_moe.forms import (AUTO_FORM, DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, FORMS, IMPLIED_PENALTY,
+                             PENALTIES, SIGNED_FORM, TWO_TERM_FORM, penalty_of)
 
-# the paper's power law (beta_r > 0, itself a power law in 1 - S), the same with a bend in log C, or a
-# power law whose exponent may have either sign (linear in log(1 - S)): r* falling with compute
-SIGNED_FORM = "signed"
-TWO_TERM_FORM = "two-term"  # PAPER.md point 1: r* from the first-order condition of two power laws
-FORMS = ("power", "curved", SIGNED_FORM, TWO_TERM_FORM)
-IMPLIED_PENALTY = "implied"  # the two-term form's valley follows from its surface
-# "auto": fit the paper's law and the two-term form (PAPER.md point 1) and keep the one PSIS-LOO prefers
-AUTO_FORM = "auto"
-FORM_CHOICES = FORMS + (AUTO_FORM,)
-PENALTIES = ("asymmetric", "symmetric")
-DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
 SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
@@ -117,12 +108,6 @@ def build_model(levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_
         nu = pm.Gamma("nu", 2.0, 0.1)
         pm.StudentT("loss", nu=nu, mu=mean_loss, sigma=sigma, observed=observed, dims="run")
     return model
-
-
-def penalty_of(form: str, penalty: str) -> str:
-    """The valley a fit assumes: ``penalty``, or ``IMPLIED_PENALTY`` for the two-term form, whose
-    surface fixes its own valley."""
-    return IMPLIED_PENALTY if form == TWO_TERM_FORM else penalty
 
 
 def _valley_surface(log_r, log_c, level, x, form: str, penalty: str):

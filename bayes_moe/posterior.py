@@ -20,7 +20,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from bayes_moe import laws, model
+from bayes_moe import forms, laws, model
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import POSTERIOR_FILE
 
@@ -214,7 +214,7 @@ def _surface_at(idata, sparsity: np.ndarray, population: bool = False):
         """``exp`` of the per-draw line of the levels' ``log name`` in x, at the points."""
         return np.exp(_line_through_levels(np.log(draws[name].transpose("sample", "sparsity").values), x_levels, x))
 
-    if idata.attrs.get("form") == model.TWO_TERM_FORM:
+    if idata.attrs.get("form") == forms.TWO_TERM_FORM:
         return _TwoTermSurface(E=column("E"), A_A=column("A_A"), A_E=per_level("A_E", level_line("A_E")),
                                p=column("p"), q=column("q"))
 
@@ -225,7 +225,7 @@ def _surface_at(idata, sparsity: np.ndarray, population: bool = False):
     kappa = column("kappa")
     return _ValleySurface(
         log_alpha=np.log(per_level("alpha_r", np.exp(log_alpha))),
-        beta=per_level("beta_r", beta_line if idata.attrs.get("form") == model.SIGNED_FORM else np.exp(beta_line)),
+        beta=per_level("beta_r", beta_line if idata.attrs.get("form") == forms.SIGNED_FORM else np.exp(beta_line)),
         curvature=column("curvature") if "curvature" in draws else 0.0,
         E=column("E"), A=per_level("A", level_line("A")), gamma=column("gamma"),
         kappa_left=column("kappa_left") if "kappa_left" in draws else kappa,

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from bayes_moe import cli, model, sampling, simulate
+from bayes_moe import cli, sampling, simulate
 from bayes_moe.cli import fitting
 from bayes_moe.ledger import Ledger
 
@@ -73,8 +73,8 @@ def test_validate_unknown_level_exits_2(fitted, capsys):
     assert code == 2 and "no runs at that sparsity" in err
 
 
-def test_cli_choices_are_the_librarys():
-    assert fitting.FORMS == model.FORM_CHOICES and fitting.SAMPLERS == sampling.SAMPLERS
+def test_cli_sampler_choices_are_the_librarys():
+    assert fitting.SAMPLERS == sampling.SAMPLERS
 
 
 def test_validate_refits_with_the_form_asked(workspace, capsys):
@@ -100,3 +100,14 @@ def test_fit_auto_says_which_form_loo_kept(workspace, capsys, tmp_path):
     assert code == 0 and payload["form"] in ("power", "two-term")
     assert payload["form_choice"].endswith(f"keep {payload['form']}/{payload['penalty']}") or \
         payload["form_choice"].startswith(f"{payload['form']}/{payload['penalty']} fits better")
+
+
+def test_fit_and_validate_take_the_campaigns_law_unless_asked(workspace, capsys, tmp_path):
+    copy = shutil.copytree(workspace, tmp_path / "ws")
+    (copy / "campaign.toml").write_text('[model]\nform = "signed"\n')
+    code, out, err = run(capsys, "--workspace", copy, "fit", *FAST, "--json")
+    assert code == 0 and json.loads(out)["form"] == "signed"
+    code, out, err = run(capsys, "--workspace", copy, "fit", "--form", "curved", *FAST, "--json")
+    assert code == 0 and json.loads(out)["form"] == "curved"
+    code, out, err = run(capsys, "--workspace", copy, "validate", "--hold-out-sparsity", "0.9538", *FAST)
+    assert code == 0 and "(signed law, asymmetric penalty)" in out

@@ -24,6 +24,10 @@ points = [{compute = 1e21, sparsity = 0.9538}, {compute = 3e21, sparsity = 0.909
 target_width = 0.05
 compute_budget = 5e21
 
+[model]
+form = "auto"
+penalty = "symmetric"
+
 [world]
 law = "asymmetric"
 seed = 3
@@ -58,6 +62,8 @@ def test_full_file_is_read(tmp_path):
     assert campaign.targets == ((1e21, 0.9538), (3e21, 0.9091))
     assert (campaign.target_width, campaign.compute_budget) == (0.05, 5e21)
     assert campaign.world == {"law": "asymmetric", "seed": 3, "noise": 0.02, "skew": 1.5}
+    assert (campaign.form, campaign.penalty) == ("auto", "symmetric")
+    assert (Campaign().form, Campaign().penalty) == ("power", "asymmetric")
 
 
 def test_targets_default_to_the_campaign_sparsities(tmp_path):
@@ -88,6 +94,8 @@ def test_dump_then_load_is_the_same_campaign(tmp_path, text):
     ("[stopping]\ntarget_width = 1.5\n", r"\[stopping\] target_width must be in \(0, 1\)"),
     ("[stopping]\ncompute_budget = \"lots\"\n", r"\[stopping\] compute_budget must be a finite number > 0, got 'lots'"),
     ("[campaign]\nname = 3\n", r"\[campaign\] name must be a string, got 3"),
+    ("[model]\nform = \"cubic\"\n", r"\[model\] form must be one of power, curved, signed, two-term, auto, got 'cubic'"),
+    ("[model]\npenalty = \"implied\"\n", r"\[model\] penalty must be one of asymmetric, symmetric, got 'implied'"),
     ("[world]\nseed = -1\n", r"\[world\] seed must be an integer >= 0, got -1"),
     ("[world]\nnoise = nan\n", r"\[world\] noise must be a finite number >= 0, got nan"),
     ("[world]\nlaw = {a = 1}\n", r"\[world\] law must be a string, number or boolean"),

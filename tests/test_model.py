@@ -6,7 +6,7 @@ once for this file, test_posterior.py and test_cli_model.py (model.build_model's
 import numpy as np
 import pytest
 
-from bayes_moe import laws, model, posterior, sampling, simulate
+from bayes_moe import forms, laws, model, posterior, sampling, simulate
 from bayes_moe.errors import InputError
 
 SMALL = dict(draws=300, tune=300, chains=2, progressbar=False)
@@ -138,7 +138,7 @@ def test_two_term_form_recovers_the_first_order_condition_law():
     exponent of compute per level (derived from the first-order condition), and r* a decade beyond the runs."""
     world = simulate.World(law="two-term", seed=6)
     fitted = model.fit(paper_runs(seed=6, law="two-term"), form="two-term", seed=6, **SMALL)
-    assert fitted.attrs["penalty"] == model.IMPLIED_PENALTY
+    assert fitted.attrs["penalty"] == forms.IMPLIED_PENALTY
     assert contains(fitted, "p", world.p) and contains(fitted, "q", world.q)
     sparsity = np.array(laws.PAPER_SPARSITIES)
     truth_alpha = np.exp(world.log_r_star(laws.PIVOT, sparsity))

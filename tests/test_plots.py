@@ -10,7 +10,7 @@ import xarray as xr
 
 matplotlib.use("Agg")
 
-from bayes_moe import laws, model, plots, simulate  # noqa: E402
+from bayes_moe import forms, laws, model, plots, simulate  # noqa: E402
 from bayes_moe.design import DesignSpace, EnsembleModel, PosteriorDraws, TargetVarianceReduction  # noqa: E402
 from bayes_moe.design.space import Candidate  # noqa: E402
 
@@ -165,7 +165,7 @@ def test_law_parameters_of_the_two_term_form_follow_its_first_order_condition():
                  "p": world.p * jitter(), "q": world.q * jitter(), "sigma": 0.01 * jitter(), "nu": 5 * jitter()}
     data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)}, dims={"A_E": ["sparsity"]})
     data.posterior = data.posterior.assign(model.two_term_law(data.posterior))
-    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS), form=model.TWO_TERM_FORM)
+    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS), form=forms.TWO_TERM_FORM)
     fig = plots.law_parameters(data)
     r_star_at_pivot = panels(fig)[0]
     median = r_star_at_pivot.get_lines()[0]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_moe import model
+from bayes_moe import forms, model
 from bayes_moe.campaign import target_intervals, worst_half_width
 from bayes_moe.config import Campaign
 from bayes_moe.design.proposals import plan, posterior_draws
@@ -65,7 +65,7 @@ class Settings:
     draws: int = 300
     chains: int = 2
     noise: float = 0.01
-    form: str = model.DEFAULT_FORM  # the r* law every fit assumes (model.FORM_CHOICES; auto: LOO picks)
+    form: str = forms.DEFAULT_FORM  # the r* law every fit assumes (forms.FORM_CHOICES; auto: LOO picks)
     campaign: Campaign = field(default_factory=Campaign)
 
     def __post_init__(self):
@@ -75,8 +75,8 @@ class Settings:
         for strategy in self.strategies:
             if strategy not in STRATEGIES:
                 raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
-        if self.form not in model.FORM_CHOICES:
-            raise InputError(f"unknown form {self.form!r}; choose from {', '.join(model.FORM_CHOICES)}")
+        if self.form not in forms.FORM_CHOICES:
+            raise InputError(f"unknown form {self.form!r}; choose from {', '.join(forms.FORM_CHOICES)}")
         for name in ("seeds", "batch", "initial", "max_runs", "draws", "chains"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)!r}")
@@ -241,7 +241,7 @@ def markdown(summary: list[dict], config: dict, seconds: float) -> str:
              "|---|---|---|---|---|---|---|---|\n"
              + "".join(f"| {r['world']} | {r['strategy']} | {r['reached']} / {r['campaigns']} | {r['compute']:.3g} "
                        f"| {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} "
-                       f"| {r.get('final_forms') or config.get('form', model.DEFAULT_FORM)} |\n" for r in summary))
+                       f"| {r.get('final_forms') or config.get('form', forms.DEFAULT_FORM)} |\n" for r in summary))
 
     def cell(row, width):
         key = f"{width:g}"
@@ -257,7 +257,7 @@ def markdown(summary: list[dict], config: dict, seconds: float) -> str:
                   + "".join(f"| {r['world']} | {r['strategy']} | " + " | ".join(cell(r, w) for w in MILESTONES)
                             + " |\n" for r in summary))
     extras = "".join(f", {name} {config[key]}" for key, name, default in
-                     (("form", "law form", model.DEFAULT_FORM), ("run_overhead", "run overhead", 0.0))
+                     (("form", "law form", forms.DEFAULT_FORM), ("run_overhead", "run overhead", 0.0))
                      if config.get(key, default) != default)
     settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}
     return (f"# Design benchmark\n\nSimulated campaigns: stop when the {PROB:.0%} interval of r* at every target "

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from bayes_moe import config
-from bayes_moe.cli.fitting import FORMS, SAMPLERS
+from bayes_moe.cli.fitting import SAMPLERS
+from bayes_moe.forms import DEFAULT_FORM, FORM_CHOICES
 from bayes_moe.cli.output import emit, table, workspace_path
 
 
@@ -46,7 +47,8 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
         campaign = dataclasses.replace(campaign, target_width=args.target_width)
     settings = bench.Settings(worlds=tuple(args.worlds), strategies=tuple(args.strategies), seeds=args.seeds,
                               batch=args.batch, initial=args.initial, max_runs=args.max_runs,
-                              compute_cap=args.compute_cap, draws=args.draws, chains=args.chains, form=args.form,
+                              compute_cap=args.compute_cap, draws=args.draws, chains=args.chains,
+                              form=args.form or campaign.form,
                               campaign=campaign)
     started = time.perf_counter()
 
@@ -89,6 +91,7 @@ def register(command) -> None:
     p.add_argument("--campaign", help="campaign .toml or workspace (default: the built-in default campaign)")
     p.add_argument("--draws", type=int, default=300, help="posterior draws (and tuning steps) per chain per fit")
     p.add_argument("--chains", type=int, default=2)
-    p.add_argument("--form", choices=FORMS, default="power",
-                   help="the r* law every fit assumes (power; auto: power or two-term, as PSIS-LOO prefers)")
+    p.add_argument("--form", choices=FORM_CHOICES,
+                   help=f"the r* law every fit assumes (auto: power or two-term, as PSIS-LOO prefers); default: "
+                        f"the campaign's [model] form, else {DEFAULT_FORM}")
     p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-# the choices of sampling.SAMPLERS and model.FORM_CHOICES, named here so that --help does not import PyMC
+# the choices of sampling.SAMPLERS, named here so that --help does not import PyMC
 # (tests/test_cli_model.py checks that they agree)
 SAMPLERS = ("nutpie", "pymc", "numpyro")
-FORMS = ("power", "curved", "signed", "two-term", "auto")
 
 
 def sampling_flags(p: argparse.ArgumentParser, **sampler) -> None:

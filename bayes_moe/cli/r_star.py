@@ -9,9 +9,10 @@ import argparse
 import sys
 
 from bayes_moe import config
-from bayes_moe.cli.fitting import FORMS, SAMPLERS, fit_options, sampling_flags
+from bayes_moe.cli.fitting import SAMPLERS, fit_options, sampling_flags
 from bayes_moe.cli.output import emit, table, workspace_path
 from bayes_moe.errors import InputError
+from bayes_moe.forms import DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, PENALTIES, penalty_of
 from bayes_moe.ledger import POSTERIOR_FILE, Ledger
 
 
@@ -26,7 +27,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     idata = campaign.fresh_posterior(workspace) if args.if_stale else None
     refitted = idata is None
     if refitted:
-        idata = campaign.refit(workspace, form=args.form, penalty=args.penalty, **fit_options(args))
+        idata = campaign.refit(workspace, **_law(args), **fit_options(args))
     path = workspace / POSTERIOR_FILE
     report = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
     report["converged"] = posterior.converged(idata)
@@ -94,20 +95,27 @@ def _cmd_validate(args: argparse.Namespace) -> None:
 
     with Ledger.open(workspace_path(args)) as ledger:
         runs = ledger.to_dataset()
-    report = posterior.hold_out_validation(runs, args.hold_out_sparsity, form=args.form, penalty=args.penalty,
-                                           **fit_options(args))
+    law = _law(args)
+    report = posterior.hold_out_validation(runs, args.hold_out_sparsity, **law, **fit_options(args))
     emit(args, report, f"held out S={args.hold_out_sparsity:g} ({report['n_held_out']} runs), refit on "
-                       f"{report['n_fit']} runs ({args.form} law, {args.penalty} penalty)\n"
+                       f"{report['n_fit']} runs ({law['form']} law, {penalty_of(**law)} penalty)\n"
                        + table([report], ["rmse", "mean_abs_error", "coverage_50", "coverage_90", "converged"]))
 
 
+def _law(args: argparse.Namespace) -> dict:
+    """The r* law asked for: ``--form``/``--penalty``, else the workspace campaign's [model]."""
+    campaign = config.load_campaign(workspace_path(args))
+    return {"form": args.form or campaign.form, "penalty": args.penalty or campaign.penalty}
+
+
 def _law_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--form", choices=FORMS, default="power",
+    p.add_argument("--form", choices=FORM_CHOICES,
                    help="r* law: power (the paper's, beta_r > 0), curved, signed (beta_r of either sign), two-term "
                         "(PAPER.md point 1: r* from two power laws' first-order condition) or auto (power or "
-                        "two-term, whichever PSIS-LOO prefers)")
-    p.add_argument("--penalty", choices=("asymmetric", "symmetric"), default="asymmetric",
-                   help="loss valley around r* (asymmetric); the two-term form's follows from its surface")
+                        f"two-term, whichever PSIS-LOO prefers); default: the campaign's [model] form, else {DEFAULT_FORM}")
+    p.add_argument("--penalty", choices=PENALTIES,
+                   help=f"loss valley around r*; default: the campaign's [model] penalty, else {DEFAULT_PENALTY}; "
+                        "the two-term form's follows from its surface")
 
 
 def _sampling_flags(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,19 @@
+"""The names of the r* law forms and loss valleys the model fits, in a module light enough for the
+CLI's ``--help`` and the campaign config to check choices without importing PyMC (model.py has the math)."""
+
+from __future__ import annotations
+
+SIGNED_FORM = "signed"  # beta_r of either sign: r* may fall with compute
+TWO_TERM_FORM = "two-term"  # PAPER.md point 1: r* from the first-order condition of two power laws
+FORMS = ("power", "curved", SIGNED_FORM, TWO_TERM_FORM)
+AUTO_FORM = "auto"  # fit the paper's law and the two-term form, keep the one PSIS-LOO prefers
+FORM_CHOICES = FORMS + (AUTO_FORM,)
+PENALTIES = ("asymmetric", "symmetric")
+IMPLIED_PENALTY = "implied"  # the two-term form's valley follows from its surface
+DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
+
+
+def penalty_of(form: str, penalty: str) -> str:
+    """The valley a fit assumes: ``penalty``, or ``IMPLIED_PENALTY`` for the two-term form, whose
+    surface fixes its own valley."""
+    return IMPLIED_PENALTY if form == TWO_TERM_FORM else penalty
