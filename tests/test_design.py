@@ -162,6 +162,17 @@ def test_proposing_again_never_repeats_a_pending_run(name, model, draws, space):
     assert not any(same_run(a, b) for a in first for b in second)
 
 
+def test_the_same_posterior_and_seed_propose_the_same_runs(model, draws, space):
+    """BoTorch's multistart draws random starts; they are seeded, so a benchmark or a `next` repeats
+    itself to the last bit (acquisition values included), whatever the global generator holds."""
+    picks = []
+    for global_seed in (123, 456):
+        torch.manual_seed(global_seed)
+        picks.append(make_strategy("active", model=model, targets=draws.targets, seed=0).propose(2, space))
+    assert [dataclasses.replace(c, acquisition=None) for c in picks[0]] == [dataclasses.replace(c, acquisition=None) for c in picks[1]]
+    assert [c.acquisition for c in picks[0]] == pytest.approx([c.acquisition for c in picks[1]], rel=1e-12)
+
+
 def test_no_run_fits_an_exhausted_budget(space):
     assert make_strategy("sobol").propose(2, space, budget_left=0.5 * space.compute_bounds[0]) == []
 

@@ -118,9 +118,10 @@ class _AcquisitionStrategy(Strategy):
 
     needs_posterior = True
 
-    def __init__(self, model: EnsembleModel, targets):
+    def __init__(self, model: EnsembleModel, targets, seed: int = 0):
         self.model = model
         self.targets = torch.as_tensor(targets, dtype=torch.float64)
+        self.seed = seed
 
     @abstractmethod
     def acquisition(self, model: EnsembleModel, space: DesignSpace):
@@ -130,8 +131,10 @@ class _AcquisitionStrategy(Strategy):
         acqf = self.acquisition(self.model, space)
         X_pending = space.features_of(pending)
         acqf.set_X_pending(X_pending if len(X_pending) else None)
+        # the multistart's random starts are seeded: the same posterior and seed propose the same runs
+        options = {**OPTIMISER["options"], "seed": self.seed + len(pending)}
         x, value = optimize_acqf_mixed(acqf, space.bounds(), q=1, fixed_features_list=space.fixed_sparsities(),
-                                       **OPTIMISER)
+                                       **{**OPTIMISER, "options": options})
         candidate = space.snap(x[0], float(value))
         if not any(same_run(candidate, run) for run in pending):
             return candidate
@@ -175,7 +178,7 @@ def make_strategy(name: str, *, model: EnsembleModel | None = None, targets=None
     if cls.needs_posterior:
         if model is None or targets is None:
             raise InputError(f"strategy {name!r} needs a fitted posterior")
-        return cls(model, targets)
+        return cls(model, targets, seed)
     return cls(seed) if cls is Sobol else cls()
 
 
