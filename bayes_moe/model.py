@@ -11,7 +11,8 @@
     noise      ~ StudentT(nu, 0, sigma)
 
 Form "two-term" (PAPER.md point 1) replaces frontier and valley by one surface,
-    loss_i     = E + A_A (C_A,i / C0)^-p + A_E,s (C_E,i / C0)^-q + noise_i,   C_A = C/(1+r), C_E = C r/(1+r)
+    loss_i     = E + A_A (C_A,i / C0)^-p + A_E,s (C_E,i / C0)^-q_s + noise_i,   C_A = C/(1+r), C_E = C r/(1+r)
+    log q_s    = log q + q_slope x_s
 whose r* is the root of the first-order condition (laws.foc_r_star): alpha_s and beta_s are then r*
 at C0 and its local exponent of C there, derived per draw.
 
@@ -100,10 +101,11 @@ def build_model(levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_
         log_c = pm.Data("log_compute", [0.0], dims="run")
         level = pm.Data("level", [0], dims="run")
         observed = pm.Data("loss_observed", [0.0], dims="run")
+        x = laws.centred_log_active(levels)
         if form == TWO_TERM_FORM:
-            mean_loss = _two_term_surface(log_r, log_c, level)
+            mean_loss = _two_term_surface(log_r, log_c, level, x)
         else:
-            mean_loss = _valley_surface(log_r, log_c, level, laws.centred_log_active(levels), form, penalty)
+            mean_loss = _valley_surface(log_r, log_c, level, x, form, penalty)
         sigma = pm.HalfNormal("sigma", 0.05)
         nu = pm.Gamma("nu", 2.0, 0.1)
         pm.StudentT("loss", nu=nu, mu=mean_loss, sigma=sigma, observed=observed, dims="run")
@@ -161,9 +163,9 @@ def _valley_surface(log_r, log_c, level, x, form: str, penalty: str):
             + laws.valley(log_r - log_r_star, pm.math.exp(log_c), kappa_left, kappa_right, kappa_exponent))
 
 
-def _two_term_surface(log_r, log_c, level):
+def _two_term_surface(log_r, log_c, level, x):
     """PAPER.md point 1: attention and experts as separate power laws in their own compute,
-    ``E + A_A (C_A/C0)^-p + A_E,s (C_E/C0)^-q``; r* is where the two marginal returns balance (the
+    ``E + A_A (C_A/C0)^-p + A_E,s (C_E/C0)^-q_s``; r* is where the two marginal returns balance (the
     first-order condition), so it is a derived quantity (``alpha_r``, ``beta_r`` added after sampling)."""
     E = pm.HalfNormal("E", 3.0)
     # attention's term does not depend on the experts' count; the experts' does, per level, unpooled
@@ -171,16 +173,20 @@ def _two_term_surface(log_r, log_c, level):
     A_A = pm.LogNormal("A_A", 0.0, 1.5)
     A_E = pm.LogNormal("A_E", 0.0, 1.5, dims="sparsity")
     p = pm.LogNormal("p", np.log(0.2), 0.7)
+    # the experts' exponent, a power law in 1 - S as the paper's beta_r (with one q, r*'s exponent of
+    # compute would barely depend on S): q at S_REF and its slope in x
     q = pm.LogNormal("q", np.log(0.2), 0.7)
-    return laws.two_term_loss(pm.math.exp(log_r), pm.math.exp(log_c), E, A_A, A_E[level], p, q)
+    q_slope = pm.Normal("q_slope", 0.0, 0.5)
+    q_s = pm.Deterministic("q_s", q * pm.math.exp(q_slope * x), dims="sparsity")
+    return laws.two_term_loss(pm.math.exp(log_r), pm.math.exp(log_c), E, A_A, A_E[level], p, q_s[level])
 
 
 def two_term_law(posterior: xr.Dataset) -> dict:
     """The two-term form's r* law at C0, per draw and level: ``alpha_r`` (r* at C0) and ``beta_r``
     (the local exponent of compute there), in the other forms' names so that their queries and plots
     read it alike."""
-    alpha_r = xr.apply_ufunc(laws.foc_r_star, 1.0, posterior["A_A"], posterior["A_E"], posterior["p"], posterior["q"])
-    return {"alpha_r": alpha_r, "beta_r": laws.foc_slope(alpha_r, posterior["p"], posterior["q"])}
+    alpha_r = xr.apply_ufunc(laws.foc_r_star, 1.0, posterior["A_A"], posterior["A_E"], posterior["p"], posterior["q_s"])
+    return {"alpha_r": alpha_r, "beta_r": laws.foc_slope(alpha_r, posterior["p"], posterior["q_s"])}
 
 
 def set_runs(model: pm.Model, runs: xr.Dataset, levels) -> None:

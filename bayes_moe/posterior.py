@@ -216,7 +216,7 @@ def _surface_at(idata, sparsity: np.ndarray, population: bool = False):
 
     if idata.attrs.get("form") == forms.TWO_TERM_FORM:
         return _TwoTermSurface(E=column("E"), A_A=column("A_A"), A_E=per_level("A_E", level_line("A_E")),
-                               p=column("p"), q=column("q"))
+                               p=column("p"), q=column("q") * np.exp(column("q_slope") * x))
 
     spread = 0.0 if population else 1.0
     new_alpha, new_beta = _new_level_deviations(sparsity, draws.sizes["sample"])

@@ -84,7 +84,7 @@ class World:
         compute, sparsity = _checked(compute=compute, sparsity=sparsity)
         if self.law == "two-term":
             A_E = self._expert_weight(sparsity)
-            return np.log(laws.foc_r_star(compute / laws.PIVOT, self.A_attention, A_E, self.p, self._q(sparsity)))
+            return np.log(laws.foc_r_star(compute / laws.PIVOT, self.A_attention, A_E, self.p, self.expert_exponent(sparsity)))
         return self._power_log_r_star(compute, sparsity)
 
     def mean_loss(self, r, compute, sparsity, *, n_active=None, tokens=None):
@@ -93,7 +93,7 @@ class World:
         r, compute, sparsity = _checked(r=r, compute=compute, sparsity=sparsity)
         if self.law == "two-term":
             return laws.two_term_loss(r, compute / laws.PIVOT, self.E, self.A_attention, self._expert_weight(sparsity),
-                                      self.p, self._q(sparsity))
+                                      self.p, self.expert_exponent(sparsity))
         A = self.A * np.exp(self.A_exponent * laws.centred_log_active(sparsity))
         ratio = np.sqrt(self.asymmetry) if self.law == "asymmetric" else 1.0
         distance = np.log(r) - self._power_log_r_star(compute, sparsity)
@@ -114,9 +114,9 @@ class World:
     def _expert_weight(self, sparsity):
         """Two-term world: ``A_E(S)`` that puts r* at the paper's value at the pivot compute."""
         return laws.foc_expert_weight(laws.paper_r_star(laws.PIVOT, sparsity), self.A_attention, self.p,
-                                      self._q(sparsity))
+                                      self.expert_exponent(sparsity))
 
-    def _q(self, sparsity):
+    def expert_exponent(self, sparsity):
         """Two-term world: the experts' compute exponent at ``sparsity`` (``q`` when ``q_exponent`` is 0)."""
         return self.q * np.exp(self.q_exponent * laws.centred_log_active(sparsity))
 

@@ -133,16 +133,20 @@ def test_loss_draws_match_the_world_near_the_data(idata):
     assert np.all((interval["lower"].values <= truth) & (truth <= interval["upper"].values))
 
 
-def test_two_term_form_recovers_the_first_order_condition_law():
-    """The two-term form (PAPER.md point 1) fit to its own world: the exponents, r* at C0 and its local
-    exponent of compute per level (derived from the first-order condition), and r* a decade beyond the runs."""
-    world = simulate.World(law="two-term", seed=6)
-    fitted = model.fit(paper_runs(seed=6, law="two-term"), form="two-term", seed=6, **SMALL)
+@pytest.mark.parametrize("q_exponent", [0.0, 0.3])
+def test_two_term_form_recovers_the_first_order_condition_law(q_exponent):
+    """The two-term form (PAPER.md point 1) fit to its own world, with one experts' exponent q or one
+    per sparsity: the exponents, r* at C0 and its local exponent of compute per level (derived from the
+    first-order condition), and r* a decade beyond the runs."""
+    world = simulate.World(law="two-term", seed=6, q_exponent=q_exponent)
+    runs = simulate.sweep_dataset(world, computes=COMPUTES, r_grid=R_GRID)
+    fitted = model.fit(runs, form="two-term", seed=6, **SMALL)
     assert fitted.attrs["penalty"] == forms.IMPLIED_PENALTY
     assert contains(fitted, "p", world.p) and contains(fitted, "q", world.q)
+    assert contains(fitted, "q_slope", q_exponent)
     sparsity = np.array(laws.PAPER_SPARSITIES)
     truth_alpha = np.exp(world.log_r_star(laws.PIVOT, sparsity))
-    truth = {"alpha_r": truth_alpha, "beta_r": laws.foc_slope(truth_alpha, world.p, world.q)}
+    truth = {"alpha_r": truth_alpha, "beta_r": laws.foc_slope(truth_alpha, world.p, world.expert_exponent(sparsity))}
     for name, values in truth.items():
         draws = fitted.posterior[name].transpose("sparsity", ...).values.reshape(len(sparsity), -1)
         lower, upper = np.quantile(draws, [0.05, 0.95], axis=1)

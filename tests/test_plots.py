@@ -161,9 +161,12 @@ def test_law_parameters_of_the_two_term_form_follow_its_first_order_condition():
     world = simulate.World(law="two-term")
     A_E = 0.4 * np.exp(0.3 * laws.centred_log_active(np.array(LEVELS)))
     jitter = lambda *shape: np.exp(0.02 * rng.standard_normal((2, 100, *shape)))  # noqa: E731
+    q = world.q * jitter()
     posterior = {"E": 1.7 * jitter(), "A_A": world.A_attention * jitter(), "A_E": A_E * jitter(len(LEVELS)),
-                 "p": world.p * jitter(), "q": world.q * jitter(), "sigma": 0.01 * jitter(), "nu": 5 * jitter()}
-    data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)}, dims={"A_E": ["sparsity"]})
+                 "p": world.p * jitter(), "q": q, "q_slope": 0 * q, "q_s": np.repeat(q[..., None], len(LEVELS), -1),
+                 "sigma": 0.01 * jitter(), "nu": 5 * jitter()}
+    data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)},
+                        dims={"A_E": ["sparsity"], "q_s": ["sparsity"]})
     data.posterior = data.posterior.assign(model.two_term_law(data.posterior))
     data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS), form=forms.TWO_TERM_FORM)
     fig = plots.law_parameters(data)
