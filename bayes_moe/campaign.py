@@ -24,6 +24,8 @@ from bayes_moe.ledger import Ledger
 
 SPENT = ("done", "failed", "running")
 STOP_PROB = 0.9  # the interval the stopping rule and the progress display speak of
+UNCONVERGED_STOP = ("target width reached on an unconverged posterior: refit with more draws (bayes-moe fit) "
+                    "before trusting the intervals")
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Round:
 class CampaignResult:
     rounds: list[Round]
     start: Standing  # before the first round (after executing runs an interrupted campaign left queued)
-    stopped: str  # why the loop ended: "target width reached", "compute budget spent" or "rounds done"
+    stopped: str  # why the loop ended: "target width reached" (or UNCONVERGED_STOP), "compute budget spent", "rounds done"
 
     @property
     def final(self) -> Standing:
@@ -124,8 +126,8 @@ def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: 
     result = CampaignResult([], standing, "rounds done")
     bar = tqdm(range(rounds), desc="campaign", unit="round", disable=not progress)
     for index in bar:
-        if standing.half_width <= campaign.target_width:
-            result.stopped = "target width reached"
+        if standing.half_width <= campaign.target_width:  # met, but only an unconverged posterior says so: say that
+            result.stopped = "target width reached" if standing.converged else UNCONVERGED_STOP
             break
         if standing.compute_spent >= campaign.compute_budget:
             result.stopped = "compute budget spent"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bayes_moe.campaign import run_campaign
+from bayes_moe.campaign import UNCONVERGED_STOP, run_campaign
 from bayes_moe.executors import make_executor
 from bayes_moe.ledger import Ledger, create_workspace
 
@@ -57,6 +57,16 @@ def test_campaign_stops_when_the_budget_is_spent(workspace):
     (workspace / "campaign.toml").write_text(text.replace("[stopping]", "[stopping]\ncompute_budget = 1e17"))
     result = run_campaign(workspace, make_executor("simulator"), rounds=3, fit_options=FAST_FIT, progress=False)
     assert result.stopped == "compute budget spent" and result.rounds == []
+
+
+def test_a_width_met_by_an_unconverged_posterior_stops_with_a_warning(tmp_path):
+    workspace = tmp_path / "ws"
+    create_workspace(workspace, source=DEMO)  # every demo run: r* at the targets within +-95%
+    text = (workspace / "campaign.toml").read_text().replace("target_width", "# target_width")
+    (workspace / "campaign.toml").write_text(text.replace("[stopping]", "[stopping]\ntarget_width = 0.95"))
+    result = run_campaign(workspace, make_executor("simulator"), rounds=3, fit_options=FAST_FIT, progress=False)
+    assert not result.start.converged  # 2 x 150 draws
+    assert result.stopped == UNCONVERGED_STOP and result.rounds == []
 
 
 def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):
