@@ -35,6 +35,7 @@ class Standing:
     compute_spent: float
     intervals: list[dict]  # per target: compute, sparsity, median, lower, upper, half_width
     converged: bool  # whether that posterior passed the convergence checks
+    law_settled: bool = True  # under form "auto": whether LOO told the laws apart (posterior.law_settled)
 
     @property
     def half_width(self) -> float:
@@ -126,7 +127,9 @@ def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: 
     result = CampaignResult([], standing, "rounds done")
     bar = tqdm(range(rounds), desc="campaign", unit="round", disable=not progress)
     for index in bar:
-        if standing.half_width <= campaign.target_width:  # met, but only an unconverged posterior says so: say that
+        # met, but only an unconverged posterior says so: say that. Under a law LOO cannot yet single
+        # out, the width is not met: the intervals assume that law, and more runs tell the laws apart
+        if standing.half_width <= campaign.target_width and standing.law_settled:
             result.stopped = "target width reached" if standing.converged else UNCONVERGED_STOP
             break
         if standing.compute_spent >= campaign.compute_budget:
@@ -147,7 +150,8 @@ def _standing(workspace: Path, campaign, fit_options: dict) -> Standing:
     idata = current_posterior(workspace, **fit_options)
     if idata is None:
         return Standing(_compute_spent(workspace), [], True)
-    return Standing(_compute_spent(workspace), target_intervals(idata, campaign.targets), posterior.converged(idata))
+    return Standing(_compute_spent(workspace), target_intervals(idata, campaign.targets), posterior.converged(idata),
+                    posterior.law_settled(idata))
 
 
 def _execute_queue(workspace: Path, executor) -> tuple[list[int], list[int]]:

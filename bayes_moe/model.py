@@ -206,17 +206,21 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     verdict ``converged`` (1/0). ``constant_data`` keeps the runs; ``log_likelihood=True`` adds the
     pointwise log-likelihood that LOO needs. ``form="auto"`` fits the paper's law (with ``penalty``)
     and the two-term form and returns the one PSIS-LOO prefers (``preferred``), its reason in
-    ``attrs['form_choice']``: the user need not know which law the runs follow."""
+    ``attrs['form_choice']`` and in ``attrs['form_settled']`` whether the other is behind by more than
+    2 standard errors (``posterior.law_settled``): the user need not know which law the runs follow."""
     options = dict(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar)
     if form != AUTO_FORM:
         return _fit_form(dataset, form=form, penalty=penalty, log_likelihood=log_likelihood, **options)
     fits = {_label(f, p): _fit_form(dataset, form=f, penalty=p, log_likelihood=True, **options)
             for f, p in ((DEFAULT_FORM, penalty), (TWO_TERM_FORM, IMPLIED_PENALTY))}
-    chosen, verdict = preferred(sampling.loo_compare(fits), _label(DEFAULT_FORM, penalty))
+    table = sampling.loo_compare(fits)
+    chosen, verdict = preferred(table, _label(DEFAULT_FORM, penalty))
     idata = fits[chosen]
     if not log_likelihood:
         del idata.log_likelihood
-    idata.attrs["form_choice"] = verdict
+    runner_up = table.index[1]  # settled: the law not kept is behind by more than 2 se, whichever it is
+    settled = float(table.loc[runner_up, "elpd_diff"]) > 2 * float(table.loc[runner_up, "dse"])
+    idata.attrs.update(form_choice=verdict, form_settled=int(settled))
     return idata
 
 

@@ -57,6 +57,13 @@ def converged(idata: az.InferenceData) -> bool:
     return bool(int(idata.attrs.get("converged", 0)))
 
 
+def law_settled(idata: az.InferenceData) -> bool:
+    """Whether the r* law is not in doubt: a fit of one form, or under ``form="auto"`` one whose
+    rival law is behind by more than 2 standard errors of PSIS-LOO (model.fit). An unsettled fit's
+    intervals assume a law the runs do not yet single out."""
+    return bool(int(idata.attrs.get("form_settled", 1)))
+
+
 def noise_sd(idata: az.InferenceData) -> xr.DataArray:
     """Standard deviation of one run's noise per draw: ``sigma sqrt(nu / (nu - 2))`` (Student-t)."""
     draws = _draws(idata)

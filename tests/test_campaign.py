@@ -69,6 +69,21 @@ def test_a_width_met_by_an_unconverged_posterior_stops_with_a_warning(tmp_path):
     assert result.stopped == UNCONVERGED_STOP and result.rounds == []
 
 
+def test_a_width_met_under_an_unsettled_law_does_not_stop_the_loop(tmp_path, monkeypatch):
+    """Under form "auto", intervals that assume a law LOO cannot yet single out are not a stop."""
+    from bayes_moe import posterior
+
+    workspace = tmp_path / "ws"
+    create_workspace(workspace, source=DEMO)
+    text = (workspace / "campaign.toml").read_text().replace("target_width", "# target_width")
+    (workspace / "campaign.toml").write_text(text.replace("[stopping]", "[stopping]\ntarget_width = 0.95"))
+    monkeypatch.setattr(posterior, "law_settled", lambda idata: False)
+    result = run_campaign(workspace, make_executor("simulator"), rounds=1, batch=1, fit_options=FAST_FIT,
+                          progress=False)
+    assert result.start.half_width <= 0.95 and not result.start.law_settled
+    assert result.stopped == "rounds done" and len(result.rounds) == 1
+
+
 def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):
     """SIGKILL a campaign while it executes a batch of 24 (Sobol, so proposing is instant); the kill is
     retried if a batch slipped through between two polls, so the test always exercises a resume."""

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from bayes_moe import cli, sampling, simulate
+from bayes_moe import cli, posterior, sampling, simulate
 from bayes_moe.cli import fitting
 from bayes_moe.ledger import Ledger
 
@@ -45,7 +45,8 @@ def test_fit_writes_posterior_and_marks_a_short_run_unconverged(fitted, capsys):
                          "--prob", "0.8", "--json")
     payload = json.loads(out)
     assert code == 0
-    assert set(payload) == {"compute", "sparsity", "prob", "median", "lower", "upper", "stale", "converged"}
+    assert set(payload) == {"compute", "sparsity", "prob", "median", "lower", "upper", "stale", "converged",
+                            "law_settled"}
     assert payload["lower"] < payload["median"] < payload["upper"] and payload["prob"] == 0.8
     assert payload["converged"] is False and "did not converge" in err  # 150 draws x 2 chains: ESS < 400
 
@@ -111,3 +112,13 @@ def test_fit_and_validate_take_the_campaigns_law_unless_asked(workspace, capsys,
     assert code == 0 and json.loads(out)["form"] == "curved"
     code, out, err = run(capsys, "--workspace", copy, "validate", "--hold-out-sparsity", "0.9538", *FAST)
     assert code == 0 and "(signed law, asymmetric penalty)" in out
+
+
+def test_r_star_says_when_the_law_is_not_settled(fitted, capsys, tmp_path):
+    copy = shutil.copytree(fitted, tmp_path / "ws")
+    idata = posterior.load(copy)
+    idata.attrs.update(form_settled=0, form_choice="no variant beats power/asymmetric by more than 2 se")
+    posterior.save(idata, copy)
+    code, out, err = run(capsys, "--workspace", copy, "r-star", "--compute", "1e20", "--sparsity", "0.9", "--json")
+    assert code == 0 and json.loads(out)["law_settled"] is False
+    assert "does not yet tell the laws apart" in err and "assumes the power law" in err

@@ -3,10 +3,10 @@
 Each campaign starts from an empty ledger. Strategies that use the posterior (active, max-variance)
 and Sobol start with the same space-filling batch for a given seed; the grid follows the paper's
 design from its first run. Every round: fit the joint model to the runs done, stop if the 90%
-interval of r* at every target lies within ±target_width of its median (the campaign's stopping
-rule) or the compute cap is spent, else propose a batch and answer it with the world's noisy loss.
-Reported per campaign: compute spent, runs, the final relative half-width, whether the interval
-covers the true r* at every target, and the trajectory (after each round: runs, compute,
+interval of r* at every target lies within ±target_width of its median under a settled law (the
+campaign's stopping rule; posterior.law_settled) or the compute cap is spent, else propose a batch
+and answer it with the world's noisy loss. Reported per campaign: compute spent, runs, the final
+relative half-width, whether the interval covers the true r* at every target, and the trajectory (after each round: runs, compute,
 half-width, coverage), from which ``summarise`` reads, for each of ``MILESTONES``, the compute and
 runs each strategy needed to first get within that width and the coverage at that moment (so a
 campaign that stops short of the target width still measures compute-to-width against the grid),
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_moe import forms, model
+from bayes_moe import forms, model, posterior
 from bayes_moe.campaign import target_intervals, worst_half_width
 from bayes_moe.config import Campaign
 from bayes_moe.design.proposals import plan, posterior_draws
@@ -119,7 +119,7 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
     truth = np.exp(world.log_r_star(target_c, target_s))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder, Ledger.open(Path(folder), create=True) as ledger:
-        rounds, draws, trajectory, forms = 0, None, [], []
+        rounds, draws, trajectory, fitted_forms, reached = 0, None, [], [], False
         while True:
             done = ledger.runs("done")
             spent = sum(run.compute for run in done)
@@ -130,11 +130,14 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
                 half_width = worst_half_width(rows)
                 covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
                 trajectory.append((len(done), spent, half_width, covered))
-                forms.append(idata.attrs["form"])
+                fitted_forms.append(idata.attrs["form"])
+                settled = posterior.law_settled(idata)
                 if progress is not None:
                     progress(f"{world_name} {strategy} seed {seed}: {len(done)} runs, {spent:.3g} FLOPs, half-width "
-                             f"{half_width:.3f}, covered {covered:.0%}, {forms[-1]} law")
-                if half_width <= campaign.target_width or spent >= settings.cap or len(done) >= settings.max_runs:
+                             f"{half_width:.3f}, covered {covered:.0%}, {fitted_forms[-1]} law"
+                             + ("" if settled else " (not settled)"))
+                reached = half_width <= campaign.target_width and settled
+                if reached or spent >= settings.cap or len(done) >= settings.max_runs:
                     break
                 if STRATEGIES[strategy].needs_posterior:
                     draws = posterior_draws(idata, campaign.targets)
@@ -150,8 +153,8 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
                 ledger.start(run_id, "simulator")
                 ledger.finish(run_id, float(world.loss(c.r, c.compute, c.sparsity, rng=rng)))
             rounds += 1
-    return Outcome(world_name, strategy, seed, half_width <= campaign.target_width, spent, len(done), rounds,
-                   half_width, covered, time.perf_counter() - started, tuple(trajectory), tuple(forms))
+    return Outcome(world_name, strategy, seed, reached, spent, len(done), rounds,
+                   half_width, covered, time.perf_counter() - started, tuple(trajectory), tuple(fitted_forms))
 
 
 def run(settings: Settings, report=None, progress=None) -> list[Outcome]:

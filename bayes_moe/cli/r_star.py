@@ -66,13 +66,17 @@ def _cmd_r_star(args: argparse.Namespace) -> None:
     interval = posterior.r_star(idata, compute, sparsity, prob=args.prob)
     rows = [{"compute": c, "sparsity": s, "prob": args.prob,
              **{k: float(interval[k].values[i]) for k in ("median", "lower", "upper")},
-             "stale": stale, "converged": posterior.converged(idata)} for i, (c, s) in enumerate(points)]
+             "stale": stale, "converged": posterior.converged(idata), "law_settled": posterior.law_settled(idata)}
+            for i, (c, s) in enumerate(points)]
     if stale:
         print("bayes-moe r-star: warning: the posterior is stale (the ledger changed since the fit): run "
               "`bayes-moe fit`", file=sys.stderr)
     if not posterior.converged(idata):
         print("bayes-moe r-star: warning: the posterior did not converge: treat the interval with care",
               file=sys.stderr)
+    if not posterior.law_settled(idata):
+        print(f"bayes-moe r-star: warning: PSIS-LOO does not yet tell the laws apart ({idata.attrs['form_choice']}); "
+              f"the interval assumes the {idata.attrs['form']} law", file=sys.stderr)
     text = "\n".join(f"r* at C={row['compute']:.3g} FLOPs, S={row['sparsity']:g}: {row['median']:.4g} "
                      f"({args.prob:g} interval {row['lower']:.4g} .. {row['upper']:.4g})" for row in rows)
     emit(args, rows if args.targets else rows[0], text)
