@@ -47,7 +47,7 @@ def test_results_are_written_as_strict_json_and_a_table(tmp_path):
     table = md_path.read_text()
     assert "| paper | active | 1 / 2 |" in table and "not reached [1/2]" in table
     assert "5e+19 (0.03), 16, 100% [2/2]" in table  # to ±100%: compute (vs grid), runs, coverage [got there]
-    assert "| 88% | power |" in table  # the law every fit assumed
+    assert "| 88% | power | 0 / 2 |" in table  # the law every fit assumed; no final fit known to converge
     assert load(json_path) == OUTCOMES
 
 
@@ -66,6 +66,7 @@ def test_a_real_campaign_is_written_as_json(tmp_path):
     result = run_campaign("paper", "sobol", 0, settings, progress=lines.append)
     assert result.runs == 8 and len(result.trajectory) == 1 and 0 <= result.covered <= 1
     assert result.forms[0] in ("power", "two-term") and len(result.forms) == len(result.trajectory)
+    assert result.converged is False  # 2 chains x 100 draws
     assert len(lines) == 1 and lines[0].startswith("paper sobol seed 0: 8 runs") and result.forms[0] in lines[0]
     json_path, md_path = write([result], settings, tmp_path, 1.0)
     assert load(json_path) == [result]

@@ -102,6 +102,7 @@ class Outcome:
     seconds: float
     trajectory: tuple = ()  # (runs, compute, half_width, covered) after each fit
     forms: tuple = ()  # the r* law of each fit (under form "auto", the one PSIS-LOO kept)
+    converged: bool | None = None  # the last fit's verdict (posterior.converged)
 
     def first_within(self, width: float) -> tuple | None:
         """(runs, compute, covered) when the half-width first was <= ``width``, None if never."""
@@ -154,7 +155,8 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
                 ledger.finish(run_id, float(world.loss(c.r, c.compute, c.sparsity, rng=rng)))
             rounds += 1
     return Outcome(world_name, strategy, seed, reached, spent, len(done), rounds,
-                   half_width, covered, time.perf_counter() - started, tuple(trajectory), tuple(fitted_forms))
+                   half_width, covered, time.perf_counter() - started, tuple(trajectory), tuple(fitted_forms),
+                   posterior.converged(idata) if fitted_forms else None)
 
 
 def run(settings: Settings, report=None, progress=None) -> list[Outcome]:
@@ -192,7 +194,8 @@ def summarise(outcomes: list[Outcome]) -> list[dict]:
                    half_width=float(np.median([o.half_width for o in group])),
                    coverage=float(np.mean([o.covered for o in group])),
                    final_forms=", ".join(f"{form} {n}/{len(group)}" for form, n in
-                                         Counter(o.forms[-1] for o in group if o.forms).most_common()))
+                                         Counter(o.forms[-1] for o in group if o.forms).most_common()),
+                   converged=sum(bool(o.converged) for o in group))
         for width in MILESTONES:
             hits = [o.first_within(width) for o in group]
             got = [hit for hit in hits if hit is not None]
@@ -240,11 +243,12 @@ def config_of(settings: Settings) -> dict:
 def markdown(summary: list[dict], config: dict, seconds: float) -> str:
     """The final state per (world, strategy), then the milestones: per width, the median compute (its
     ratio to the grid's), median runs, coverage of the true r* at that moment and [campaigns that got there]."""
-    final = ("| world | strategy | reached / campaigns | final FLOPs | runs | final half-width | coverage | final law |\n"
-             "|---|---|---|---|---|---|---|---|\n"
+    final = ("| world | strategy | reached / campaigns | final FLOPs | runs | final half-width | coverage | final law "
+             "| final fit converged |\n|---|---|---|---|---|---|---|---|---|\n"
              + "".join(f"| {r['world']} | {r['strategy']} | {r['reached']} / {r['campaigns']} | {r['compute']:.3g} "
                        f"| {r['runs']:.0f} | {r['half_width']:.3f} | {r['coverage']:.0%} "
-                       f"| {r.get('final_forms') or config.get('form', forms.DEFAULT_FORM)} |\n" for r in summary))
+                       f"| {r.get('final_forms') or config.get('form', forms.DEFAULT_FORM)} "
+                       f"| {r.get('converged', 0)} / {r['campaigns']} |\n" for r in summary))
 
     def cell(row, width):
         key = f"{width:g}"
