@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bayes_moe.campaign import UNCONVERGED_STOP, run_campaign
+from bayes_moe.campaign import UNCONVERGED_STOP, law_may_stop, run_campaign
 from bayes_moe.executors import make_executor
 from bayes_moe.ledger import Ledger, create_workspace
 
@@ -82,6 +82,16 @@ def test_a_width_met_under_an_unsettled_law_does_not_stop_the_loop(tmp_path, mon
                           progress=False)
     assert result.start.half_width <= 0.95 and not result.start.law_settled
     assert result.stopped == "rounds done" and len(result.rounds) == 1
+
+
+@pytest.mark.parametrize("laws_fitted, settled, may_stop", [
+    (["power"], True, True),  # a campaign's first fit (or a resumed campaign's)
+    (["power", "power"], True, True),
+    (["power", "two-term"], True, False),  # LOO has just switched: the last batch was designed under power
+    (["two-term", "two-term"], False, False),  # the rival law is within 2 se
+])
+def test_only_a_settled_law_kept_twice_may_stop_a_campaign(laws_fitted, settled, may_stop):
+    assert law_may_stop(laws_fitted, settled) is may_stop
 
 
 def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):

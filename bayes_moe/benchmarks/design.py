@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from bayes_moe import forms, model, posterior
-from bayes_moe.campaign import target_intervals, worst_half_width
+from bayes_moe.campaign import law_may_stop, target_intervals, worst_half_width
 from bayes_moe.config import Campaign
 from bayes_moe.design.proposals import plan, posterior_draws
 from bayes_moe.design.space import DesignSpace
@@ -137,7 +137,7 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
                     progress(f"{world_name} {strategy} seed {seed}: {len(done)} runs, {spent:.3g} FLOPs, half-width "
                              f"{half_width:.3f}, covered {covered:.0%}, {fitted_forms[-1]} law"
                              + ("" if settled else " (not settled)"))
-                reached = half_width <= campaign.target_width and settled
+                reached = half_width <= campaign.target_width and law_may_stop(fitted_forms, settled)
                 if reached or spent >= settings.cap or len(done) >= settings.max_runs:
                     break
                 if STRATEGIES[strategy].needs_posterior:
