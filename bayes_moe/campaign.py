@@ -64,13 +64,18 @@ class CampaignResult:
         return self.rounds[-1].after if self.rounds else self.start
 
 
+def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None) -> dict:
+    """The r* law of a workspace's fits: ``form`` and ``penalty`` where given, else its campaign's [model]."""
+    campaign = load_campaign(workspace)
+    return {"form": form or campaign.form, "penalty": penalty or campaign.penalty}
+
+
 def refit(workspace: Path, **fit_options):
     """Fit the joint model to the ledger's finished runs and save ``posterior.nc`` with their fingerprint;
-    the law (form, penalty) is the campaign's [model] unless ``fit_options`` name one."""
+    the law (form, penalty) is the campaign's [model] unless ``fit_options`` name one (``fit_law``)."""
     from bayes_moe import model
 
-    campaign = load_campaign(workspace)
-    fit_options = {"form": campaign.form, "penalty": campaign.penalty, **fit_options}
+    fit_options = {**fit_options, **fit_law(workspace, fit_options.get("form"), fit_options.get("penalty"))}
 
     with Ledger.open(workspace) as ledger:
         runs = ledger.to_dataset()  # attrs carry the fingerprint of exactly these runs
@@ -117,12 +122,12 @@ def worst_half_width(intervals: list[dict]) -> float:
     return max((row["half_width"] for row in intervals), default=np.inf)
 
 
-def law_may_stop(laws_fitted: list[str], settled: bool) -> bool:
-    """Whether the law of the latest fit (last of ``laws_fitted``, in order) may end a campaign: settled
-    (posterior.law_settled) and the one the fit before kept, so that the last batch was designed under it
-    and has tested it. On the two-term world, stopping at the first fit after LOO switched laws gave
-    intervals of +-7-9% that missed every target in 2 of 3 campaigns."""
-    return settled and (len(laws_fitted) < 2 or laws_fitted[-2] == laws_fitted[-1])
+def law_may_stop(law: str, settled: bool, previous_law: str | None = None) -> bool:
+    """Whether the latest fit's ``law`` may end a campaign: settled (posterior.law_settled) and the law
+    of the fit before (None: no fit before), so that the last batch was designed under it and has tested
+    it. On the two-term world, stopping at the first fit after LOO switched laws gave intervals of
+    +-7-9% that missed every target in 2 of 3 campaigns."""
+    return settled and previous_law in (None, law)
 
 
 def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: str = "active",
@@ -139,8 +144,8 @@ def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: 
     for index in bar:
         # met, but only an unconverged posterior says so: say that. Under a law LOO cannot yet single
         # out, or has only just chosen, the width is not met (law_may_stop)
-        laws_fitted = [s.law for s in (previous, standing) if s is not None]
-        if standing.half_width <= campaign.target_width and law_may_stop(laws_fitted, standing.law_settled):
+        may_stop = law_may_stop(standing.law, standing.law_settled, previous.law if previous else None)
+        if standing.half_width <= campaign.target_width and may_stop:
             result.stopped = "target width reached" if standing.converged else UNCONVERGED_STOP
             break
         if standing.compute_spent >= campaign.compute_budget:

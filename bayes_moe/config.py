@@ -179,12 +179,6 @@ def _targets(where: str, value) -> tuple[tuple[float, float], ...]:
     return tuple(points)
 
 
-def _preset(where: str, value) -> str:
-    if value not in arch.PRESETS:
-        raise InputError(f"{where} must be one of {', '.join(arch.PRESETS)}, got {value!r}")
-    return value
-
-
 def _fraction(where: str, value) -> float:
     if _positive(where, value) >= 1:
         raise InputError(f"{where} must be in (0, 1) (a relative half-width), got {value!r}")
@@ -192,6 +186,7 @@ def _fraction(where: str, value) -> float:
 
 
 def _one_of(choices):
+    """A check that the value is one of ``choices``."""
     def check(where: str, value) -> str:
         if value not in choices:
             raise InputError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
@@ -200,9 +195,9 @@ def _one_of(choices):
 
 
 _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
-           "sparsities": _sparsities, "targets": _targets, "preset": _preset, "run_overhead": _nonnegative,
-           "target_width": _fraction, "compute_budget": _positive, "form": _one_of(FORM_CHOICES),
-           "penalty": _one_of(PENALTIES)}
+           "sparsities": _sparsities, "targets": _targets, "preset": _one_of(tuple(arch.PRESETS)),
+           "run_overhead": _nonnegative, "target_width": _fraction, "compute_budget": _positive,
+           "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES)}
 
 
 def _world(path: Path, entries) -> dict:

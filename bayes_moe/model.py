@@ -91,10 +91,9 @@ def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
 @functools.lru_cache(maxsize=16)
 def build_model(levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY) -> pm.Model:
     """The PyMC model for runs at ``levels`` (sparsities), with placeholder data; ``set_runs`` fills it."""
-    penalty = penalty_of(form, penalty)
     if form not in FORMS:
         raise InputError(f"--form {form!r}: choose one of {', '.join(FORM_CHOICES)}")
-    if penalty not in PENALTIES and penalty != IMPLIED_PENALTY:
+    if form != TWO_TERM_FORM and penalty not in PENALTIES:  # the two-term surface has no penalty to choose
         raise InputError(f"--penalty {penalty!r}: choose one of {', '.join(PENALTIES)}")
     with pm.Model(coords={"sparsity": list(levels), "run": [0]}) as model:
         log_r = pm.Data("log_r", [0.0], dims="run")
@@ -218,9 +217,8 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     idata = fits[chosen]
     if not log_likelihood:
         del idata.log_likelihood
-    runner_up = table.index[1]  # settled: the law not kept is behind by more than 2 se, whichever it is
-    settled = float(table.loc[runner_up, "elpd_diff"]) > 2 * float(table.loc[runner_up, "dse"])
-    idata.attrs.update(form_choice=verdict, form_settled=int(settled))
+    # settled: the law not kept is behind by more than 2 se, whichever it is
+    idata.attrs.update(form_choice=verdict, form_settled=int(_behind(table, table.index[1])))
     return idata
 
 
@@ -267,10 +265,15 @@ def preferred(table, default: str) -> tuple[str, str]:
     """The variant to keep from a LOO table (``sampling.loo_compare``) and why: the best, but only
     when its elpd exceeds ``default``'s by more than twice the standard error of the difference."""
     best = table.index[0]
-    margin, dse = float(table.loc[default, "elpd_diff"]), float(table.loc[default, "dse"])
-    if best != default and margin > 2 * dse:
+    if best != default and _behind(table, default):
+        margin, dse = float(table.loc[default, "elpd_diff"]), float(table.loc[default, "dse"])
         return best, f"{best} fits better than {default}: elpd_loo +{margin:.1f} (> 2 x se {dse:.1f})"
     return default, f"no variant beats {default} by more than 2 se of the elpd_loo difference: keep {default}"
+
+
+def _behind(table, variant: str) -> bool:
+    """Whether ``variant``'s elpd_loo trails the best in ``table`` by more than 2 standard errors of the difference."""
+    return float(table.loc[variant, "elpd_diff"]) > 2 * float(table.loc[variant, "dse"])
 
 
 def _label(form: str, penalty: str) -> str:

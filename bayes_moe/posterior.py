@@ -225,10 +225,9 @@ def _surface_at(idata, sparsity: np.ndarray, population: bool = False):
         return _TwoTermSurface(E=column("E"), A_A=column("A_A"), A_E=per_level("A_E", level_line("A_E")),
                                p=column("p"), q=column("q") * np.exp(column("q_slope") * x))
 
-    spread = 0.0 if population else 1.0
-    new_alpha, new_beta = _new_level_deviations(sparsity, draws.sizes["sample"])
-    log_alpha = column("a0") + column("a1") * x + spread * column("sigma_alpha") * new_alpha
-    beta_line = column("b0") + column("b1") * x + spread * column("sigma_beta") * new_beta
+    new_alpha, new_beta = (0.0, 0.0) if population else _new_level_deviations(sparsity, draws.sizes["sample"])
+    log_alpha = column("a0") + column("a1") * x + column("sigma_alpha") * new_alpha
+    beta_line = column("b0") + column("b1") * x + column("sigma_beta") * new_beta
     kappa = column("kappa")
     return _ValleySurface(
         log_alpha=np.log(per_level("alpha_r", np.exp(log_alpha))),

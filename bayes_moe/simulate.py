@@ -10,7 +10,7 @@ Worlds (``law``):
                   the first-order condition, not a power law in C, and the valley is asymmetric
                   (misspecified for the power law). With ``q_exponent`` != 0 the experts' exponent
                   varies with sparsity, so r*'s exponent of compute does too, as the paper's beta_r(S)
-                  (misspecified for the two-term form as well, whose q is one number).
+                  (the two-term form follows it through its q_slope).
 Noise is Student-t (``nu`` degrees of freedom, scale ``noise``) or Gaussian, from a seeded generator.
 
 Reproducible data set (the demo's runs.csv)::

@@ -91,7 +91,8 @@ def test_a_width_met_under_an_unsettled_law_does_not_stop_the_loop(tmp_path, mon
     (["two-term", "two-term"], False, False),  # the rival law is within 2 se
 ])
 def test_only_a_settled_law_kept_twice_may_stop_a_campaign(laws_fitted, settled, may_stop):
-    assert law_may_stop(laws_fitted, settled) is may_stop
+    previous = laws_fitted[-2] if len(laws_fitted) > 1 else None
+    assert law_may_stop(laws_fitted[-1], settled, previous) is may_stop
 
 
 def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):

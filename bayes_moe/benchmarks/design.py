@@ -3,11 +3,11 @@
 Each campaign starts from an empty ledger. Strategies that use the posterior (active, max-variance)
 and Sobol start with the same space-filling batch for a given seed; the grid follows the paper's
 design from its first run. Every round: fit the joint model to the runs done, stop if the 90%
-interval of r* at every target lies within ±target_width of its median under a settled law (the
-campaign's stopping rule; posterior.law_settled) or the compute cap is spent, else propose a batch
+interval of r* at every target lies within ±target_width of its median under a law that may stop it
+(the campaign's stopping rule; campaign.law_may_stop) or the compute cap is spent, else propose a batch
 and answer it with the world's noisy loss. Reported per campaign: compute spent, runs, the final
-relative half-width, whether the interval covers the true r* at every target, and the trajectory (after each round: runs, compute,
-half-width, coverage), from which ``summarise`` reads, for each of ``MILESTONES``, the compute and
+relative half-width, whether the interval covers the true r* at every target, and the trajectory
+(after each round: runs, compute, half-width, coverage), from which ``summarise`` reads, for each of ``MILESTONES``, the compute and
 runs each strategy needed to first get within that width and the coverage at that moment (so a
 campaign that stops short of the target width still measures compute-to-width against the grid),
 with medians per (world, strategy).
@@ -41,7 +41,7 @@ from bayes_moe.simulate import LAWS, World
 # the worlds a benchmark can simulate (simulate.World settings): the paper's law; the two-term surface of
 # PAPER.md point 1 (outside the paper's law, inside the two-term form); and the same with the experts'
 # exponent varying with sparsity, q(S) = 0.15 ((1-S)/0.1)^0.3 (r*'s exponent of C 0.10-0.17 across the
-# paper's sparsities, as the paper's beta_r(S)), outside every form of model.py
+# paper's sparsities, as the paper's beta_r(S)), inside the two-term form only through its q_slope
 WORLDS = {"paper": {"law": "paper"}, "two-term": {"law": "two-term"},
           "two-term-qs": {"law": "two-term", "q_exponent": 0.3}}
 DEFAULT_WORLDS = ("paper", "two-term")
@@ -137,7 +137,8 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
                     progress(f"{world_name} {strategy} seed {seed}: {len(done)} runs, {spent:.3g} FLOPs, half-width "
                              f"{half_width:.3f}, covered {covered:.0%}, {fitted_forms[-1]} law"
                              + ("" if settled else " (not settled)"))
-                reached = half_width <= campaign.target_width and law_may_stop(fitted_forms, settled)
+                previous_law = fitted_forms[-2] if len(fitted_forms) > 1 else None
+                reached = half_width <= campaign.target_width and law_may_stop(fitted_forms[-1], settled, previous_law)
                 if reached or spent >= settings.cap or len(done) >= settings.max_runs:
                     break
                 if STRATEGIES[strategy].needs_posterior:

@@ -80,7 +80,7 @@ def register(command) -> None:
     p = command("benchmark-design", _cmd_benchmark_design, "simulated campaigns: compute each design strategy "
                 "spends to pin r* at the targets", reports=True)
     p.add_argument("--worlds", nargs="+", default=["paper", "two-term"],
-                   help="simulated worlds (paper two-term; also two-term-qs, outside every law form)")
+                   help="simulated worlds (paper two-term; also two-term-qs, the experts' exponent varying with sparsity)")
     p.add_argument("--strategies", nargs="+", default=["active", "grid", "sobol", "max-variance"])
     p.add_argument("--seeds", type=int, default=3, help="campaigns per world and strategy (3)")
     p.add_argument("--batch", type=int, default=4, help="runs per round (4)")

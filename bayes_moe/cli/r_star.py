@@ -27,15 +27,15 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     idata = campaign.fresh_posterior(workspace) if args.if_stale else None
     refitted = idata is None
     if refitted:
-        idata = campaign.refit(workspace, **_law(args), **fit_options(args))
+        idata = campaign.refit(workspace, form=args.form, penalty=args.penalty, **fit_options(args))
     path = workspace / POSTERIOR_FILE
     report = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
     report["converged"] = posterior.converged(idata)
     payload = {"posterior": str(path), "refitted": refitted, "n_runs": int(idata.attrs["n_runs"]),
                "form": idata.attrs["form"], "penalty": idata.attrs["penalty"], **report}
-    choice = f"\nform chosen by PSIS-LOO: {idata.attrs['form_choice']}" if "form_choice" in idata.attrs else ""
-    if choice:
+    if "form_choice" in idata.attrs:
         payload["form_choice"] = idata.attrs["form_choice"]
+    choice = f"\nform chosen by PSIS-LOO: {payload['form_choice']}" if "form_choice" in payload else ""
     if not report["converged"]:
         print("bayes-moe fit: warning: posterior NOT converged (needs r-hat <= 1.01, ESS >= 400, no divergences); "
               "rerun with more --draws/--tune or --chains", file=sys.stderr)
@@ -108,8 +108,9 @@ def _cmd_validate(args: argparse.Namespace) -> None:
 
 def _law(args: argparse.Namespace) -> dict:
     """The r* law asked for: ``--form``/``--penalty``, else the workspace campaign's [model]."""
-    campaign = config.load_campaign(workspace_path(args))
-    return {"form": args.form or campaign.form, "penalty": args.penalty or campaign.penalty}
+    from bayes_moe import campaign
+
+    return campaign.fit_law(workspace_path(args), args.form, args.penalty)
 
 
 def _law_flags(p: argparse.ArgumentParser) -> None:

@@ -131,10 +131,13 @@ class _AcquisitionStrategy(Strategy):
         acqf = self.acquisition(self.model, space)
         X_pending = space.features_of(pending)
         acqf.set_X_pending(X_pending if len(X_pending) else None)
-        # the multistart's random starts are seeded: the same posterior and seed propose the same runs
-        options = {**OPTIMISER["options"], "seed": self.seed + len(pending)}
-        x, value = optimize_acqf_mixed(acqf, space.bounds(), q=1, fixed_features_list=space.fixed_sparsities(),
-                                       **{**OPTIMISER, "options": options})
+        # the multistart draws its raw starts and picks among them (torch.multinomial) at random: from
+        # the strategy's seed, in a forked generator, so the same posterior and seed propose the same runs
+        # and the caller's generator is left as it was (BoTorch's options["seed"] covers the raw starts only)
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed + len(pending))
+            x, value = optimize_acqf_mixed(acqf, space.bounds(), q=1, fixed_features_list=space.fixed_sparsities(),
+                                           **OPTIMISER)
         candidate = space.snap(x[0], float(value))
         if not any(same_run(candidate, run) for run in pending):
             return candidate
