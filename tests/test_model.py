@@ -120,6 +120,12 @@ def test_bad_runs_are_named(column, value):
         model.fit(runs, **SMALL)
 
 
+def test_a_valley_form_needs_a_valley():
+    """"implied" belongs to the two-term surface; with a valley form it would have meant symmetric."""
+    with pytest.raises(InputError, match="--penalty 'implied'"):
+        model.fit(paper_runs(), form="power", penalty=forms.IMPLIED_PENALTY, **SMALL)
+
+
 def test_unknown_form_is_an_input_error():
     with pytest.raises(InputError, match="--form"):
         model.fit(paper_runs(), form="cubic", **SMALL)
