@@ -135,7 +135,7 @@ class Preset:
     @property
     def c_token(self) -> float:
         """Nominal per-token compute: that of the preset's r = 1 architecture with d_attn = d_model."""
-        return 2 * self.n_layers * flops.attention_layer(self.d_model, self.d_model, self.n_ctx)
+        return nominal_c_token(self.n_layers, self.d_model, self.n_ctx)
 
 
 PRESETS = {
@@ -152,6 +152,12 @@ PRESETS = {
         Preset("200M", n_layers=16, n_heads=16, d_model=1024, batch_size=512, lr=8e-4),
     )
 }
+
+
+def nominal_c_token(n_layers: int, d_model: int, n_ctx: int) -> float:
+    """Per-token compute of a shape's r = 1 architecture with ``d_attn = d_model``: the c_token a
+    shape is made for (presets, ladder rungs)."""
+    return 2 * n_layers * flops.attention_layer(d_model, d_model, n_ctx)
 
 
 def preset(name: str) -> Preset:
@@ -220,21 +226,12 @@ def solve(
     base = dict(d_model=d_model, n_layers=n_layers, n_heads=n_heads, n_kv_heads=n_kv_heads,
                 n_routed=n_routed, n_shared=n_shared, top_k=top_k, n_ctx=n_ctx, vocab_size=vocab_size)
 
-    c_attention = c_token / (1 + r)
-    per_head = flops.attention_layer(d_model, n_heads, n_ctx, n_heads / n_kv_heads)  # linear in d_attn
-    head_dim_exact = c_attention / (n_layers * per_head)
+    head_dim_exact, d_expert_exact = _exact_widths(r, c_token, base)
     if head_dim_exact < WIDTH_MULTIPLE:
         raise InputError(
             f"attention width too small: head_dim would be {head_dim_exact:.2f} < {WIDTH_MULTIPLE} "
             f"(r={r:g} too large or c_token={c_token:g} too small for {n_layers} layers x {n_heads} heads)"
         )
-
-    def d_expert_exact(head_dim: int) -> float:
-        c_expert = c_token - n_layers * per_head * head_dim
-        router = flops.expert_layer(d_model, 0, n_routed, top_k, n_shared)
-        per_width = flops.expert_layer(d_model, 1, 0, top_k, n_shared)
-        return (c_expert / n_layers - router) / per_width
-
     if d_expert_exact(round(head_dim_exact)) < WIDTH_MULTIPLE:
         raise InputError(
             f"expert width too small: d_expert would be {d_expert_exact(round(head_dim_exact)):.2f} "
@@ -246,11 +243,14 @@ def solve(
         return max(abs(arch.r / r - 1), abs(arch.c_token / c_token - 1))
 
     # Coarsest granularities that meet the tolerance: multiples of 8 suit flash attention and grouped
-    # GEMMs; finer grains are a fallback for widths too small to round by 8 (tiny CPU models).
+    # GEMMs; finer grains are a fallback for widths too small to round by 8 (tiny CPU models). Given a
+    # rounded head_dim, the expert widths near exact c_token and those near exact r are both tried: with
+    # many heads one step of head_dim moves r more than the tolerance when c_token is kept exact.
     best = None
     for head_grain, expert_grain in GRAINS:
         for head_dim in _neighbours(head_dim_exact, head_grain):
-            for d_expert in _neighbours(d_expert_exact(head_dim), expert_grain):
+            widths = {w for keep_r in (False, True) for w in _neighbours(d_expert_exact(head_dim, keep_r), expert_grain)}
+            for d_expert in sorted(widths):
                 arch = MoEArch(head_dim=head_dim, d_expert=d_expert, **base)
                 if best is None or error(arch) < error(best):
                     best = arch
@@ -268,6 +268,136 @@ def solve_preset(r: float, sparsity: float, name: str, c_token: float | None = N
     shape = dict(n_layers=p.n_layers, n_heads=p.n_heads, d_model=p.d_model, n_ctx=p.n_ctx)
     shape.update(overrides)
     return solve(r, p.c_token if c_token is None else c_token, sparsity, **shape)
+
+
+# --- sizes from compute ---------------------------------------------------------------------------
+
+LADDER_N_CTX = 2048
+LADDER_HEAD_DIM = 64  # d_model / n_heads of a rung: head_dim 64 at r = 1
+MIN_HEAD_DIM = 32  # heads are dropped (down to one) until head_dim reaches this, where r allows
+LADDER_SLACK = 4.0  # a run's c_token may lie this factor beyond the nominal of the ladder's end rungs
+SIZE_TOLERANCE = 0.04  # |tokens / n_active / T - 1| accepted after rounding widths
+SIZE_REQUESTS = tuple(k * 0.003 for k in range(-3, 4))  # relative nudges of c_token tried against rounding
+
+
+@dataclass(frozen=True)
+class Rung:
+    """A shape of the size ladder: depth and heads grow with width, ``d_model / 64`` each."""
+
+    n_layers: int
+    n_heads: int
+    d_model: int
+
+    def shape(self, n_ctx: int) -> dict:
+        return dict(n_layers=self.n_layers, d_model=self.d_model, n_ctx=n_ctx)
+
+
+# d_model 128 .. 1024: about 2.4M to 210M active parameters at r = 1, S = 0.9538, n_ctx 2048
+LADDER = tuple(Rung(d // LADDER_HEAD_DIM, d // LADDER_HEAD_DIM, d) for d in range(128, 1025, 64))
+
+
+def size_for_compute(r: float, compute: float, sparsity: float, tokens_per_param: float, *,
+                     n_ctx: int = LADDER_N_CTX, vocab_size: int = DEFAULT_VOCAB) -> MoEArch:
+    """The architecture with ratio ``r`` at ``sparsity`` whose token budget at ``compute`` FLOPs,
+    ``compute / (3 c_token)``, is ``tokens_per_param`` times its ``n_active`` (within ``SIZE_TOLERANCE``).
+
+    Since ``compute = 3 c_token tokens`` and ``n_active`` is affine in ``c_token`` on a fixed shape,
+    ``3 T c_token n_active(c_token) = compute`` is a quadratic in ``c_token``. The shape is the ladder
+    rung whose nominal c_token is nearest the solution at r = 1, so that every r at one compute shares
+    depth and width; heads drop until ``head_dim >= MIN_HEAD_DIM`` where r leaves attention narrow."""
+    for name, value in (("compute", compute), ("tokens_per_param", tokens_per_param)):
+        _check_finite(name, value)
+        if value <= 0:
+            raise InputError(f"{name} must be > 0, got {value!r}")
+    n_routed = experts_for_sparsity(sparsity) - 1
+    common = dict(n_routed=n_routed, n_shared=1, top_k=2, vocab_size=vocab_size)
+
+    def shape_of(rung: Rung, n_heads: int) -> dict:
+        return {**rung.shape(n_ctx), "n_heads": n_heads, "n_kv_heads": n_heads, **common}
+
+    def c_token_for(rung: Rung, ratio: float) -> float:
+        return _c_token_at(ratio, compute, tokens_per_param, shape_of(rung, rung.n_heads))
+
+    rung = min(LADDER, key=lambda g: abs(math.log(c_token_for(g, 1.0) / nominal_c_token(g.n_layers, g.d_model, n_ctx))))
+    nominal = nominal_c_token(rung.n_layers, rung.d_model, n_ctx)
+    c_token = c_token_for(rung, r)
+    if not 1 / LADDER_SLACK <= c_token / nominal <= LADDER_SLACK:
+        side = "small" if c_token < nominal else "large"
+        raise InputError(
+            f"compute {compute:.4g} FLOPs at {tokens_per_param:g} tokens per parameter needs c_token "
+            f"{c_token:.3g}, too {side} for the size ladder (~2M to ~200M active parameters; its "
+            f"{'smallest' if side == 'small' else 'largest'} rung is made for c_token {nominal:.3g})")
+    d_attn = _exact_widths(r, c_token, shape_of(rung, rung.n_heads))[0] * rung.n_heads
+    n_heads = max(1, min(rung.n_heads, math.floor(d_attn / MIN_HEAD_DIM)))
+
+    def error(solved: MoEArch) -> float:
+        return max(abs(solved.r / r - 1), abs(tokens_per_param_of(solved, compute) / tokens_per_param - 1))
+
+    # The solver balances r and c_token; tokens / n_active moves about twice as fast as c_token, so
+    # requests around the exact c_token are tried and the one nearest both r and T is kept.
+    candidates, failure = [], None
+    for step in SIZE_REQUESTS:
+        try:
+            candidates.append(solve(r, c_token * (1 + step), sparsity, vocab_size=vocab_size,
+                                    **rung.shape(n_ctx), n_heads=n_heads))
+        except InputError as error_:
+            failure = error_
+    if not candidates:
+        raise failure
+    best = min(candidates, key=error)
+    if error(best) > SIZE_TOLERANCE:
+        raise InputError(f"no rounded architecture within {SIZE_TOLERANCE:.0%} of r={r:g} and {tokens_per_param:g} "
+                         f"tokens per parameter at compute {compute:.4g}: the nearest has r={best.r:.4g}, "
+                         f"{tokens_per_param_of(best, compute):.3g} tokens per parameter")
+    return best
+
+
+def solve_run(r: float, compute: float, sparsity: float, *, preset: str | None = None,
+              tokens_per_param: float | None = None) -> MoEArch:
+    """A run's architecture: sized from its compute when ``tokens_per_param`` is given, else on the
+    size preset's shape (the campaign's ``[space]`` says which; they are exclusive)."""
+    if tokens_per_param is None:
+        return solve_preset(r, sparsity, preset)
+    if preset is not None:
+        raise InputError(f"preset {preset!r} and tokens_per_param {tokens_per_param!r} are exclusive: runs are "
+                         f"sized by one or the other")
+    return size_for_compute(r, compute, sparsity, tokens_per_param)
+
+
+def tokens_per_param_of(solved: MoEArch, compute: float) -> float:
+    """Tokens per active parameter of ``solved`` trained on ``compute`` FLOPs."""
+    return flops.tokens_for_compute(compute, solved.c_token) / solved.n_active
+
+
+def _c_token_at(r: float, compute: float, tokens_per_param: float, shape: dict) -> float:
+    """The c_token on ``shape`` (unrounded widths) with ``compute / (3 c_token) = T n_active``: the root
+    of ``n1 c^2 + n0 c - compute / (3 T) = 0`` where ``n_active = n0 + n1 c`` (affine in c_token)."""
+
+    def n_active(c_token: float) -> float:
+        head_dim, d_expert = _exact_widths(r, c_token, shape)
+        return MoEArch(head_dim=head_dim, d_expert=d_expert(head_dim), **shape).n_active
+
+    n0 = n_active(0.0)
+    n1 = n_active(1.0) - n0
+    budget = flops.tokens_for_compute(compute, 1.0) / tokens_per_param  # c_token * n_active
+    return 2 * budget / (n0 + math.sqrt(n0 * n0 + 4 * n1 * budget))
+
+
+def _exact_widths(r: float, c_token: float, shape: dict):
+    """The unrounded ``head_dim`` that gives attention ``c_token / (1 + r)`` on ``shape`` (MoEArch
+    fields but the widths), and the unrounded ``d_expert`` given a head_dim: the one that spends the
+    rest of ``c_token``, or with ``keep_r`` the one whose FLOPs are ``r`` times the attention's."""
+    d, layers, heads, kv = shape["d_model"], shape["n_layers"], shape["n_heads"], shape["n_kv_heads"]
+    per_head = flops.attention_layer(d, heads, shape["n_ctx"], heads / kv)  # linear in d_attn
+
+    def d_expert_exact(head_dim: float, keep_r: bool = False) -> float:
+        c_attention = layers * per_head * head_dim
+        c_expert = r * c_attention if keep_r else c_token - c_attention
+        router = flops.expert_layer(d, 0, shape["n_routed"], shape["top_k"], shape["n_shared"])
+        per_width = flops.expert_layer(d, 1, 0, shape["top_k"], shape["n_shared"])
+        return (c_expert / layers - router) / per_width
+
+    return c_token / (1 + r) / (layers * per_head), d_expert_exact
 
 
 def _neighbours(exact: float, grain: int) -> list[int]:

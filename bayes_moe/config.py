@@ -12,8 +12,14 @@ of ``Campaign``)::
     r = [0.1, 4.0]                           # expert/attention FLOPs ratio C_E / C_A
     compute = [1e17, 1e20]                   # total training FLOPs of one run
     sparsities = [0.8235, 0.9091, 0.9538, 0.9767]
-    preset = "55M"                           # size preset of bayes_moe.arch that builds the runs
+    preset = "55M"                           # size preset of bayes_moe.arch that builds the runs, or
+    # tokens_per_param = 20                  # size each run from its compute: tokens / n_active = 20
     run_overhead = 0.0                       # FLOPs-equivalent fixed cost of a run (start-up, evaluation)
+
+    [regime]                                 # limits on runs: next/add refuse, fit/r-star/plots flag
+    min_tokens_per_param = 10                # tokens / n_active
+    min_steps = 1000                         # optimizer steps with the run's batch (bayes_moe.train.hparams)
+    max_epochs = 1.0                         # passes over the corpus's training split
 
     [targets]                                # where the user wants r* known
     points = [{compute = 1e21, sparsity = 0.9538}]
@@ -68,13 +74,22 @@ class Campaign:
     targets: tuple[tuple[float, float], ...] | None = None  # None: (TARGET_COMPUTE, S) for each sparsity
     target_width: float = 0.10
     compute_budget: float = 1e22
-    preset: str = DEFAULT_PRESET
+    preset: str | None = None  # None: DEFAULT_PRESET unless tokens_per_param sizes the runs
+    tokens_per_param: float | None = None  # size runs from compute (arch.size_for_compute); exclusive with preset
+    min_tokens_per_param: float | None = None  # [regime] limits (bayes_moe.regime); None: no limit
+    min_steps: int | None = None
+    max_epochs: float | None = None
     run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of every run, added to its compute by the design
     form: str = DEFAULT_FORM  # the r* law of the workspace's fits (forms.FORM_CHOICES)
     penalty: str = DEFAULT_PENALTY
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
 
     def __post_init__(self):
+        if self.preset is not None and self.tokens_per_param is not None:
+            raise InputError(f"[space] preset = {self.preset!r} and tokens_per_param = {self.tokens_per_param!r} "
+                             f"are exclusive: runs are sized by a preset or from their compute, not both")
+        if self.preset is None and self.tokens_per_param is None:
+            object.__setattr__(self, "preset", DEFAULT_PRESET)
         if self.targets is None:
             object.__setattr__(self, "targets", tuple((TARGET_COMPUTE, s) for s in self.sparsities))
 
@@ -83,7 +98,8 @@ class Campaign:
 _LAYOUT = {
     "campaign": {"name": "name", "description": "description"},
     "space": {"r": "r_bounds", "compute": "compute_bounds", "sparsities": "sparsities", "preset": "preset",
-              "run_overhead": "run_overhead"},
+              "run_overhead": "run_overhead", "tokens_per_param": "tokens_per_param"},
+    "regime": {"min_tokens_per_param": "min_tokens_per_param", "min_steps": "min_steps", "max_epochs": "max_epochs"},
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
     "model": {"form": "form", "penalty": "penalty"},
@@ -122,6 +138,9 @@ def _campaign(path: Path, document: dict) -> Campaign:
             where = f"{path}: [{table}] {key}"
             values[keys[key]] = _CHECKS[keys[key]](where, value)
     values["world"] = _world(path, document.get("world", {}))
+    if values.get("preset") is not None and values.get("tokens_per_param") is not None:
+        raise InputError(f"{path}: [space] preset and tokens_per_param are exclusive (runs are sized by a preset "
+                         f"or from their compute); keep one")
     return Campaign(**values)
 
 
@@ -194,10 +213,17 @@ def _one_of(choices):
     return check
 
 
+def _steps(where: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{where} must be an integer >= 1, got {value!r}")
+    return value
+
+
 _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
            "sparsities": _sparsities, "targets": _targets, "preset": _one_of(tuple(arch.PRESETS)),
            "run_overhead": _nonnegative, "target_width": _fraction, "compute_budget": _positive,
-           "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES)}
+           "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES), "tokens_per_param": _positive,
+           "min_tokens_per_param": _positive, "min_steps": _steps, "max_epochs": _positive}
 
 
 def _world(path: Path, entries) -> dict:
@@ -224,8 +250,7 @@ def dump_campaign(campaign: Campaign) -> str:
     lines = []
     for table, keys in _LAYOUT.items():
         lines.append(f"[{table}]")
-        for key, name in keys.items():
-            lines.append(f"{key} = {_toml(by_field[name])}")
+        lines += [f"{key} = {_toml(by_field[name])}" for key, name in keys.items() if by_field[name] is not None]
         lines.append("")
     lines.append("[world]")
     lines += [f"{_toml_key(key)} = {_toml(value)}" for key, value in campaign.world.items()]

@@ -1,9 +1,10 @@
 """``bayes-moe next``: propose runs from a workspace's posterior and record them in its ledger.
 
 The checks come first and nothing is written unless every proposal is ready: a stale or unconverged
-posterior is refused unless forced; with no posterior yet (or an empty ledger) the first batch is
-space-filling (Sobol); runs already proposed or running are conditioned on and never proposed again;
-the batch fits the campaign's compute budget left.
+posterior is refused unless forced, and so is a batch with a run outside the campaign's [regime] limits
+(bayes_moe.regime); with no posterior yet (or an empty ledger) the first batch is space-filling (Sobol);
+runs already proposed or running are conditioned on and never proposed again; the batch fits the
+campaign's compute budget left.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bayes_moe import regime
 from bayes_moe.config import load_campaign
 from bayes_moe.design.acquisition import TargetVarianceReduction
 from bayes_moe.design.ensemble import EnsembleModel, PosteriorDraws
@@ -89,6 +91,8 @@ def propose_next(workspace, *, batch: int = 1, strategy: str = "active", force: 
             raise InputError(f"compute budget exhausted: {campaign.compute_budget - budget_left:.4g} of "
                              f"{campaign.compute_budget:.4g} FLOPs done or committed; the smallest run costs "
                              f"{space.compute_bounds[0]:.4g}")
+        for candidate in candidates:  # nothing is recorded unless every run trains in the campaign's regime
+            regime.check_planned(campaign, candidate.arch, candidate.compute, candidate.sparsity, workspace)
         expectations = _expectations(model, draws, space, pending, candidates)
         return [_record(ledger, strategy, candidate, expected)
                 for candidate, expected in zip(candidates, expectations)], strategy

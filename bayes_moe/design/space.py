@@ -2,9 +2,10 @@
 
 A candidate run is ``(r, compute, sparsity)``. BoTorch sees it as three features: ``log r`` and
 ``log compute`` rescaled to [0, 1] (so one optimiser step means the same in both) and the sparsity
-itself, which only takes the campaign's discrete, achievable values. A run is what the preset's
-solver can build: ``snap`` turns a request into the architecture that would be trained, and the
-recorded ``r`` and ``sparsity`` are the ones it achieves.
+itself, which only takes the campaign's discrete, achievable values. A run is what the solver can
+build, on the preset's shape or, with ``tokens_per_param``, on the size ladder's shape for its compute
+(``arch.size_for_compute``): ``snap`` turns a request into the architecture that would be trained, and
+the recorded ``r`` and ``sparsity`` are the ones it achieves.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import torch
 from botorch.models.deterministic import GenericDeterministicModel
 
 from bayes_moe import arch, flops
+from bayes_moe.config import DEFAULT_PRESET
 from bayes_moe.errors import InputError
 
-DEFAULT_PRESET = "55M"  # the paper's middle size label; used when the campaign names none
 R_COL, COMPUTE_COL, SPARSITY_COL = 0, 1, 2
 SNAP_STEP = 0.01  # relative step of the search for a buildable r near an unbuildable one
 SNAP_STEPS = 10
@@ -45,14 +46,17 @@ class Candidate:
 
 @dataclass(frozen=True)
 class DesignSpace:
-    """Bounds on r and compute (FLOPs), the achievable sparsities, and the preset that builds runs."""
+    """Bounds on r and compute (FLOPs), the achievable sparsities, and how runs are sized: the
+    preset's shape (``DEFAULT_PRESET`` when neither is given) or ``tokens_per_param`` tokens per
+    active parameter at each run's compute (the two are exclusive)."""
 
     r_bounds: tuple[float, float]
     compute_bounds: tuple[float, float]
     sparsities: tuple[float, ...]
-    preset: str = DEFAULT_PRESET
+    preset: str | None = None
     compute_max: float | None = None  # a budget's cap on one run; features keep compute_bounds' scale
     run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of a run (start-up, evaluation)
+    tokens_per_param: float | None = None
 
     def __post_init__(self):
         for name, (low, high) in (("r", self.r_bounds), ("compute", self.compute_bounds)):
@@ -62,12 +66,33 @@ class DesignSpace:
             raise InputError("the design space needs at least one sparsity")
         for s in self.sparsities:
             arch.experts_for_sparsity(s)  # raises InputError naming the nearest achievable values
-        arch.preset(self.preset)
+        if self.tokens_per_param is None:
+            arch.preset(self.preset or DEFAULT_PRESET)
+            return
+        r_middle = math.sqrt(self.r_bounds[0] * self.r_bounds[1])
+        for compute in self.compute_bounds:  # the ladder must reach both ends of the compute range
+            try:
+                self.build(r_middle, compute, self.sparsities[0])
+            except InputError as error:
+                raise InputError(f"compute bound {compute:g} of the design space: {error}") from None
 
     @classmethod
     def from_campaign(cls, campaign) -> "DesignSpace":
         return cls(tuple(campaign.r_bounds), tuple(campaign.compute_bounds), tuple(campaign.sparsities),
-                   campaign.preset or DEFAULT_PRESET, run_overhead=campaign.run_overhead)
+                   campaign.preset, run_overhead=campaign.run_overhead, tokens_per_param=campaign.tokens_per_param)
+
+    def build(self, r: float, compute: float, sparsity: float) -> arch.MoEArch:
+        """The architecture of a run at ``(r, compute, sparsity)``: sized by ``tokens_per_param``
+        from its compute, else the preset's."""
+        preset = self.preset or (DEFAULT_PRESET if self.tokens_per_param is None else None)
+        return arch.solve_run(r, compute, sparsity, preset=preset, tokens_per_param=self.tokens_per_param)
+
+    @property
+    def sizing(self) -> str:
+        """How runs are sized, in words (for error messages)."""
+        if self.tokens_per_param is None:
+            return f"preset {self.preset or DEFAULT_PRESET!r}"
+        return f"{self.tokens_per_param:g} tokens per parameter"
 
     def capped(self, compute_max: float) -> "DesignSpace":
         """The space with runs of at most ``compute_max`` FLOPs (what a budget still allows)."""
@@ -123,7 +148,7 @@ class DesignSpace:
     # --- runs ------------------------------------------------------------------------------------
 
     def snap(self, x: torch.Tensor, acquisition: float | None = None) -> Candidate:
-        """The run the preset builds for feature vector ``x``: compute as asked (4 significant
+        """The run ``build`` makes for feature vector ``x``: compute as asked (4 significant
         digits), r and sparsity as achieved. Rounding of widths leaves narrow gaps in the buildable r; where ``x``'s r falls in
         one, the nearest buildable r (in 1% steps, at most 10%) inside the bounds is taken."""
         r, sparsity = float(self.r_of(x)), float(x[SPARSITY_COL])
@@ -134,13 +159,13 @@ class DesignSpace:
         for step in range(SNAP_STEPS + 1):
             for tried in {min(max(r * (1 + SNAP_STEP) ** sign, low), high) for sign in (step, -step)}:
                 try:
-                    solved = arch.solve_preset(tried, nearest, self.preset)
+                    solved = self.build(tried, compute, nearest)
                 except InputError as error:
                     failure = error
                     continue
                 if low * (1 - SNAP_STEP) <= solved.r <= high * (1 + SNAP_STEP):
                     return Candidate(solved.r, compute, solved.sparsity, solved, acquisition)
-        raise InputError(f"no buildable run near r={r:.4g} at sparsity {nearest} with preset {self.preset!r}: {failure}")
+        raise InputError(f"no buildable run near r={r:.4g} at sparsity {nearest} with {self.sizing}: {failure}")
 
     def features_of(self, runs) -> torch.Tensor:
         """``n x 3`` features of runs (anything with r, compute, sparsity): an achieved sparsity
