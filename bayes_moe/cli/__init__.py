@@ -13,12 +13,12 @@ import argparse
 import os
 import sys
 
-from bayes_moe.cli import architecture, campaigns, dense_law, propose, r_star, train, workspace
+from bayes_moe.cli import architecture, campaigns, dense_law, propose, r_star, scalebench, train, workspace
 from bayes_moe.cli.output import WORKSPACE_ENV
 from bayes_moe.errors import InputError
 
 # in the order `bayes-moe --help` lists their commands
-_COMMAND_MODULES = (architecture, dense_law, train, workspace, propose, r_star, campaigns)
+_COMMAND_MODULES = (architecture, dense_law, train, workspace, propose, r_star, campaigns, scalebench)
 
 
 class _OneLineErrors(argparse.ArgumentParser):

@@ -1,0 +1,110 @@
+"""``pool-next`` (the next runs from a pool of candidates, for any law file) and ``benchmark-scalebench``
+(ScaleBench's protocol on a task folder); docs/scalebench.md. Neither needs a workspace."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from bayes_moe.cli.output import emit, fmt, positive, table
+from bayes_moe.errors import InputError
+
+TASKS_FOLDER = Path(__file__).resolve().parents[2] / "experiments" / "scalebench"
+
+
+def _task_folder(name: str) -> Path:
+    """A task folder: the path as given, else one of the committed tasks under experiments/scalebench/."""
+    for folder in (Path(name), TASKS_FOLDER / name):
+        if (folder / "task.toml").is_file():
+            return folder
+    known = sorted(p.parent.name for p in TASKS_FOLDER.glob("*/task.toml"))
+    raise InputError(f"--task {name}: no task.toml there nor in {TASKS_FOLDER} (tasks: {', '.join(known)})")
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> None:
+    from bayes_moe.benchmarks import scalebench
+    from bayes_moe.pooltask import load_task
+
+    task = load_task(_task_folder(args.task))
+    budgets = sorted(args.budget) if args.budget else None
+    if budgets and any(not 0 < b <= 1 for b in budgets):
+        raise InputError(f"--budget {args.budget}: shares of the pool's cost must be in (0, 1]")
+    settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power)
+    rows = scalebench.benchmark(task, seeds=args.seeds, strategies=args.strategies, budgets=budgets,
+                                settings=settings, workers=args.workers)
+    text = (f"ScaleBench task {task.name}: {len(task.laws)} law forms x {args.seeds} seed(s), "
+            f"R^2 on the targets (mean over forms and seeds; std across forms)\n"
+            + table([{**r, "budget": f"{r['budget']:g}"} for r in rows],
+                    ["budget", "strategy", "r2_mean", "r2_std", "coverage90", "wall_s"]))
+    emit(args, rows, text)
+
+
+def _cmd_pool_next(args: argparse.Namespace) -> None:
+    from bayes_moe import laplace
+    from bayes_moe.design.pool import select_batch
+    from bayes_moe.pooltask import read_table, run_costs
+    from bayes_moe.userlaw import load_law
+
+    law = load_law(args.law)
+    pool, targets = read_table(Path(args.pool)), read_table(Path(args.targets))
+    for name, frame, needed in (("pool", pool, [*law.inputs.values(), law.output]), ("targets", targets, law.inputs.values())):
+        absent = [c for c in needed if c not in frame]
+        if absent:
+            raise InputError(f"{name} table lacks column(s) {', '.join(absent)} that law {law.name} needs")
+    costs = run_costs(pool, args.cost, args.pool)
+    observed = pool[law.output].to_numpy(float)
+    done = np.flatnonzero(np.isfinite(observed))
+    candidates = [int(i) for i in np.flatnonzero(~np.isfinite(observed))]
+    if done.size == 0:
+        raise InputError(f"{args.pool}: no row has a value in {law.output}; run a first design (e.g. the cheapest runs)")
+    rng = np.random.default_rng(args.seed)
+    features = law.features(pool)
+    fit = laplace.fit(law, {k: v[done] for k, v in features.items()}, observed[done], rng=rng, starts=args.starts)
+    target_features = law.features(targets)
+    budget = math.inf if args.budget is None else args.budget
+    picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
+                         candidates, budget, args.batch, args.cost_power)
+    lower, upper = fit.interval(features, 0.9, rng)
+    best = law.predict(fit.best, features)[0]
+    runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in law.inputs.values()}, "cost": costs[i],
+             "acquisition": value, "predicted": best[i], "lower90": lower[i], "upper90": upper[i]}
+            for i, value in picks]
+    t_lower, t_upper = fit.interval(target_features, 0.9, rng)
+    t_best = law.predict(fit.best, target_features)[0]
+    at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in law.inputs.values()}, "predicted": t_best[j],
+                   "lower90": t_lower[j], "upper90": t_upper[j]} for j in range(len(targets))]
+    columns = list(law.inputs.values())
+    text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(runs)} run(s) of "
+            f"{len(candidates)} candidates, by variance reduction at the targets per unit cost\n"
+            + table([{k: fmt(v) for k, v in r.items()} for r in runs], ["row", *columns, "cost", "predicted", "lower90", "upper90"])
+            + f"\n\n{law.output} at the targets (best fit, 90% predictive interval)\n"
+            + table([{k: fmt(v) for k, v in r.items()} for r in at_targets], ["row", *columns, "predicted", "lower90", "upper90"]))
+    emit(args, {"law": law.name, "runs_done": int(done.size), "next": runs, "targets": at_targets}, text)
+
+
+def register(command) -> None:
+    p = command("pool-next", _cmd_pool_next, "next runs from a pool of candidates for a law file, and intervals "
+                "at the targets", reports=True)
+    p.add_argument("--law", required=True, help="law file (docs/scalebench.md)")
+    p.add_argument("--pool", required=True, help="CSV of runs: done ones have the law's output, candidates leave it empty")
+    p.add_argument("--targets", required=True, help="CSV of the points to predict (the law's inputs)")
+    p.add_argument("--cost", required=True, help="each run's cost, an expression over the pool's columns ('N * D')")
+    p.add_argument("--budget", type=positive(float), help="cost the batch may spend (default: no limit)")
+    p.add_argument("--batch", type=positive(int), default=1, help="runs to propose (1)")
+    p.add_argument("--cost-power", type=float, default=1.0, help="acquisition per cost**POWER (1: per unit cost)")
+    p.add_argument("--starts", type=positive(int), default=16, help="random starts of the MAP search (16)")
+    p.add_argument("--seed", type=int, default=0)
+
+    b = command("benchmark-scalebench", _cmd_benchmark, "ScaleBench's protocol on a task folder: active vs random "
+                "vs cost-random, R^2 and coverage at the targets", reports=True)
+    b.add_argument("--task", required=True, help="task folder, or a task under experiments/scalebench/")
+    b.add_argument("--budget", type=float, nargs="+", help="budget share(s) of the pool's cost (default: the task's)")
+    b.add_argument("--seeds", type=positive(int), default=3, help="repeats per law form (3)")
+    b.add_argument("--strategies", nargs="+", default=["active", "random", "cost_random"],
+                   choices=["active", "random", "cost_random"])
+    b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
+    b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
+    b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")

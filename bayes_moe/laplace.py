@@ -1,0 +1,147 @@
+"""A fast posterior for a user law (``userlaw.Law``): multistart MAP, then a Laplace mixture over its modes.
+
+Pool selection refits after every batch, and the ScaleBench protocol runs thousands of fits, so NUTS
+per step is too slow here (docs/scalebench.md has the measurements). What this does instead:
+
+1. MAP by trust-region least squares (``scipy.optimize.least_squares``) from prior draws and warm
+   starts, inside the priors' bounds; Normal and HalfNormal priors enter as extra residuals.
+2. Noise: the conjugate scaled-inverse-chi^2 posterior of sigma^2 given the best fit's residuals with
+   ``NOISE_PRIOR_DOF`` pseudo-observations at the ``noise_sd`` prior's scale (so that a fit with as many
+   runs as parameters still has noise); every draw has its own sigma.
+3. Every distinct mode within ``MODE_WINDOW`` nats of the best gets a Gaussian with the Gauss-Newton
+   precision ``J^T J / sigma^2`` plus the prior's precision, weighted by its Laplace evidence. Laws
+   that extrapolate are often multimodal at few runs; one Gaussian at the best mode under-covers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from bayes_moe.userlaw import Law
+
+NOISE_PRIOR_DOF = 0.5  # weight of the noise prior: half a pseudo-run at its scale
+MODE_WINDOW = 4.0  # nats of log posterior below the best mode that a mode may sit and still count
+MAX_MODES = 8
+BAD_RESIDUAL = 1e6  # stands in for a non-finite prediction, so the optimiser backs away from it
+
+
+@dataclass(frozen=True)
+class LaplaceFit:
+    """``best``: the MAP parameters; ``modes``: ``(parameters, slice of draws)`` of each Gaussian;
+    ``draws``: ``draws x parameters``; ``noise_sd``: per draw. ``linearized``: a draw's mean is the
+    first-order expansion of the law around its mode (the Gaussian's own predictive; otherwise the law
+    itself at the draw, whose nonlinear tails are far wider than the posterior's)."""
+
+    law: Law
+    best: np.ndarray
+    modes: tuple
+    draws: np.ndarray
+    noise_sd: np.ndarray
+    linearized: bool = True
+
+    def mean_draws(self, features: dict) -> np.ndarray:
+        """``draws x points`` mean of each draw (the best fit's where a draw is not finite)."""
+        if not self.linearized:
+            values = self.law.predict(self.draws, features)
+            return np.where(np.isfinite(values), values, self.law.predict(self.best, features))
+        out = np.empty((len(self.draws), len(next(iter(features.values())))))
+        for theta, rows in self.modes:
+            value, jacobian = value_and_jacobian(self.law, theta, features)
+            out[rows] = value + (self.draws[rows] - theta) @ jacobian.T
+        return out
+
+    def interval(self, features: dict, level: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Equal-tailed predictive interval (noise included) at ``features``."""
+        predictive = self.mean_draws(features) + self.noise_sd[:, None] * rng.standard_normal(
+            (len(self.noise_sd), 1))
+        tail = (1 - level) / 2
+        return np.quantile(predictive, tail, axis=0), np.quantile(predictive, 1 - tail, axis=0)
+
+
+def value_and_jacobian(law: Law, theta: np.ndarray, features: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The law at ``theta`` (``points``) and its Jacobian in the parameters (``points x parameters``) by
+    forward differences, in one vectorised call; non-finite entries of the Jacobian are 0."""
+    step = 1e-7 * np.maximum(np.abs(theta), 1e-2)
+    values = law.predict(np.vstack([theta, theta + np.diag(step)]), features)
+    jacobian = ((values[1:] - values[0]) / step[:, None]).T
+    return values[0], np.where(np.isfinite(jacobian), jacobian, 0.0)
+
+
+def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,
+        n_draws: int = 256, warm: tuple = (), linearized: bool = True) -> LaplaceFit:
+    """Laplace posterior of ``law`` given observations ``y`` at ``features`` (module docstring): ``starts``
+    prior draws and the ``warm`` parameter vectors start the MAP search."""
+    y = np.asarray(y, float)
+    lower, upper = law.bounds
+    priors = list(law.priors.values())
+    penalised = [j for j, p in enumerate(priors) if p.penalty(0.0) is not None]
+    scale0 = law.noise_sd.sigma
+
+    def residuals(theta):
+        predicted = law.predict(theta, features)[0]
+        r = np.where(np.isfinite(predicted), (predicted - y) / scale0, BAD_RESIDUAL)
+        return np.concatenate([r, [priors[j].penalty(theta[j]) for j in penalised]])
+
+    def jacobian(theta):
+        _, J = value_and_jacobian(law, theta, features)
+        prior_rows = np.zeros((len(penalised), len(theta)))
+        for row, j in enumerate(penalised):
+            prior_rows[row, j] = (priors[j].penalty(theta[j] + 1.0) - priors[j].penalty(theta[j]))
+        return np.vstack([J / scale0, prior_rows])
+
+    initial = [np.clip(w, lower, upper) for w in warm]
+    initial += list(np.column_stack([p.sample(rng, starts) for p in priors]))
+    solutions = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for theta0 in initial:
+            theta0 = np.clip(theta0, np.nextafter(lower, upper), np.nextafter(upper, lower))
+            try:
+                result = least_squares(residuals, theta0, jac=jacobian, bounds=(lower, upper), x_scale="jac",
+                                       max_nfev=100)
+            except ValueError:  # a start where the residuals are not finite
+                continue
+            solutions.append((float(np.sum(result.fun ** 2)), result.x))
+    if not solutions:
+        raise ArithmeticError(f"law {law.name}: no start gave a finite fit")
+    solutions.sort(key=lambda s: s[0])
+
+    best = solutions[0][1]
+    rss = float(np.sum((law.predict(best, features)[0] - y) ** 2))
+    dof = max(len(y) - len(priors), 0) + NOISE_PRIOR_DOF
+    sigma2 = (rss + NOISE_PRIOR_DOF * scale0 ** 2) / dof
+
+    modes, log_weights = [], []
+    for objective, theta in solutions:
+        log_post = -0.5 * objective * scale0 ** 2 / sigma2
+        if log_post < -0.5 * solutions[0][0] * scale0 ** 2 / sigma2 - MODE_WINDOW or len(modes) == MAX_MODES:
+            break
+        if any(np.allclose(theta, m, rtol=1e-3, atol=1e-9) for m, _ in modes):
+            continue
+        covariance, log_det = _laplace_covariance(law, theta, features, sigma2)
+        modes.append((theta, covariance))
+        log_weights.append(log_post + 0.5 * log_det)
+    weights = np.exp(np.array(log_weights) - max(log_weights))
+    counts = rng.multinomial(n_draws, weights / weights.sum())
+    draws = np.concatenate([rng.multivariate_normal(m, c, size=k, method="eigh") for (m, c), k in zip(modes, counts)])
+    if not linearized:
+        draws = np.clip(draws, lower, upper)
+    ends = np.cumsum(counts)
+    spans = tuple((m, slice(end - k, end)) for (m, _), k, end in zip(modes, counts, ends) if k)
+    noise_sd = np.sqrt(dof * sigma2 / rng.chisquare(dof, n_draws))
+    return LaplaceFit(law=law, best=best, modes=spans, draws=draws, noise_sd=noise_sd, linearized=linearized)
+
+
+def _laplace_covariance(law: Law, theta: np.ndarray, features: dict, sigma2: float):
+    """Gauss-Newton covariance at ``theta`` and its log-determinant: (J^T J / sigma^2 + prior precision)^-1."""
+    _, jacobian = value_and_jacobian(law, theta, features)
+    prior_precision = np.array([1.0 / p.sd ** 2 for p in law.priors.values()])
+    precision = jacobian.T @ jacobian / sigma2 + np.diag(prior_precision)
+    eigenvalues, vectors = np.linalg.eigh(precision)
+    eigenvalues = np.maximum(eigenvalues, prior_precision.min())
+    covariance = (vectors / eigenvalues) @ vectors.T
+    return covariance, -float(np.sum(np.log(eigenvalues)))

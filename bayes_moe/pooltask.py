@@ -1,0 +1,95 @@
+"""A pool task: a folder with a candidate table, target rows, a cost rule and law files (docs/scalebench.md).
+
+``task.toml`` in the folder names them, so a new task needs no code::
+
+    pool = "pool.csv"                       # candidate runs, one a row (the law's output column observed)
+    targets = "targets.csv"                 # the rows to predict (held-out, usually high-cost)
+    cost = "6 * N_dense * D1"               # each run's cost: an expression over the pool's columns
+    group = "group"                         # optional: each group is its own campaign, fit and budget
+    budgets = [0.01, 0.05, 0.10]            # shares of the pool's total cost (per group)
+    laws = "laws/*.py"                      # law files (bayes_moe.userlaw)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_moe.errors import InputError
+from bayes_moe.userlaw import Law, load_law
+
+REQUIRED_KEYS = ("pool", "targets", "cost", "budgets", "laws")
+
+
+@dataclass(frozen=True)
+class PoolTask:
+    """A loaded task: ``pool`` and ``targets`` tables, each pool row's ``costs``, its ``laws``."""
+
+    name: str
+    pool: pd.DataFrame
+    targets: pd.DataFrame
+    costs: np.ndarray
+    group: str | None
+    budgets: tuple[float, ...]
+    laws: tuple[Law, ...]
+
+    def groups(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(pool rows, target rows)`` index arrays of each group (one group when there is no column)."""
+        if self.group is None:
+            return [(np.arange(len(self.pool)), np.arange(len(self.targets)))]
+        names = sorted(set(self.pool[self.group]) & set(self.targets[self.group]))
+        return [(np.flatnonzero(self.pool[self.group].to_numpy() == g),
+                 np.flatnonzero(self.targets[self.group].to_numpy() == g)) for g in names]
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV (or parquet, when pyarrow is installed) table; ``InputError`` naming the file otherwise."""
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (OSError, ValueError, ImportError) as error:
+        raise InputError(f"{path}: cannot read table: {error}") from error
+
+
+def run_costs(table: pd.DataFrame, rule: str, where: str) -> np.ndarray:
+    """Each row's cost by the expression ``rule`` over the table's columns; positive and finite."""
+    try:
+        costs = np.asarray(table.eval(rule), float) * np.ones(len(table))
+    except Exception as error:  # pandas raises many kinds for a bad expression
+        raise InputError(f"{where}: cost rule {rule!r}: {error}") from error
+    bad = np.flatnonzero(~(np.isfinite(costs) & (costs > 0)))
+    if bad.size:
+        raise InputError(f"{where}: cost rule {rule!r} gives {costs[bad[0]]} at row {bad[0] + 1}; costs must be > 0")
+    return costs
+
+
+def load_task(folder) -> PoolTask:
+    """Read ``folder/task.toml`` and everything it names; ``InputError`` naming the first problem."""
+    folder = Path(folder)
+    spec_path = folder / "task.toml"
+    try:
+        spec = tomllib.loads(spec_path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise InputError(f"{spec_path}: {error}") from error
+    missing = [key for key in REQUIRED_KEYS if key not in spec]
+    if missing:
+        raise InputError(f"{spec_path}: missing key(s) {', '.join(missing)}")
+    budgets = tuple(float(b) for b in spec["budgets"])
+    if not budgets or any(not 0 < b <= 1 for b in budgets) or list(budgets) != sorted(budgets):
+        raise InputError(f"{spec_path}: budgets must be increasing shares in (0, 1], got {spec['budgets']}")
+    law_paths = sorted(folder.glob(spec["laws"]), key=lambda p: (len(p.stem), p.stem))
+    if not law_paths:
+        raise InputError(f"{spec_path}: no law file matches {spec['laws']!r}")
+    pool, targets = read_table(folder / spec["pool"]), read_table(folder / spec["targets"])
+    laws = tuple(load_law(p) for p in law_paths)
+    group = spec.get("group")
+    for law in laws:
+        for name, table in (("pool", pool), ("targets", targets)):
+            absent = [c for c in [*law.inputs.values(), law.output, *([group] if group else [])] if c not in table]
+            if absent:
+                raise InputError(f"{folder / spec[name]}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
+    return PoolTask(name=folder.name, pool=pool, targets=targets, costs=run_costs(pool, spec["cost"], str(spec_path)),
+                    group=group, budgets=budgets, laws=laws)

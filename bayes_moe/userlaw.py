@@ -1,0 +1,185 @@
+"""A parametric law defined by the user in a small Python file, loaded by path (docs/scalebench.md).
+
+A law file reads like the math::
+
+    from bayes_moe.userlaw import HalfNormal, Uniform
+
+    inputs = {"N": "dense_parameter_count", "E": "num_experts"}   # symbol -> column of the table
+    output = "loss_validation"                                     # the observed column
+    priors = {"L_inf": Uniform(-100, 100), "B": Uniform(-1e4, 1e4),
+              "alpha": Uniform(-5, 5), "beta": Uniform(-5, 5)}
+    noise_sd = HalfNormal(0.1)                                     # y ~ Normal(mean, sigma)
+
+    def mean(N, E, L_inf, B, alpha, beta, xp):
+        return L_inf + B / (N**alpha * E**beta)
+
+``mean`` is written once with array operators and ``xp`` for functions (``xp.log``, ``xp.exp``,
+``xp.where``...): ``xp`` is numpy for the fast fits and the design, ``pytensor.tensor`` inside the
+PyMC model, so the same text is both. Parameters arrive with a leading draw axis (``draws x 1``) and
+inputs as ``points``, so one call evaluates every posterior draw at every point.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bayes_moe.errors import InputError
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """Flat prior on ``[lower, upper]`` (a fit stays inside; ScaleBench's parameter boxes)."""
+
+    lower: float
+    upper: float
+
+    def __post_init__(self):
+        if not np.isfinite([self.lower, self.upper]).all() or self.lower >= self.upper:
+            raise InputError(f"Uniform({self.lower}, {self.upper}): need finite lower < upper")
+
+    bounds = property(lambda self: (self.lower, self.upper))
+    sd = property(lambda self: (self.upper - self.lower) / np.sqrt(12.0))
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.lower, self.upper, n)
+
+    def penalty(self, value: float) -> float | None:
+        return None  # flat inside the bounds
+
+    def pymc(self, name: str):
+        import pymc as pm
+        return pm.Uniform(name, self.lower, self.upper)
+
+
+@dataclass(frozen=True)
+class Normal:
+    """Gaussian prior ``Normal(mu, sigma)``."""
+
+    mu: float
+    sigma: float
+
+    bounds = property(lambda self: (-np.inf, np.inf))
+    sd = property(lambda self: self.sigma)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.normal(self.mu, self.sigma, n)
+
+    def penalty(self, value: float) -> float:
+        return (value - self.mu) / self.sigma
+
+    def pymc(self, name: str):
+        import pymc as pm
+        return pm.Normal(name, self.mu, self.sigma)
+
+
+@dataclass(frozen=True)
+class HalfNormal:
+    """Half-Gaussian prior on ``[0, inf)`` with scale ``sigma`` (noise scales, amplitudes)."""
+
+    sigma: float
+
+    bounds = property(lambda self: (0.0, np.inf))
+    sd = property(lambda self: self.sigma)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.abs(rng.normal(0.0, self.sigma, n))
+
+    def penalty(self, value: float) -> float:
+        return value / self.sigma
+
+    def pymc(self, name: str):
+        import pymc as pm
+        return pm.HalfNormal(name, self.sigma)
+
+
+PRIORS = (Uniform, Normal, HalfNormal)
+
+
+@dataclass(frozen=True)
+class Law:
+    """A loaded law: ``inputs`` (symbol -> column), ``output`` column, ``priors`` (in the order of
+    ``mean``'s arguments), ``noise_sd`` prior, and ``mean(**inputs, **parameters, xp=...)``."""
+
+    name: str
+    inputs: dict
+    output: str
+    priors: dict
+    noise_sd: HalfNormal
+    mean: callable
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(self.priors)
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lower, upper = zip(*(prior.bounds for prior in self.priors.values()))
+        return np.array(lower, float), np.array(upper, float)
+
+    def features(self, table) -> dict:
+        """The law's inputs from ``table`` (a mapping of columns, e.g. a pandas DataFrame) as arrays."""
+        missing = [column for column in self.inputs.values() if column not in table]
+        if missing:
+            raise InputError(f"law {self.name}: table lacks input column(s) {', '.join(missing)}")
+        return {symbol: np.asarray(table[column], float) for symbol, column in self.inputs.items()}
+
+    def predict(self, theta: np.ndarray, features: dict) -> np.ndarray:
+        """The mean at ``features`` for each parameter vector: ``theta`` is ``draws x parameters``,
+        the result ``draws x points`` (non-finite where the law overflows)."""
+        theta = np.atleast_2d(np.asarray(theta, float))
+        parameters = {name: theta[:, j, None] for j, name in enumerate(self.parameter_names)}
+        with np.errstate(all="ignore"):
+            values = self.mean(**features, **parameters, xp=np)
+        n_points = len(next(iter(features.values())))
+        return np.broadcast_to(np.asarray(values, float), (theta.shape[0], n_points))
+
+    def pymc_model(self, table, observed=None):
+        """The PyMC model of ``observed`` (default: the output column of ``table``): the priors, the
+        same ``mean`` in PyTensor, Normal noise with the ``noise_sd`` prior."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        features = self.features(table)
+        y = np.asarray(table[self.output] if observed is None else observed, float)
+        with pm.Model() as model:
+            x = {symbol: pm.Data(symbol, value) for symbol, value in features.items()}
+            parameters = {name: prior.pymc(name) for name, prior in self.priors.items()}
+            mu = pm.Deterministic("mu", self.mean(**x, **parameters, xp=pt) + pt.zeros_like(x[next(iter(x))]))
+            pm.Normal(self.output, mu, self.noise_sd.pymc("sigma"), observed=y)
+        return model
+
+
+def load_law(path) -> Law:
+    """Import the law file at ``path`` and check its declarations (``InputError`` naming the problem)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"law file {path} does not exist")
+    spec = importlib.util.spec_from_file_location(f"bayes_moe_userlaw_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # a user's file: any error is theirs, reported in one line
+        raise InputError(f"law file {path}: {type(error).__name__}: {error}") from error
+    missing = [name for name in ("inputs", "output", "priors", "mean") if not hasattr(module, name)]
+    if missing:
+        raise InputError(f"law file {path}: missing {', '.join(missing)} (see docs/scalebench.md)")
+    inputs, priors = dict(module.inputs), dict(module.priors)
+    bad = [name for name, prior in priors.items() if not isinstance(prior, PRIORS)]
+    if bad:
+        raise InputError(f"law file {path}: prior of {', '.join(bad)} is not one of "
+                         f"{', '.join(p.__name__ for p in PRIORS)}")
+    arguments = [a for a in inspect.signature(module.mean).parameters if a != "xp"]
+    expected = list(inputs) + list(priors)
+    if sorted(arguments) != sorted(expected):
+        raise InputError(f"law file {path}: mean's arguments {arguments} must be the inputs and the "
+                         f"parameters {expected} (and xp)")
+    noise_sd = getattr(module, "noise_sd", HalfNormal(0.1))
+    if not isinstance(noise_sd, HalfNormal):
+        raise InputError(f"law file {path}: noise_sd must be a HalfNormal prior")
+    return Law(name=path.stem, inputs=inputs, output=str(module.output), priors=priors, noise_sd=noise_sd,
+               mean=module.mean)

@@ -1,0 +1,116 @@
+"""Selection from a pool (design.pool), pool tasks (pooltask), ScaleBench's protocol (benchmarks.scalebench)
+and the pool-next / benchmark-scalebench commands, on a tiny synthetic task."""
+
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes_moe.benchmarks import scalebench
+from bayes_moe.cli import main
+from bayes_moe.design.pool import select_batch
+from bayes_moe.errors import InputError
+from bayes_moe.pooltask import load_task
+
+LAW = textwrap.dedent('''
+    from bayes_moe.userlaw import HalfNormal, Uniform
+
+    inputs = {"N": "params"}
+    output = "loss"
+    priors = {"E": Uniform(0, 5), "A": Uniform(0, 100), "alpha": Uniform(0, 1)}
+    noise_sd = HalfNormal(0.05)
+
+    def mean(N, E, A, alpha, xp):
+        return E + A * N**-alpha
+''')
+
+
+def make_task(folder, n_pool=30, rng=np.random.default_rng(0)):
+    """A power law in N; cost N; targets 10x beyond the pool's largest run."""
+    (folder / "laws").mkdir(parents=True)
+    (folder / "laws" / "power.py").write_text(LAW)
+    truth = lambda n: 1.8 + 20.0 * n ** -0.3  # noqa: E731
+    n_pool_values = np.geomspace(1e3, 1e6, n_pool)
+    pd.DataFrame({"params": n_pool_values, "loss": truth(n_pool_values) + 0.01 * rng.standard_normal(n_pool)}
+                 ).to_csv(folder / "pool.csv", index=False)
+    n_targets = np.geomspace(2e6, 1e7, 5)
+    pd.DataFrame({"params": n_targets, "loss": truth(n_targets)}).to_csv(folder / "targets.csv", index=False)
+    (folder / "task.toml").write_text('pool = "pool.csv"\ntargets = "targets.csv"\ncost = "params"\n'
+                                      'budgets = [0.1, 0.3]\nlaws = "laws/*.py"\n')
+    return folder
+
+
+def test_selection_prefers_the_row_that_informs_the_targets_per_unit_cost():
+    rng = np.random.default_rng(0)
+    shared = rng.standard_normal(512)
+    pool = np.stack([shared, rng.standard_normal(512), shared], axis=1)  # rows 0 and 2 inform, row 1 does not
+    targets = shared[:, None] * np.array([[1.0, 2.0]])
+    noise = np.full(512, 0.1)
+    picks = select_batch(pool, targets, noise, np.array([1.0, 1.0, 1.0]), [0, 1, 2], np.inf, 1)
+    assert picks[0][0] in (0, 2) and picks[0][1] > 0
+    # row 2 costs 10x: row 0 first; then row 2 adds nothing that row 0 did not already say
+    picks = select_batch(pool, targets, noise, np.array([1.0, 1.0, 10.0]), [0, 1, 2], np.inf, 2)
+    assert picks[0][0] == 0 and picks[1][1] < 0.05 * picks[0][1]
+
+
+def test_selection_keeps_to_the_budget():
+    rng = np.random.default_rng(1)
+    draws = rng.standard_normal((256, 6))
+    picks = select_batch(draws, draws[:, :2], np.full(256, 0.1), np.arange(1.0, 7.0), range(6), 5.0, 6)
+    chosen = [i for i, _ in picks]
+    assert len(set(chosen)) == len(chosen) and sum(np.arange(1.0, 7.0)[chosen]) <= 5.0
+
+
+def test_task_folder_loads_and_bad_cost_rule_is_named(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))
+    assert task.name == "tiny" and task.budgets == (0.1, 0.3) and len(task.laws) == 1
+    assert np.allclose(task.costs, task.pool["params"])
+    toml = tmp_path / "tiny" / "task.toml"
+    toml.write_text(toml.read_text().replace('cost = "params"', 'cost = "params - 1e9"'))
+    with pytest.raises(InputError, match="costs must be > 0"):
+        load_task(tmp_path / "tiny")
+
+
+def test_protocol_scores_every_strategy_at_every_budget(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))
+    rows = scalebench.benchmark(task, seeds=2, settings=scalebench.Settings(starts=4, draws=128))
+    assert [(r["budget"], r["strategy"]) for r in rows] == [(b, s) for b in (0.1, 0.3) for s in scalebench.STRATEGIES]
+    for row in rows:
+        assert {"task", "budget", "strategy", "r2_mean", "r2_std", "coverage90"} <= set(row)
+        assert -1 <= row["r2_mean"] <= 1 and 0 <= row["coverage90"] <= 1
+    active = [r for r in rows if r["strategy"] == "active"]
+    assert active[-1]["r2_mean"] > 0.9  # the law is the truth: with 30% of the cost it extrapolates well
+
+
+def test_campaign_spends_within_each_budget(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))
+    campaign = scalebench._GroupCampaign(task, task.laws[0], *task.groups()[0], "active", np.random.default_rng(0),
+                                         scalebench.Settings(starts=4, draws=64))
+    for budget in task.budgets:
+        campaign.advance(budget)
+        assert campaign.spent() <= budget * task.costs.sum() * (1 + 1e-9)
+        assert len(set(campaign.chosen)) == len(campaign.chosen)
+
+
+def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    pool = pd.read_csv(folder / "pool.csv")
+    pool.loc[10:, "loss"] = np.nan  # the first 10 runs are done, the rest are candidates
+    pool.to_csv(folder / "pool.csv", index=False)
+    code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
+                 "--targets", str(folder / "targets.csv"), "--cost", "params", "--batch", "2", "--budget", "2e6",
+                 "--starts", "4", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["runs_done"] == 10 and len(out["next"]) == 2
+    assert all(r["row"] > 10 for r in out["next"]) and sum(r["cost"] for r in out["next"]) <= 2e6
+    assert all(t["lower90"] < t["predicted"] < t["upper90"] for t in out["targets"])
+
+
+def test_pool_next_bad_cost_rule_exits_2(tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
+                 "--targets", str(folder / "targets.csv"), "--cost", "no_such_column * 2"])
+    assert code == 2 and "cost rule" in capsys.readouterr().err
