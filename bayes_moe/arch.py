@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from bayes_moe import flops
 from bayes_moe.errors import InputError
+from bayes_moe.fields import check_sparsity
 
 DEFAULT_VOCAB = 8192  # the shipped tokenizer's vocabulary (train/data.py)
 WIDTH_MULTIPLE = 8  # bf16 rows of 16 bytes, as grouped GEMMs and flash attention want
+MAX_WIDTH = 2**20  # a head or expert 16x wider than any trained model's: the c_token asked for is a typo
 TOLERANCE = 0.02  # relative error allowed on r and c_token after rounding
 GRAINS = ((8, 8), (4, 8), (2, 8), (1, 8), (1, 4), (1, 2), (1, 1))  # (head_dim, d_expert), preferred first
 SPARSITY_TOLERANCE = 1e-4  # |S requested - S achieved| accepted: S given to 4 decimals, as the paper does
@@ -173,9 +175,7 @@ def expert_sparsity(n_experts: int, top_k: int = 2, n_shared: int = 1) -> float:
 
 def experts_for_sparsity(sparsity: float, top_k: int = 2, n_shared: int = 1) -> int:
     """The total expert count E whose sparsity is ``sparsity``; an error lists the nearest achievable."""
-    _check_finite("sparsity", sparsity)
-    if not 0 <= sparsity < 1:
-        raise InputError(f"sparsity must be in [0, 1), got {sparsity!r}")
+    sparsity = check_sparsity(sparsity)
     active = top_k + n_shared
     exact = active / (1 - sparsity)
     n_experts = max(active, round(exact))
@@ -220,6 +220,8 @@ def solve(
             raise InputError(f"{name} must be a positive integer, got {value!r}")
     if n_shared < 0:
         raise InputError(f"n_shared must be >= 0, got {n_shared!r}")
+    if d_model < WIDTH_MULTIPLE:
+        raise InputError(f"d_model must be >= {WIDTH_MULTIPLE}, got {d_model!r}")
     if n_heads % n_kv_heads:
         raise InputError(f"n_heads ({n_heads}) must be a multiple of n_kv_heads ({n_kv_heads})")
     n_routed = experts_for_sparsity(sparsity, top_k, n_shared) - n_shared
@@ -232,6 +234,11 @@ def solve(
             f"attention width too small: head_dim would be {head_dim_exact:.2f} < {WIDTH_MULTIPLE} "
             f"(r={r:g} too large or c_token={c_token:g} too small for {n_layers} layers x {n_heads} heads)"
         )
+    widest = max(head_dim_exact, d_expert_exact(round(head_dim_exact)))
+    if widest > MAX_WIDTH:
+        raise InputError(f"widths too large: {widest:.3g} > {MAX_WIDTH} (c_token={c_token:g} too large for "
+                         f"{n_layers} layers x {n_heads} heads and d_model={d_model}: add layers or heads)")
+
     if d_expert_exact(round(head_dim_exact)) < WIDTH_MULTIPLE:
         raise InputError(
             f"expert width too small: d_expert would be {d_expert_exact(round(head_dim_exact)):.2f} "

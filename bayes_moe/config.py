@@ -49,6 +49,7 @@ from pathlib import Path
 
 from bayes_moe import arch
 from bayes_moe.errors import InputError
+from bayes_moe.fields import check_sparsity
 from bayes_moe.forms import DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, PENALTIES
 
 CAMPAIGN_FILE = "campaign.toml"
@@ -118,6 +119,8 @@ def load_campaign(path) -> Campaign:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"no campaign file {path}") from None
+    except (IsADirectoryError, PermissionError) as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{path} is not valid TOML: {error}") from None
     return _campaign(path, document)
@@ -163,9 +166,7 @@ def _nonnegative(where: str, value) -> float:
 
 
 def _sparsity(where: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise InputError(f"{where} must be a sparsity in [0, 1), got {value!r}")
-    return float(value)
+    return check_sparsity(value, where)
 
 
 def _bounds(where: str, value) -> tuple[float, float]:

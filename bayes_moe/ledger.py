@@ -17,26 +17,21 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import math
-import numbers
 import os
-import shutil
 import sqlite3
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bayes_moe.config import CAMPAIGN_FILE, Campaign, dump_campaign, load_campaign
-from bayes_moe.errors import InputError
+from bayes_moe.errors import InputError, MachineFault
+from bayes_moe.fields import check_value, parse_value
+from bayes_moe.files import replacing
 
 if TYPE_CHECKING:
     import xarray as xr
 
-LEDGER_FILE = "ledger.sqlite"
-RUNS_FILE = "runs.csv"  # the runs a campaign folder ships (experiments/*/runs.csv)
-POSTERIOR_FILE = "posterior.nc"  # the fitted posterior beside the ledger (bayes_moe.posterior reads and writes it)
+LEDGER_FILE = "ledger.sqlite"  # in a workspace folder (bayes_moe.workspace lists its other files)
 SCHEMA_VERSION = 1  # PRAGMA user_version; bump with a migration when the table changes
 BUSY_TIMEOUT_S = 60.0
 STATUSES = ("proposed", "running", "done", "failed")
@@ -69,20 +64,8 @@ CREATE TABLE runs (
 _COLUMNS = ("id", "r", "compute", "sparsity", "loss", "n_active", "n_total", "tokens", "architecture",
             "executor", "seed", "label", "status", "reason", "created_at", "updated_at", "metrics")
 
-# --- the measured fields and their rules: one source for add_run, CSV import and CLI flags --------
+# --- CSV columns: their values follow the rules of bayes_moe.fields ------------------------------
 
-_FIELD_TYPES = {"r": float, "compute": float, "sparsity": float, "loss": float, "tokens": float,
-                "n_active": int, "n_total": int, "seed": int, "label": str}
-_FIELD_RULES = {  # (test, what it demands)
-    "r": (lambda v: v > 0, "> 0"),
-    "compute": (lambda v: v > 0, "> 0 (total training FLOPs)"),
-    "sparsity": (lambda v: 0 <= v < 1, "in [0, 1)"),
-    "loss": (lambda v: v > 0, "> 0 (nats)"),
-    "tokens": (lambda v: v > 0, "> 0"),
-    "n_active": (lambda v: v > 0, "> 0"),
-    "n_total": (lambda v: v > 0, "> 0"),
-    "seed": (lambda v: v >= 0, ">= 0"),
-}
 REQUIRED_CSV_COLUMNS = ("r", "compute", "sparsity", "loss")
 OPTIONAL_CSV_COLUMNS = ("n_active", "n_total", "tokens", "seed", "label")
 # Written by export for the reader; import accepts them, requires status 'done', and ignores the rest
@@ -92,43 +75,6 @@ EXPORT_COLUMNS = ("id", "status") + REQUIRED_CSV_COLUMNS + OPTIONAL_CSV_COLUMNS 
 _DUPLICATE_KEY = REQUIRED_CSV_COLUMNS + OPTIONAL_CSV_COLUMNS
 _FINGERPRINTED = ("id", "r", "compute", "sparsity", "loss", "n_active", "n_total", "tokens")
 _DATASET_VARIABLES = ("r", "compute", "sparsity", "loss", "n_active", "n_total", "tokens")
-
-
-def check_value(name: str, value):
-    """``value`` of measured field ``name`` as its Python type; ``InputError`` ("name must be ...")
-    if it has the wrong type, is not finite, or breaks the field's rule."""
-    kind = _FIELD_TYPES[name]
-    if kind is str:
-        if not isinstance(value, str):
-            raise InputError(f"{name} must be text, got {value!r}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise InputError(f"{name} must be finite, got {value!r}")
-    if kind is int:
-        if value != int(value):
-            raise InputError(f"{name} must be an integer, got {value!r}")
-        value = int(value)
-    else:
-        value = float(value)
-    test, demand = _FIELD_RULES[name]
-    if not test(value):
-        raise InputError(f"{name} must be {demand}, got {value!r}")
-    return value
-
-
-def parse_value(name: str, text: str):
-    """Field ``name`` read from text (a CSV cell or a CLI flag), checked by ``check_value``."""
-    kind = _FIELD_TYPES[name]
-    if kind is str:
-        return text
-    try:
-        number = int(text) if kind is int and text.strip().lstrip("+-").isdigit() else float(text)
-    except ValueError:
-        raise InputError(f"{name} must be a number, got {text!r}") from None
-    return check_value(name, number)
-
 
 def _check_sizes(n_active, n_total) -> None:
     if n_active is not None and n_total is not None and n_active > n_total:
@@ -198,6 +144,71 @@ def _status_filter(status: str | tuple | None) -> tuple[str, tuple]:
     return f" WHERE status IN ({', '.join('?' * len(statuses))})", statuses
 
 
+def _check_ledger_file(path: Path) -> None:
+    """``InputError`` unless ``path`` is a non-empty file: SQLite would take a missing or empty file for a
+    new database, and a read command must not turn a truncated ledger into an empty one."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"no ledger at {path}; create the workspace with `bayes-moe init`") from None
+    except OSError as error:
+        raise InputError(f"cannot read ledger {path}: {error.strerror}") from None
+    if not path.is_file():
+        raise InputError(f"{path} is not a file; a workspace's ledger is the file {LEDGER_FILE}")
+    if size == 0:
+        raise InputError(f"{path} is empty (0 bytes), not a ledger: its runs are lost unless a copy or an "
+                         f"export exists; restore it, or move it away and `bayes-moe init` a new workspace")
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection that never creates the file (``mode=rw``/``mode=ro``). A read-only WAL database whose
+    folder we cannot write (no ``-shm`` can be made) and that has no ``-wal`` pending is read as immutable:
+    nothing can be writing it, so nothing is missed."""
+    uri = f"{path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
+    if readonly and not os.access(path.parent, os.W_OK) and not path.with_name(path.name + "-wal").exists():
+        uri += "&immutable=1"
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.DatabaseError as error:
+        raise _sqlite_fault(path, error) or error from None
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+_DAMAGED = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+_NO_ACCESS = {sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_AUTH}
+_MACHINE = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+            sqlite3.SQLITE_NOMEM}
+
+
+def _free_space_note(path: Path) -> str:
+    """``"; the disk is full (N bytes free)"`` when it nearly is: SQLite often reports that as an I/O error."""
+    try:
+        stats = os.statvfs(path.parent)
+    except OSError:
+        return ""
+    free = stats.f_bavail * stats.f_frsize
+    return f"; the disk is full ({free} bytes free)" if free < 1024 * 1024 else ""
+
+
+def _sqlite_fault(path: Path, error: sqlite3.DatabaseError) -> InputError | MachineFault | None:
+    """The one-line error a user sees for SQLite's ``error`` on ``path``; None for an error of the code."""
+    code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF  # the primary result code
+    if code in _DAMAGED:
+        return InputError(f"ledger {path} is damaged ({error}); `bayes-moe check` says which runs are still "
+                          f"readable; restore the file from a copy or an export")
+    if code in _NO_ACCESS:
+        return InputError(f"cannot open ledger {path} ({error}): check the permissions of the file and its folder")
+    if code == sqlite3.SQLITE_READONLY:
+        return InputError(f"cannot write ledger {path} ({error}): the file or its folder is not writable "
+                          f"by this user; status, export and check only read and still work")
+    if code in _MACHINE:
+        return MachineFault(f"ledger {path}: {error}{_free_space_note(path)} (a fault of the machine, not of the "
+                            f"ledger: nothing was written; free space or wait for the other process, then run "
+                            f"the command again)")
+    return None
+
+
 class Ledger:
     """The runs of one workspace, in ``<workspace>/ledger.sqlite``. Open with ``Ledger.open``."""
 
@@ -208,49 +219,54 @@ class Ledger:
     # --- opening ----------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, workspace: Path, create: bool = False) -> "Ledger":
-        """The ledger of ``workspace``; with ``create``, make the folder and an empty ledger if missing.
-        ``InputError`` if there is none (and not ``create``), the file is not a ledger, or its schema
-        is newer than this code."""
+    def open(cls, workspace: Path, *, create: bool = False, readonly: bool = False) -> "Ledger":
+        """The ledger of ``workspace``. Opening writes nothing to an existing ledger: ``readonly`` opens it for
+        reading only (a workspace on read-only media or with its write permission removed reads fine); else it
+        is opened for writing and switched to WAL once it is known to be a bayes_moe ledger. ``create`` makes
+        the folder and a new ledger, and refuses one that exists. ``InputError`` if there is none (and not
+        ``create``), the file is empty, not a ledger, damaged, or its schema is newer than this code."""
         path = Path(workspace) / LEDGER_FILE
-        if not path.is_file():
-            if not create:
-                raise InputError(f"no ledger at {path}; create the workspace with `bayes-moe init`")
+        if create:
             path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # exclusive: two creators cannot both think the new ledger is theirs
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            except FileExistsError:
+                raise InputError(f"{path} exists already; a new ledger is never written over one") from None
+        else:
+            _check_ledger_file(path)
+        ledger = cls(path, _connect(path, readonly))
         try:
-            connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except sqlite3.Error as error:
-            raise InputError(f"cannot open ledger {path}: {error}") from None
-        connection.row_factory = sqlite3.Row
-        ledger = cls(path, connection)
-        try:
-            ledger._prepare()
-        except sqlite3.DatabaseError as error:
-            connection.close()
-            raise InputError(f"{path} is not a usable bayes_moe ledger: {error}") from None
-        except InputError:
-            connection.close()
+            with ledger._faults():
+                ledger._prepare(create, readonly)
+        except BaseException:
+            ledger.close()
             raise
         return ledger
 
-    def _prepare(self) -> None:
+    def _prepare(self, create: bool, readonly: bool) -> None:
         db = self._db
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        db.execute("PRAGMA synchronous = FULL")
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        if create:
             db.execute("PRAGMA journal_mode = WAL")
-        with self._transaction():
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if version == 0 and not tables:
+            with self._transaction():
                 db.execute(_SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version > SCHEMA_VERSION:
-                raise InputError(f"ledger {self.path} has schema version {version}, newer than this "
-                                 f"bayes_moe reads ({SCHEMA_VERSION}); upgrade bayes_moe")
-            elif version != SCHEMA_VERSION or "runs" not in tables:
-                raise InputError(f"{self.path} is not a bayes_moe ledger (schema version {version}, "
-                                 f"tables {sorted(tables)})")
+        self._check_schema()
+        if not readonly:
+            db.execute("PRAGMA synchronous = FULL")
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+
+    def _check_schema(self) -> None:
+        """``InputError`` unless the file holds a bayes_moe ledger this code can read (read only)."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version > SCHEMA_VERSION:
+            raise InputError(f"ledger {self.path} has schema version {version}, newer than this "
+                             f"bayes_moe reads ({SCHEMA_VERSION}); upgrade bayes_moe")
+        if version != SCHEMA_VERSION or "runs" not in tables:
+            raise InputError(f"{self.path} is not a bayes_moe ledger (schema version {version}, "
+                             f"tables {sorted(tables)}); it was left unchanged")
 
     def close(self) -> None:
         self._db.close()
@@ -262,33 +278,53 @@ class Ledger:
         self.close()
 
     @contextlib.contextmanager
+    def _faults(self):
+        """SQLite errors that describe the file, not the code, as one-line errors naming it: a damaged,
+        read-only or unopenable ledger (``InputError``), a full disk, an I/O error or a lock held past the
+        timeout (``MachineFault``). Any other SQLite error is a bug and keeps its traceback."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            fault = _sqlite_fault(self.path, error)
+            if fault is None:
+                raise
+            raise fault from None
+
+    @contextlib.contextmanager
     def _transaction(self):
         """A write transaction that takes the write lock at once (``BEGIN IMMEDIATE``), so that what
-        it reads cannot change before it writes; rolled back on any error."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        it reads cannot change before it writes; rolled back on any error (unless SQLite already did,
+        as it does on a full disk: the first error is the one reported)."""
+        with self._faults():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, parameters: tuple = ()) -> list[sqlite3.Row]:
+        with self._faults():
+            return self._db.execute(sql, parameters).fetchall()
 
     # --- reading ----------------------------------------------------------------------------------
 
     def get(self, run_id: int) -> Run:
-        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
             raise InputError(f"no run with id {run_id!r} in {self.path}")
-        return Run._from_row(row)
+        return Run._from_row(rows[0])
 
     def runs(self, status: str | tuple | None = None) -> list[Run]:
         """Runs in id order, all or those with ``status`` (one or a tuple of statuses)."""
         where, params = _status_filter(status)
-        return [Run._from_row(row) for row in self._db.execute(f"SELECT * FROM runs{where} ORDER BY id", params)]
+        return [Run._from_row(row) for row in self._read(f"SELECT * FROM runs{where} ORDER BY id", params)]
 
     def counts(self) -> dict[str, int]:
         """Number of runs in each status (every status present, zeros included)."""
-        found = dict(self._db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
+        found = dict(self._read("SELECT status, COUNT(*) FROM runs GROUP BY status"))
         return {status: found.get(status, 0) for status in STATUSES}
 
     def to_dataset(self, status: str | tuple | None = "done") -> xr.Dataset:
@@ -387,7 +423,7 @@ class Ledger:
         rows = _read_csv(path)
         now = _now()
         with self._transaction() as db:
-            existing = {tuple(row) for row in db.execute(f"SELECT {', '.join(_DUPLICATE_KEY)} FROM runs")}
+            existing = {tuple(row) for row in self._read(f"SELECT {', '.join(_DUPLICATE_KEY)} FROM runs")}
             for number, line, values in rows:
                 if _duplicate_key(values) in existing:
                     raise InputError(f"{path}, data row {number} (line {line}): the same run is already in "
@@ -397,28 +433,55 @@ class Ledger:
                     for _, _, values in rows]
 
     def export_csv(self, path, status: str | tuple | None = None) -> int:
-        """Write the runs (all, or those with ``status``) to ``path`` as CSV, atomically (a temporary
-        file renamed over ``path``), columns ``EXPORT_COLUMNS``; floats are written exactly. Returns
-        the number of runs written. The architecture and metrics JSON stay in the ledger only."""
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise InputError(f"cannot write {path}: no folder {path.parent}")
-        runs = self.runs(status)
-        handle = tempfile.NamedTemporaryFile("w", newline="", encoding="utf-8", dir=path.parent,
-                                             prefix=f".{path.name}.", suffix=".tmp", delete=False)
+        """Write the runs (all, or those with ``status``) to ``path`` as CSV, atomically and through a
+        symlink, keeping an existing file's permissions (``files.replacing``). Returns the number of runs."""
+        with replacing(path) as handle:
+            return self.write_csv(handle, status)
+
+    def write_csv(self, handle, status: str | tuple | None = None) -> int:
+        """Write the runs (all, or those with ``status``) to the text stream ``handle``, columns
+        ``EXPORT_COLUMNS``, floats exact; returns their number. The architecture and metrics JSON stay in
+        the ledger only."""
+        return write_runs(handle, self.runs(status))
+
+    # --- integrity --------------------------------------------------------------------------------
+
+    def integrity_problems(self, limit: int = 20) -> list[str]:
+        """SQLite's ``PRAGMA integrity_check`` (at most ``limit`` findings); empty when the file is whole."""
         try:
-            with handle:
-                writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-                writer.writeheader()
-                for run in runs:
-                    writer.writerow({name: _csv_cell(getattr(run, name)) for name in EXPORT_COLUMNS})
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(handle.name, path)
-        except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
-            raise
-        return len(runs)
+            rows = self._db.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()
+        except sqlite3.DatabaseError as error:  # damage that stops the check itself is its finding
+            if error.sqlite_errorcode & 0xFF not in _DAMAGED:
+                raise
+            return [f"{error} (the check stopped there)"]
+        found = [line for row in rows for line in row[0].splitlines()]
+        return [] if found == ["ok"] else found[:limit]
+
+    def read_back(self) -> tuple[list[Run], list[int]]:
+        """(the runs that read back whole, the ids of those that do not). Runs are never deleted and ids
+        never reused, so every id up to the largest handed out (``sqlite_sequence``) must read; each is
+        read on its own, so a damaged page costs only the runs on it."""
+        try:
+            issued = self._read("SELECT seq FROM sqlite_sequence WHERE name = 'runs'")
+        except InputError:  # the sequence's own page is damaged: go up to the largest id that reads
+            issued = self._read("SELECT MAX(id) FROM runs")
+        last = (issued[0][0] or 0) if issued else 0
+        readable, unreadable = [], []
+        for run_id in range(1, last + 1):
+            try:
+                readable.append(self.get(run_id))
+            except InputError:
+                unreadable.append(run_id)
+        return readable, unreadable
+
+
+def write_runs(handle, runs: list[Run]) -> int:
+    """``runs`` as CSV on the text stream ``handle`` (``Ledger.write_csv``); returns their number."""
+    writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for run in runs:
+        writer.writerow({name: _csv_cell(getattr(run, name)) for name in EXPORT_COLUMNS})
+    return len(runs)
 
 
 def _checked(values: dict) -> dict:
@@ -465,6 +528,8 @@ def _read_csv(path: Path) -> list[tuple[int, int, dict]]:
                 rows.append((number, reader.line_num, values))
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
+    except (IsADirectoryError, PermissionError) as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
     except (UnicodeDecodeError, csv.Error) as error:
         raise InputError(f"{path} is not a readable CSV file: {error}") from None
     if not rows:
@@ -512,51 +577,3 @@ def _read_row(path: Path, number: int, line: int, header: list[str], cells: list
     except InputError as error:
         raise InputError(f"{where}, columns 'n_active', 'n_total': {error}") from None
     return values
-
-
-def create_workspace(workspace, source=None) -> list[int]:
-    """Create ``workspace`` with an empty ledger and a ``campaign.toml``, seeded from the campaign folder
-    ``source``: its campaign.toml (else a campaign.toml already in the workspace, else the defaults)
-    and its runs.csv if there is one. Returns the ids of the imported runs.
-
-    All or nothing: the workspace is built in a hidden folder beside it and moved into place at the
-    end, so a bad campaign.toml or runs.csv leaves nothing behind. An existing ledger is never touched.
-    """
-    workspace = Path(workspace)
-    if workspace.exists() and not workspace.is_dir():
-        raise InputError(f"workspace {workspace} is a file, not a folder")
-    if (workspace / LEDGER_FILE).exists():
-        raise InputError(f"{workspace} already has a ledger ({workspace / LEDGER_FILE}); remove it or "
-                         f"choose another --workspace")
-    if source is not None and not Path(source).is_dir():
-        raise InputError(f"--from {source}: no such folder")
-    seed_campaign = Path(source) / CAMPAIGN_FILE if source is not None else None
-    seed_runs = Path(source) / RUNS_FILE if source is not None else None
-    kept_campaign = workspace / CAMPAIGN_FILE
-    if kept_campaign.exists() and seed_campaign is not None and seed_campaign.is_file():
-        raise InputError(f"{kept_campaign} exists and would be replaced by {seed_campaign}; remove one of them")
-    if seed_campaign is not None and seed_campaign.is_file():
-        load_campaign(seed_campaign)  # check it before copying it
-        campaign_text = seed_campaign.read_text(encoding="utf-8")
-    elif kept_campaign.exists():
-        load_campaign(kept_campaign)
-        campaign_text = None
-    else:
-        campaign_text = dump_campaign(Campaign())
-
-    workspace.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{workspace.name}.init-", dir=workspace.parent))
-    try:
-        with Ledger.open(staging, create=True) as ledger:
-            ids = ledger.import_csv(seed_runs) if seed_runs is not None and seed_runs.is_file() else []
-        if campaign_text is not None:
-            (staging / CAMPAIGN_FILE).write_text(campaign_text, encoding="utf-8")
-        if workspace.exists():  # an existing folder keeps its other files; the ledger goes in last
-            for name in (CAMPAIGN_FILE, LEDGER_FILE):
-                if (staging / name).exists():
-                    os.replace(staging / name, workspace / name)
-        else:
-            os.rename(staging, workspace)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return ids

@@ -32,6 +32,7 @@ import xarray as xr
 
 from bayes_moe import arch, laws, sampling
 from bayes_moe.errors import InputError
+from bayes_moe.fields import is_sparsity
 from bayes_moe.forms import (AUTO_FORM, DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, FORMS, IMPLIED_PENALTY,
                              PENALTIES, SIGNED_FORM, TWO_TERM_FORM, penalty_of)
 
@@ -80,7 +81,7 @@ def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
     if runs.sizes.get("run", 0) < 2:
         raise InputError("need at least 2 finished runs with a loss to fit the model")
     for name, ok in (("r", runs["r"] > 0), ("compute", runs["compute"] > 0),
-                     ("sparsity", (runs["sparsity"] >= 0) & (runs["sparsity"] < 1)), ("loss", np.isfinite(runs["loss"]))):
+                     ("sparsity", is_sparsity(runs["sparsity"])), ("loss", np.isfinite(runs["loss"]))):
         bad = ~ok.values
         if bad.any():
             run = runs.run.values[bad][0] if "run" in runs.coords else int(np.argmax(bad))

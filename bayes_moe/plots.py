@@ -61,7 +61,8 @@ def notebook_workspace():
     """``(workspace, idata, runs)``: env ``WORKSPACE`` (else a fresh copy of experiments/demo in a
     temporary folder), its posterior (fitted and saved first if missing or stale) and its finished runs."""
     from bayes_moe.campaign import current_posterior
-    from bayes_moe.ledger import LEDGER_FILE, Ledger, create_workspace
+    from bayes_moe.ledger import LEDGER_FILE, Ledger
+    from bayes_moe.workspace import create_workspace
 
     # PyTensor warns on every compile that it found no BLAS: the joint model has no matrix products
     warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")

@@ -22,17 +22,33 @@ import xarray as xr
 
 from bayes_moe import forms, laws, model
 from bayes_moe.errors import InputError
-from bayes_moe.ledger import POSTERIOR_FILE
+from bayes_moe.fields import is_sparsity
+from bayes_moe.workspace import POSTERIOR_FILE
 
 NOISE_NU_FLOOR = 3.0  # noise_sd: a Student-t draw with nu <= 2 has no sd; use that of nu = 3
 
 
+_POSTERIOR_ATTRS = ("form", "penalty", "pivot", "sparsity_levels", "n_runs", "ledger_fingerprint")  # model.fit's
+
+
 def load(workspace) -> az.InferenceData:
-    """The workspace's posterior; ``InputError`` if it has none."""
+    """The workspace's posterior; ``InputError`` naming the file if it has none, or if it cannot be read as
+    one (damaged, truncated, or a NetCDF file that ``model.fit`` did not write): `bayes-moe fit` rebuilds it."""
     path = Path(workspace) / POSTERIOR_FILE
     if not path.is_file():
         raise InputError(f"no posterior at {path}: run `bayes-moe fit` first")
-    return az.from_netcdf(path)
+    try:
+        idata = az.from_netcdf(path)
+    except (OSError, ValueError, KeyError) as error:  # netCDF4/h5py's reports of a damaged file
+        raise InputError(f"{path} is not a readable posterior ({type(error).__name__}: {error}); "
+                         f"rebuild it with `bayes-moe fit`") from None
+    missing = [f"attribute {name!r}" for name in _POSTERIOR_ATTRS if name not in idata.attrs]
+    if "posterior" not in idata.groups():
+        missing.insert(0, "group 'posterior'")
+    if missing:
+        raise InputError(f"{path} is not a bayes_moe posterior (it lacks {', '.join(missing)}); "
+                         f"rebuild it with `bayes-moe fit`")
+    return idata
 
 
 def save(idata: az.InferenceData, workspace) -> Path:
@@ -124,7 +140,7 @@ def _points(**values) -> xr.Dataset:
     points = xr.Dataset({k: ("point", a.ravel()) for k, a in zip(values, arrays)})
     for name in values:
         v = points[name].values
-        ok = (v >= 0) & (v < 1) if name == "sparsity" else v > 0
+        ok = is_sparsity(v) if name == "sparsity" else v > 0
         if not np.all(ok):
             bound = "0 <= sparsity < 1" if name == "sparsity" else f"{name} > 0"
             raise InputError(f"need {bound}, got {name} = {v[~ok][0]!r}")

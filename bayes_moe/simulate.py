@@ -30,6 +30,7 @@ import xarray as xr
 
 from bayes_moe import laws
 from bayes_moe.errors import InputError
+from bayes_moe.fields import is_sparsity
 
 LAWS = ("paper", "asymmetric", "two-term")
 NOISES = ("student_t", "normal")
@@ -126,7 +127,7 @@ def _checked(**values):
     out = []
     for name, value in values.items():
         array = np.asarray(value, dtype=float)
-        ok = (array > 0) if name != "sparsity" else (array >= 0) & (array < 1)
+        ok = (array > 0) if name != "sparsity" else is_sparsity(array)
         if not np.all(ok):
             bound = "in [0, 1)" if name == "sparsity" else "> 0"
             raise InputError(f"{name} must be {bound}, got {array[~ok].ravel()[0]!r}")

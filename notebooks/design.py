@@ -32,7 +32,8 @@ from bayes_moe.design.proposals import PENDING, plan, posterior_draws
 from bayes_moe.design.space import DesignSpace
 from bayes_moe.design.strategies import make_strategy
 from bayes_moe.executors import SimulatorExecutor
-from bayes_moe.ledger import Ledger, create_workspace
+from bayes_moe.ledger import Ledger
+from bayes_moe.workspace import create_workspace
 
 workspace, idata, runs = plots.notebook_workspace()
 campaign = load_campaign(workspace)

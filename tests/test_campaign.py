@@ -14,7 +14,8 @@ import pytest
 
 from bayes_moe.campaign import UNCONVERGED_STOP, law_may_stop, run_campaign
 from bayes_moe.executors import make_executor
-from bayes_moe.ledger import Ledger, create_workspace
+from bayes_moe.ledger import Ledger
+from bayes_moe.workspace import create_workspace
 
 DEMO = Path(__file__).resolve().parents[1] / "experiments" / "demo"
 FAST_FIT = dict(draws=150, tune=150, chains=2, progressbar=False)

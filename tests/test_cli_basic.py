@@ -72,7 +72,7 @@ def test_init_from_campaign_folder_copies_campaign_and_imports_runs(tmp_path, ca
 
 
 @pytest.mark.parametrize("broken, match", [
-    ("runs.csv", "runs.csv, data row 2 (line 3), column 'loss': loss must be finite, got nan"),
+    ("runs.csv", "runs.csv, data row 2 (line 3), column 'loss': loss must be finite and > 0 (nats), got nan"),
     ("campaign.toml", "campaign.toml: unknown key [space] rr"),
 ])
 def test_failed_init_leaves_nothing_behind(tmp_path, capsys, campaign_dir, broken, match):
@@ -166,7 +166,8 @@ def test_status_says_whether_the_posterior_is_fresh(ws, tmp_path, capsys):
     assert json.loads(out)["posterior"] is None
     with Ledger.open(ws) as ledger:
         idata = az.from_dict(posterior={"x": np.zeros((1, 4))})
-        idata.attrs.update(ledger_fingerprint=ledger.to_dataset().attrs["ledger_fingerprint"], converged=1)
+        idata.attrs.update(ledger_fingerprint=ledger.to_dataset().attrs["ledger_fingerprint"], converged=1,
+                           form="power", penalty="asymmetric", pivot=1e18, sparsity_levels=[0.9538], n_runs=3)
     posterior.save(idata, ws)
     _, out, _ = run(capsys, "--workspace", ws, "status", "--json")
     assert json.loads(out)["posterior"] == {"fresh": True, "converged": True}
@@ -212,14 +213,14 @@ def test_add_uses_the_campaign_preset_unless_told(tmp_path, capsys, campaign_dir
 
 
 @pytest.mark.parametrize("flags, match", [
-    (["--r", "nan"], "argument --r: r must be finite, got nan"),
-    (["--r", "-1"], "argument --r: r must be > 0, got -1.0"),
+    (["--r", "nan"], "argument --r: r must be finite and in [0.001, 1000] (C_E / C_A), got nan"),
+    (["--r", "-1"], "argument --r: r must be in [0.001, 1000] (C_E / C_A), got -1.0"),
     (["--compute", "lots"], "argument --compute: compute must be a number, got 'lots'"),
     (["--sparsity", "1"], "argument --sparsity: sparsity must be in [0, 1), got 1.0"),
-    (["--sparsity", "0.6"], "sparsity 0.6 is not achievable"),
+    (["--sparsity", "0.6"], "--sparsity 0.6 is not one of the sparsities of the campaign's [space]"),
     (["--seed", "1.5"], "argument --seed: seed must be an integer, got 1.5"),
     (["--preset", "huge"], "unknown preset 'huge'"),
-    (["--r", "1000"], "attention width too small"),
+    (["--r", "1000"], "--r 1000 is outside the campaign's [space]"),
 ])
 def test_add_rejects_bad_flags_and_records_nothing(ws, capsys, flags, match):
     argv = dict(zip(["--r", "--compute", "--sparsity"], ["1", "1e19", "0.9538"])) | dict(zip(flags[::2], flags[1::2]))

@@ -127,9 +127,9 @@ def test_unknown_run_id(ledger):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(r=0.0), "r must be > 0"),
+    (dict(r=0.0), r"r must be in \[0.001, 1000\]"),
     (dict(r=math.nan), "r must be finite"),
-    (dict(compute=-1e18), "compute must be > 0"),
+    (dict(compute=-1e18), r"compute must be in \(0, 1e\+30\]"),
     (dict(sparsity=1.0), r"sparsity must be in \[0, 1\)"),
     (dict(sparsity="0.5"), "sparsity must be a number"),
     (dict(tokens=0), "tokens must be > 0"),
@@ -214,13 +214,13 @@ def test_import_takes_only_required_columns_in_any_order(tmp_path, ledger):
 
 
 BAD_ROWS = [
-    ("0,1e18,0.9,3.0,,,,,", "'r': r must be > 0, got 0.0"),
+    ("0,1e18,0.9,3.0,,,,,", r"'r': r must be in \[0.001, 1000\] \(C_E / C_A\), got 0.0"),
     ("abc,1e18,0.9,3.0,,,,,", "'r': r must be a number, got 'abc'"),
-    ("1,-5,0.9,3.0,,,,,", "'compute': compute must be > 0"),
+    ("1,-5,0.9,3.0,,,,,", r"'compute': compute must be in \(0, 1e\+30\]"),
     ("1,1e18,1.0,3.0,,,,,", r"'sparsity': sparsity must be in \[0, 1\), got 1.0"),
     ("1,1e18,-0.1,3.0,,,,,", "'sparsity': sparsity must be in"),
-    ("1,1e18,0.9,nan,,,,,", "'loss': loss must be finite, got nan"),
-    ("1,1e18,0.9,inf,,,,,", "'loss': loss must be finite, got inf"),
+    ("1,1e18,0.9,nan,,,,,", r"'loss': loss must be finite and > 0 \(nats\), got nan"),
+    ("1,1e18,0.9,inf,,,,,", r"'loss': loss must be finite and > 0 \(nats\), got inf"),
     ("1,1e18,0.9,0,,,,,", "'loss': loss must be > 0"),
     ("1,1e18,0.9,,,,,,", "'loss': value is empty; loss is required"),
     ("1,1e18,0.9,3.0,100,10,,,", r"columns 'n_active', 'n_total': n_active \(100\) must be <= n_total \(10\)"),

@@ -12,7 +12,8 @@ import pytest
 from nbclient import NotebookClient
 
 from bayes_moe import model, plots, posterior
-from bayes_moe.ledger import Ledger, create_workspace
+from bayes_moe.ledger import Ledger
+from bayes_moe.workspace import create_workspace
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 FAST = {"BAYES_MOE_FAST": "1"}

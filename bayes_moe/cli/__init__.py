@@ -3,20 +3,24 @@
 Each module of this package holds the commands of one job as ``_cmd_*`` functions and adds them to the parser
 through its ``register(command)``; ``command`` adds a subcommand with the common flags. The work lives in the
 library modules, and the heavy ones (PyMC, BoTorch, torch) are imported inside the commands that need them, so
-``--help`` and the light commands stay fast. Bad input raises ``InputError``, which ``main`` prints as one line
-and turns into exit code 2.
+``--help`` and the light commands stay fast. Bad input (a flag, a file that is damaged, missing or not writable)
+raises ``InputError``, which ``main`` prints as one line and turns into exit code 2; a fault of the machine (a full
+disk, an I/O error) is ``MachineFault`` or an ``OSError`` saying so: one line, exit code 1. Any other exception is
+a bug and keeps its traceback (docs/cli.md, Exit codes).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 
 from bayes_moe.cli import architecture, campaigns, dense_law, propose, r_star, scalebench, train, workspace
 from bayes_moe.cli.output import WORKSPACE_ENV
-from bayes_moe.errors import InputError
+from bayes_moe.errors import InputError, MachineFault
 
+_MACHINE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO)  # never a bug of ours, wherever they arise
 # in the order `bayes-moe --help` lists their commands
 _COMMAND_MODULES = (architecture, dense_law, train, workspace, propose, r_star, campaigns, scalebench)
 
@@ -55,6 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"bayes-moe {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except MachineFault as error:
+        print(f"bayes-moe {args.command}: error: {error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # the reader went away (`bayes-moe status | head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+    except OSError as error:
+        if error.errno not in _MACHINE_ERRNOS:
+            raise
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"bayes-moe {args.command}: error: {where}{error.strerror} (a fault of the machine: free space "
+              f"or mend the disk, then run the command again)", file=sys.stderr)
+        return 1
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bayes_moe import arch
-from bayes_moe.cli.output import emit, fmt
+from bayes_moe.cli.output import emit, fmt, measured, positive
 from bayes_moe.errors import InputError
 
 
@@ -36,15 +36,15 @@ def _cmd_arch(args: argparse.Namespace) -> None:
 
 def register(command) -> None:
     p = command("arch", _cmd_arch, "solve an architecture for (r, c_token, sparsity)", reports=True)
-    p.add_argument("--r", type=float, required=True, help="expert/attention FLOPs ratio C_E/C_A")
-    p.add_argument("--c-token", type=float, help="forward FLOPs per token (attention + experts)")
-    p.add_argument("--sparsity", type=float, required=True, help="S = (E - E_act) / E")
+    p.add_argument("--r", type=measured("r"), required=True, help="expert/attention FLOPs ratio C_E/C_A")
+    p.add_argument("--c-token", type=positive(float), help="forward FLOPs per token (attention + experts)")
+    p.add_argument("--sparsity", type=measured("sparsity"), required=True, help="S = (E - E_act) / E")
     p.add_argument("--preset", help=f"size preset: {', '.join(arch.PRESETS)}")
-    p.add_argument("--layers", type=int)
-    p.add_argument("--heads", type=int)
-    p.add_argument("--kv-heads", type=int)
-    p.add_argument("--d-model", type=int)
-    p.add_argument("--n-ctx", type=int)
-    p.add_argument("--top-k", type=int, default=2)
+    p.add_argument("--layers", type=positive(int))
+    p.add_argument("--heads", type=positive(int))
+    p.add_argument("--kv-heads", type=positive(int))
+    p.add_argument("--d-model", type=positive(int), help=f"residual width, >= {arch.WIDTH_MULTIPLE}")
+    p.add_argument("--n-ctx", type=positive(int))
+    p.add_argument("--top-k", type=positive(int), default=2)
     p.add_argument("--shared", type=int, default=1)
-    p.add_argument("--vocab", type=int, default=arch.DEFAULT_VOCAB)
+    p.add_argument("--vocab", type=positive(int), default=arch.DEFAULT_VOCAB)

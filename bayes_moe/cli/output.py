@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import numbers
 import os
 from pathlib import Path
+
+from bayes_moe.errors import InputError
+from bayes_moe.fields import parse_value
 
 WORKSPACE_ENV = "BAYES_MOE_WORKSPACE"
 
@@ -16,9 +20,41 @@ def workspace_path(args: argparse.Namespace) -> Path:
     return Path(getattr(args, "workspace", None) or os.environ.get(WORKSPACE_ENV) or "workspace")
 
 
-def emit(args: argparse.Namespace, payload, text: str) -> None:
-    """Print ``payload`` as JSON under ``--json``, else the human-readable ``text``."""
-    print(json.dumps(payload, indent=2, default=_jsonable) if getattr(args, "json", False) else text)
+def emit(args: argparse.Namespace, payload, text: str, file=None) -> None:
+    """Print ``payload`` as JSON under ``--json``, else the human-readable ``text`` (to ``file``, else stdout).
+    The JSON is always valid: a NaN or infinity becomes null, and its object gains ``"non_finite"``
+    naming each such key and its value (``{"median": "nan"}``), so a reader sees why it is missing."""
+    if getattr(args, "json", False):
+        text = json.dumps(_finite(payload), indent=2, default=_jsonable, allow_nan=False)
+    print(text, file=file)
+
+
+def _finite(value):
+    """``value`` with every non-finite float replaced by None, the reason kept beside it (see ``emit``)."""
+    if isinstance(value, dict):
+        reasons = {key: repr(item) for key, item in value.items() if _is_non_finite(item)}
+        cleaned = {key: None if key in reasons else _finite(item) for key, item in value.items()}
+        return {**cleaned, "non_finite": reasons} if reasons else cleaned
+    if isinstance(value, (list, tuple)):
+        return [None if _is_non_finite(item) else _finite(item) for item in value]
+    return value
+
+
+def _is_non_finite(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and not math.isfinite(value)
+
+
+def measured(name: str):
+    """An argparse type that checks a flag as the ledger checks field ``name`` (``bayes_moe.fields``),
+    keeping its message: ``--compute inf`` is refused with the allowed range."""
+    def parse(text: str):
+        try:
+            return parse_value(name, text)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = name
+    return parse
 
 
 def table(rows: list[dict], columns: list[str]) -> str:
@@ -43,3 +79,20 @@ def _jsonable(value):
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def positive(kind: type):
+    """An argparse type: a finite number of ``kind`` (int or float) > 0, else one line naming the value."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") \
+                from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text!r}")
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+

@@ -6,14 +6,15 @@ Each command loads PyMC or ArviZ inside its function, so the light commands and 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from bayes_moe import config
 from bayes_moe.cli.fitting import SAMPLERS, fit_options, sampling_flags
-from bayes_moe.cli.output import emit, table, workspace_path
+from bayes_moe.cli.output import emit, measured, table, workspace_path
 from bayes_moe.errors import InputError
 from bayes_moe.forms import DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, PENALTIES, penalty_of
-from bayes_moe.ledger import POSTERIOR_FILE, Ledger
+from bayes_moe.ledger import Ledger
+from bayes_moe.workspace import CAMPAIGN_FILE, POSTERIOR_FILE, load_campaign
 
 
 def _diagnostics_text(report: dict) -> str:
@@ -51,17 +52,17 @@ def _cmd_r_star(args: argparse.Namespace) -> None:
     if args.targets == (args.compute is not None or args.sparsity is not None):
         raise InputError("give --compute and --sparsity, or --targets for the campaign's target points")
     if args.targets:
-        points = list(config.load_campaign(workspace).targets)
+        points = list(load_campaign(workspace).targets)
     elif args.compute is None or args.sparsity is None:
         raise InputError("r-star needs both --compute and --sparsity")
     else:
         points = [(args.compute, args.sparsity)]
-    for compute, sparsity in points:
-        if not compute > 0 or not 0 <= sparsity < 1:
-            raise InputError(f"need --compute > 0 and 0 <= --sparsity < 1, got {compute!r}, {sparsity!r}")
     idata = posterior.load(workspace)
-    with Ledger.open(workspace) as ledger:
+    with Ledger.open(workspace, readonly=True) as ledger:
         stale = posterior.is_stale(idata, ledger)
+        regime.warn_flagged("r-star", load_campaign(workspace), ledger.runs("done"))
+        measured_computes = [run.compute for run in ledger.runs("done")]
+    _warn_extrapolation([c for c, _ in points], measured_computes, workspace)
     compute, sparsity = ([p[i] for p in points] for i in (0, 1))
     interval = posterior.r_star(idata, compute, sparsity, prob=args.prob)
     rows = [{"compute": c, "sparsity": s, "prob": args.prob,
@@ -82,10 +83,25 @@ def _cmd_r_star(args: argparse.Namespace) -> None:
     emit(args, rows if args.targets else rows[0], text)
 
 
+def _warn_extrapolation(computes: list[float], measured: list[float], workspace) -> None:
+    """Warn of a compute beyond what the campaign set out to predict: above both its runs and its targets
+    (the targets are the extrapolation the campaign is for), or below its smallest run."""
+    targets = [c for c, _ in load_campaign(workspace).targets] if (workspace / CAMPAIGN_FILE).is_file() else []
+    if not measured:
+        return
+    low, high = min(measured), max(measured + targets)
+    for compute in sorted({c for c in computes if not low <= c <= high}):
+        edge = high if compute > high else low
+        print(f"bayes-moe r-star: warning: C={compute:.3g} lies {abs(math.log10(compute / edge)):.1f} decades "
+              f"{'above' if compute > high else 'below'} the {'runs and targets' if compute > high else 'runs'} "
+              f"({edge:.3g} FLOPs): r* there is the law's extrapolation, not a measurement", file=sys.stderr)
+
+
 def _cmd_compare(args: argparse.Namespace) -> None:
     from bayes_moe import model
 
-    with Ledger.open(workspace_path(args)) as ledger:
+    with Ledger.open(workspace_path(args), readonly=True) as ledger:
+
         runs = ledger.to_dataset()
     comparison, verdict = model.compare_forms(runs, **fit_options(args))
     columns = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "warning"]
@@ -134,8 +150,8 @@ def register(command) -> None:
     p.add_argument("--if-stale", action="store_true",
                    help="keep the saved posterior if it was fit on the ledger's current runs")
     p = command("r-star", _cmd_r_star, "r* with a credible interval at any compute and sparsity", reports=True)
-    p.add_argument("--compute", type=float, help="total training FLOPs")
-    p.add_argument("--sparsity", type=float, help="S = (E - E_act) / E, 0 <= S < 1")
+    p.add_argument("--compute", type=measured("compute"), help="total training FLOPs")
+    p.add_argument("--sparsity", type=measured("sparsity"), help="S = (E - E_act) / E, 0 <= S < 1")
     p.add_argument("--targets", action="store_true", help="every target point of the campaign (a JSON list)")
     p.add_argument("--prob", type=float, default=0.9, help="equal-tailed interval probability (0.9)")
     p = command("compare", _cmd_compare, "PSIS-LOO: power law vs curved and signed laws, asymmetric vs symmetric valley",

@@ -23,7 +23,8 @@ from bayes_moe.design.ensemble import EnsembleModel, PosteriorDraws
 from bayes_moe.design.space import Candidate, DesignSpace
 from bayes_moe.design.strategies import STRATEGIES, make_strategy
 from bayes_moe.errors import InputError
-from bayes_moe.ledger import POSTERIOR_FILE, Ledger
+from bayes_moe.ledger import Ledger
+from bayes_moe.workspace import POSTERIOR_FILE
 
 DESIGN_DRAWS = 256  # posterior draws the design uses (thinned evenly): enough for covariances, fast
 LOSS_PROB = 0.9  # central probability of the predicted-loss interval
