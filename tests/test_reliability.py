@@ -255,6 +255,40 @@ def test_importing_into_a_read_only_ledger_is_one_line(archived):
         assert len(ledger.runs()) == 3
 
 
+def test_a_read_only_ledger_in_a_writable_folder_is_one_line(archived):
+    archived.chmod(0o755)
+    os.chown(archived, 65534, 65534) if os.geteuid() == 0 else None  # the folder is the user's, the file not
+    done = _as_nobody(["--workspace", str(archived), "import", str(archived.parent / "more.csv")], archived.parent)
+    line = one_line(done.stderr)
+    assert done.returncode == 2 and "cannot write ledger" in line, line
+    status = _as_nobody(["--workspace", str(archived), "status"], archived.parent)
+    assert status.returncode == 0, status.stderr
+
+
+@pytest.mark.parametrize("error, code", [(PermissionError(13, "Permission denied", "ws/posterior.nc"), 2),
+                                         (OSError(28, "No space left on device", "ws/posterior.nc"), 1)])
+def test_file_system_errors_anywhere_are_one_line_naming_the_file(monkeypatch, capsys, error, code):
+    """What no module translated itself (posterior.save in `fit`, a checkpoint in `run`) still ends in one line."""
+    from bayes_moe.cli import workspace as commands
+
+    def handler(args):
+        raise error
+
+    monkeypatch.setattr(commands, "_cmd_status", handler)
+    fails(capsys, "status", code=code, match=f"bayes-moe status: error: ws/posterior.nc: {error.strerror}")
+
+
+def test_other_errors_keep_their_traceback(monkeypatch):
+    from bayes_moe.cli import workspace as commands
+
+    def handler(args):
+        raise OSError(22, "Invalid argument")  # not the user's permissions nor the machine: a bug
+
+    monkeypatch.setattr(commands, "_cmd_status", handler)
+    with pytest.raises(OSError, match="Invalid argument"):
+        main(["status"])
+
+
 # --- 1. a full disk is exit 1 and one line; the data stays safe -----------------------------------
 
 

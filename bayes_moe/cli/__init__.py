@@ -21,6 +21,7 @@ from bayes_moe.cli.output import WORKSPACE_ENV
 from bayes_moe.errors import InputError, MachineFault
 
 _MACHINE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO)  # never a bug of ours, wherever they arise
+_ACCESS_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 # in the order `bayes-moe --help` lists their commands
 _COMMAND_MODULES = (architecture, dense_law, train, workspace, propose, r_star, campaigns, scalebench)
 
@@ -65,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`bayes-moe status | head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
     except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        if error.errno in _ACCESS_ERRNOS:  # the user's permissions, named with the file: not a bug to hide
+            print(f"bayes-moe {args.command}: error: {where}{error.strerror}", file=sys.stderr)
+            return 2
         if error.errno not in _MACHINE_ERRNOS:
             raise
-        where = f"{error.filename}: " if error.filename else ""
         print(f"bayes-moe {args.command}: error: {where}{error.strerror} (a fault of the machine: free space "
               f"or mend the disk, then run the command again)", file=sys.stderr)
         return 1
