@@ -1,26 +1,32 @@
 """The closed loop: execute what is queued -> refit if stale -> stop? -> propose -> execute -> ...
 
 The ledger is the only state. A campaign killed at any point and started again first executes the
-runs it left 'proposed' or 'running' (executors pick a 'running' run up again), so no run is repeated
-once finished and none is lost. A failed run is recorded with its reason by the executor and the loop
-goes on; it is never retried (the design may propose a new run nearby). The loop stops after
-``rounds`` rounds, when the 90% interval of r* at every target is within the campaign's relative
-half-width, or when the compute budget is spent.
+runs it left 'proposed' or 'running' (executors pick a 'running' run up again: resumed from its
+checkpoint, or its Slurm job re-attached), so no run is repeated once finished and none is lost. A
+round's batch runs as many runs at once as the executor has slots (bayes_moe.executors.batch); fitting
+the workspace is bayes_moe.fitting's job. A failed run is recorded with its reason by the executor and
+the loop goes on; it is not retried (the design may propose a new run nearby), except a Slurm job the
+scheduler killed, where ``[slurm] retries`` says so. The loop stops after ``rounds`` rounds, when the
+90% interval of r* at every target is within the campaign's relative half-width, or when the compute
+budget is spent.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from bayes_moe.config import load_campaign
 from bayes_moe import posterior
-from bayes_moe.design.proposals import PENDING, propose_next
-from bayes_moe.errors import InputError
+from bayes_moe.config import load_campaign
+from bayes_moe.design.proposals import propose_next
+from bayes_moe.executors.batch import execute_queue
+from bayes_moe.fitting import current_posterior
 from bayes_moe.ledger import Ledger
+from bayes_moe.strategy_names import DEFAULT_STRATEGY
 
 SPENT = ("done", "failed", "running")
 STOP_PROB = 0.9  # the interval the stopping rule and the progress display speak of
@@ -64,46 +70,6 @@ class CampaignResult:
         return self.rounds[-1].after if self.rounds else self.start
 
 
-def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None) -> dict:
-    """The r* law of a workspace's fits: ``form`` and ``penalty`` where given, else its campaign's [model]."""
-    campaign = load_campaign(workspace)
-    return {"form": form or campaign.form, "penalty": penalty or campaign.penalty}
-
-
-def refit(workspace: Path, **fit_options):
-    """Fit the joint model to the ledger's finished runs and save ``posterior.nc`` with their fingerprint;
-    the law (form, penalty) is the campaign's [model] unless ``fit_options`` name one (``fit_law``)."""
-    from bayes_moe import model
-
-    fit_options = {**fit_options, **fit_law(workspace, fit_options.get("form"), fit_options.get("penalty"))}
-
-    with Ledger.open(workspace) as ledger:
-        runs = ledger.to_dataset()  # attrs carry the fingerprint of exactly these runs
-    if runs.sizes["run"] == 0:
-        raise InputError(f"no finished runs in {workspace}: nothing to fit")
-    idata = model.fit(runs, **fit_options)
-    posterior.save(idata, workspace)
-    return idata
-
-
-def fresh_posterior(workspace: Path):
-    """The workspace's posterior if it exists and was fit on the ledger's current finished runs, else None."""
-    if not (Path(workspace) / posterior.POSTERIOR_FILE).is_file():
-        return None
-    idata = posterior.load(workspace)
-    with Ledger.open(workspace) as ledger:
-        return None if posterior.is_stale(idata, ledger) else idata
-
-
-def current_posterior(workspace: Path, **fit_options):
-    """The workspace's posterior, refitted first if it is missing or stale; None with no finished runs."""
-    with Ledger.open(workspace) as ledger:
-        if not ledger.counts().get("done"):
-            return None
-    idata = fresh_posterior(workspace)
-    return idata if idata is not None else refit(workspace, **fit_options)
-
-
 def target_intervals(idata, targets, prob: float = STOP_PROB) -> list[dict]:
     """Median and equal-tailed interval of r* at each target, with its relative half-width."""
     compute, sparsity = (np.array([t[i] for t in targets], dtype=float) for i in (0, 1))
@@ -130,13 +96,22 @@ def law_may_stop(law: str, settled: bool, previous_law: str | None = None) -> bo
     return settled and previous_law in (None, law)
 
 
-def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: str = "active",
-                 fit_options: dict | None = None, seed: int = 0, progress: bool = True) -> CampaignResult:
-    """Run up to ``rounds`` rounds of propose -> execute -> refit with ``executor`` (executors.py)."""
+def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: str = DEFAULT_STRATEGY,
+                 fit_options: dict | None = None, seed: int = 0, progress: bool = True,
+                 refit_each: bool = False) -> CampaignResult:
+    """Run up to ``rounds`` rounds of propose -> execute -> refit with ``executor`` (bayes_moe.executors);
+    the refit comes when a round's batch is in, or also after each run as it arrives with ``refit_each``."""
     workspace = Path(workspace)
     campaign = load_campaign(workspace)
     fit_options = fit_options or {}
-    leftover, leftover_failed = _execute_queue(workspace, executor)  # from an interrupted campaign
+
+    def refit_on_arrival(run):
+        if run.status == "done":
+            now = _standing(workspace, campaign, fit_options)
+            tqdm.write(f"run {run.id} done: r* ±{now.half_width:.1%} at the targets", file=sys.stderr)
+
+    on_result = refit_on_arrival if refit_each else None
+    leftover, leftover_failed = execute_queue(workspace, executor, on_result)  # from an interrupted campaign
     standing = _standing(workspace, campaign, fit_options)
     result = CampaignResult([], standing, "rounds done")
     previous = None  # the standing before the last round
@@ -154,7 +129,7 @@ def run_campaign(workspace, executor, *, rounds: int, batch: int = 1, strategy: 
         if not standing.converged:  # flagged; the loop goes on because more data is the remedy
             bar.write(f"round {index}: the posterior has not converged (see `bayes-moe fit`); proposing anyway")
         propose_next(workspace, batch=batch, strategy=strategy, force=True, seed=seed + index)
-        executed, failed = _execute_queue(workspace, executor)
+        executed, failed = execute_queue(workspace, executor, on_result)
         previous, standing = standing, _standing(workspace, campaign, fit_options)
         result.rounds.append(Round(index, leftover + executed, leftover_failed + failed, standing))
         leftover, leftover_failed = [], []
@@ -168,14 +143,6 @@ def _standing(workspace: Path, campaign, fit_options: dict) -> Standing:
         return Standing(_compute_spent(workspace), [], True)
     return Standing(_compute_spent(workspace), target_intervals(idata, campaign.targets), posterior.converged(idata),
                     posterior.law_settled(idata), idata.attrs.get("form", ""))
-
-
-def _execute_queue(workspace: Path, executor) -> tuple[list[int], list[int]]:
-    """Execute every proposed or running run, oldest first; returns (executed ids, failed ids)."""
-    with Ledger.open(workspace) as ledger:
-        queue = [run.id for run in ledger.runs(PENDING)]
-    finished = [executor.execute(workspace, run_id) for run_id in sorted(queue)]
-    return [run.id for run in finished], [run.id for run in finished if run.status == "failed"]
 
 
 def _compute_spent(workspace: Path) -> float:

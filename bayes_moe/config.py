@@ -36,6 +36,17 @@ of ``Campaign``)::
     law = "paper"
     seed = 0
     noise = 0.01
+
+    [slurm]                                  # campaign --executor slurm (docs/campaign.md); every key optional
+    partition = "gpu"
+    account = "my-project"
+    gpus_per_job = 1
+    cpus_per_job = 8
+    mem_gb = 64
+    time_limit_min = 120
+    max_jobs = 32                            # jobs in flight at most
+    retries = 0                              # resubmissions of a job the scheduler killed
+    folder = "/shared/scratch/jobs"          # the jobs' files (default <workspace>/jobs)
 """
 
 from __future__ import annotations
@@ -84,6 +95,7 @@ class Campaign:
     form: str = DEFAULT_FORM  # the r* law of the workspace's fits (forms.FORM_CHOICES)
     penalty: str = DEFAULT_PENALTY
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
+    slurm: dict = field(default_factory=dict)  # [slurm]: the Slurm executor's settings (SLURM_KEYS)
 
     def __post_init__(self):
         if self.preset is not None and self.tokens_per_param is not None:
@@ -127,9 +139,9 @@ def load_campaign(path) -> Campaign:
 
 
 def _campaign(path: Path, document: dict) -> Campaign:
-    unknown = set(document) - set(_LAYOUT) - {"world"}
+    unknown = set(document) - set(_LAYOUT) - {"world", "slurm"}
     if unknown:
-        raise InputError(f"{path}: unknown table(s) {sorted(unknown)}; expected {sorted(_LAYOUT) + ['world']}")
+        raise InputError(f"{path}: unknown table(s) {sorted(unknown)}; expected {sorted(_LAYOUT) + ['world', 'slurm']}")
     values = {}
     for table, keys in _LAYOUT.items():
         entries = document.get(table, {})
@@ -144,6 +156,7 @@ def _campaign(path: Path, document: dict) -> Campaign:
     if values.get("preset") is not None and values.get("tokens_per_param") is not None:
         raise InputError(f"{path}: [space] preset and tokens_per_param are exclusive (runs are sized by a preset "
                          f"or from their compute); keep one")
+    values["slurm"] = _slurm(path, document.get("slurm", {}))
     return Campaign(**values)
 
 
@@ -245,6 +258,27 @@ def _world(path: Path, entries) -> dict:
     return world
 
 
+def _count(where: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"{where} must be an integer >= 0, got {value!r}")
+    return value
+
+
+SLURM_KEYS = {"partition": _text, "account": _text, "gpus_per_job": _count, "cpus_per_job": _count,
+              "mem_gb": _positive, "time_limit_min": _count, "max_jobs": _count, "retries": _count, "folder": _text}
+
+
+def _slurm(path: Path, entries) -> dict:
+    """[slurm], each key checked by SLURM_KEYS."""
+    if not isinstance(entries, dict):
+        raise InputError(f"{path}: slurm must be a table [slurm], got {entries!r}")
+    for key, value in entries.items():
+        if key not in SLURM_KEYS:
+            raise InputError(f"{path}: unknown key [slurm] {key} = {value!r}; expected one of {sorted(SLURM_KEYS)}")
+        SLURM_KEYS[key](f"{path}: [slurm] {key}", value)
+    return dict(entries)
+
+
 def dump_campaign(campaign: Campaign) -> str:
     """``campaign`` as TOML in the layout ``load_campaign`` reads (floats written exactly)."""
     by_field = {f.name: getattr(campaign, f.name) for f in fields(campaign)}
@@ -255,6 +289,8 @@ def dump_campaign(campaign: Campaign) -> str:
         lines.append("")
     lines.append("[world]")
     lines += [f"{_toml_key(key)} = {_toml(value)}" for key, value in campaign.world.items()]
+    if campaign.slurm:
+        lines += ["", "[slurm]"] + [f"{key} = {_toml(value)}" for key, value in campaign.slurm.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -31,7 +31,7 @@ from bayes_moe.config import load_campaign
 from bayes_moe.design.proposals import PENDING, plan, posterior_draws
 from bayes_moe.design.space import DesignSpace
 from bayes_moe.design.strategies import make_strategy
-from bayes_moe.executors import SimulatorExecutor
+from bayes_moe.executors.simulator import SimulatorExecutor
 from bayes_moe.ledger import Ledger
 from bayes_moe.workspace import create_workspace
 

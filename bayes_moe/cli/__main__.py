@@ -1,4 +1,4 @@
-"""``python -m bayes_moe.cli``: the executors and experiments/run_proposed.sh start runs this way."""
+"""``python -m bayes_moe.cli``: the trainer pool starts its runs this way."""
 
 import sys
 

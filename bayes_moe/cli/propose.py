@@ -6,6 +6,7 @@ import argparse
 
 from bayes_moe.cli.output import emit, table, workspace_path
 from bayes_moe.ledger import Ledger
+from bayes_moe.strategy_names import DEFAULT_STRATEGY, STRATEGY_NAMES
 
 NEXT_COLUMNS = ["id", "r", "compute", "sparsity", "n_active", "tokens", "predicted_loss", "loss_lower",
                 "loss_upper", "information_per_flop"]
@@ -41,7 +42,8 @@ def _run_commands(args: argparse.Namespace, rows: list[dict]) -> str:
 def register(command) -> None:
     p = command("next", _cmd_next, "propose the next runs and record them as proposed", reports=True)
     p.add_argument("--batch", type=int, default=1, help="runs to propose, jointly informative (1)")
-    p.add_argument("--strategy", default="active", help="active (default), max-variance, sobol or grid")
+    p.add_argument("--strategy", choices=STRATEGY_NAMES, default=DEFAULT_STRATEGY,
+                   help=f"how runs are chosen ({DEFAULT_STRATEGY})")
     p.add_argument("--force", action="store_true", help="propose even from a stale or unconverged posterior")
     p.add_argument("--seed", type=int, default=0, help="seed of the space-filling strategies (0)")
     p.add_argument("--unless-pending", action="store_true",

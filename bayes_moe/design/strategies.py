@@ -44,6 +44,9 @@ class Strategy(ABC):
     name: ClassVar[str]
     needs_posterior: ClassVar[bool] = False
 
+    def __init__(self, seed: int = 0):
+        self.seed = seed  # every random choice of the strategy derives from it
+
     def propose(self, q: int, space: DesignSpace, *, done=(), pending=(), budget_left: float = math.inf
                 ) -> list[Candidate]:
         """Up to ``q`` distinct runs, none equal to a pending one, whose compute sums to at most
@@ -68,9 +71,6 @@ class Sobol(Strategy):
     runs already in the ledger so that successive batches keep filling the space."""
 
     name = "sobol"
-
-    def __init__(self, seed: int = 0):
-        self.seed = seed
 
     def _pick(self, space, done, pending):
         X = sobol_features(space, SOBOL_TRIES, self.seed, skip=len(done) + len(pending))
@@ -119,9 +119,9 @@ class _AcquisitionStrategy(Strategy):
     needs_posterior = True
 
     def __init__(self, model: EnsembleModel, targets, seed: int = 0):
+        super().__init__(seed)
         self.model = model
         self.targets = torch.as_tensor(targets, dtype=torch.float64)
-        self.seed = seed
 
     @abstractmethod
     def acquisition(self, model: EnsembleModel, space: DesignSpace):
@@ -142,8 +142,8 @@ class _AcquisitionStrategy(Strategy):
         if not any(same_run(candidate, run) for run in pending):
             return candidate
         # The optimum repeats a pending run (a replicate can be worth most, e.g. for uncertainty
-        # sampling at a corner): take the best new run among space-filling choices instead.
-        choices = sobol_features(space, FALLBACK_CHOICES, seed=len(pending))
+        # sampling at a corner): take the best new run among space-filling choices (from the strategy's seed) instead.
+        choices = sobol_features(space, FALLBACK_CHOICES, seed=self.seed)
         with torch.no_grad():
             values = acqf(choices.unsqueeze(-2))
         order = values.argsort(descending=True)
@@ -169,7 +169,7 @@ class MaxVariance(_AcquisitionStrategy):
         return PredictiveVariance(model)
 
 
-STRATEGIES = {cls.name: cls for cls in (Active, MaxVariance, Sobol, Grid)}
+STRATEGIES = {cls.name: cls for cls in (Active, MaxVariance, Sobol, Grid)}  # named in bayes_moe.strategy_names
 
 
 def make_strategy(name: str, *, model: EnsembleModel | None = None, targets=None, seed: int = 0) -> Strategy:
@@ -182,7 +182,7 @@ def make_strategy(name: str, *, model: EnsembleModel | None = None, targets=None
         if model is None or targets is None:
             raise InputError(f"strategy {name!r} needs a fitted posterior")
         return cls(model, targets, seed)
-    return cls(seed) if cls is Sobol else cls()
+    return cls(seed)
 
 
 def _first_new(space: DesignSpace, X: torch.Tensor, existing: list, name: str, required: bool = True,

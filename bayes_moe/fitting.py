@@ -1,0 +1,54 @@
+"""Fitting a workspace: its finished runs, fitted with its law, saved as ``posterior.nc`` beside the ledger.
+
+Below the campaign and the CLI, which both call it (``bayes-moe fit``, the campaign's refit, the notebooks):
+``fit_workspace`` fits and saves, ``fresh_posterior`` reuses a posterior fitted on the ledger's current
+finished runs, ``current_posterior`` is the one or the other. PyMC loads only when a fit runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bayes_moe import posterior
+from bayes_moe.config import load_campaign
+from bayes_moe.errors import InputError
+from bayes_moe.ledger import Ledger
+
+
+def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None) -> dict:
+    """The r* law of a workspace's fits: ``form`` and ``penalty`` where given, else its campaign's [model]."""
+    campaign = load_campaign(workspace)
+    return {"form": form or campaign.form, "penalty": penalty or campaign.penalty}
+
+
+def fit_workspace(workspace: Path, **fit_options):
+    """Fit the joint model to the ledger's finished runs and save ``posterior.nc`` with their fingerprint;
+    the law (form, penalty) is the campaign's [model] unless ``fit_options`` name one (``fit_law``)."""
+    from bayes_moe import model
+
+    fit_options = {**fit_options, **fit_law(workspace, fit_options.get("form"), fit_options.get("penalty"))}
+    with Ledger.open(workspace) as ledger:
+        runs = ledger.to_dataset()  # attrs carry the fingerprint of exactly these runs
+    if runs.sizes["run"] == 0:
+        raise InputError(f"no finished runs in {workspace}: nothing to fit")
+    idata = model.fit(runs, **fit_options)
+    posterior.save(idata, workspace)
+    return idata
+
+
+def fresh_posterior(workspace: Path):
+    """The workspace's posterior if it exists and was fit on the ledger's current finished runs, else None."""
+    if not (Path(workspace) / posterior.POSTERIOR_FILE).is_file():
+        return None
+    idata = posterior.load(workspace)
+    with Ledger.open(workspace) as ledger:
+        return None if posterior.is_stale(idata, ledger) else idata
+
+
+def current_posterior(workspace: Path, **fit_options):
+    """The workspace's posterior, refitted first if it is missing or stale; None with no finished runs."""
+    with Ledger.open(workspace) as ledger:
+        if not ledger.counts().get("done"):
+            return None
+    idata = fresh_posterior(workspace)
+    return idata if idata is not None else fit_workspace(workspace, **fit_options)
