@@ -60,7 +60,7 @@ def fit_options() -> dict:
 def notebook_workspace():
     """``(workspace, idata, runs)``: env ``WORKSPACE`` (else a fresh copy of experiments/demo in a
     temporary folder), its posterior (fitted and saved first if missing or stale) and its finished runs."""
-    from bayes_moe.campaign import current_posterior
+    from bayes_moe.fitting import current_posterior
     from bayes_moe.ledger import LEDGER_FILE, Ledger
     from bayes_moe.workspace import create_workspace
 

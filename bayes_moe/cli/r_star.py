@@ -22,13 +22,13 @@ def _diagnostics_text(report: dict) -> str:
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
-    from bayes_moe import campaign, posterior  # imports PyMC: only when this command runs
+    from bayes_moe import fitting, posterior  # imports PyMC: only when this command runs
 
     workspace = workspace_path(args)
-    idata = campaign.fresh_posterior(workspace) if args.if_stale else None
+    idata = fitting.fresh_posterior(workspace) if args.if_stale else None
     refitted = idata is None
     if refitted:
-        idata = campaign.refit(workspace, form=args.form, penalty=args.penalty, **fit_options(args))
+        idata = fitting.fit_workspace(workspace, form=args.form, penalty=args.penalty, **fit_options(args))
     path = workspace / POSTERIOR_FILE
     report = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
     report["converged"] = posterior.converged(idata)
@@ -124,9 +124,9 @@ def _cmd_validate(args: argparse.Namespace) -> None:
 
 def _law(args: argparse.Namespace) -> dict:
     """The r* law asked for: ``--form``/``--penalty``, else the workspace campaign's [model]."""
-    from bayes_moe import campaign
+    from bayes_moe import fitting
 
-    return campaign.fit_law(workspace_path(args), args.form, args.penalty)
+    return fitting.fit_law(workspace_path(args), args.form, args.penalty)
 
 
 def _law_flags(p: argparse.ArgumentParser) -> None:
