@@ -1,0 +1,324 @@
+"""The GPU check of issue #16: a learning-rate sweep at two sizes and a smoke campaign, both at
+T = 20 tokens per active parameter, trained in parallel over the machine's GPUs; and the analysis
+that tells whether the batch/lr rule (``train.hparams``) holds.
+
+On the GPU machine (torch, botorch; no PyMC needed), from the repository root::
+
+    python3 -m bayes_moe.train.lr_sweep run --out $OUT --time-limit 420
+
+plans two workspaces under ``--base`` (default /tmp/lr_sweep): ``sweep`` (per size: one ladder
+architecture at r = 1, S = 0.9538, trained at ``LR_FACTORS`` times the rule's lr, batch and warmup
+by the rule) and ``smoke`` (a campaign with ``tokens_per_param = 20`` whose first batch ``next``
+proposes by Sobol), trains every run through ``bayes-moe run ID --executor trainer`` children,
+``--per-gpu`` at a time on each GPU (tiny models leave a GPU mostly idle), longest first, and
+writes ``results.json`` and both ledgers to ``--out`` after every finished run. Runs still going
+at ``--time-limit`` are stopped and reported unfinished, never as results. The corpus is the
+trainer's: ``$BAYES_MOE_CORPUS`` if set, else ./corpus, else the shipped sample.
+
+Back here: ``python -m bayes_moe.train.lr_sweep analyse experiments/lr_sweep/results.json`` prints
+the sweep per size (the best lr, the rule's, their ratio and the loss gap: the issue's check is a
+ratio within 2 and a gap within 0.02 nats) and the smoke runs' regime; copy ``smoke.sqlite`` to a
+workspace's ``ledger.sqlite`` to fit it (``bayes-moe fit``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bayes_moe import arch, flops
+from bayes_moe.cli import main as cli
+from bayes_moe.ledger import LEDGER_FILE, Ledger
+from bayes_moe.train import data, hparams
+
+TOKENS_PER_PARAM = 20.0
+SWEEP_COMPUTES = (1e15, 3e15)
+LR_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)  # times the rule's lr
+SWEEP_R, SWEEP_SPARSITY = 1.0, 0.9538
+SMOKE_COMPUTE = (1e15, 1e16)
+SMOKE_RUNS = 4
+SMOKE_SPARSITIES = (0.9091, 0.9538)
+SMOKE_R = (0.3, 4.0)
+ASSUMED_FLOPS_PER_S = 40e12  # per process, for ordering runs and the printed estimate (tiny models: low MFU)
+STARTUP_S = 25.0  # per run: interpreter, imports, corpus checks, evaluation
+LOSS_GAP = 0.02  # nats: the rule's loss within this of the sweep's best
+LR_RATIO = 2.0  # the rule's lr within this factor of the sweep's best
+CHECK = ("rule lr within a factor of 2 of the sweep's best", "its loss within 0.02 nats of the best")
+
+
+@dataclass(frozen=True)
+class Job:
+    workspace: Path
+    run_id: int
+    config: Path | None
+    seconds: float  # estimated
+
+
+def plan(base: Path, *, computes=SWEEP_COMPUTES, factors=LR_FACTORS, tokens_per_param=TOKENS_PER_PARAM,
+         smoke_compute=SMOKE_COMPUTE, smoke_runs=SMOKE_RUNS, extra: dict | None = None) -> list[Job]:
+    """Create the ``sweep`` and ``smoke`` workspaces under ``base`` and return their runs as jobs.
+    ``extra`` trainer settings go to every run (the CPU test shrinks the batch and evaluation)."""
+    from bayes_moe.design.proposals import propose_next  # BoTorch: only for the smoke campaign's batch
+
+    base.mkdir(parents=True, exist_ok=True)
+    extra = dict(extra or {})
+    sweep = _workspace(base, "sweep", f"[space]\ntokens_per_param = {tokens_per_param!r}\n"
+                                      f"compute = [{min(computes)!r}, {max(computes) * 1.0001!r}]\n"
+                                      f"r = [0.5, 2.0]\nsparsities = [{SWEEP_SPARSITY!r}]\n")
+    jobs = []
+    with Ledger.open(sweep) as ledger:
+        for compute in computes:
+            solved = arch.size_for_compute(SWEEP_R, compute, SWEEP_SPARSITY, tokens_per_param)
+            rule = hparams.learning_rate(compute)
+            for factor in factors:
+                run_id = ledger.add_run(solved.r, compute, solved.sparsity, arch=solved.to_dict(),
+                                        tokens=flops.tokens_for_compute(compute, solved.c_token),
+                                        n_active=solved.n_active, n_total=solved.n_total,
+                                        label=f"lr x{factor:g}", metrics={"lr_factor": factor, "rule_lr": rule})
+                # the rule's own run takes no lr: the trainer's default (train.hparams) is what is checked
+                jobs.append(_job(sweep, run_id, solved, compute, extra if factor == 1 else {**extra, "lr": rule * factor}))
+    if not smoke_runs:
+        return sorted(jobs, key=lambda job: -job.seconds)
+    smoke = _workspace(base, "smoke", f"[campaign]\nname = \"smoke\"\n[space]\ntokens_per_param = {tokens_per_param!r}\n"
+                                      f"compute = [{smoke_compute[0]!r}, {smoke_compute[1]!r}]\n"
+                                      f"r = [{SMOKE_R[0]!r}, {SMOKE_R[1]!r}]\n"
+                                      f"sparsities = [{', '.join(map(repr, SMOKE_SPARSITIES))}]\n"
+                                      f"[stopping]\ncompute_budget = {10 * smoke_runs * smoke_compute[1]!r}\n")
+    proposals, _ = propose_next(smoke, batch=smoke_runs, strategy="sobol", seed=0)
+    with Ledger.open(smoke) as ledger:
+        for proposal in proposals:
+            solved = arch.MoEArch.from_dict(ledger.get(proposal.id).arch)
+            jobs.append(_job(smoke, proposal.id, solved, proposal.compute, extra))
+    return sorted(jobs, key=lambda job: -job.seconds)
+
+
+def _workspace(base: Path, name: str, campaign: str) -> Path:
+    source = base / "campaigns" / name
+    source.mkdir(parents=True, exist_ok=True)
+    (source / "campaign.toml").write_text(campaign)
+    workspace = base / name
+    if cli(["--workspace", str(workspace), "init", "--from", str(source)]) not in (0, None):
+        raise RuntimeError(f"could not create the workspace {workspace}")
+    return workspace
+
+
+def _job(workspace: Path, run_id: int, solved: arch.MoEArch, compute: float, settings: dict) -> Job:
+    config = None
+    if settings:
+        config = workspace / "configs" / f"{run_id}.toml"
+        config.parent.mkdir(exist_ok=True)
+        config.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items()))
+    tokens = flops.tokens_for_compute(compute, solved.c_token)
+    seconds = flops.TRAIN_FACTOR * (solved.c_token + solved.logits_flops) * tokens / ASSUMED_FLOPS_PER_S
+    return Job(workspace, run_id, config, STARTUP_S + seconds)
+
+
+def train(jobs: list[Job], out: Path, *, slots: list[str | None], time_limit: float, device: str | None = None) -> dict:
+    """Run ``jobs`` as ``bayes-moe run`` children, one per slot (a CUDA_VISIBLE_DEVICES value, or None
+    on a CPU), longest first; stop what is left at ``time_limit`` seconds. Results go to ``out`` after
+    every finished run."""
+    out.mkdir(parents=True, exist_ok=True)
+    queue, running, began = list(jobs), {}, time.monotonic()
+    free = list(slots)
+    log = out / "log.txt"
+    summary = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "slots": slots,
+               "time_limit_s": time_limit, "estimated_s": _makespan(jobs, len(slots)),
+               "corpus": os.environ.get("BAYES_MOE_CORPUS", "trainer default"), "stopped": []}
+    while queue or running:
+        while queue and free:
+            job, slot = queue.pop(0), free.pop(0)
+            command = [sys.executable, "-m", "bayes_moe.cli", "--workspace", str(job.workspace), "run",
+                       str(job.run_id), "--executor", "trainer"]
+            command += ["--config", str(job.config)] if job.config else []
+            command += ["--device", device] if device else []
+            env = dict(os.environ, **({"CUDA_VISIBLE_DEVICES": slot} if slot is not None else {}))
+            (job.workspace / "logs").mkdir(exist_ok=True)
+            handle = open(job.workspace / "logs" / f"{job.run_id}.log", "w")
+            running[subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)] = (job, slot, handle)
+        time.sleep(1.0)
+        for process in [p for p in running if p.poll() is not None]:
+            job, slot, handle = running.pop(process)
+            handle.close()
+            free.append(slot)
+            _note(log, job, process.returncode, time.monotonic() - began)
+            _write(out, jobs, summary, began)
+        if time.monotonic() - began > time_limit and (running or queue):
+            summary["stopped"] = [f"{job.workspace.name}/{job.run_id}" for job, _, _ in running.values()]
+            summary["stopped"] += [f"{job.workspace.name}/{job.run_id} (never started)" for job in queue]
+            _stop(running)
+            queue = []
+    return _write(out, jobs, summary, began)
+
+
+def _makespan(jobs: list[Job], slots: int) -> float:
+    """Estimated seconds for ``jobs`` (longest first) on ``slots`` parallel slots."""
+    ends = [0.0] * slots
+    for job in jobs:
+        ends[ends.index(min(ends))] += job.seconds
+    return max(ends)
+
+
+def _stop(running: dict) -> None:
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process, (_, _, handle) in list(running.items()):
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        handle.close()
+    running.clear()
+
+
+def _note(log: Path, job: Job, code: int, elapsed: float) -> None:
+    tail = (job.workspace / "logs" / f"{job.run_id}.log").read_text(errors="replace")[-600:]
+    with open(log, "a") as stream:
+        stream.write(f"[{elapsed:7.1f}s] {job.workspace.name} run {job.run_id}: exit {code}\n{tail}\n\n")
+
+
+def _write(out: Path, jobs: list[Job], summary: dict, began: float) -> dict:
+    """results.json (every run of both workspaces, as the ledger has it) and a copy of each ledger."""
+    results = {**summary, "wall_s": time.monotonic() - began, "runs": {}}
+    for workspace in sorted({job.workspace for job in jobs}):
+        with Ledger.open(workspace) as ledger:
+            results["runs"][workspace.name] = [_row(run) for run in ledger.runs(None)]
+        with sqlite3.connect(workspace / LEDGER_FILE) as source, sqlite3.connect(out / f"{workspace.name}.sqlite") as copy:
+            source.backup(copy)
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    return results
+
+
+_METRICS = ("val_loss", "train_loss", "steps", "warmup_steps", "epochs", "tokens_per_param", "tokens_per_s",
+            "wall_s", "mfu", "device", "corpus", "lr_factor", "rule_lr")
+
+
+def _row(run) -> dict:
+    metrics = run.metrics or {}
+    config = metrics.get("config") or {}
+    return {"id": run.id, "label": run.label, "status": run.status, "reason": run.reason, "loss": run.loss,
+            "r": run.r, "compute": run.compute, "sparsity": run.sparsity, "n_active": run.n_active,
+            "tokens": run.tokens, "arch": run.arch, "lr": config.get("lr"), "batch_size": config.get("batch_size"),
+            **{key: metrics[key] for key in _METRICS if key in metrics}}
+
+
+# --- analysis (here) -----------------------------------------------------------------------------
+
+
+def analyse(results: dict) -> dict:
+    """Per sweep size: the finished runs by lr, the best, the rule's, and the issue's check; the smoke
+    runs' losses and regime."""
+    sizes = {}
+    for run in results["runs"].get("sweep", []):
+        sizes.setdefault(run["compute"], []).append(run)
+    report = {"sizes": [], "smoke": [_smoke_row(run) for run in results["runs"].get("smoke", [])]}
+    for compute, runs in sorted(sizes.items()):
+        done = sorted((run for run in runs if run["status"] == "done" and run["loss"] is not None), key=lambda run: run["lr"])
+        rule = next((run for run in done if run.get("lr_factor") == 1.0), None)
+        entry = {"compute": compute, "n_active": runs[0]["n_active"], "runs": [(run["lr"], run["loss"]) for run in done],
+                 "unfinished": [run["id"] for run in runs if run["status"] != "done"]}
+        if done and rule is not None:
+            best = min(done, key=lambda run: run["loss"])
+            ratio = max(best["lr"], rule["lr"]) / min(best["lr"], rule["lr"])
+            gap = rule["loss"] - best["loss"]
+            edge = best is done[0] or best is done[-1]
+            entry.update(best_lr=best["lr"], best_loss=best["loss"], rule_lr=rule["lr"], rule_loss=rule["loss"],
+                         lr_ratio=ratio, loss_gap=gap, best_at_edge=edge,
+                         passed=ratio <= LR_RATIO + 1e-9 and gap <= LOSS_GAP)
+        report["sizes"].append(entry)
+    return report
+
+
+def _smoke_row(run: dict) -> dict:
+    keys = ("id", "status", "loss", "r", "compute", "sparsity", "n_active", "tokens_per_param", "steps",
+            "warmup_steps", "epochs", "lr", "batch_size", "wall_s")
+    return {key: run.get(key) for key in keys}
+
+
+def report_text(report: dict) -> str:
+    lines = []
+    for size in report["sizes"]:
+        lines.append(f"C = {size['compute']:.3g} FLOPs, n_active = {size['n_active']:,}: "
+                     + ", ".join(f"lr {lr:.3g} -> {loss:.4f}" for lr, loss in size["runs"]))
+        if size["unfinished"]:
+            lines.append(f"  unfinished runs: {size['unfinished']}")
+        if "passed" in size:
+            lines.append(f"  best lr {size['best_lr']:.3g} ({size['best_loss']:.4f}); rule lr {size['rule_lr']:.3g} "
+                         f"({size['rule_loss']:.4f}): ratio {size['lr_ratio']:.2f}, gap {size['loss_gap']:.4f} nats"
+                         f"{' (best at the edge of the sweep)' if size['best_at_edge'] else ''}: "
+                         f"{'PASS' if size['passed'] else 'FAIL'} ({'; '.join(CHECK)})")
+        else:
+            lines.append("  no verdict: the rule's run or every run is unfinished")
+    for run in report["smoke"]:
+        shown = {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in run.items()}
+        lines.append("smoke " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    return "\n".join(lines)
+
+
+def _slots(gpus: int | None, per_gpu: int) -> list[str | None]:
+    if gpus is None:
+        import torch
+
+        gpus = torch.cuda.device_count()
+    if gpus == 0:
+        return [None] * per_gpu
+    return [str(gpu) for gpu in range(gpus) for _ in range(per_gpu)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bayes_moe.train.lr_sweep", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="plan and train the sweep and the smoke campaign (GPU)")
+    run.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "lr_sweep_out")))
+    run.add_argument("--base", type=Path, default=Path("/tmp/lr_sweep"), help="where the workspaces go (fresh)")
+    run.add_argument("--time-limit", type=float, default=420.0, help="seconds; runs left then are stopped")
+    run.add_argument("--per-gpu", type=int, default=2, help="runs side by side on one GPU (2)")
+    run.add_argument("--gpus", type=int, help="GPUs to use (default: all torch sees; 0: CPU)")
+    run.add_argument("--device", choices=("cpu", "cuda"))
+    run.add_argument("--computes", type=float, nargs="+", default=list(SWEEP_COMPUTES))
+    run.add_argument("--factors", type=float, nargs="+", default=list(LR_FACTORS))
+    run.add_argument("--tokens-per-param", type=float, default=TOKENS_PER_PARAM)
+    run.add_argument("--smoke-compute", type=float, nargs=2, default=list(SMOKE_COMPUTE))
+    run.add_argument("--smoke-runs", type=int, default=SMOKE_RUNS)
+    run.add_argument("--extra", type=json.loads, default={}, help="JSON of trainer settings for every run (tests)")
+    run.add_argument("--dry-run", action="store_true", help="plan and print the estimate only")
+    look = commands.add_parser("analyse", help="the sweep's verdict from results.json")
+    look.add_argument("results", type=Path)
+    look.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "analyse":
+        report = analyse(json.loads(args.results.read_text()))
+        print(json.dumps(report, indent=1) if args.json else report_text(report))
+        return
+    if args.base.exists() and any(args.base.iterdir()):
+        parser.error(f"--base {args.base} is not empty: the workspaces are planned afresh")
+    jobs = plan(args.base, computes=args.computes, factors=args.factors, tokens_per_param=args.tokens_per_param,
+                smoke_compute=tuple(args.smoke_compute), smoke_runs=args.smoke_runs, extra=args.extra)
+    slots = _slots(args.gpus, args.per_gpu)
+    estimate = _makespan(jobs, len(slots))
+    corpus = data.resolve_corpus(None, args.base)
+    print(f"corpus {corpus}: {data.open_corpus(corpus).manifest['splits']['train']['tokens']:,} training tokens", flush=True)
+    print(f"{len(jobs)} runs on {len(slots)} slots, estimated {estimate:.0f} s at {ASSUMED_FLOPS_PER_S:.0e} FLOP/s "
+          f"per run (limit {args.time_limit:.0f} s)", flush=True)
+    if args.dry_run:
+        return
+    results = train(jobs, args.out, slots=slots, time_limit=args.time_limit, device=args.device)
+    print(report_text(analyse(results)))
+    unfinished = [run for runs in results["runs"].values() for run in runs if run["status"] != "done"]
+    if unfinished:
+        print(f"{len(unfinished)} run(s) did not finish: " + ", ".join(f"{run['id']} ({run['status']})" for run in unfinished))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
