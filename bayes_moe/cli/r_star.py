@@ -9,6 +9,7 @@ import argparse
 import math
 import sys
 
+from bayes_moe import regime
 from bayes_moe.cli.fitting import SAMPLERS, fit_options, sampling_flags
 from bayes_moe.cli.output import emit, measured, table, workspace_path
 from bayes_moe.errors import InputError
@@ -40,6 +41,8 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     if not report["converged"]:
         print("bayes-moe fit: warning: posterior NOT converged (needs r-hat <= 1.01, ESS >= 400, no divergences); "
               "rerun with more --draws/--tune or --chains", file=sys.stderr)
+    with Ledger.open(workspace, readonly=True) as ledger:  # runs outside the [regime] are flagged, not dropped
+        regime.warn_flagged("fit", load_campaign(workspace), ledger.runs("done"))
     what = "fit" if refitted else "posterior is fresh, kept: fit on"
     emit(args, payload, f"{what} {payload['n_runs']} runs ({payload['form']} law, {payload['penalty']} penalty) "
                         f"-> {path}{choice}\n" + _diagnostics_text(report))
