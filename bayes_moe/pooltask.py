@@ -23,6 +23,7 @@ from bayes_moe.errors import InputError
 from bayes_moe.userlaw import Law, load_law
 
 REQUIRED_KEYS = ("pool", "targets", "cost", "budgets", "laws")
+TASKS_FOLDER = Path(__file__).resolve().parents[1] / "experiments" / "scalebench"  # the committed ScaleBench tasks
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class PoolTask:
     """A loaded task: ``pool`` and ``targets`` tables, each pool row's ``costs``, its ``laws``."""
 
     name: str
+    folder: Path
     pool: pd.DataFrame
     targets: pd.DataFrame
     costs: np.ndarray
@@ -66,6 +68,15 @@ def run_costs(table: pd.DataFrame, rule: str, where: str) -> np.ndarray:
     return costs
 
 
+def find_task(name: str) -> Path:
+    """A task folder: the path as given, else one of the committed tasks under experiments/scalebench/."""
+    for folder in (Path(name), TASKS_FOLDER / name):
+        if (folder / "task.toml").is_file():
+            return folder
+    known = sorted(p.parent.name for p in TASKS_FOLDER.glob("*/task.toml"))
+    raise InputError(f"task {name}: no task.toml there nor in {TASKS_FOLDER} (tasks: {', '.join(known)})")
+
+
 def load_task(folder) -> PoolTask:
     """Read ``folder/task.toml`` and everything it names; ``InputError`` naming the first problem."""
     folder = Path(folder)
@@ -91,5 +102,5 @@ def load_task(folder) -> PoolTask:
             absent = [c for c in [*law.inputs.values(), law.output, *([group] if group else [])] if c not in table]
             if absent:
                 raise InputError(f"{folder / spec[name]}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
-    return PoolTask(name=folder.name, pool=pool, targets=targets, costs=run_costs(pool, spec["cost"], str(spec_path)),
+    return PoolTask(name=folder.name, folder=folder, pool=pool, targets=targets, costs=run_costs(pool, spec["cost"], str(spec_path)),
                     group=group, budgets=budgets, laws=laws)

@@ -12,7 +12,7 @@ from bayes_moe.benchmarks import scalebench
 from bayes_moe.cli import main
 from bayes_moe.design.pool import select_batch
 from bayes_moe.errors import InputError
-from bayes_moe.pooltask import load_task
+from bayes_moe.pooltask import find_task, load_task
 
 LAW = textwrap.dedent('''
     from bayes_moe.userlaw import HalfNormal, Uniform
@@ -86,7 +86,7 @@ def test_protocol_scores_every_strategy_at_every_budget(tmp_path):
 
 def test_campaign_spends_within_each_budget(tmp_path):
     task = load_task(make_task(tmp_path / "tiny"))
-    campaign = scalebench._GroupCampaign(task, task.laws[0], *task.groups()[0], "active", np.random.default_rng(0),
+    campaign = scalebench.GroupCampaign(task, task.laws[0], *task.groups()[0], "active", np.random.default_rng(0),
                                          scalebench.Settings(starts=4, draws=64))
     for budget in task.budgets:
         campaign.advance(budget)
@@ -114,3 +114,18 @@ def test_pool_next_bad_cost_rule_exits_2(tmp_path, capsys):
     code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
                  "--targets", str(folder / "targets.csv"), "--cost", "no_such_column * 2"])
     assert code == 2 and "cost rule" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, n_laws, n_groups", [("moe", 10, 1), ("sparsity", 4, 3), ("parallel", 10, 2)])
+def test_committed_scalebench_tasks_load(name, n_laws, n_groups):
+    task = load_task(find_task(name))
+    assert len(task.laws) == n_laws and len(task.groups()) == n_groups
+    assert (task.costs > 0).all() and len(task.costs) == len(task.pool)
+    for law in task.laws:  # every law form is finite somewhere in its prior box on the pool
+        lower, upper = law.bounds
+        assert np.isfinite(law.predict((lower + upper) / 2, law.features(task.pool))).any()
+
+
+def test_unknown_task_exits_2(capsys):
+    assert main(["benchmark-scalebench", "--task", "no-such-task", "--seeds", "1"]) == 2
+    assert "no-such-task" in capsys.readouterr().err

@@ -15,6 +15,7 @@ paper's Cost-Rand).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +25,7 @@ import numpy as np
 
 from bayes_moe import laplace
 from bayes_moe.errors import InputError
-from bayes_moe.pooltask import PoolTask
+from bayes_moe.pooltask import PoolTask, load_task
 
 STRATEGIES = ("active", "random", "cost_random")
 LEVEL = 0.9
@@ -45,7 +46,7 @@ def _affordable(costs, rows, chosen, spend_left) -> list[int]:
     return [i for i in rows if i not in chosen and costs[i] <= spend_left * (1 + 1e-12)]
 
 
-class _GroupCampaign:
+class GroupCampaign:
     """One group's campaign under one law and strategy: picks, spending and the latest fit."""
 
     def __init__(self, task: PoolTask, law, rows, target_rows, strategy, rng, settings):
@@ -107,7 +108,7 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
         raise InputError(f"strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     law = task.laws[law_index]
     start = time.perf_counter()
-    campaigns = [(_GroupCampaign(task, law, rows, target_rows, strategy,
+    campaigns = [(GroupCampaign(task, law, rows, target_rows, strategy,
                                  np.random.default_rng([seed, law_index, g]), settings), target_rows)
                  for g, (rows, target_rows) in enumerate(task.groups())]
     y_targets = task.targets[law.output].to_numpy(float)
@@ -123,12 +124,13 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
                 continue
             lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng)
             predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows])
-        results.append(_scores(budget, predicted, lower, upper, truth)
+        results.append(scores(budget, predicted, lower, upper, truth)
                        | {"runs": sum(len(c.chosen) for c, _ in campaigns), "wall_s": time.perf_counter() - start})
     return results
 
 
-def _scores(budget, predicted, lower, upper, truth) -> dict:
+def scores(budget, predicted, lower, upper, truth) -> dict:
+    """R^2 (clipped to [-1, 1]) and coverage90 over the groups' target rows together."""
     if not predicted:  # no group has a fit: the paper scores this -1
         return {"budget": budget, "r2": -1.0, "coverage90": float("nan")}
     y, mean = np.concatenate(truth), np.concatenate(predicted)
@@ -138,8 +140,16 @@ def _scores(budget, predicted, lower, upper, truth) -> dict:
     return {"budget": budget, "r2": float(np.clip(r2, -1, 1)), "coverage90": float(np.mean((y >= lower) & (y <= upper)))}
 
 
+@functools.cache
+def _task_in_worker(folder) -> PoolTask:
+    return load_task(folder)
+
+
 def _job(arguments):
+    """One campaign; ``task`` is a PoolTask, or its folder in a worker process (law files' functions do not
+    pickle: each worker loads the task once)."""
     task, law_index, strategy, seed, settings, budgets = arguments
+    task = task if isinstance(task, PoolTask) else _task_in_worker(task)
     return law_index, strategy, seed, run_campaign(task, law_index, strategy, seed, settings, budgets)
 
 
@@ -148,7 +158,7 @@ def benchmark(task: PoolTask, *, seeds: int, strategies=STRATEGIES, budgets=None
     """Every law form x seed x strategy; one summary per (budget, strategy): R^2 mean over law forms and
     seeds, its std across law forms (of each form's seed mean, as the paper's table), coverage90 over all
     target points, and the campaigns' summed wall time."""
-    jobs = [(task, k, s, seed, settings, budgets) for k in range(len(task.laws)) for s in strategies
+    jobs = [(task if workers == 1 else task.folder, k, s, seed, settings, budgets) for k in range(len(task.laws)) for s in strategies
             for seed in range(seeds)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:

@@ -12,23 +12,11 @@ import numpy as np
 from bayes_moe.cli.output import emit, fmt, positive, table
 from bayes_moe.errors import InputError
 
-TASKS_FOLDER = Path(__file__).resolve().parents[2] / "experiments" / "scalebench"
-
-
-def _task_folder(name: str) -> Path:
-    """A task folder: the path as given, else one of the committed tasks under experiments/scalebench/."""
-    for folder in (Path(name), TASKS_FOLDER / name):
-        if (folder / "task.toml").is_file():
-            return folder
-    known = sorted(p.parent.name for p in TASKS_FOLDER.glob("*/task.toml"))
-    raise InputError(f"--task {name}: no task.toml there nor in {TASKS_FOLDER} (tasks: {', '.join(known)})")
-
-
 def _cmd_benchmark(args: argparse.Namespace) -> None:
     from bayes_moe.benchmarks import scalebench
-    from bayes_moe.pooltask import load_task
+    from bayes_moe.pooltask import find_task, load_task
 
-    task = load_task(_task_folder(args.task))
+    task = load_task(find_task(args.task))
     budgets = sorted(args.budget) if args.budget else None
     if budgets and any(not 0 < b <= 1 for b in budgets):
         raise InputError(f"--budget {args.budget}: shares of the pool's cost must be in (0, 1]")
