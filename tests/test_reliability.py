@@ -131,8 +131,8 @@ def test_random_bytes_over_a_ledger_page_are_one_line_and_check_names_the_lost_r
     damaged = digest(ws / "ledger.sqlite")
     for argv in (["status"], ["status", "--json"], ["import", tmp_path / "runs.csv"], ["export", tmp_path / "o.csv"]):
         (tmp_path / "runs.csv").write_text(ONE_RUN)
-        fails(capsys, "--workspace", ws, *argv, match="is damaged (database disk image is malformed); "
-                                                     "`bayes-moe check` says which runs are still readable")
+        line = fails(capsys, "--workspace", ws, *argv, match="is damaged (")
+        assert "`bayes-moe check` says which runs are still readable" in line
     code, out, err = cli(capsys, "--workspace", ws, "check", "--json", "--salvage", tmp_path / "saved.csv")
     report = json.loads(out)["ledger"]
     assert code == 2 and "damaged" in one_line(err) and report["ok"] is False and report["problems"]
@@ -140,6 +140,22 @@ def test_random_bytes_over_a_ledger_page_are_one_line_and_check_names_the_lost_r
     with (tmp_path / "saved.csv").open() as handle:
         assert sum(1 for _ in csv.DictReader(handle)) == report["readable"]
     assert digest(ws / "ledger.sqlite") == damaged  # no command wrote to the damaged file
+
+
+def test_a_damaged_page_no_query_of_status_reads_is_still_reported(tmp_path, capsys):
+    """The page of AUTOINCREMENT's counter: status's queries never read it, but import does."""
+    ws = tmp_path / "ws"
+    assert cli(capsys, "--workspace", ws, "init", "--from", DEMO)[0] == 0
+    with Ledger.open(ws, readonly=True) as ledger:
+        page = ledger._read("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_sequence'")[0][0]
+    with (ws / "ledger.sqlite").open("r+b") as handle:
+        handle.seek((page - 1) * 4096)
+        handle.write(np.random.default_rng(0).bytes(4096))
+    (tmp_path / "one.csv").write_text(ONE_RUN)
+    for argv in (["status"], ["import", tmp_path / "one.csv"]):
+        fails(capsys, "--workspace", ws, *argv, match="is damaged")
+    code, out, _ = cli(capsys, "--workspace", ws, "check")
+    assert code == 2 and "DAMAGED" in out
 
 
 def test_check_passes_a_whole_workspace(ws, capsys):

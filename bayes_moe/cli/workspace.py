@@ -14,7 +14,7 @@ from bayes_moe import arch, config, flops, regime
 from bayes_moe.cli.output import emit, measured, table, workspace_path
 from bayes_moe.errors import InputError
 from bayes_moe.files import replacing
-from bayes_moe.ledger import STATUSES, Ledger, write_runs
+from bayes_moe.ledger import STATUSES, Ledger, damaged, write_runs
 from bayes_moe.workspace import POSTERIOR_FILE, RUNS_FILE, create_workspace, load_campaign
 
 STATUS_LAST = 10  # runs `status` lists unless --all
@@ -53,6 +53,9 @@ def _cmd_export(args: argparse.Namespace) -> None:
 def _cmd_status(args: argparse.Namespace) -> None:
     workspace = workspace_path(args)
     with Ledger.open(workspace, readonly=True) as ledger:
+        damage = ledger.integrity_problems(limit=1, quick=True)  # a damaged page the queries below would skip
+        if damage:
+            raise damaged(ledger.path, damage[0])
         counts, runs = ledger.counts(), ledger.runs()
         fit = _posterior_state(workspace, ledger)
     campaign = load_campaign(workspace)
