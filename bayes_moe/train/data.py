@@ -1,10 +1,12 @@
 """Token data for the trainer: the shipped BPE tokenizer, uint16 token shards with a manifest, and the
-batches a run reads from them. No network: the default corpus is built once by ``make corpus``
-(train/corpus.py) and a small sample of it ships in ``bayes_moe/data/sample``.
+batches a run reads from them. The default corpus is built once per machine by ``make corpus`` or, on a
+machine without network, ``python -m bayes_moe.train.corpus --from-installed`` (train/corpus.py); a
+small sample of it ships in ``bayes_moe/data/sample``.
 
 A corpus folder holds ``manifest.json`` and ``{split}_{i:03d}.bin`` shards (little-endian uint16
 token ids, each document followed by the end-of-text token). The manifest records every shard's token
-count and sha256 and the tokenizer's sha256; ``open_corpus`` checks all three.
+count and sha256 and the tokenizer's sha256; ``open_corpus`` checks all three and maps the shards into
+memory (a run reads only the windows it samples).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bayes_moe.errors import InputError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TOKENIZER_PATH = DATA_DIR / "tokenizer.json"
+TOKENIZER_V1_PATH = DATA_DIR / "tokenizer-v1.json"  # the English-only corpus's (experiments/h100_*)
 SAMPLE_DIR = DATA_DIR / "sample"
 CORPUS_ENV = "BAYES_MOE_CORPUS"
 DEFAULT_CORPUS = Path("corpus")  # where `make corpus` writes, relative to the working directory
@@ -31,6 +34,7 @@ MANIFEST = "manifest.json"
 FORMAT = "bayes_moe-tokens-1"
 SHARD_TOKENS = 1 << 24  # 32 MiB per shard
 VAL_PERCENT = 5  # share of documents held out for validation, chosen by a hash of the document's name
+ENCODE_CHUNK = 4096  # documents per batch handed to the tokenizer (its threads share a batch)
 
 
 def sha256_file(path: Path) -> str:
@@ -41,9 +45,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def is_validation(name: str) -> bool:
-    """Whether the document called ``name`` is held out: a hash, so stable across rebuilds."""
-    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 100 < VAL_PERCENT
+def name_hash(name: str) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16)
+
+
+def sha256_bytes(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def is_validation(name: str, percent: int = VAL_PERCENT) -> bool:
+    """Whether the document called ``name`` is held out (``percent`` of documents): a hash, so stable
+    across rebuilds."""
+    return name_hash(name) % 100 < percent
 
 
 # --- tokenizer ------------------------------------------------------------------------------------
@@ -75,21 +88,52 @@ def load_tokenizer(path: Path = TOKENIZER_PATH):
 
 
 def write_corpus(out: Path, splits: dict[str, list[str]], *, sources: list[dict] | None = None,
-                 tokenizer_path: Path = TOKENIZER_PATH) -> dict:
+                 tokenizer_path: Path = TOKENIZER_PATH, labels: dict[str, list[str]] | None = None,
+                 extra: dict | None = None) -> dict:
     """Tokenize each split's documents into shards under ``out`` and write the manifest last, so a
-    folder with a manifest is always complete."""
+    folder with a manifest is always complete. ``labels`` (one per document, e.g. "python:torch")
+    give the manifest's token counts per label; ``extra`` is merged into the manifest."""
     tokenizer = load_tokenizer(tokenizer_path)
     eot = tokenizer.token_to_id(EOT)
+    if tokenizer.get_vocab_size() > 1 << 16:
+        raise InputError(f"tokenizer {tokenizer_path} has {tokenizer.get_vocab_size()} tokens, uint16 holds 65536")
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"format": FORMAT, "dtype": "uint16", "vocab_size": tokenizer.get_vocab_size(), "eot": eot,
-                "tokenizer_sha256": sha256_file(tokenizer_path), "sources": sources or [], "splits": {}}
+                "tokenizer_sha256": sha256_file(tokenizer_path), "sources": sources or [], **(extra or {}),
+                "splits": {}}
     for split, texts in splits.items():
-        ids = [np.array(e.ids + [eot], dtype=np.uint16) for e in tokenizer.encode_batch(texts)]
+        ids = _encode(tokenizer, texts, eot)
         stream = np.concatenate(ids) if ids else np.zeros(0, np.uint16)
         manifest["splits"][split] = {"documents": len(texts), "tokens": int(stream.size),
                                      "shards": _write_shards(out, split, stream)}
+        if labels is not None:
+            counts: dict[str, int] = {}
+            for label, doc in zip(labels[split], ids, strict=True):
+                counts[label] = counts.get(label, 0) + int(doc.size)
+            manifest["splits"][split]["tokens_by_label"] = dict(sorted(counts.items()))
+    if labels is not None:
+        manifest["mix"] = _mix(manifest["splits"]["train"]["tokens_by_label"])
     _write_json_atomic(out / MANIFEST, manifest)
     return manifest
+
+
+def _mix(tokens_by_label: dict[str, int]) -> dict:
+    """Training tokens and share per kind of text (the part of a label before ':')."""
+    kinds: dict[str, int] = {}
+    for label, tokens in tokens_by_label.items():
+        kinds[label.split(":")[0]] = kinds.get(label.split(":")[0], 0) + tokens
+    total = max(sum(kinds.values()), 1)
+    return {kind: {"tokens": n, "share": round(n / total, 4)} for kind, n in sorted(kinds.items())}
+
+
+def _encode(tokenizer, texts: list[str], eot: int) -> list[np.ndarray]:
+    """Each document's token ids followed by ``eot``, encoded in batches on all cores (the tokenizer's
+    own threads) without keeping its per-token offsets."""
+    ids = []
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        ids += [np.array(e.ids + [eot], dtype=np.uint16)
+                for e in tokenizer.encode_batch_fast(texts[start:start + ENCODE_CHUNK])]
+    return ids
 
 
 def _write_shards(out: Path, split: str, stream: np.ndarray) -> list[dict]:
@@ -108,13 +152,14 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def write_sample(corpus: "Corpus", out: Path, train_tokens: int) -> dict:
-    """A small corpus for tests and CI: the first ``train_tokens`` training tokens (whole shards'
-    prefix) and the whole validation split of ``corpus``."""
-    splits = {"train": corpus.split("train")[:train_tokens], "val": corpus.split("val")}
+def write_sample(corpus: "Corpus", out: Path, train_tokens: int, val_tokens: int) -> dict:
+    """A small corpus for tests and CI: the first ``train_tokens`` training and ``val_tokens``
+    validation tokens of ``corpus`` (its documents are in a hashed order, so a prefix samples the mix)."""
+    splits = {"train": corpus.split("train")[:train_tokens], "val": corpus.split("val")[:val_tokens]}
     out.mkdir(parents=True, exist_ok=True)
     manifest = {k: corpus.manifest[k] for k in ("format", "dtype", "vocab_size", "eot", "tokenizer_sha256")}
-    manifest["sources"] = [{"sample_of": corpus.manifest["sources"], "train_tokens": train_tokens}]
+    manifest["sources"] = [{"sample_of_manifest_sha256": corpus.sha256, "train_tokens": train_tokens,
+                            "val_tokens": val_tokens}]
     manifest["splits"] = {split: {"documents": None, "tokens": int(s.size), "shards": _write_shards(out, split, s)}
                           for split, s in splits.items()}
     _write_json_atomic(out / MANIFEST, manifest)
@@ -145,6 +190,34 @@ def prepare_text_folder(folder: Path, cache: Path) -> Path:
 # --- reading --------------------------------------------------------------------------------------
 
 
+class TokenStream:
+    """One split's shards as a single sequence of tokens, read by slices without loading the shards:
+    ``stream[a:b]`` copies only the tokens asked for (across a shard boundary if need be)."""
+
+    def __init__(self, shards: list[np.memmap]):
+        self.shards = shards
+        self.starts = np.cumsum([0] + [s.size for s in shards])
+        self.size = int(self.starts[-1])
+
+    def __getitem__(self, window: slice) -> np.ndarray:
+        start, stop, step = window.indices(self.size)
+        if step != 1:
+            raise ValueError("token streams are read by contiguous slices")
+        first = int(np.searchsorted(self.starts, start, side="right")) - 1
+        parts = []
+        while start < stop:
+            shard, offset = self.shards[first], start - int(self.starts[first])
+            part = shard[offset:offset + stop - start]
+            parts.append(part)
+            start += part.size
+            first += 1
+        return np.concatenate(parts) if len(parts) != 1 else np.asarray(parts[0])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """The whole split in memory: for small corpora and tests only."""
+        return self[:].astype(dtype) if dtype is not None else self[:]
+
+
 @dataclass
 class Corpus:
     """Memory-mapped token shards of one corpus folder."""
@@ -153,14 +226,18 @@ class Corpus:
     manifest: dict
     shards: dict[str, list[np.memmap]]
 
-    def split(self, name: str) -> np.ndarray:
-        parts = self.shards[name]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    def split(self, name: str) -> TokenStream:
+        return TokenStream(self.shards[name])
 
     @property
     def sha256(self) -> str:
         """Identity of the data a run saw: the manifest's hash."""
         return sha256_file(self.path / MANIFEST)
+
+    def passes(self, tokens: int) -> float:
+        """Passes over the training split that ``tokens`` training tokens make (epochs): above ~4,
+        repeated data starts to cost (Muennighoff et al. 2023)."""
+        return tokens / self.manifest["splits"]["train"]["tokens"]
 
 
 def resolve_corpus(path: Path | None, workspace: Path) -> Path:
@@ -204,7 +281,7 @@ class TrainBatches:
     """Random windows of ``n_ctx + 1`` training tokens; batch ``step`` of rank ``rank`` depends only on
     (seed, step, rank), so a resumed run reads exactly what it would have read."""
 
-    def __init__(self, tokens: np.ndarray, batch_size: int, n_ctx: int, seed: int, rank: int = 0):
+    def __init__(self, tokens: TokenStream | np.ndarray, batch_size: int, n_ctx: int, seed: int, rank: int = 0):
         if tokens.size <= n_ctx + 1:
             raise InputError(f"training split has {tokens.size} tokens, fewer than one context of {n_ctx + 1}")
         self.tokens, self.batch_size, self.n_ctx, self.seed, self.rank = tokens, batch_size, n_ctx, seed, rank
@@ -216,7 +293,7 @@ class TrainBatches:
         return windows[:, :-1], windows[:, 1:]
 
 
-def validation_windows(tokens: np.ndarray, n_ctx: int, max_tokens: int) -> torch.Tensor:
+def validation_windows(tokens: TokenStream | np.ndarray, n_ctx: int, max_tokens: int) -> torch.Tensor:
     """The fixed held-out set: consecutive non-overlapping windows of ``n_ctx + 1`` from the start of the
     validation split, as many as fit in ``max_tokens`` (at least one)."""
     count = max(1, min(tokens.size // (n_ctx + 1), max_tokens // n_ctx))
