@@ -25,7 +25,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatterSciNotation
 
-from bayes_moe import arch, laws, model, posterior
+from bayes_moe import arch, laws, model, posterior, regime
+from bayes_moe.config import load_campaign
 from bayes_moe.design.space import DesignSpace
 from bayes_moe.errors import InputError
 
@@ -71,8 +72,8 @@ def notebook_workspace():
     if not (workspace / LEDGER_FILE).is_file():
         create_workspace(workspace, DEMO)
     idata = current_posterior(workspace, **fit_options())
-    with Ledger.open(workspace) as ledger:
-        runs = ledger.to_dataset()
+    with Ledger.open(workspace) as ledger:  # runs outside the campaign's [regime] marked for the plots
+        runs = regime.mark(ledger.to_dataset(), load_campaign(workspace), ledger.runs("done"))
     return workspace, idata, runs
 
 
@@ -251,6 +252,11 @@ def observed_vs_predicted(idata, runs: xr.Dataset, prob: float = 0.9, title: str
         dodge = 1 + DODGE * (k - (len(fitted) - 1) / 2)  # side by side where sparsities share an r
         right.errorbar(runs["r"].values[at] * dodge, observed[at] - median[at],
                        yerr=[median[at] - lower[at], upper[at] - median[at]], **style)
+    outside = runs["outside_regime"].values if "outside_regime" in runs else np.zeros(observed.size, bool)
+    if outside.any():  # fitted like the others, never silently: ringed, and counted in the legend
+        ring = dict(s=90, facecolors="none", edgecolors="black", linewidths=1.2)
+        left.scatter(median[outside], observed[outside], label=f"outside [regime] ({outside.sum()})", **ring)
+        right.scatter(runs["r"].values[outside], observed[outside] - median[outside], **ring)
     span = [min(lower.min(), observed.min()), max(upper.max(), observed.max())]
     left.plot(span, span, color="black", linewidth=1, label="observed = predicted")
     left.set(xlabel="predicted loss (nats)", ylabel="observed loss (nats)")

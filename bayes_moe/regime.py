@@ -92,6 +92,13 @@ def warn_flagged(command: str, campaign, runs) -> dict[int, list[str]]:
     return outside
 
 
+def mark(runs_dataset, campaign, runs):
+    """``runs_dataset`` (``Ledger.to_dataset()``) with a boolean ``outside_regime`` along ``run``: the
+    plots draw those runs apart (``runs`` are the ledger's rows of the same ids)."""
+    outside = flagged(campaign, runs)
+    return runs_dataset.assign(outside_regime=("run", [int(i) in outside for i in runs_dataset["run"].values]))
+
+
 def _train_tokens(manifest: Path) -> int:
     """Tokens in the training split of a corpus, from its manifest (no shard is read)."""
     try:

@@ -232,3 +232,14 @@ def test_finished_runs_outside_the_regime_are_flagged(tmp_path, capsys):
     assert list(outside) == [short] and len(outside[short]) == 2
     err = capsys.readouterr().err
     assert err.startswith("bayes-moe fit: warning: 1 of 2 done runs are outside") and f"run {short}: tokens" in err
+
+
+def test_runs_outside_the_regime_are_marked_for_the_plots(tmp_path, capsys):
+    campaign = load_campaign(write(tmp_path, "[regime]\nmin_steps = 500\n"))
+    with Ledger.open(workspace(tmp_path, capsys, SMALL)) as ledger:
+        for steps in (44, 900):
+            run_id = ledger.add_run(1.0, 1e17, 0.9538, tokens=4e8, n_active=2e7)
+            ledger.start(run_id, "test")
+            ledger.finish(run_id, 3.0, metrics={"steps": steps})
+        marked = regime.mark(ledger.to_dataset(), campaign, ledger.runs("done"))
+    assert marked["outside_regime"].values.tolist() == [True, False]
