@@ -52,6 +52,7 @@ ASSUMED_FLOPS_PER_S = 40e12  # per process, for ordering runs and the printed es
 STARTUP_S = 25.0  # per run: interpreter, imports, corpus checks, evaluation
 LOSS_GAP = 0.02  # nats: the rule's loss within this of the sweep's best
 LR_RATIO = 2.0  # the rule's lr within this factor of the sweep's best
+EXTRA = {"compile": False}  # runs of a minute: compiling would cost about as much as it saves
 CHECK = ("rule lr within a factor of 2 of the sweep's best", "its loss within 0.02 nats of the best")
 
 
@@ -60,6 +61,7 @@ class Job:
     workspace: Path
     run_id: int
     config: Path | None
+    tokens: float
     seconds: float  # estimated
 
 
@@ -119,7 +121,7 @@ def _job(workspace: Path, run_id: int, solved: arch.MoEArch, compute: float, set
         config.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items()))
     tokens = flops.tokens_for_compute(compute, solved.c_token)
     seconds = flops.TRAIN_FACTOR * (solved.c_token + solved.logits_flops) * tokens / ASSUMED_FLOPS_PER_S
-    return Job(workspace, run_id, config, STARTUP_S + seconds)
+    return Job(workspace, run_id, config, tokens, STARTUP_S + seconds)
 
 
 def train(jobs: list[Job], out: Path, *, slots: list[str | None], time_limit: float, device: str | None = None) -> dict:
@@ -290,7 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--tokens-per-param", type=float, default=TOKENS_PER_PARAM)
     run.add_argument("--smoke-compute", type=float, nargs=2, default=list(SMOKE_COMPUTE))
     run.add_argument("--smoke-runs", type=int, default=SMOKE_RUNS)
-    run.add_argument("--extra", type=json.loads, default={}, help="JSON of trainer settings for every run (tests)")
+    run.add_argument("--extra", type=json.loads, default=dict(EXTRA),
+                     help=f"JSON of trainer settings for every run (default {json.dumps(EXTRA)})")
     run.add_argument("--dry-run", action="store_true", help="plan and print the estimate only")
     look = commands.add_parser("analyse", help="the sweep's verdict from results.json")
     look.add_argument("results", type=Path)
@@ -307,7 +310,10 @@ def main(argv: list[str] | None = None) -> None:
     slots = _slots(args.gpus, args.per_gpu)
     estimate = _makespan(jobs, len(slots))
     corpus = data.resolve_corpus(None, args.base)
-    print(f"corpus {corpus}: {data.open_corpus(corpus).manifest['splits']['train']['tokens']:,} training tokens", flush=True)
+    train_tokens = data.open_corpus(corpus).manifest["splits"]["train"]["tokens"]
+    epochs = max(job.tokens for job in jobs) / train_tokens
+    print(f"corpus {corpus}: {train_tokens:,} training tokens; the longest run makes {epochs:.2g} passes over them"
+          + (" (warning: more than one; set BAYES_MOE_CORPUS to a larger corpus)" if epochs > 1 else ""), flush=True)
     print(f"{len(jobs)} runs on {len(slots)} slots, estimated {estimate:.0f} s at {ASSUMED_FLOPS_PER_S:.0e} FLOP/s "
           f"per run (limit {args.time_limit:.0f} s)", flush=True)
     if args.dry_run:
