@@ -297,3 +297,19 @@ def test_pins_name_versions_licences_and_digests():
     assert len(pins["english"]["sha256"]) == 64
     for package in pins["packages"]:
         assert package["version"] and package["license"] and len(package["selection_sha256"]) == 64
+
+
+def test_read_code_lists_every_package_that_differs_from_the_pins(tmp_path, monkeypatch):
+    good = _write_wheel(tmp_path / "pkg-1.0-py3-none-any.whl", _package_files())
+    (tmp_path / "bad").mkdir()
+    bad = _write_wheel(tmp_path / "bad" / "pkg-1.0-py3-none-any.whl", _package_files(), tamper="pkg/core.py")
+    wheels = {"good": good, "bad": bad, "other": good}
+    monkeypatch.setattr(build, "download_wheel", lambda name, version: wheels[name])
+    digest = code.selection_sha256(code.selected("good", code.wheel_sources(good)))
+    pins = {"packages": [{"name": n, "version": "1.0", "bytes": 1, "files": 2, "selection_sha256": d}
+                         for n, d in [("good", digest), ("bad", digest), ("other", "0" * 64)]]}
+    with pytest.raises(InputError, match="2 pinned packages") as error:
+        build.read_code(pins, installed=False, processes=2)
+    assert "pkg/core.py: content does not match" in str(error.value) and "other==1.0" in str(error.value)
+    pins["packages"] = pins["packages"][:1]
+    assert [f.path for f in build.read_code(pins, installed=False, processes=2)] == ["pkg/core.py", "pkg/include/core.h"]

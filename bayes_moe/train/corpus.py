@@ -119,6 +119,14 @@ def _package_files(job: tuple[str, str, str | None]) -> list[corpus_code.CodeFil
     return corpus_code.selected(name, sources)
 
 
+def _package_files_or_error(job: tuple[str, str, str | None]) -> list[corpus_code.CodeFile] | str:
+    """As ``_package_files``, with a problem returned as its message: a build lists every bad package."""
+    try:
+        return _package_files(job)
+    except InputError as error:
+        return str(error)
+
+
 def read_code(pins: dict, *, installed: bool, processes: int | None = None) -> list[corpus_code.CodeFile]:
     """Every pinned package's selected files (installed copies, or downloaded wheels), each package's
     selection checked against its pinned digest; then deduplicated across packages."""
@@ -127,15 +135,18 @@ def read_code(pins: dict, *, installed: bool, processes: int | None = None) -> l
             for p in packages]
     biggest_first = sorted(range(len(jobs)), key=lambda i: -packages[i]["bytes"])
     with multiprocessing.get_context("fork").Pool(processes or os.cpu_count()) as pool:
-        selections = dict(zip(biggest_first, pool.imap(_package_files, [jobs[i] for i in biggest_first])))
+        selections = dict(zip(biggest_first, pool.imap(_package_files_or_error, [jobs[i] for i in biggest_first])))
     files, wrong = [], []
     for i, package in enumerate(packages):
-        if corpus_code.selection_sha256(selections[i]) != package["selection_sha256"]:
-            wrong.append(f"{package['name']}=={package['version']} ({len(selections[i])} files selected, "
-                         f"{package['files']} pinned)")
-        files += selections[i]
+        if isinstance(selections[i], str):
+            wrong.append(selections[i])
+        elif corpus_code.selection_sha256(selections[i]) != package["selection_sha256"]:
+            wrong.append(f"{package['name']}=={package['version']}: its selected files differ from the pinned "
+                         f"ones ({len(selections[i])} selected, {package['files']} pinned)")
+        else:
+            files += selections[i]
     if wrong:
-        raise InputError("selected files differ from the pinned list for: " + "; ".join(wrong))
+        raise InputError(f"{len(wrong)} pinned packages do not match {PINS.name}: " + "; ".join(wrong))
     return corpus_code.deduplicated(files)
 
 
