@@ -161,14 +161,19 @@ def _check_ledger_file(path: Path) -> None:
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
-    """A connection that never creates the file (``mode=rw``/``mode=ro``). A read-only WAL database whose
-    folder we cannot write (no ``-shm`` can be made) and that has no ``-wal`` pending is read as immutable:
-    nothing can be writing it, so nothing is missed."""
-    uri = f"{path.resolve().as_uri()}?mode={'ro' if readonly else 'rw'}"
+    """A connection that never creates the file. A reader is held to reading by ``PRAGMA query_only``; where
+    it may write the file and its folder it opens them ``mode=rw`` all the same, so that closing removes the
+    ``-wal``/``-shm`` files WAL readers need, as a writer's close does. Elsewhere it opens ``mode=ro``, and a
+    WAL ledger whose folder it cannot write (no ``-shm`` can be made) and that has no ``-wal`` pending is read
+    as immutable: nothing can be writing it, so nothing is missed."""
+    may_write = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    uri = f"{path.resolve().as_uri()}?mode={'rw' if may_write or not readonly else 'ro'}"
     if readonly and not os.access(path.parent, os.W_OK) and not path.with_name(path.name + "-wal").exists():
         uri += "&immutable=1"
     try:
         connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        if readonly:
+            connection.execute("PRAGMA query_only = ON")
     except sqlite3.DatabaseError as error:
         raise _sqlite_fault(path, error) or error from None
     connection.row_factory = sqlite3.Row

@@ -196,11 +196,17 @@ def test_a_foreign_sqlite_file_is_refused_unmodified(tmp_path, capsys, argv):
     again.close()
 
 
-def test_reading_commands_leave_the_ledger_file_as_it_was(ws, tmp_path, capsys):
+def test_reading_commands_leave_the_workspace_as_it_was(ws, tmp_path, capsys):
     before = digest(ws / "ledger.sqlite")
     for argv in (["status"], ["status", "--json"], ["export", tmp_path / "o.csv"], ["check"]):
         assert cli(capsys, "--workspace", ws, *argv)[0] == 0
     assert digest(ws / "ledger.sqlite") == before
+    assert sorted(p.name for p in ws.iterdir()) == ["campaign.toml", "ledger.sqlite"]  # no -wal, -shm left
+
+
+def test_a_reader_cannot_write(ws):
+    with Ledger.open(ws, readonly=True) as ledger, pytest.raises(InputError, match="cannot write ledger"):
+        ledger.add_run(1.0, 1e18, 0.9538)
 
 
 def test_creating_a_ledger_never_writes_over_one(ws):
@@ -442,7 +448,7 @@ def test_export_dash_writes_csv_to_stdout(ws, capsys):
     (["r-star", "--compute", "1e20", "--sparsity", "1"], "sparsity must be in [0, 1)"),
     (["add", "--r", "0.8", "--compute", "1e40", "--sparsity", "0.9538"], "compute must be in (0, 1e+30]"),
     (["add", "--r", "1e-9", "--compute", "1e18", "--sparsity", "0.9538"], "r must be in [0.001, 1000]"),
-    (["add", "--r", "0.8", "--compute", "10", "--sparsity", "0.9538"], "--compute 10 is outside the campaign's [space]"),
+    (["add", "--r", "0.8", "--compute", "10", "--sparsity", "0.9538"], "--compute 10 is outside the campaign's"),
     (["add", "--r", "0.8", "--compute", "10", "--sparsity", "0.9538", "--force"], "a run needs at least one sequence"),
     (["add", "--r", "0.8", "--compute", "1e21", "--sparsity", "0.9538"], "pass --force to record the run anyway"),
     (["add", "--r", "8", "--compute", "1e18", "--sparsity", "0.9538"], "--r 8 is outside the campaign's [space]"),

@@ -167,12 +167,12 @@ def _cmd_check(args: argparse.Namespace) -> None:
         if "salvaged" in ledger:
             lines.append(f"    {ledger['salvaged']} readable runs written to {args.salvage}")
         elif not ledger["ok"]:
-            lines.append("    `bayes-moe check --salvage FILE.csv` writes the readable runs to a CSV that `init` + `import` "
-                         "take back; or restore the ledger from a copy")
+            lines.append("    `bayes-moe check --salvage FILE.csv` writes the readable runs to a CSV that `init` + "
+                         "`import` take back; or restore the ledger from a copy")
     lines.append(f"  campaign.toml: {'ok' if report['campaign']['ok'] else report['campaign']['error']}")
     posterior = report["posterior"]
-    lines.append("  posterior.nc: " + ("none" if not posterior["present"] else
-                                       posterior.get("error") or ("ok, " + ("fresh" if posterior["fresh"] else "stale"))))
+    verdict = posterior.get("error") or ("ok, " + ("fresh" if posterior.get("fresh") else "stale"))
+    lines.append(f"  posterior.nc: {verdict if posterior['present'] else 'none'}")
     emit(args, report, "\n".join(lines))
     if not report["ok"]:
         raise InputError(f"workspace {workspace} has damaged or missing files (above)")
@@ -240,6 +240,6 @@ def register(command) -> None:
     p.add_argument("--label", type=measured("label"))
     p.add_argument("--seed", type=measured("seed"))
     p.add_argument("--force", action="store_true", help="record a run outside the campaign's [space] or [regime]")
-    p = command("check", _cmd_check, "verify the workspace's files: ledger integrity, readable runs, campaign, posterior",
-                reports=True)
+    p = command("check", _cmd_check, "verify the workspace's files: ledger integrity, readable runs, campaign, "
+                                     "posterior", reports=True)
     p.add_argument("--salvage", metavar="FILE.csv", help="write every run that still reads back whole to FILE.csv")
