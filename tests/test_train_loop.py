@@ -6,13 +6,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bayes_moe import arch, cli
 from bayes_moe.errors import InputError
-from bayes_moe.ledger import Ledger
+from bayes_moe.ledger import LEDGER_FILE, Ledger
 from bayes_moe.train import data
 from bayes_moe.train.loop import CHECKPOINT, checkpoint_dir, train_run
 
@@ -31,7 +32,7 @@ def small_arch(n_ctx=64):
 
 def add_run(workspace, steps, a=None, batch=16, **fields):
     a = a or small_arch()
-    with Ledger.open(workspace, create=True) as ledger:
+    with Ledger.open(workspace, create=not (Path(workspace) / LEDGER_FILE).exists()) as ledger:
         return ledger.add_run(a.r, 3 * a.c_token * batch * a.n_ctx * steps, a.sparsity,
                               arch=fields.pop("arch", a.to_dict()), **fields)
 
@@ -111,7 +112,9 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_two_gloo_processes_train_one_run(tmp_path):
+    """With bias balancing: the ranks' routing counts are summed at every step (an all-reduce each)."""
     run_id = add_run(tmp_path, steps=4)
-    run = train_run(tmp_path, run_id, nproc=2, device="cpu", config=FAST, progress=False)
+    run = train_run(tmp_path, run_id, nproc=2, device="cpu", config={**FAST, "balance": "bias", "micro_batch_size": 4},
+                    progress=False)
     assert run.status == "done", run.reason
-    assert run.metrics["world_size"] == 2 and np.isfinite(run.loss)
+    assert run.metrics["world_size"] == 2 and np.isfinite(run.loss) and run.metrics["micro_batch_size"] == 4

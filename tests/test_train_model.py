@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from bayes_moe import arch
-from bayes_moe.train.flopcount import count_forward_flops
+from bayes_moe.train.flopcount import count_forward_flops, peak_bf16_for_name
 from bayes_moe.train.model import MoEGPT
 from bayes_moe.train.moe import MoE, _Dispatch, _Permute, grouped_experts, grouped_mm_supported, reference_experts
 
@@ -149,3 +149,16 @@ def test_causal_model_ignores_future_tokens():
     logits, aux = model(idx)
     loss = F.cross_entropy(logits.flatten(0, 1), idx.flatten())
     assert torch.isfinite(loss) and set(aux) == {"balance", "z"}
+
+
+@pytest.mark.parametrize("name,peak", [
+    ("NVIDIA H100 80GB HBM3", 989e12),  # SXM, as the lent H100 machines report it
+    ("NVIDIA H100 PCIe", 756e12),
+    ("NVIDIA H100 NVL", 835e12),
+    ("NVIDIA H200", 989e12),
+    ("NVIDIA H200 NVL", 835e12),
+    ("NVIDIA A100-SXM4-80GB", 312e12),
+    ("NVIDIA GeForce RTX 4090", None),
+])
+def test_mfu_peak_tells_h100_boards_apart(name, peak):
+    assert peak_bf16_for_name(name) == peak

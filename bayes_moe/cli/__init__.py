@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        args.handler(args)
+        return args.handler(args) or 0  # a handler may return its exit status (run: 1 for a failed run)
     except InputError as error:
         print(f"bayes-moe {args.command}: error: {error}", file=sys.stderr)
         return 2

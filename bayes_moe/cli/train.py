@@ -1,4 +1,5 @@
-"""``run``: execute one proposed run (torch trainer here, simulator, or Slurm) and record its loss."""
+"""``run``: execute one proposed run (torch trainer here, simulator, or Slurm) and record its loss.
+Exit status 0 for a done run, 1 for a failed one (its reason printed), 2 for bad input (nothing changed)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from bayes_moe.cli.output import emit, workspace_path
 
 
-def _cmd_run(args: argparse.Namespace) -> None:
+def _cmd_run(args: argparse.Namespace) -> int:
     if args.executor == "trainer":  # in this process: the trainer executor of a campaign calls this command
         from bayes_moe.train.loop import read_config, train_run  # torch loads only for this command
 
@@ -30,6 +31,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     else:
         text = f"run {run.id} {run.status}" + (f": {run.reason}" if run.reason else "")
     emit(args, payload, text)
+    return 0 if run.status == "done" else 1
 
 
 def register(command) -> None:

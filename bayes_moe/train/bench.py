@@ -1,19 +1,27 @@
-"""GPU benchmark of the trainer (``make bench``): training tokens/s and MFU of the 20M, 55M and 100M
-presets at r = 1, S = 0.9538, n_ctx 2048, and one MoE layer's fwd+bwd time against a dense SwiGLU FFN
-with the same active FLOPs (width (top_k + n_shared) * d_expert), and the bf16 MoE layer's error
-against its fp32 per-expert reference. A training step is one optimizer step of the preset's global
-batch (gradient accumulation over micro-batches), as the trainer runs it. Writes JSON.
+"""Trainer speed (``make bench``; GPU): training tokens/s and MFU of optimizer steps exactly as the trainer
+runs them (``loop._build`` and ``loop._train_step``: micro-batch settling, compilation, fused AdamW,
+data from the corpus), at the sizes campaigns use and larger; eager against compiled; over batch sizes;
+and K runs sharing one GPU (K processes at once, aggregate tokens/s) against one. Then one MoE layer's
+fwd+bwd against a dense SwiGLU of the same active FLOPs, and the bf16 MoE layer's error against its fp32
+per-expert reference. Writes JSON after every measurement; ``--time-limit`` skips what would start late.
 
+Sizes are preset names (``20M``, ``100M``, ...) or ``LxHxD`` shapes (layers, heads, d_model: the size
+ladder's rungs are ``(d/64)x(d/64)xd``), solved at r = 1, S = 0.9538, n_ctx 2048.
 MFU = 3 * (C_A + C_E + logits) FLOPs per token (flops.py) * tokens/s / the GPU's dense bf16 peak
-(train/flopcount.py; H100 SXM: 989 TFLOP/s).
+(train/flopcount.py: H100 SXM 989, NVL 835, PCIe 756 TFLOP/s).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -22,13 +30,124 @@ from torch import nn
 
 from bayes_moe import arch as arch_module
 from bayes_moe import flops
+from bayes_moe.train import data, loop
 from bayes_moe.train.flopcount import peak_bf16_flops
-from bayes_moe.train.model import MoEGPT
 from bayes_moe.train.moe import MoE
 
-PRESETS = ("20M", "55M", "100M")
-STEP_REPEATS = 3  # an optimizer step of the 100M global batch is seconds long
+SIZES = ("2x2x128", "4x4x256", "6x6x384", "20M", "100M")
 R, SPARSITY = 1.0, 0.9538
+LADDER_BATCH = 32  # sequences per step of a shape that is no preset (campaign runs: 16-64)
+WARMUP_STEPS = 2
+SYNC_EVERY = 5  # timed steps between host syncs, as the trainer syncs every few steps
+
+
+def size_arch(spec: str, n_ctx: int = 2048) -> tuple[arch_module.MoEArch, int]:
+    """The architecture of a size spec and its batch (sequences per step); ``n_ctx`` applies to shapes
+    (a preset has its own)."""
+    if spec in arch_module.PRESETS:
+        return arch_module.solve_preset(R, SPARSITY, spec), arch_module.preset(spec).batch_size
+    try:
+        n_layers, n_heads, d_model = (int(v) for v in spec.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"size {spec!r} is neither a preset ({', '.join(arch_module.PRESETS)}) nor LxHxD") from None
+    nominal = arch_module.Preset(spec, n_layers, n_heads, d_model, batch_size=LADDER_BATCH, lr=1e-3, n_ctx=n_ctx)
+    solved = arch_module.solve(R, nominal.c_token, SPARSITY, n_layers=n_layers, n_heads=n_heads, d_model=d_model,
+                               n_ctx=n_ctx)
+    return solved, nominal.batch_size
+
+
+def step_bench(a: arch_module.MoEArch, batch: int, micro: int | None, compile: bool, seconds: float,
+               device: torch.device, corpus: Path, ready=None) -> dict:
+    """Tokens/s of the trainer's own steps (after ``WARMUP_STEPS``; timed for at least ``seconds``). The
+    micro-batch is settled as in a run (``micro`` None: the largest that fits). ``ready`` is called after
+    the warm-up (K processes sharing a GPU start timing together)."""
+    config = loop.TrainConfig.from_dict({"batch_size": batch, "lr": 1e-4, "micro_batch_size": micro,
+                                         "compile": compile, "eval_tokens": a.n_ctx})
+    plan = loop.Plan(a, config, corpus, steps=10**9, tokens_per_step=batch * a.n_ctx)
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workspace:
+        session, _ = loop._build(Path(workspace), 0, plan, loop.Rank(device))
+    for step in range(WARMUP_STEPS):
+        loop._train_step(session, step)
+    _synchronize(device)
+    setup_s = time.perf_counter() - began
+    if ready is not None:
+        ready()
+    steps, began = 0, time.perf_counter()
+    while True:
+        loop._train_step(session, WARMUP_STEPS + steps)
+        steps += 1
+        if steps % SYNC_EVERY == 0:
+            _synchronize(device)
+            if time.perf_counter() - began >= seconds:
+                break
+    elapsed = time.perf_counter() - began
+    tokens_per_s = steps * batch * a.n_ctx / elapsed
+    result = {"batch": batch, "micro_batch": session.micro, "compile": session.compiled, **session.notes,
+              "steps": steps, "step_ms": 1e3 * elapsed / steps, "tokens_per_s": tokens_per_s, "setup_s": setup_s,
+              "model_flops_per_token": flops.TRAIN_FACTOR * (a.c_token + a.logits_flops)}
+    peak = peak_bf16_flops(device)
+    if peak:
+        result["mfu"] = result["model_flops_per_token"] * tokens_per_s / peak
+        result["peak_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    del session
+    _release(device)
+    return result
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _release(device: torch.device) -> None:
+    """Free what a measurement held (compiled graphs included) before the next."""
+    torch._dynamo.reset()
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def share_bench(spec: str, batch: int, compile: bool, k: int, seconds: float, device: torch.device,
+                n_ctx: int) -> dict:
+    """K processes, each training ``spec`` on the same GPU, timed over the same window (they wait for each
+    other after their warm-up): per-process and aggregate tokens/s. Micro-batch: the whole batch (the
+    processes would otherwise each estimate the free memory as if alone)."""
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        command = [sys.executable, "-m", "bayes_moe.train.bench", "--worker", "--sizes", spec, "--batch", str(batch),
+                   "--micro-batch", str(batch), "--compile", "on" if compile else "off", "--seconds", str(seconds),
+                   "--device", device.type, "--n-ctx", str(n_ctx), "--barrier", str(folder), "--peers", str(k)]
+        children = []
+        for i in range(k):
+            with open(folder / f"stderr_{i}.txt", "w") as stderr:
+                children.append(subprocess.Popen(command + ["--out", str(folder / f"worker_{i}.json")], stderr=stderr))
+        errors = [f"worker {i} {loop.exit_status(child.wait())}: {(folder / f'stderr_{i}.txt').read_text()[-300:]}"
+                  for i, child in enumerate(children) if child.wait() != 0]
+        results = [json.loads(p.read_text()) for p in sorted(folder.glob("worker_*.json"))]
+    entry = {"processes": k, "batch": batch, "compile": compile, "per_process": results,
+             "aggregate_tokens_per_s": sum(r["tokens_per_s"] for r in results)}
+    if results and "mfu" in results[0]:
+        entry["aggregate_mfu"] = sum(r["mfu"] for r in results)
+    if errors or len(results) != k:
+        entry["error"] = "; ".join(errors) or f"{len(results)} of {k} workers reported"
+    return entry
+
+
+def _worker(args: argparse.Namespace, device: torch.device, corpus: Path) -> None:
+    """One of ``share_bench``'s processes: warm up, wait for the others, time, write JSON."""
+    a, _ = size_arch(args.sizes[0], args.n_ctx)
+    barrier = Path(args.barrier)
+
+    def ready():
+        (barrier / f"ready_{args.out.stem}").touch()
+        deadline = time.monotonic() + 900
+        while len(list(barrier.glob("ready_*"))) < args.peers and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    result = step_bench(a, args.batch, args.micro_batch, args.compile == "on", args.seconds, device, corpus, ready)
+    args.out.write_text(json.dumps(result))
 
 
 def _time_ms(fn, warmup: int = 3, repeat: int = 10) -> float:
@@ -58,47 +177,6 @@ def profile_top(fn, calls: int = 3, rows: int = 15) -> list[dict]:
     events = sorted(prof.key_averages(), key=lambda e: e.self_device_time_total, reverse=True)[:rows]
     return [{"name": e.key[:160], "cuda_ms_per_call": e.self_device_time_total / 1e3 / calls,
              "count_per_call": e.count / calls} for e in events]
-
-
-def train_step_bench(a: arch_module.MoEArch, batch: int, micro_batch: int, compile: bool,
-                     profile: bool = False, compile_mode: str = "default") -> dict:
-    """Time full optimizer steps: ``batch`` sequences (the preset's global batch) in micro-batches
-    of ``micro_batch`` (gradient accumulation), then one fused AdamW step, as the trainer runs them;
-    with ``profile``, also the kernels that take the step's GPU time."""
-    device = torch.device("cuda")
-    model = MoEGPT(a).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-    step_model = torch.compile(model, mode=compile_mode) if compile else model
-    micro_steps = batch // micro_batch
-    xs = [torch.randint(0, a.vocab_size, (micro_batch, a.n_ctx), device=device) for _ in range(2)]
-
-    def step():
-        for i in range(micro_steps):
-            x = xs[i % 2]
-            if compile:  # a new step for CUDA graphs (mode reduce-overhead): earlier outputs may be overwritten
-                torch.compiler.cudagraph_mark_step_begin()
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                logits, aux = step_model(x)
-                loss = F.cross_entropy(logits.float().flatten(0, 1), x.flatten()) + 1e-2 * aux["balance"] + 1e-3 * aux["z"]
-            (loss / micro_steps).backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    ms = _time_ms(step, warmup=2, repeat=STEP_REPEATS)
-    tokens_per_s = micro_steps * micro_batch * a.n_ctx / (ms / 1e3)
-    peak = peak_bf16_flops(device)
-    result = {"step_ms": ms, "batch": micro_steps * micro_batch, "micro_batch": micro_batch,
-              "tokens_per_s": tokens_per_s, "compile": compile, "compile_mode": compile_mode if compile else None,
-              "model_flops_per_token": flops.TRAIN_FACTOR * (a.c_token + a.logits_flops),
-              "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30}
-    if peak:
-        result["mfu"] = result["model_flops_per_token"] * tokens_per_s / peak
-    if profile:
-        result["profile_top"] = profile_top(step, calls=1, rows=25)
-    del model, optimizer, step_model
-    torch.cuda.empty_cache()
-    torch.cuda.reset_peak_memory_stats()
-    return result
 
 
 class DenseSwiGLU(nn.Module):
@@ -156,43 +234,88 @@ def bf16_error(a: arch_module.MoEArch, tokens: int = 8192) -> dict:
             for name, got, want in zip(("output", "grad_w_gate_up", "grad_w_down"), *results)}
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
-    parser.add_argument("--micro-batch", type=int, default=32, help="sequences of 2048 tokens per forward (32)")
-    parser.add_argument("--batch", type=int, default=None, help="sequences per optimizer step (default: the preset's)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), help=f"presets or LxHxD shapes (default {SIZES})")
     parser.add_argument("--compile", choices=("off", "on", "both"), default="both")
-    parser.add_argument("--compile-mode", default="default",
-                        help="torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune, ...")
-    parser.add_argument("--profile", action="store_true",
-                        help="add the top GPU kernels of a training step and of the MoE layer (last preset)")
-    args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
-        raise SystemExit("bench needs a CUDA GPU")
-    device = torch.device("cuda")
-    report = {"device": torch.cuda.get_device_name(device), "torch": torch.__version__, "python": platform.python_version(),
-              "peak_bf16_flops": peak_bf16_flops(device), "r": R, "sparsity": SPARSITY, "presets": {}}
+    parser.add_argument("--batch", type=int, help="sequences per step (default: the preset's, 32 for shapes)")
+    parser.add_argument("--batches", type=int, nargs="*", default=[],
+                        help="more batch sizes to time for the shapes that are no preset (compiled where on)")
+    parser.add_argument("--micro-batch", type=int, help="sequences per forward (default: the largest that fits)")
+    parser.add_argument("--share", type=int, nargs="*", default=[],
+                        help="K processes sharing the GPU on --share-size (e.g. 1 2 4)")
+    parser.add_argument("--share-size", default="4x4x256")
+    parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per measurement (after warm-up)")
+    parser.add_argument("--time-limit", type=float, default=1e9, help="start no measurement after this many seconds")
+    parser.add_argument("--layer", action="store_true", help="also the MoE layer against dense, and the bf16 error")
+    parser.add_argument("--profile", action="store_true", help="with --layer: the MoE layer's top GPU kernels")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cpu: tests of this script")
+    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--barrier", help=argparse.SUPPRESS)
+    parser.add_argument("--peers", type=int, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("bench needs a CUDA GPU (or --device cpu for a test of this script)")
+    device = torch.device(args.device)
+    corpus = data.resolve_corpus(None, Path("."))
+    if args.worker:
+        return _worker(args, device, corpus)
+    started = time.monotonic()
+    report = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+              "torch": torch.__version__, "python": platform.python_version(), "peak_bf16_flops": peak_bf16_flops(device),
+              "r": R, "sparsity": SPARSITY, "n_ctx": args.n_ctx, "corpus": str(corpus), "sizes": {}, "skipped": []}
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
-    for name in args.presets:
-        a = arch_module.solve_preset(R, SPARSITY, name)
-        entry = {"arch": a.summary(), "train": []}
-        batch = args.batch or arch_module.preset(name).batch_size
-        profile = args.profile and name == args.presets[-1]
-        for compile in modes:
-            try:
-                entry["train"].append(train_step_bench(a, batch, args.micro_batch, compile, profile,
-                                                       args.compile_mode))
-            except Exception as error:  # a compile failure is a result to report, not a crash
-                entry["train"].append({"compile": compile, "error": f"{type(error).__name__}: {error}"[:500]})
-            print(name, {k: v for k, v in entry["train"][-1].items() if k != "profile_top"}, flush=True)
-        entry["layer"] = layer_bench(a, args.micro_batch * a.n_ctx, profile)
-        print(name, {k: v for k, v in entry["layer"].items() if k != "moe_profile_top"}, flush=True)
-        entry["bf16_error"] = bf16_error(a)
-        print(name, "bf16 vs fp32 reference", entry["bf16_error"], flush=True)
-        report["presets"][name] = entry
+
+    def measure(label: str, fn):
+        """Run one measurement unless past the time limit; an error is a result, not a crash."""
+        if time.monotonic() - started > args.time_limit:
+            report["skipped"].append(label)
+            return None
+        try:
+            result = fn()
+        except Exception as error:
+            result = {"error": f"{type(error).__name__}: {error}"[:500]}
+            _release(device)
+        print(label, {k: v for k, v in result.items() if not k.endswith("profile_top")}, flush=True)
+        return result
+
+    def save():
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2))  # after each preset: a cut-off run keeps what it measured
+        args.out.write_text(json.dumps(report, indent=2))
+
+    for spec in args.sizes:
+        a, batch = size_arch(spec, args.n_ctx)
+        entry = report["sizes"][spec] = {"arch": a.summary(), "n_active": a.n_active, "train": []}
+        batches = [args.batch or batch] + ([b for b in args.batches if b != batch] if spec not in arch_module.PRESETS else [])
+        for b in batches:
+            for compile in modes if b == batches[0] else modes[-1:]:
+                result = measure(f"{spec} batch {b} compile {compile}", lambda: step_bench(
+                    a, b, args.micro_batch, compile, args.seconds, device, corpus))
+                if result is not None:
+                    entry["train"].append({"batch": b, "compile": compile, **result})
+                save()
+        if args.layer and device.type == "cuda":
+            profile = args.profile and spec == args.sizes[-1]
+            entry["layer"] = measure(f"{spec} layer", lambda: layer_bench(a, 32 * a.n_ctx, profile))
+            entry["bf16_error"] = measure(f"{spec} bf16 error", lambda: bf16_error(a))
+            save()
+    if args.share:
+        a, batch = size_arch(args.share_size, args.n_ctx)
+        report["share"] = {"size": args.share_size, "arch": a.summary(), "runs": []}
+        for k in args.share:
+            result = measure(f"{args.share_size} x{k} processes", lambda: share_bench(
+                args.share_size, args.batch or batch, modes[-1], k, args.seconds, device, args.n_ctx))
+            if result is not None:
+                report["share"]["runs"].append(result)
+            save()
+    report["wall_s"] = time.monotonic() - started
+    save()
 
 
 if __name__ == "__main__":

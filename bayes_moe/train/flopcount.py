@@ -13,16 +13,30 @@ from torch.utils.flop_counter import FlopCounterMode, register_flop_formula, sdp
 
 aten = torch.ops.aten
 
-# Dense bf16 tensor-core peaks (no sparsity), FLOP/s, from the vendors' datasheets.
-PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
+# Dense bf16 tensor-core peaks (no sparsity), FLOP/s, from NVIDIA's datasheets, by a part of the name
+# torch.cuda.get_device_name reports; the first match counts, so the form factors come before the bare
+# chip. The SXM boards report no form factor ("NVIDIA H100 80GB HBM3"); NVL and PCIe boards run at
+# lower clocks and power.
+PEAK_BF16 = (
+    ("H100 NVL", 835e12),
+    ("H100 PCIe", 756e12),
+    ("H100", 989e12),  # SXM5
+    ("H200 NVL", 835e12),
+    ("H200", 989e12),  # SXM, and GH200
+    ("A100", 312e12),  # SXM4 and PCIe alike
+)
+
+
+def peak_bf16_for_name(name: str) -> float | None:
+    """The datasheet dense bf16 peak of the GPU called ``name``, or None where unknown."""
+    return next((peak for key, peak in PEAK_BF16 if key in name), None)
 
 
 def peak_bf16_flops(device: torch.device) -> float | None:
     """The datasheet dense bf16 peak of ``device``'s GPU, or None where unknown (CPU included)."""
     if device.type != "cuda":
         return None
-    name = torch.cuda.get_device_name(device)
-    return next((peak for key, peak in PEAK_BF16.items() if key in name), None)
+    return peak_bf16_for_name(torch.cuda.get_device_name(device))
 
 
 def _grouped_mm_flops(a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:

@@ -1,33 +1,50 @@
 """Train one proposed run of the ledger: ``train_run(workspace, run_id)`` (``bayes-moe run ID
 --executor trainer``).
 
-The run's arch JSON gives the model, its compute the token budget ``compute / (3 (C_A + C_E))``, its
-size preset (matched by depth, heads and width) the batch and learning rate unless a ``TrainConfig``
-says otherwise. AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast on GPUs. The end:
-validation loss on a fixed held-out set goes to ``ledger.finish`` with throughput, MFU and routing
-balance; a non-finite loss fails the run with the reason. Checkpoints are written atomically to
-``<workspace>/checkpoints/<id>/``; a run left 'running' with a checkpoint (killed) resumes from it.
-``nproc > 1`` launches ``torchrun`` (DDP: NCCL on GPUs, gloo on CPU).
+The run's arch JSON gives the model, its compute the token budget ``compute / (3 (C_A + C_E))``, the
+size rule (``default_batch_and_lr``: the size preset matched by depth, heads and width) the batch and
+learning rate unless a ``TrainConfig`` says otherwise; ``resolve_config`` checks every setting before
+the ledger changes. AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast on GPUs.
+On a GPU the micro-batch is the largest that fits unless the config fixes it, and the model with its
+loss is compiled unless the config says ``compile = false`` (eager, with the reason recorded, where
+compiling fails). The end: validation loss on a fixed held-out set goes to ``ledger.finish`` with
+throughput, MFU and routing balance; anything else (non-finite loss, out of memory, an error in any
+rank, a worker that died) fails the run with its reason. Checkpoints are written atomically to
+``<workspace>/checkpoints/<id>/``; a run left 'running' with a plan (its process was killed with no one
+left to record it) resumes from its last checkpoint. ``nproc > 1`` launches ``torchrun`` (DDP: NCCL on
+GPUs, gloo on CPU).
+
+The work is split as torchtitan's trainer splits it: ``_build`` (model, optimizer, checkpoint, the
+micro-batch and compilation that fit, DDP), ``_train_step`` (one optimizer step, no host sync),
+``_metrics`` (what the ledger records).
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import dataclasses
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
 import tomllib
+import traceback
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from tqdm import tqdm
+from torch import nn
+
+try:  # a progress bar where tqdm is installed (the package needs it; a bare torch machine may not have it)
+    from tqdm import tqdm
+except ImportError:
+    tqdm = None
 
 from bayes_moe import arch as arch_module
 from bayes_moe import flops
@@ -35,6 +52,7 @@ from bayes_moe.arch import MoEArch
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger, Run
 from bayes_moe.train import data
+from bayes_moe.train import hparams
 from bayes_moe.train.flopcount import peak_bf16_flops
 from bayes_moe.train.model import MoEGPT
 from bayes_moe.train.moe import BALANCE_MODES, balance_stats
@@ -42,6 +60,9 @@ from bayes_moe.train.moe import BALANCE_MODES, balance_stats
 EXECUTOR = "trainer"
 CHECKPOINT = "checkpoint.pt"
 PLAN = "plan.pt"  # what train_run checked and fixed for the run: arch, config, corpus, steps
+SYNC_EVERY = 10  # optimizer steps between host syncs (loss check, progress): one per step drains the GPU queue
+STDERR_TAIL = 2000  # characters of the workers' stderr kept in the reason of a run they left unrecorded
+MEMORY_HEADROOM = 0.85  # share of the free GPU memory the micro-batch estimate plans to fill
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,9 @@ class TrainConfig:
 
     batch_size: int
     lr: float
-    micro_batch_size: int | None = None  # sequences per forward on one rank (gradient accumulation)
+    # sequences per forward on one rank (gradient accumulation), at most the per-rank batch; None: the
+    # largest divisor of the per-rank batch that fits the GPU, the whole per-rank batch on a CPU
+    micro_batch_size: int | None = None
     warmup_frac: float = 0.05
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.1
@@ -62,19 +85,8 @@ class TrainConfig:
     bias_rate: float = 1e-3
     eval_tokens: int = 1 << 17
     checkpoint_interval_s: float = 60.0
-    compile: bool = False
+    compile: bool | None = None  # None: torch.compile on GPUs (eager where it fails), eager on CPUs
     seed: int = 0
-
-    @classmethod
-    def for_arch(cls, arch: MoEArch, **overrides) -> "TrainConfig":
-        """The batch and lr of the size preset whose depth, heads and width ``arch`` has."""
-        shape = (arch.n_layers, arch.n_heads, arch.d_model)
-        match = next((p for p in arch_module.PRESETS.values() if (p.n_layers, p.n_heads, p.d_model) == shape), None)
-        if match is None and not {"batch_size", "lr"} <= overrides.keys():
-            raise InputError(f"no size preset has n_layers, n_heads, d_model = {shape}; give batch_size and lr "
-                             f"in a trainer config")
-        base = {} if match is None else {"batch_size": match.batch_size, "lr": match.lr}
-        return cls.from_dict({**base, **overrides})
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -82,13 +94,59 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise InputError(f"unknown trainer setting(s) {unknown}; known: {sorted(known)}")
+        missing = sorted({"batch_size", "lr"} - set(values))
+        if missing:
+            raise InputError(f"trainer setting(s) {missing} missing")
         config = cls(**values)
         if config.balance not in BALANCE_MODES:
             raise InputError(f"balance must be one of {BALANCE_MODES}, got {config.balance!r}")
-        for name in ("batch_size", "lr", "eval_tokens"):
-            if not getattr(config, name) > 0:
-                raise InputError(f"trainer setting {name} must be > 0, got {getattr(config, name)!r}")
+        for name in ("batch_size", "eval_tokens", "seed") + (("micro_batch_size",) if config.micro_batch_size is not None else ()):
+            value = getattr(config, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "seed" else 1):
+                raise InputError(f"trainer setting {name} must be a {'non-negative' if name == 'seed' else 'positive'} "
+                                 f"integer, got {value!r}")
+        for name in ("lr", "warmup_frac", "min_lr_ratio", "weight_decay", "beta2", "grad_clip", "aux_coef",
+                     "z_coef", "bias_rate", "checkpoint_interval_s"):
+            value = getattr(config, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise InputError(f"trainer setting {name} must be a finite number >= 0, got {value!r}")
+        if not config.lr > 0:
+            raise InputError(f"trainer setting lr must be > 0, got {config.lr!r}")
+        if config.compile not in (None, True, False):
+            raise InputError(f"trainer setting compile must be true or false, got {config.compile!r}")
         return config
+
+
+def default_batch_and_lr(arch: MoEArch) -> dict:
+    """The size rule: the batch and lr of the size preset whose depth, heads and width ``arch`` has
+    ({} for other shapes, which then need both in a config)."""
+    shape = (arch.n_layers, arch.n_heads, arch.d_model)
+    match = next((p for p in arch_module.PRESETS.values() if (p.n_layers, p.n_heads, p.d_model) == shape), None)
+    return {} if match is None else {"batch_size": match.batch_size, "lr": match.lr}
+
+
+def resolve_config(arch: MoEArch, overrides: dict, world: int) -> TrainConfig:
+    """The one place a run's trainer settings come from: the size rule, then ``overrides`` (a config
+    file's keys, the run's own seed); every setting checked, including against ``world`` processes."""
+    defaults = default_batch_and_lr(arch)
+    if not defaults and not {"batch_size", "lr"} <= overrides.keys():
+        shape = (arch.n_layers, arch.n_heads, arch.d_model)
+        raise InputError(f"no size preset has n_layers, n_heads, d_model = {shape}; give batch_size and lr "
+                         f"in a trainer config")
+    config = TrainConfig.from_dict({**defaults, **overrides})
+    check_world(config, world)
+    return config
+
+
+def check_world(config: TrainConfig, world: int) -> None:
+    """The batch splits evenly over ``world`` ranks (a resumed run may come back with another nproc)."""
+    if config.batch_size % world:
+        raise InputError(f"batch_size {config.batch_size} is not divisible by nproc {world}")
+    per_rank = config.batch_size // world
+    micro = config.micro_batch_size
+    if micro is not None and per_rank % min(micro, per_rank):
+        raise InputError(f"micro_batch_size {micro} does not divide the per-rank batch {per_rank} "
+                         f"(batch_size {config.batch_size} over {world} processes)")
 
 
 def read_config(path: Path) -> dict:
@@ -104,14 +162,26 @@ def read_config(path: Path) -> dict:
 
 def train_run(workspace: Path, run_id: int, *, nproc: int = 1, device: str | None = None,
               config: dict | None = None, corpus: Path | None = None, progress: bool = True) -> Run:
-    """Train run ``run_id`` of ``workspace``'s ledger and return it (done or failed). Bad input
-    (unknown id, a run not proposed, an impossible arch, a bad config or corpus) raises ``InputError``
-    before the ledger changes. A 'running' run that the trainer started (its plan is in the checkpoint
-    folder) resumes from its last checkpoint, or from step 0 if it was killed before the first."""
+    """Train run ``run_id`` of ``workspace``'s ledger and return it, done or failed (with the reason).
+    Bad input (unknown id, a run not proposed, an impossible arch, a bad config or corpus) raises
+    ``InputError`` before the ledger changes. A 'running' run that the trainer started (its plan is in
+    the checkpoint folder) resumes from its last checkpoint, or from step 0 if it was killed before."""
     workspace = Path(workspace)
-    if not isinstance(nproc, int) or nproc < 1:
+    if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise InputError(f"nproc must be a positive integer, got {nproc!r}")
     device = _device(device)
+    plan = prepare_run(workspace, run_id, nproc, config, corpus)
+    if nproc == 1:
+        _train(workspace, run_id, plan, device, progress)
+    else:
+        _launch(workspace, run_id, device, nproc, progress)
+    with Ledger.open(workspace) as ledger:
+        return ledger.get(run_id)
+
+
+def prepare_run(workspace: Path, run_id: int, nproc: int, config: dict | None, corpus: Path | None) -> "Plan":
+    """The run's plan, checked: a proposed run's is made and saved, and the run moved to 'running'; a
+    running run the trainer started gets its saved plan back. Nothing changes on bad input."""
     folder = checkpoint_dir(workspace, run_id)
     with Ledger.open(workspace) as ledger:
         run = ledger.get(run_id)
@@ -121,17 +191,13 @@ def train_run(workspace: Path, run_id: int, *, nproc: int = 1, device: str | Non
                              f"ones it started itself (with {folder / PLAN})")
         if resuming:
             plan = _plan_from(torch.load(folder / PLAN, weights_only=True))
-        else:
-            plan = _plan(run, config, data.resolve_corpus(corpus, workspace), nproc)  # checks before start()
-            ledger.start(run_id, EXECUTOR)
-            folder.mkdir(parents=True, exist_ok=True)
-            torch.save(_plan_dict(plan), folder / PLAN)
-    if nproc == 1:
-        _train(workspace, run_id, plan, device, progress)
-    else:
-        _launch(workspace, run_id, device, nproc, progress)
-    with Ledger.open(workspace) as ledger:
-        return ledger.get(run_id)
+            check_world(plan.config, nproc)
+            return plan
+        plan = _plan(run, config, data.resolve_corpus(corpus, workspace), nproc)  # checks before start()
+        ledger.start(run_id, EXECUTOR)
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(_plan_dict(plan), folder / PLAN)
+        return plan
 
 
 def checkpoint_dir(workspace: Path, run_id: int) -> Path:
@@ -173,22 +239,13 @@ def _plan(run: Run, config: dict | None, corpus: Path, world: int) -> Plan:
     overrides = dict(config or {})
     if run.seed is not None:  # the ledger's seed is part of the run: replicates differ by it
         overrides["seed"] = run.seed
-    train_config = TrainConfig.for_arch(arch, **overrides)
-    if train_config.batch_size % world:
-        raise InputError(f"batch_size {train_config.batch_size} is not divisible by nproc {world}")
+    if not default_batch_and_lr(arch):  # a shape of no preset (the size ladder's): batch, lr, warmup from compute
+        overrides = {**hparams.settings(arch, run.compute), **overrides}
+    train_config = resolve_config(arch, overrides, world)
     data.open_corpus(corpus, arch.vocab_size)  # checks the shards now, before the run starts
     tokens = flops.tokens_for_compute(run.compute, arch.c_token)
     tokens_per_step = train_config.batch_size * arch.n_ctx
     return Plan(arch, train_config, corpus, max(1, math.ceil(tokens / tokens_per_step)), tokens_per_step)
-
-
-def _launch(workspace: Path, run_id: int, device: torch.device, nproc: int, progress: bool) -> None:
-    """One process per rank through torchrun; each reads the plan from the run's checkpoint folder."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               "-m", "bayes_moe.train.loop", str(workspace), str(run_id), "--device", device.type]
-    if not progress:
-        command.append("--quiet")
-    subprocess.run(command, check=False)
 
 
 def _plan_dict(plan: Plan) -> dict:
@@ -201,169 +258,459 @@ def _plan_from(saved: dict) -> Plan:
                 saved["steps"], saved["tokens_per_step"])
 
 
-# --- training -------------------------------------------------------------------------------------
+# --- several processes ----------------------------------------------------------------------------
 
 
-class NonFiniteLoss(RuntimeError):
+def _launch(workspace: Path, run_id: int, device: torch.device, nproc: int, progress: bool) -> None:
+    """One process per rank through torchrun; each reads the plan from the run's checkpoint folder and
+    records its own ending. Workers that die without recording one (killed, a crash below Python) fail
+    the run with torchrun's exit status and the tail of their stderr."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               "-m", "bayes_moe.train.loop", str(workspace), str(run_id), "--device", device.type]
+    if not progress:
+        command.append("--quiet")
+    returncode, tail = run_teeing_stderr(command)
+    fail_if_running(workspace, run_id, f"torchrun ({nproc} processes) {exit_status(returncode)} before the run "
+                                       f"ended; its stderr ends: {tail}")
+
+
+def run_teeing_stderr(command: list[str]) -> tuple[int, str]:
+    """Run ``command``, passing its stderr through (progress bars included) and keeping its tail."""
+    child = subprocess.Popen(command, stderr=subprocess.PIPE)
+    decoder, tail = codecs.getincrementaldecoder("utf-8")(errors="replace"), ""
+    for chunk in iter(lambda: child.stderr.read1(8192), b""):
+        text = decoder.decode(chunk)
+        sys.stderr.write(text)
+        sys.stderr.flush()
+        tail = (tail + text)[-STDERR_TAIL:]
+    return child.wait(), tail.strip()
+
+
+def exit_status(returncode: int) -> str:
+    """'exited with status N' or 'was killed by SIGNAME', from a subprocess return code."""
+    if returncode < 0:
+        return f"was killed by {signal.Signals(-returncode).name}"
+    return f"exited with status {returncode}"
+
+
+def fail_if_running(workspace: Path, run_id: int, reason: str) -> bool:
+    """Fail the run with ``reason`` unless it has already ended (another rank or process recorded it);
+    True where this call failed it."""
+    with Ledger.open(workspace) as ledger:
+        if ledger.get(run_id).status != "running":
+            return False
+        try:
+            ledger.fail(run_id, reason)
+        except InputError:  # another rank recorded the run's ending in between
+            return False
+        return True
+
+
+# --- one rank -------------------------------------------------------------------------------------
+
+
+class RunFailure(RuntimeError):
+    """A run that cannot finish: the message is the run's reason."""
+
+
+class NonFiniteLoss(RunFailure):
     pass
 
 
-def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progress: bool) -> None:
-    """The work of one rank; rank 0 writes checkpoints and moves the run to done or failed."""
+@dataclass(frozen=True)
+class Rank:
+    """Where this process trains: its device, rank and the number of ranks."""
+
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+
+    def autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else nullcontext()
+
+
+def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progress: bool) -> bool:
+    """The work of one rank; its ending goes to the ledger: rank 0 records a done run, any rank a failed
+    one (the first to fail writes the reason; an unexpected error's traceback also goes to stderr).
+    A KeyboardInterrupt leaves the run 'running', to be resumed. True where the run finished."""
     distributed = "RANK" in os.environ
     if distributed:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
             torch.cuda.set_device(device)
-    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    rank = Rank(device, dist.get_rank(), dist.get_world_size()) if distributed else Rank(device)
     try:
-        metrics, val_loss = _optimise(workspace, run_id, plan, device, rank, world, progress)
-        if rank == 0:
+        metrics = _optimise(workspace, run_id, plan, rank, progress)
+        if rank.rank == 0:
             with Ledger.open(workspace) as ledger:
-                ledger.finish(run_id, val_loss, tokens=metrics["tokens"], metrics=metrics)
-    except NonFiniteLoss as error:
-        if rank == 0:
-            with Ledger.open(workspace) as ledger:
-                ledger.fail(run_id, str(error))
+                ledger.finish(run_id, metrics["val_loss"], tokens=metrics["tokens"], metrics=metrics)
+        return True
+    except RunFailure as error:
+        fail_if_running(workspace, run_id, f"rank {rank.rank}: {error}" if distributed else str(error))
+    except Exception as error:
+        traceback.print_exc()
+        fail_if_running(workspace, run_id, (f"rank {rank.rank}: " if distributed else "")
+                        + f"{type(error).__name__}: {error}"[:STDERR_TAIL])
     finally:
         if distributed:
             dist.destroy_process_group()
+        if device.type == "cuda":  # for callers that go on in this process (benchmarks, batch jobs)
+            torch.cuda.empty_cache()
+    return False
 
 
-def _optimise(workspace, run_id, plan: Plan, device, rank, world, progress) -> tuple[dict, float]:
+@dataclass
+class Session:
+    """What ``_build`` makes and ``_train_step`` uses: the model, its optimizer, the training objective
+    (model and loss, compiled or not, DDP-wrapped over several ranks) and the batches of this rank."""
+
+    plan: Plan
+    rank: Rank
+    model: MoEGPT
+    optimizer: torch.optim.Optimizer
+    objective: nn.Module
+    corpus: data.Corpus
+    batches: data.TrainBatches
+    micro: int
+    compiled: bool
+    notes: dict = field(default_factory=dict)  # how the micro-batch and compilation were settled
+    last_aux: torch.Tensor | None = None  # the last micro-batch's aux terms (balance, z)
+
+
+class Objective(nn.Module):
+    """The model and its training loss as one module, so that torch.compile fuses the fp32 logits and
+    the cross-entropy into the model's graph and DDP wraps both. ``forward(x, y)`` returns the loss to
+    minimise, the cross-entropy, and the aux terms (balance, z) for the record."""
+
+    def __init__(self, model: MoEGPT, config: TrainConfig):
+        super().__init__()
+        self.model = model
+        self.aux_weights = (config.aux_coef, config.z_coef) if config.balance == "aux" else None
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor):
+        logits, aux = self.model(x)
+        ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+        loss = ce
+        if self.aux_weights is not None:
+            loss = ce + self.aux_weights[0] * aux["balance"] + self.aux_weights[1] * aux["z"]
+        return loss, ce.detach(), torch.stack([aux["balance"], aux["z"]]).detach()
+
+
+def _build(workspace: Path, run_id: int, plan: Plan, rank: Rank) -> tuple[Session, dict]:
+    """Model, optimizer and the run's last checkpoint, then the micro-batch and compilation that work
+    here (agreed by all ranks), then DDP. Returns the session and the checkpoint's bookkeeping."""
     arch, config = plan.arch, plan.config
     torch.manual_seed(config.seed)
     corpus = data.open_corpus(plan.corpus, arch.vocab_size)
-    per_rank = config.batch_size // world
-    micro = min(config.micro_batch_size or per_rank, per_rank)
-    if per_rank % micro:
-        raise InputError(f"micro_batch_size {micro} does not divide the per-rank batch {per_rank}")
-    accumulation = per_rank // micro
-    batches = data.TrainBatches(corpus.split("train"), micro, arch.n_ctx, config.seed, rank)
-
-    model = MoEGPT(arch, balance=config.balance).to(device)
+    per_rank = config.batch_size // rank.world
+    batches = data.TrainBatches(corpus.split("train"), per_rank, arch.n_ctx, config.seed, rank.rank)
+    model = MoEGPT(arch, balance=config.balance).to(rank.device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=config.lr, betas=(0.9, config.beta2), fused=device.type == "cuda")
-    folder = checkpoint_dir(workspace, run_id)
-    state = _load_checkpoint(folder / CHECKPOINT, model, optimizer, device)
-    start_step, wall_before = state.get("step", 0), state.get("wall_s", 0.0)
-    train_model = model
-    if world > 1:
-        train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-    if config.compile and device.type == "cuda":
-        train_model = torch.compile(train_model)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+                                  lr=config.lr, betas=(0.9, config.beta2), fused=rank.device.type == "cuda")
+    state = _load_checkpoint(checkpoint_dir(workspace, run_id) / CHECKPOINT, model, optimizer, rank.device)
+    session = Session(plan, rank, model, optimizer, Objective(model, config), corpus, batches, per_rank, False)
+    _settle_micro_and_compile(session)
+    if rank.world > 1:  # buffers stay per rank: each counts its own routed tokens (summed at the bias step)
+        session.objective = nn.parallel.DistributedDataParallel(
+            session.objective, device_ids=[rank.device] if rank.device.type == "cuda" else None,
+            broadcast_buffers=False, gradient_as_bucket_view=True)
+    return session, state
 
-    bar = tqdm(total=plan.steps, initial=start_step, unit="step", disable=not progress or rank != 0,
-               desc=f"run {run_id}")
-    recent_ce, aux_values, began, last_save = [], {}, time.perf_counter(), time.perf_counter()
-    for step in range(start_step, plan.steps):
-        for group in optimizer.param_groups:
-            group["lr"] = _lr(step, plan.steps, config)
-        ce_sum = torch.zeros((), device=device)
-        for i in range(accumulation):
-            x, y = (t.to(device, non_blocking=True) for t in batches.get(step * accumulation + i))
-            sync = train_model.no_sync() if world > 1 and i < accumulation - 1 else nullcontext()
-            with sync, autocast:
-                logits, aux = train_model(x)
-                ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
-                loss = ce + (config.aux_coef * aux["balance"] + config.z_coef * aux["z"]
-                             if config.balance == "aux" else 0.0)
-                (loss / accumulation).backward()
-            ce_sum += ce.detach()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        ce_mean = _mean_over_ranks(ce_sum / accumulation, world)
-        if not (math.isfinite(ce_mean) and math.isfinite(float(grad_norm))):
-            bar.close()
-            raise NonFiniteLoss(f"non-finite training loss {ce_mean} (gradient norm {float(grad_norm)}) at step {step}")
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        if config.balance == "bias":
-            for layer in model.moe_layers:
-                layer.update_bias(_sum_over_ranks(layer.load, world), config.bias_rate)
-        recent_ce = (recent_ce + [ce_mean])[-20:]
-        aux_values = {k: float(v.detach()) for k, v in aux.items()}
-        elapsed = time.perf_counter() - began
-        bar.set_postfix(loss=f"{ce_mean:.3f}", tok_s=f"{(step + 1 - start_step) * plan.tokens_per_step / elapsed:.3g}")
-        bar.update()
-        now = time.perf_counter()
-        if rank == 0 and step + 1 < plan.steps and now - last_save >= config.checkpoint_interval_s:
-            _save_checkpoint(folder / CHECKPOINT, model, optimizer, step + 1, wall_before + now - began)
-            last_save = now
-    bar.close()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    train_wall = time.perf_counter() - began
-    val_loss, loads = _evaluate(model, corpus, arch, config, micro, device, rank, world, autocast)
-    trained_steps = plan.steps - start_step
-    tokens_per_s = trained_steps * plan.tokens_per_step / train_wall if trained_steps else float("nan")
+
+def _train_step(s: Session, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step: this rank's batch in micro-batches (gradient accumulation; DDP all-reduces
+    at the last), clipping, AdamW, the routing bias update. Returns the cross-entropy (mean over ranks)
+    and the gradient norm as device tensors: no host sync."""
+    config, rank = s.plan.config, s.rank
+    for group in s.optimizer.param_groups:
+        group["lr"] = _lr(step, s.plan.steps, config)
+    x, y = (t.to(rank.device, non_blocking=True) for t in s.batches.get(step))
+    pieces = list(zip(x.split(s.micro), y.split(s.micro)))
+    ce_sum = torch.zeros((), device=rank.device)
+    for i, (xm, ym) in enumerate(pieces):
+        sync = s.objective.no_sync() if rank.world > 1 and i < len(pieces) - 1 else nullcontext()
+        with sync:
+            with rank.autocast():
+                loss, ce, s.last_aux = s.objective(xm, ym)
+            (loss / len(pieces)).backward()
+        ce_sum += ce
+    grad_norm = torch.nn.utils.clip_grad_norm_(s.model.parameters(), config.grad_clip)
+    s.optimizer.step()
+    s.optimizer.zero_grad(set_to_none=True)
+    _routing_step(s.model, config, rank.world)
+    return _mean_over_ranks(ce_sum / len(pieces), rank.world), grad_norm
+
+
+def _routing_step(model: MoEGPT, config: TrainConfig, world: int) -> None:
+    """After an optimizer step: in 'bias' mode, DeepSeek-V3's bias update from the tokens each expert got
+    over the whole step (all micro-batches, all ranks: one all-reduce); the counts restart either way."""
+    if config.balance == "bias":
+        loads = torch.stack([layer.load for layer in model.moe_layers])
+        if world > 1:
+            dist.all_reduce(loads)
+        for layer, load in zip(model.moe_layers, loads):
+            layer.update_bias(load, config.bias_rate)
+    for layer in model.moe_layers:
+        layer.reset_load()
+
+
+@dataclass
+class Progress:
+    """The loop's bookkeeping for the metrics."""
+
+    start_step: int
+    wall_before: float  # training wall time of the runs before a resume
+    setup_s: float = 0.0
+    train_wall: float = 0.0
+    recent_ce: list = field(default_factory=list)  # mean cross-entropy of the last 20 steps
+
+
+def _optimise(workspace: Path, run_id: int, plan: Plan, rank: Rank, progress: bool) -> dict:
+    """Build, run the steps (host syncs every ``SYNC_EVERY`` steps, checkpoints by wall time), evaluate."""
+    began = time.perf_counter()
+    s, state = _build(workspace, run_id, plan, rank)
+    done = Progress(state.get("step", 0), state.get("wall_s", 0.0), setup_s=time.perf_counter() - began)
+    folder, config = checkpoint_dir(workspace, run_id), plan.config
+    bar = _progress_bar(plan.steps, done.start_step, f"run {run_id}", progress and rank.rank == 0)
+    pending, began = [], time.perf_counter()
+    last_save = began
+    try:
+        for step in range(done.start_step, plan.steps):
+            try:
+                pending.append((step, *_train_step(s, step)))
+            except torch.OutOfMemoryError as error:
+                raise RunFailure(f"CUDA out of memory at step {step} with micro_batch_size {s.micro}: "
+                                 f"{str(error).splitlines()[0]}") from None
+            now = time.perf_counter()
+            save = rank.rank == 0 and step + 1 < plan.steps and now - last_save >= config.checkpoint_interval_s
+            if save or len(pending) == SYNC_EVERY or step + 1 == plan.steps:
+                done.recent_ce = (done.recent_ce + _checked_losses(pending))[-20:]
+                pending = []
+                tokens_per_s = (step + 1 - done.start_step) * plan.tokens_per_step / (now - began)
+                bar.set_postfix(loss=f"{done.recent_ce[-1]:.3f}", tok_s=f"{tokens_per_s:.3g}")
+            bar.update(1)
+            if save:
+                _save_checkpoint(folder / CHECKPOINT, s.model, s.optimizer, step + 1, done.wall_before + now - began)
+                last_save = now
+    finally:
+        bar.close()
+    if rank.device.type == "cuda":
+        torch.cuda.synchronize(rank.device)
+    done.train_wall = time.perf_counter() - began
+    windows = data.validation_windows(s.corpus.split("val"), plan.arch.n_ctx, config.eval_tokens)
+    val_loss, loads = _evaluate(s.model, windows, s.micro, rank)
+    return _metrics(s, done, val_loss, loads)
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix(self, **values):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress_bar(total: int, initial: int, desc: str, enabled: bool):
+    if tqdm is None or not enabled:
+        return _NoBar()
+    return tqdm(total=total, initial=initial, unit="step", desc=desc)
+
+
+def _checked_losses(pending: list) -> list[float]:
+    """The pending steps' cross-entropies, copied to the host at once; a non-finite loss or gradient
+    norm fails the run, naming the first step that had one."""
+    values = torch.stack([torch.stack([ce.float(), norm.float()]) for _, ce, norm in pending]).tolist()
+    for (step, _, _), (ce, norm) in zip(pending, values):
+        if not (math.isfinite(ce) and math.isfinite(norm)):
+            raise NonFiniteLoss(f"non-finite training loss {ce} (gradient norm {norm}) at step {step}")
+    return [ce for ce, _ in values]
+
+
+def _metrics(s: Session, done: Progress, val_loss: float, loads: list) -> dict:
+    plan, rank = s.plan, s.rank
+    trained_steps = plan.steps - done.start_step
+    tokens_per_s = trained_steps * plan.tokens_per_step / done.train_wall if trained_steps else float("nan")
+    aux = s.last_aux.tolist() if s.last_aux is not None else [None, None]
     metrics = {
-        "val_loss": val_loss, "train_loss": sum(recent_ce) / max(len(recent_ce), 1),
+        "val_loss": val_loss, "train_loss": sum(done.recent_ce) / max(len(done.recent_ce), 1),
         "tokens": plan.steps * plan.tokens_per_step, "steps": plan.steps, "tokens_per_s": tokens_per_s,
-        "wall_s": wall_before + train_wall, "resumed_from_step": start_step, "world_size": world,
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "balance": config.balance, "aux_balance": aux_values.get("balance"), "aux_z": aux_values.get("z"),
-        "config": dataclasses.asdict(config), "corpus": str(plan.corpus), "corpus_sha256": corpus.sha256,
-        "n_params": sum(p.numel() for p in model.parameters()),
+        "wall_s": done.wall_before + done.train_wall, "setup_s": done.setup_s,
+        "resumed_from_step": done.start_step, "world_size": rank.world,
+        "device": torch.cuda.get_device_name(rank.device) if rank.device.type == "cuda" else "cpu",
+        "micro_batch_size": s.micro, "compile": s.compiled, **s.notes,
+        "balance": plan.config.balance, "aux_balance": aux[0], "aux_z": aux[1],
+        "config": dataclasses.asdict(plan.config), "corpus": str(plan.corpus), "corpus_sha256": s.corpus.sha256,
+        "n_params": sum(p.numel() for p in s.model.parameters()),
         **balance_stats(loads),
+        **hparams.regime(plan.arch, plan.steps * plan.tokens_per_step, plan.steps, plan.config.warmup_frac,
+                         s.corpus.manifest["splits"]["train"]["tokens"]),
     }
-    peak = peak_bf16_flops(device)
+    peak = peak_bf16_flops(rank.device)
     if peak:
-        metrics["mfu"] = flops.TRAIN_FACTOR * (arch.c_token + arch.logits_flops) * tokens_per_s / (peak * world)
+        metrics["mfu"] = flops.TRAIN_FACTOR * (plan.arch.c_token + plan.arch.logits_flops) * tokens_per_s / (peak * rank.world)
         metrics["peak_flops"] = peak
-    return metrics, val_loss
+    return metrics
 
 
 def _lr(step: int, steps: int, config: TrainConfig) -> float:
     """Linear warmup over ``warmup_frac`` of the steps, then cosine decay to ``min_lr_ratio * lr``."""
-    warmup = max(1, round(config.warmup_frac * steps))
+    warmup = hparams.warmup_steps(steps, config.warmup_frac)
     if step < warmup:
         return config.lr * (step + 1) / warmup
     progress = (step - warmup) / max(1, steps - warmup)
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _mean_over_ranks(value: torch.Tensor, world: int) -> float:
+def _mean_over_ranks(value: torch.Tensor, world: int) -> torch.Tensor:
     if world > 1:
         value = value.clone()
         dist.all_reduce(value)
         value /= world
-    return float(value)
-
-
-def _sum_over_ranks(value: torch.Tensor, world: int) -> torch.Tensor:
-    if world > 1:
-        value = value.clone()
-        dist.all_reduce(value)
     return value
 
 
 @torch.no_grad()
-def _evaluate(model, corpus, arch, config, micro, device, rank, world, autocast) -> tuple[float, list]:
-    """Mean cross-entropy (nats per token) over the fixed validation windows, split across ranks, and
-    the routed-token counts of each layer over that pass."""
-    windows = data.validation_windows(corpus.split("val"), arch.n_ctx, config.eval_tokens)
+def _evaluate(model: MoEGPT, windows: torch.Tensor, micro: int, rank: Rank) -> tuple[float, list]:
+    """Mean cross-entropy (nats per token) over the validation ``windows`` (of n_ctx + 1 tokens), split
+    across ranks, and the routed-token counts of each layer over that pass."""
     model.eval()
-    total = torch.zeros(2, device=device, dtype=torch.float64)  # summed loss, tokens
-    loads = [torch.zeros(arch.n_routed, device=device) for _ in model.moe_layers]
-    for batch in windows[rank::world].split(micro):
-        batch = batch.to(device)
-        with autocast:
+    for layer in model.moe_layers:
+        layer.reset_load()
+    total = torch.zeros(2, device=rank.device, dtype=torch.float64)  # summed loss, tokens
+    for batch in windows[rank.rank::rank.world].split(micro):
+        batch = batch.to(rank.device)
+        with rank.autocast():
             logits, _ = model(batch[:, :-1])
         total[0] += F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten(), reduction="sum")
         total[1] += batch[:, 1:].numel()
-        for acc, layer in zip(loads, model.moe_layers):
-            acc += layer.load
     model.train()
-    if world > 1:
+    loads = [layer.load.clone() for layer in model.moe_layers]
+    if rank.world > 1:
         dist.all_reduce(total)
-        for acc in loads:
-            dist.all_reduce(acc)
-    return float(total[0] / total[1]), [acc.cpu() for acc in loads]
+        for load in loads:
+            dist.all_reduce(load)
+    return float(total[0] / total[1]), [load.cpu() for load in loads]
+
+
+# --- the micro-batch and compilation that work on this device --------------------------------------
+
+
+def _settle_micro_and_compile(s: Session) -> None:
+    """Set ``s.micro`` and ``s.objective``. The micro-batch is the config's, else the per-rank batch on
+    a CPU, else the largest divisor of it that an eager estimate says fits the free GPU memory;
+    compilation is the config's, else on for GPUs. Then (GPUs, or compiling) one forward and backward
+    of a micro-batch proves it: out of memory halves the micro-batch (unless the config fixed it), a
+    compilation error falls back to eager with the reason kept. All ranks agree on both."""
+    config, rank = s.plan.config, s.rank
+    per_rank = config.batch_size // rank.world
+    on_gpu = rank.device.type == "cuda"
+    micro = min(config.micro_batch_size or per_rank, per_rank)
+    if config.micro_batch_size is None and on_gpu:
+        micro = _estimate_micro_batch(s, per_rank)
+    compile = on_gpu if config.compile is None else config.compile
+    eager = s.objective
+    while on_gpu or compile:
+        objective = compile_objective(eager) if compile else eager
+        error = _trial_step(s, objective, micro)
+        proposal = [micro, int(compile)]
+        if isinstance(error, torch.OutOfMemoryError):
+            smaller = _next_divisor_below(per_rank, micro) if config.micro_batch_size is None else None
+            proposal[0] = smaller or 0  # 0: every rank stops
+            s.notes["micro_batch_oom"] = s.notes.get("micro_batch_oom", []) + [micro]
+        elif error is not None:
+            if not compile:
+                raise error
+            s.notes["compile_fallback"] = f"{type(error).__name__}: {error}"[:500]
+            proposal[1] = 0
+        agreed = _min_over_ranks(proposal, rank)
+        if agreed[0] == 0:
+            raise RunFailure(f"CUDA out of memory in a forward and backward of {micro} sequences"
+                             + ("" if config.micro_batch_size is None else " (the config's micro_batch_size)"))
+        if error is None and agreed == proposal:
+            s.objective = objective
+            break
+        micro, compile = agreed[0], bool(agreed[1])
+        if not compile and "compile_fallback" not in s.notes and proposal[1]:
+            s.notes["compile_fallback"] = "another rank could not compile"
+    s.micro, s.compiled = micro, compile
+
+
+def compile_objective(objective: nn.Module) -> nn.Module:
+    """torch.compile of the model and its loss as one graph (static shapes: one micro-batch size)."""
+    return torch.compile(objective, dynamic=False)
+
+
+def _trial_step(s: Session, objective: nn.Module, micro: int) -> Exception | None:
+    """A forward and backward of ``micro`` sequences of the first batch through ``objective`` (no DDP,
+    so no collective can wait on a rank that failed); the gradients and routing counts are dropped.
+    Returns the error it raised, if any, with its memory freed."""
+    x, y = (t[:micro].to(s.rank.device) for t in s.batches.get(0))
+    try:
+        with s.rank.autocast():
+            loss, _, _ = objective(x, y)
+        loss.backward()
+        outcome = None
+    except Exception as error:  # out of memory or a compilation error: the caller decides
+        outcome = error
+        if isinstance(error, torch.OutOfMemoryError):
+            outcome.__traceback__ = None  # its frames hold the activations
+    loss = None
+    s.optimizer.zero_grad(set_to_none=True)
+    for layer in s.model.moe_layers:
+        layer.reset_load()
+    if s.rank.device.type == "cuda":
+        torch.cuda.empty_cache()
+    return outcome
+
+
+def _estimate_micro_batch(s: Session, per_rank: int) -> int:
+    """The largest divisor of ``per_rank`` whose step fits ``MEMORY_HEADROOM`` of the free GPU memory,
+    extrapolated from eager steps of 1 and 2 sequences (eager keeps at least the activations compiled
+    code keeps), with the optimizer's state added where it does not exist yet."""
+    device = s.rank.device
+    torch.cuda.synchronize(device)
+    free, _ = torch.cuda.mem_get_info(device)
+    base = torch.cuda.memory_allocated(device)
+    peaks = []
+    for micro in (1, 2):
+        torch.cuda.reset_peak_memory_stats(device)
+        if _trial_step(s, s.objective, micro) is not None:
+            return 1  # the trial of the settle loop reports it
+        peaks.append(torch.cuda.max_memory_allocated(device) - base)
+    per_sequence = max(peaks[1] - peaks[0], 1)
+    fixed = peaks[0] - per_sequence  # gradients, workspaces
+    optimizer_state = 0 if s.optimizer.state else 2 * sum(p.numel() * p.element_size() for p in s.model.parameters())
+    fits = int((MEMORY_HEADROOM * free - fixed - optimizer_state) // per_sequence)
+    s.notes["micro_batch_estimate"] = {"bytes_per_sequence": per_sequence, "fixed_bytes": fixed,
+                                       "free_bytes": free, "fits": fits}
+    return max((d for d in _divisors(per_rank) if d <= fits), default=1)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _next_divisor_below(n: int, micro: int) -> int | None:
+    """The largest divisor of ``n`` at most half of ``micro`` (None below 1)."""
+    return max((d for d in _divisors(n) if d <= micro // 2), default=None)
+
+
+def _min_over_ranks(values: list[int], rank: Rank) -> list[int]:
+    if rank.world == 1:
+        return list(values)
+    tensor = torch.tensor(values, dtype=torch.int64, device=rank.device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
+    return tensor.tolist()
+
+
+# --- checkpoints ----------------------------------------------------------------------------------
 
 
 def _save_checkpoint(path: Path, model, optimizer, step: int, wall_s: float) -> None:
@@ -383,11 +730,33 @@ def _load_checkpoint(path: Path, model, optimizer, device) -> dict:
     return state
 
 
+# --- one run from its spec, without a ledger (Slurm jobs: bayes_moe.executors.slurm; added by H4) ---------
+
+
+def plan_spec(run: Run, *, config: dict | None = None, corpus: Path | None = None, workspace: Path) -> dict:
+    """The checked plan of ``run`` as plain data (absolute corpus path): all a job needs to train it with
+    ``train_spec``. Bad input raises ``InputError`` here, on the campaign's host."""
+    plan = _plan(run, config, data.resolve_corpus(corpus, Path(workspace)).resolve(), 1)
+    return {**_plan_dict(plan), "run_id": run.id}
+
+
+def train_spec(spec: dict, root: Path, *, device: str | None = None, progress: bool = False) -> dict:
+    """Train the run ``spec`` (``plan_spec``) describes in this process, its checkpoints in
+    ``checkpoint_dir(root, run id)`` (resumed from there); the ledger is never opened. Returns
+    ``{"loss", "tokens", "metrics"}``, or ``{"reason"}`` for a run that ended failed."""
+    try:
+        metrics = _optimise(Path(root), spec["run_id"], _plan_from(spec), Rank(_device(device)), progress)
+    except RunFailure as error:
+        return {"reason": str(error)}
+    return {"loss": metrics["val_loss"], "tokens": metrics["tokens"], "metrics": metrics}
+
+
 # --- torchrun worker ------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Per-rank entry that ``_launch`` runs under torchrun; reads the plan ``train_run`` checked."""
+def main(argv: list[str] | None = None) -> int:
+    """Per-rank entry that ``_launch`` runs under torchrun; reads the plan ``train_run`` checked. Exit
+    status 0 where the run finished, 1 where it failed (recorded in the ledger)."""
     parser = argparse.ArgumentParser(description="trainer worker (started by torchrun)")
     parser.add_argument("workspace", type=Path)
     parser.add_argument("run_id", type=int)
@@ -395,8 +764,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     plan = _plan_from(torch.load(checkpoint_dir(args.workspace, args.run_id) / PLAN, weights_only=True))
-    _train(args.workspace, args.run_id, plan, torch.device(args.device), not args.quiet)
+    return 0 if _train(args.workspace, args.run_id, plan, torch.device(args.device), not args.quiet) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

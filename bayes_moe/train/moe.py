@@ -5,7 +5,8 @@ Routed experts run as two grouped GEMMs over tokens sorted by expert (``grouped_
 offsets, bf16 on GPUs); ``reference_experts`` is the per-expert loop the tests compare against.
 Load balancing is either the Switch aux loss plus router z-loss (``balance='aux'``), or the
 aux-loss-free per-expert selection bias of DeepSeek-V3 (``balance='bias'``), updated by the trainer
-after each optimizer step from the loads the layer saw.
+once per optimizer step from the tokens the layer routed over all its micro-batches (``load`` counts
+them until ``reset_load``).
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ class MoE(nn.Module):
         self.shared_gate_up = nn.Parameter(torch.empty(2 * n_shared * d_expert, d_model)) if n_shared else None
         self.shared_down = nn.Parameter(torch.empty(d_model, n_shared * d_expert)) if n_shared else None
         self.register_buffer("expert_bias", torch.zeros(n_routed))  # selection bias, 'bias' mode only
-        self.register_buffer("load", torch.zeros(n_routed), persistent=False)  # last forward's counts
+        # tokens routed to each expert since the last reset_load(): a step's micro-batches, or an evaluation
+        self.register_buffer("load", torch.zeros(n_routed), persistent=False)
 
     def reset_parameters(self, std: float, out_std: float) -> None:
         for w in (self.router, self.w_gate_up, self.shared_gate_up):
@@ -153,7 +155,7 @@ class MoE(nn.Module):
         # bincount's output shape depends on the data, which breaks torch.compile's graph at every layer
         slots = chosen.flatten()
         counts = torch.zeros(self.n_routed, dtype=torch.int64, device=x.device).scatter_add_(0, slots, torch.ones_like(slots))
-        self.load = counts.detach().float()
+        self.load.add_(counts.detach().float())
         fraction = counts.float() / chosen.numel()
         aux = {"balance": self.n_routed * (fraction * probs.mean(0)).sum(),  # Switch Transformer
                "z": torch.logsumexp(logits, dim=-1).square().mean()}  # ST-MoE router z-loss
@@ -201,6 +203,10 @@ class MoE(nn.Module):
             cached = (key, weight.detach().to(dtype))
             self._casts[name] = cached
         return cached[1]
+
+    @torch.no_grad()
+    def reset_load(self) -> None:
+        self.load.zero_()
 
     @torch.no_grad()
     def update_bias(self, load: torch.Tensor, rate: float) -> None:
