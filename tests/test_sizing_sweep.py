@@ -71,4 +71,5 @@ def test_cpu_path_trains_a_tiny_sweep_end_to_end(tmp_path, capsys):
     assert run["status"] == "done" and run["loss"] > 0 and run["steps"] == 2 and run["warmup_steps"] == 2
     assert run["tokens_per_param"] == pytest.approx(2 * 2 * 2048 / run["n_active"])  # whole steps trained
     assert run["lr"] == pytest.approx(hparams.learning_rate(6e10)) and run["epochs"] > 0
-    assert (out / "sweep.sqlite").is_file() and "PASS" in capsys.readouterr().out
+    assert (out / "sweep.sqlite").is_file() and (out / "sweep.campaign.toml").is_file()
+    assert "PASS" in capsys.readouterr().out

@@ -190,13 +190,15 @@ def _note(log: Path, job: Job, code: int, elapsed: float) -> None:
 
 
 def _write(out: Path, jobs: list[Job], summary: dict, began: float) -> dict:
-    """results.json (every run of both workspaces, as the ledger has it) and a copy of each ledger."""
+    """results.json (every run of both workspaces, as the ledger has it), and each workspace's ledger
+    (``<name>.sqlite``) and campaign (``<name>.campaign.toml``): a workspace again once put together."""
     results = {**summary, "wall_s": time.monotonic() - began, "runs": {}}
     for workspace in sorted({job.workspace for job in jobs}):
         with Ledger.open(workspace) as ledger:
             results["runs"][workspace.name] = [_row(run) for run in ledger.runs(None)]
         with sqlite3.connect(workspace / LEDGER_FILE) as source, sqlite3.connect(out / f"{workspace.name}.sqlite") as copy:
             source.backup(copy)
+        (out / f"{workspace.name}.campaign.toml").write_text((workspace / "campaign.toml").read_text())
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     return results
 
