@@ -299,7 +299,7 @@ class Rung:
         return dict(n_layers=self.n_layers, d_model=self.d_model, n_ctx=n_ctx)
 
 
-# d_model 128 .. 1024: about 2.4M to 210M active parameters at r = 1, S = 0.9538, n_ctx 2048
+# d_model 128 .. 1024: about 2.4M to 210M active parameters at r = 1, S = 0.9538, n_ctx 2048, vocabulary 8192
 LADDER = tuple(Rung(d // LADDER_HEAD_DIM, d // LADDER_HEAD_DIM, d) for d in range(128, 1025, 64))
 
 

@@ -45,7 +45,7 @@ def test_ladder_grows_depth_and_width_together_from_2m_to_200m_active():
     assert shapes == sorted(shapes) and all(d == 64 * layers for layers, d in shapes)
     sizes = [arch.solve(1.0, arch.nominal_c_token(g.n_layers, g.d_model, 2048), 0.9538, n_heads=g.n_heads,
                         **g.shape(2048)).n_active for g in arch.LADDER]
-    assert 2e6 < sizes[0] < 3e6 and 1.8e8 < sizes[-1] < 2.2e8 and sizes == sorted(sizes)
+    assert 1.5e6 < sizes[0] < 3e6 and 1.8e8 < sizes[-1] < 2.2e8 and sizes == sorted(sizes)  # vocab 4096 or 8192
 
 
 @pytest.mark.parametrize("sparsity", SPARSITIES)
