@@ -1,30 +1,57 @@
 # bayes_moe: the two set-up commands are `make next-experiment` and `make test`; both build .venv if missing.
 #
+# Versions: `make setup` installs every dependency at the version pinned in requirements/lock.txt (a pip
+# constraints file that `make upgrade-lock` regenerates from pyproject.toml's ranges with uv pip compile,
+# for Python 3.11 on linux x86_64, dev extra included), so CI and users get the versions the suite passed on.
 # torch: on a CPU-only machine the default installs the CPU build that this machine keeps on disk, instead
 # of a multi-GB CUDA build. GPU users keep their own torch with `make setup TORCH=system` (the venv then
-# sees the system site-packages), or pick a build with e.g. `make setup TORCH='torch==2.9.1'`.
+# sees the system site-packages), or pick a build with e.g. `make setup TORCH='torch==2.9.1'`. torch itself
+# is not in the lock (its dependencies are), so every TORCH choice installs against the same lock.
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
+LOCK := requirements/lock.txt
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst =,_,$(subst $() ,_,$(TORCH)))
 WORKSPACE ?= workspace
 BM := $(BIN)/bayes-moe
 
-.PHONY: setup test next-experiment notebooks bench bench-model bench-design corpus clean
+.PHONY: setup test test-fast lock upgrade-lock next-experiment notebooks bench bench-model bench-design corpus clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(if $(filter system,$(TORCH)),--system-site-packages) $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(if $(filter system,$(TORCH)),,$(BIN)/python -m pip install -q '$(TORCH)')
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(LOCK) pip
+	$(if $(filter system,$(TORCH)),,$(BIN)/python -m pip install -q -c $(LOCK) '$(TORCH)')
+	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# The whole suite; `make test-fast` leaves out the tests marked slow (a quick loop while editing).
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# requirements/lock.txt from pyproject.toml with uv pip compile: `make lock` keeps the pinned versions and
+# pins what is new (after adding a dependency); `make upgrade-lock` takes the newest releases that
+# pyproject.toml's ranges admit, then runs the suite on them. torch is resolved as TORCH asks (from
+# /opt/wheels where that holds the CPU build, so no CUDA packages enter the lock) and left out of the lock.
+UV := $(BIN)/uv
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q 'uv>=0.5'
+	echo '$(if $(filter system,$(TORCH)),torch,$(TORCH))' > $(VENV)/torch-constraint.txt
+	echo pip | $(UV) pip compile pyproject.toml - --extra dev $(UPGRADE) --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 $(if $(wildcard /opt/wheels),--find-links /opt/wheels) \
+	  --constraint $(VENV)/torch-constraint.txt --no-emit-package torch \
+	  --custom-compile-command 'make lock' --quiet -o $(LOCK)
+
+upgrade-lock:
+	$(MAKE) lock UPGRADE=--upgrade
+	$(MAKE) test
 
 # The main job: a workspace (from the demo campaign if missing), a posterior fit on its current runs,
 # r* at the campaign's targets, and the next run to do, recorded as proposed with the command that runs it

@@ -1,0 +1,95 @@
+"""What the test files share: one way to call the CLI, one fast sampling setting, the sweep grid the
+simulated fits use, a finished run in a ledger, and the demo campaign fitted once per session.
+
+Tests that assert intervals (recovery, calibration) choose their own, longer settings and say why.
+Tests that take more than ~20 s on the 2-core reference machine are marked ``slow``: ``pytest -m "not
+slow"`` (``make test-fast``) is the quick loop, ``make test`` runs everything.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "experiments" / "demo"
+
+# One quick, unconverged fit for tests of plumbing (files written, shapes, warnings), not of intervals:
+# 2 chains x 150 draws cannot reach the convergence gate's bulk ESS of 400 on the joint model.
+FAST = dict(draws=150, tune=150, chains=2)
+FAST_FLAGS = [f"--{name}={value}" for name, value in FAST.items()]  # the same, as CLI flags
+
+# The sweep the simulated joint-model fits use: three decades of compute, r around the paper's r*.
+COMPUTES = (1e17, 1e18, 1e19)
+R_GRID = (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)
+
+
+class CliResult(NamedTuple):
+    """What a command left: exit code, stdout, stderr (unpacks as a tuple too)."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """``run_cli(*argv)``: ``bayes-moe ARGV`` in this process (arguments may be paths or numbers), as
+    ``CliResult(code, out, err)``; argparse's own errors give their exit code too."""
+    from bayes_moe.cli import main
+
+    def run(*argv) -> CliResult:
+        capsys.readouterr()  # what earlier steps printed is not this command's output
+        try:
+            code = main([str(arg) for arg in argv])
+        except SystemExit as exit_:
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
+
+
+def run_cli_process(*argv, **options) -> subprocess.CompletedProcess:
+    """``bayes-moe ARGV`` in a process of its own (for what needs a real one: pipes, signals, exit paths),
+    with text stdout/stderr captured unless ``options`` say otherwise."""
+    options = {"capture_output": "stdout" not in options, "text": True, **options}
+    return subprocess.run([sys.executable, "-m", "bayes_moe.cli", *map(str, argv)], **options)
+
+
+def record_finished_run(workspace, r, compute, sparsity, loss, executor="simulator") -> int:
+    """A run added, started and finished in ``workspace``'s ledger, as an executor would; its id."""
+    from bayes_moe.ledger import Ledger
+
+    with Ledger.open(Path(workspace)) as ledger:
+        run_id = ledger.add_run(r, compute, sparsity)
+        ledger.start(run_id, executor)
+        ledger.finish(run_id, loss)
+    return run_id
+
+
+@pytest.fixture(scope="session")
+def fitted_demo_master(tmp_path_factory):
+    """The demo campaign with a FAST (unconverged) posterior, fitted once per session. Never hand this
+    folder to a test: ``fitted_demo`` gives each test its own copy."""
+    from bayes_moe import model, posterior
+    from bayes_moe.ledger import Ledger
+    from bayes_moe.workspace import create_workspace
+
+    workspace = tmp_path_factory.mktemp("fitted-demo") / "ws"
+    create_workspace(workspace, DEMO)
+    with Ledger.open(workspace) as ledger:
+        runs = ledger.to_dataset()
+    posterior.save(model.fit(runs, seed=0, progressbar=False, **FAST), workspace)
+    return workspace
+
+
+@pytest.fixture
+def fitted_demo(fitted_demo_master, tmp_path) -> Path:
+    """A private copy of the fitted demo workspace (ledger, campaign.toml, posterior.nc)."""
+    return Path(shutil.copytree(fitted_demo_master, tmp_path / "fitted-demo"))
