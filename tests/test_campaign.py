@@ -100,7 +100,7 @@ def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):
     """SIGKILL a campaign while it executes a batch of 24 (Sobol, so proposing is instant); the kill is
     retried if a batch slipped through between two polls, so the test always exercises a resume."""
     command = [sys.executable, "-m", "bayes_moe.cli", "--workspace", str(workspace), "campaign", "--rounds", "3",
-               "--batch", "24", "--strategy", "sobol", "--draws", "150", "--chains", "2", "--json"]
+               "--batch", "24", "--strategy", "sobol", "--draws", "150", "--tune", "150", "--chains", "2", "--json"]
     for _attempt in range(3):
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 240
@@ -125,3 +125,17 @@ def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):
     assert sqlite3.connect(workspace / "ledger.sqlite").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert {k: done_after[k] for k in done_before} == done_before  # nothing finished was redone or lost
     assert queued <= done_after.keys()
+
+
+@pytest.mark.parametrize("refit_each, fits", [(False, 2), (True, 4)])
+def test_the_campaign_refits_when_the_batch_is_in_or_as_each_run_arrives(tmp_path, monkeypatch, refit_each, fits):
+    """A round of 2 runs: a fit before it and after it, plus one per arriving run with ``refit_each``."""
+    from bayes_moe import campaign
+
+    workspace = tmp_path / "ws"
+    create_workspace(workspace, source=None)
+    calls = []
+    monkeypatch.setattr(campaign, "_standing", lambda *args: calls.append(args) or campaign.Standing(0.0, [], True))
+    result = run_campaign(workspace, make_executor("simulator"), rounds=1, batch=2, strategy="sobol",
+                          progress=False, refit_each=refit_each)
+    assert len(result.rounds[0].executed) == 2 and len(calls) == fits

@@ -118,6 +118,14 @@ def sample_corpus(monkeypatch):
     monkeypatch.setenv(data.CORPUS_ENV, str(data.SAMPLE_DIR))
 
 
+@pytest.fixture
+def tiny_config(tmp_path_factory):
+    """The trainer settings of a tiny run, as the TOML file ``--config`` takes."""
+    path = tmp_path_factory.mktemp("config") / "train.toml"
+    path.write_text("".join(f"{key} = {value!r}\n" for key, value in TINY.items()))
+    return path
+
+
 def tiny_runs(workspace, steps, batch=16):
     """A proposed run of a tiny arch per entry of ``steps`` (that many optimizer steps of ``batch``
     sequences), in ``workspace``'s ledger (made if missing)."""
@@ -129,13 +137,11 @@ def tiny_runs(workspace, steps, batch=16):
                 for n in steps]
 
 
-def test_the_pool_trains_runs_side_by_side_and_fails_the_broken_one(tmp_path, sample_corpus):
-    config = tmp_path / "train.toml"
-    config.write_text("\n".join(f"{k} = {v!r}" for k, v in TINY.items()))
+def test_the_pool_trains_runs_side_by_side_and_fails_the_broken_one(tmp_path, sample_corpus, tiny_config):
     ids = tiny_runs(tmp_path, [3, 2, 4])
     with Ledger.open(tmp_path) as ledger:
         broken = ledger.add_run(0.5, 1e17, 0.9)  # no architecture: the child refuses it (exit 2)
-    pool = make_executor("trainer", slots=2, device="cpu", config=config)
+    pool = make_executor("trainer", slots=2, device="cpu", config=tiny_config)
     finished = run_batch(tmp_path, pool, [*ids, broken])
     status = {run.id: run.status for run in finished}
     assert status == {**{i: "done" for i in ids}, broken: "failed"}
@@ -198,7 +204,7 @@ def test_each_child_sees_only_its_gpus_and_a_child_that_leaves_its_run_unfinishe
     assert seen == ["0,1", "2,3"]
 
 
-def test_pool_children_die_with_the_campaign_and_their_runs_resume(tmp_path, sample_corpus):
+def test_pool_children_die_with_the_campaign_and_their_runs_resume(tmp_path, sample_corpus, tiny_config):
     """SIGKILL the process running the pool: its child dies too (no stray trainer racing the restart),
     the run stays 'running', and the next batch resumes it to done."""
     from bayes_moe.train.loop import PLAN, checkpoint_dir
@@ -208,7 +214,7 @@ def test_pool_children_die_with_the_campaign_and_their_runs_resume(tmp_path, sam
 import sys, time
 from bayes_moe.executors.pool import TrainerPool
 from bayes_moe.ledger import Ledger
-pool = TrainerPool(device="cpu")
+pool = TrainerPool(device="cpu", config={str(tiny_config)!r})
 [child] = pool.start({str(tmp_path)!r}, [Ledger.open({str(tmp_path)!r}).get({run_id})])
 print(child.process.pid, flush=True)
 time.sleep(600)
@@ -227,5 +233,17 @@ time.sleep(600)
         pytest.fail("the pool's child outlived the campaign")
     with Ledger.open(tmp_path) as ledger:
         assert ledger.get(run_id).status == "running"
-    [run] = run_batch(tmp_path, TrainerPool(device="cpu"), [run_id])
+    [run] = run_batch(tmp_path, TrainerPool(device="cpu", config=tiny_config), [run_id])
     assert run.status == "done"
+
+
+def test_campaign_execute_only_runs_the_queue_longest_first_without_fitting(workspace, capsys):
+    from bayes_moe.cli import main
+
+    base = ["--workspace", str(workspace), "campaign"]
+    assert main(base + ["--executor", "simulator", "--execute-only", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"executed": [2, 1], "failed": []}  # 1e19 FLOPs before 1e18
+    assert main(base + ["--rounds", "1", "--execute-only"]) == 2
+    assert "--rounds N, or --execute-only (not both)" in capsys.readouterr().err
+    assert main(base + ["--execute-only", "--slots", "2"]) == 2  # a trainer flag with the simulator
+    assert "--slots: not a setting of --executor simulator" in capsys.readouterr().err
