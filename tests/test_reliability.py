@@ -20,23 +20,13 @@ import numpy as np
 import pytest
 
 from bayes_moe.cli import main
+from conftest import DEMO
 from bayes_moe.cli.output import emit
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
 
 RUNS = "r,compute,sparsity,loss\n0.5,1e18,0.9538,3.2\n1.0,1e18,0.9538,3.1\n2.0,1e19,0.8235,2.9\n"
 ONE_RUN = "r,compute,sparsity,loss,label\n0.7,2e18,0.9538,3.0,racer\n"
-DEMO = str(Path(__file__).resolve().parents[1] / "experiments" / "demo")  # a campaign folder of 180 runs
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``bayes-moe ARGV`` in this process."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exit_:  # argparse's own errors
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(err: str) -> str:
@@ -45,8 +35,8 @@ def one_line(err: str) -> str:
     return err.strip()
 
 
-def fails(capsys, *argv, code: int = 2, match: str) -> str:
-    got, out, err = cli(capsys, *argv)
+def fails(run_cli, *argv, code: int = 2, match: str) -> str:
+    got, out, err = run_cli(*argv)
     line = one_line(err)
     assert got == code and match in line, (got, line)
     return line
@@ -57,25 +47,26 @@ def digest(path: Path) -> str:
 
 
 def command(*argv: str) -> list[str]:
+    """``bayes-moe ARGV`` as a process's argv (for Popen: racing and killed processes)."""
     return [sys.executable, "-m", "bayes_moe.cli", *argv]
 
 
 @pytest.fixture
-def ws(tmp_path, capsys):
+def ws(tmp_path, run_cli):
     """A workspace with three done runs."""
     (tmp_path / "runs.csv").write_text(RUNS)
-    assert cli(capsys, "--workspace", tmp_path / "ws", "init")[0] == 0
-    assert cli(capsys, "--workspace", tmp_path / "ws", "import", tmp_path / "runs.csv")[0] == 0
+    assert run_cli("--workspace", tmp_path / "ws", "init")[0] == 0
+    assert run_cli("--workspace", tmp_path / "ws", "import", tmp_path / "runs.csv")[0] == 0
     return tmp_path / "ws"
 
 
 # --- 1. one line instead of a traceback ----------------------------------------------------------
 
 
-def test_import_and_export_of_a_directory_are_one_line(ws, tmp_path, capsys):
+def test_import_and_export_of_a_directory_are_one_line(ws, tmp_path, run_cli):
     before = digest(ws / "ledger.sqlite")
-    fails(capsys, "--workspace", ws, "import", tmp_path, match="Is a directory")
-    fails(capsys, "--workspace", ws, "export", tmp_path, match="it is a directory, not a regular file")
+    fails(run_cli, "--workspace", ws, "import", tmp_path, match="Is a directory")
+    fails(run_cli, "--workspace", ws, "export", tmp_path, match="it is a directory, not a regular file")
     assert digest(ws / "ledger.sqlite") == before
 
 
@@ -91,7 +82,7 @@ def _fake_posterior_file(ws: Path) -> bytes:
 
 
 @pytest.mark.parametrize("damage", ["random", "empty", "truncated", "not a posterior"])
-def test_a_damaged_posterior_is_one_line_and_status_reports_it(ws, capsys, damage):
+def test_a_damaged_posterior_is_one_line_and_status_reports_it(ws, run_cli, damage):
     xr = pytest.importorskip("xarray")
     whole = _fake_posterior_file(ws)
     path = ws / "posterior.nc"
@@ -100,14 +91,14 @@ def test_a_damaged_posterior_is_one_line_and_status_reports_it(ws, capsys, damag
     else:
         path.write_bytes({"random": np.random.default_rng(0).bytes(100_000), "empty": b"",
                           "truncated": whole[: len(whole) // 2]}[damage])
-    line = fails(capsys, "--workspace", ws, "r-star", "--compute", "1e20", "--sparsity", "0.9538",
+    line = fails(run_cli, "--workspace", ws, "r-star", "--compute", "1e20", "--sparsity", "0.9538",
                  match=str(path))
     assert "rebuild it with `bayes-moe fit`" in line
-    code, out, err = cli(capsys, "--workspace", ws, "status")  # the command that says what is wrong
+    code, out, err = run_cli("--workspace", ws, "status")  # the command that says what is wrong
     assert code == 0 and "posterior: UNREADABLE" in out and "bayes-moe fit" in out and err == ""
-    code, out, _ = cli(capsys, "--workspace", ws, "status", "--json")
+    code, out, _ = run_cli("--workspace", ws, "status", "--json")
     assert code == 0 and "rebuild it" in json.loads(out)["posterior"]["error"]
-    assert cli(capsys, "--workspace", ws, "check")[0] == 2
+    assert run_cli("--workspace", ws, "check")[0] == 2
 
 
 def _many_runs(path: Path, n: int) -> Path:
@@ -121,19 +112,19 @@ def _many_runs(path: Path, n: int) -> Path:
 
 
 @pytest.mark.parametrize("page", [2, 4, 6, 9])
-def test_random_bytes_over_a_ledger_page_are_one_line_and_check_names_the_lost_runs(tmp_path, capsys, page):
+def test_random_bytes_over_a_ledger_page_are_one_line_and_check_names_the_lost_runs(tmp_path, run_cli, page):
     ws = tmp_path / "ws"
-    assert cli(capsys, "--workspace", ws, "init")[0] == 0
-    assert cli(capsys, "--workspace", ws, "import", _many_runs(tmp_path / "many.csv", 600))[0] == 0
+    assert run_cli("--workspace", ws, "init")[0] == 0
+    assert run_cli("--workspace", ws, "import", _many_runs(tmp_path / "many.csv", 600))[0] == 0
     with (ws / "ledger.sqlite").open("r+b") as handle:
         handle.seek((page - 1) * 4096)
         handle.write(np.random.default_rng(page).bytes(4096))
     damaged = digest(ws / "ledger.sqlite")
     for argv in (["status"], ["status", "--json"], ["import", tmp_path / "runs.csv"], ["export", tmp_path / "o.csv"]):
         (tmp_path / "runs.csv").write_text(ONE_RUN)
-        line = fails(capsys, "--workspace", ws, *argv, match="is damaged (")
+        line = fails(run_cli, "--workspace", ws, *argv, match="is damaged (")
         assert "`bayes-moe check` says which runs are still readable" in line
-    code, out, err = cli(capsys, "--workspace", ws, "check", "--json", "--salvage", tmp_path / "saved.csv")
+    code, out, err = run_cli("--workspace", ws, "check", "--json", "--salvage", tmp_path / "saved.csv")
     report = json.loads(out)["ledger"]
     assert code == 2 and "damaged" in one_line(err) and report["ok"] is False and report["problems"]
     assert report["readable"] + len(report["unreadable_ids"]) == 600 and report["unreadable_ids"]
@@ -142,10 +133,10 @@ def test_random_bytes_over_a_ledger_page_are_one_line_and_check_names_the_lost_r
     assert digest(ws / "ledger.sqlite") == damaged  # no command wrote to the damaged file
 
 
-def test_a_damaged_page_no_query_of_status_reads_is_still_reported(tmp_path, capsys):
+def test_a_damaged_page_no_query_of_status_reads_is_still_reported(tmp_path, run_cli):
     """The page of AUTOINCREMENT's counter: status's queries never read it, but import does."""
     ws = tmp_path / "ws"
-    assert cli(capsys, "--workspace", ws, "init", "--from", DEMO)[0] == 0
+    assert run_cli("--workspace", ws, "init", "--from", DEMO)[0] == 0
     with Ledger.open(ws, readonly=True) as ledger:
         page = ledger._read("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_sequence'")[0][0]
     with (ws / "ledger.sqlite").open("r+b") as handle:
@@ -153,31 +144,31 @@ def test_a_damaged_page_no_query_of_status_reads_is_still_reported(tmp_path, cap
         handle.write(np.random.default_rng(0).bytes(4096))
     (tmp_path / "one.csv").write_text(ONE_RUN)
     for argv in (["status"], ["import", tmp_path / "one.csv"]):
-        fails(capsys, "--workspace", ws, *argv, match="is damaged")
-    code, out, _ = cli(capsys, "--workspace", ws, "check")
+        fails(run_cli, "--workspace", ws, *argv, match="is damaged")
+    code, out, _ = run_cli("--workspace", ws, "check")
     assert code == 2 and "DAMAGED" in out
 
 
-def test_check_passes_a_whole_workspace(ws, capsys):
-    code, out, err = cli(capsys, "--workspace", ws, "check")
+def test_check_passes_a_whole_workspace(ws, run_cli):
+    code, out, err = run_cli("--workspace", ws, "check")
     assert code == 0 and err == "" and "ledger: ok: 3 runs readable" in out and "posterior.nc: none" in out
 
 
 # --- 2. an empty ledger is not a new one; a foreign SQLite file is refused untouched --------------
 
 
-def test_a_zero_byte_ledger_is_an_error_and_stays_zero_bytes(ws, tmp_path, capsys):
+def test_a_zero_byte_ledger_is_an_error_and_stays_zero_bytes(ws, tmp_path, run_cli):
     (ws / "ledger.sqlite").write_bytes(b"")
     (tmp_path / "more.csv").write_text(ONE_RUN)
     for argv in (["status"], ["import", tmp_path / "more.csv"], ["export", tmp_path / "o.csv"]):
-        fails(capsys, "--workspace", ws, *argv, match="is empty (0 bytes), not a ledger")
-    code, out, _ = cli(capsys, "--workspace", ws, "check")
+        fails(run_cli, "--workspace", ws, *argv, match="is empty (0 bytes), not a ledger")
+    code, out, _ = run_cli("--workspace", ws, "check")
     assert code == 2 and "is empty (0 bytes), not a ledger" in out
     assert (ws / "ledger.sqlite").stat().st_size == 0
 
 
 @pytest.mark.parametrize("argv", [["status"], ["import", "more.csv"]])
-def test_a_foreign_sqlite_file_is_refused_unmodified(tmp_path, capsys, argv):
+def test_a_foreign_sqlite_file_is_refused_unmodified(tmp_path, run_cli, argv):
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "campaign.toml").write_text("[campaign]\nname = 'x'\n")
@@ -188,7 +179,7 @@ def test_a_foreign_sqlite_file_is_refused_unmodified(tmp_path, capsys, argv):
     foreign.close()
     before = digest(ws / "ledger.sqlite")
     argv = [tmp_path / a if a.endswith(".csv") else a for a in argv]
-    fails(capsys, "--workspace", ws, *argv, match="is not a bayes_moe ledger (schema version 0, tables ['notes'])")
+    fails(run_cli, "--workspace", ws, *argv, match="is not a bayes_moe ledger (schema version 0, tables ['notes'])")
     assert digest(ws / "ledger.sqlite") == before
     assert sorted(p.name for p in ws.iterdir()) == ["campaign.toml", "ledger.sqlite"]  # no -wal, -shm
     with sqlite3.connect(ws / "ledger.sqlite") as again:
@@ -196,10 +187,10 @@ def test_a_foreign_sqlite_file_is_refused_unmodified(tmp_path, capsys, argv):
     again.close()
 
 
-def test_reading_commands_leave_the_workspace_as_it_was(ws, tmp_path, capsys):
+def test_reading_commands_leave_the_workspace_as_it_was(ws, tmp_path, run_cli):
     before = digest(ws / "ledger.sqlite")
     for argv in (["status"], ["status", "--json"], ["export", tmp_path / "o.csv"], ["check"]):
-        assert cli(capsys, "--workspace", ws, *argv)[0] == 0
+        assert run_cli("--workspace", ws, *argv)[0] == 0
     assert digest(ws / "ledger.sqlite") == before
     assert sorted(p.name for p in ws.iterdir()) == ["campaign.toml", "ledger.sqlite"]  # no -wal, -shm left
 
@@ -232,7 +223,7 @@ def _as_nobody(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def archived(tmp_path_factory, capsys):
+def archived(tmp_path_factory, run_cli):
     """A workspace with its write permission removed (folder 555, files 444), readable by any user."""
     root = tmp_path_factory.mktemp("archive")
     for folder in (root, *root.parents):
@@ -241,8 +232,8 @@ def archived(tmp_path_factory, capsys):
         folder.chmod(folder.stat().st_mode | 0o755)  # let an unprivileged user reach it
     ws = root / "ws"
     (root / "runs.csv").write_text(RUNS)
-    assert cli(capsys, "--workspace", ws, "init")[0] == 0
-    assert cli(capsys, "--workspace", ws, "import", root / "runs.csv")[0] == 0
+    assert run_cli("--workspace", ws, "init")[0] == 0
+    assert run_cli("--workspace", ws, "import", root / "runs.csv")[0] == 0
     (root / "more.csv").write_text(ONE_RUN)
     out = root / "out"
     out.mkdir(mode=0o777)
@@ -289,7 +280,7 @@ def test_a_read_only_ledger_in_a_writable_folder_is_one_line(archived):
 
 @pytest.mark.parametrize("error, code", [(PermissionError(13, "Permission denied", "ws/posterior.nc"), 2),
                                          (OSError(28, "No space left on device", "ws/posterior.nc"), 1)])
-def test_file_system_errors_anywhere_are_one_line_naming_the_file(monkeypatch, capsys, error, code):
+def test_file_system_errors_anywhere_are_one_line_naming_the_file(monkeypatch, run_cli, error, code):
     """What no module translated itself (posterior.save in `fit`, a checkpoint in `run`) still ends in one line."""
     from bayes_moe.cli import workspace as commands
 
@@ -297,7 +288,7 @@ def test_file_system_errors_anywhere_are_one_line_naming_the_file(monkeypatch, c
         raise error
 
     monkeypatch.setattr(commands, "_cmd_status", handler)
-    fails(capsys, "status", code=code, match=f"bayes-moe status: error: ws/posterior.nc: {error.strerror}")
+    fails(run_cli, "status", code=code, match=f"bayes-moe status: error: ws/posterior.nc: {error.strerror}")
 
 
 def test_other_errors_keep_their_traceback(monkeypatch):
@@ -332,19 +323,19 @@ def _fill(folder: Path, leave: int) -> None:
     (folder / "filler").write_bytes(b"\0" * max(0, free - leave))
 
 
-def test_a_full_disk_is_exit_1_and_the_ledger_keeps_its_runs(small_disk, tmp_path, capsys):
+def test_a_full_disk_is_exit_1_and_the_ledger_keeps_its_runs(small_disk, tmp_path, run_cli):
     ws, elsewhere = small_disk / "ws", tmp_path / "elsewhere"
-    assert cli(capsys, "--workspace", ws, "init", "--from", DEMO)[0] == 0
-    assert cli(capsys, "--workspace", elsewhere, "init", "--from", DEMO)[0] == 0
+    assert run_cli("--workspace", ws, "init", "--from", DEMO)[0] == 0
+    assert run_cli("--workspace", elsewhere, "init", "--from", DEMO)[0] == 0
     _fill(small_disk, leave=16 * 1024)
     many = _many_runs(tmp_path / "many.csv", 5000)
-    line = fails(capsys, "--workspace", ws, "import", many, code=1, match="disk is full")
+    line = fails(run_cli, "--workspace", ws, "import", many, code=1, match="disk is full")
     assert "a fault of the machine" in line
-    fails(capsys, "--workspace", elsewhere, "export", small_disk / "runs.csv", code=1,
+    fails(run_cli, "--workspace", elsewhere, "export", small_disk / "runs.csv", code=1,
           match="No space left on device")
     assert not (small_disk / "runs.csv").exists()
     assert [p.name for p in small_disk.iterdir() if p.name.startswith(".")] == []  # no temporary file left
-    fails(capsys, "--workspace", small_disk / "ws2", "init", "--from", DEMO, code=1, match="full")
+    fails(run_cli, "--workspace", small_disk / "ws2", "init", "--from", DEMO, code=1, match="full")
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "ws"]  # no half-made ws2, no staging
     (small_disk / "filler").unlink()
     with Ledger.open(ws, readonly=True) as ledger:
@@ -408,30 +399,30 @@ def test_a_killed_init_leaves_no_staging_folder_after_the_next(tmp_path):
 # --- 4. export writes to its target, not over it ---------------------------------------------------
 
 
-def test_export_writes_through_a_symlink_and_keeps_the_mode(ws, tmp_path, capsys):
+def test_export_writes_through_a_symlink_and_keeps_the_mode(ws, tmp_path, run_cli):
     real = tmp_path / "real.csv"
     real.write_text("old\n")
     real.chmod(0o664)
     (tmp_path / "link.csv").symlink_to(real)
-    assert cli(capsys, "--workspace", ws, "export", tmp_path / "link.csv")[0] == 0
+    assert run_cli("--workspace", ws, "export", tmp_path / "link.csv")[0] == 0
     assert (tmp_path / "link.csv").is_symlink() and real.read_text().startswith("id,status,r,")
     assert stat.S_IMODE(real.stat().st_mode) == 0o664
     umask = os.umask(0o022)
     try:
-        assert cli(capsys, "--workspace", ws, "export", tmp_path / "new.csv")[0] == 0
+        assert run_cli("--workspace", ws, "export", tmp_path / "new.csv")[0] == 0
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o644  # as `> new.csv` makes it
 
 
 @pytest.mark.parametrize("target", ["/dev/null", "/dev/stdout", "/dev/fd/1"])
-def test_export_refuses_a_device_or_descriptor(ws, capsys, target):
-    fails(capsys, "--workspace", ws, "export", target, match=f"cannot write {target}")
+def test_export_refuses_a_device_or_descriptor(ws, run_cli, target):
+    fails(run_cli, "--workspace", ws, "export", target, match=f"cannot write {target}")
     assert os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
-def test_export_dash_writes_csv_to_stdout(ws, capsys):
-    code, out, err = cli(capsys, "--workspace", ws, "export", "-")
+def test_export_dash_writes_csv_to_stdout(ws, run_cli):
+    code, out, err = run_cli("--workspace", ws, "export", "-")
     assert code == 0 and not Path("-").exists()
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [float(row["r"]) for row in rows] == [0.5, 1.0, 2.0]
@@ -461,14 +452,14 @@ def test_export_dash_writes_csv_to_stdout(ws, capsys):
     (["arch", "--r", "1", "--sparsity", "0.9538", "--preset", "20M", "--layers", "0"], "must be finite and > 0"),
     (["fit", "--draws", "0", "--if-stale"], "argument --draws: must be finite and > 0, got '0'"),
 ])
-def test_absurd_values_are_refused_and_nothing_is_recorded(ws, capsys, argv, match):
-    fails(capsys, "--workspace", ws, *argv, match=match)
+def test_absurd_values_are_refused_and_nothing_is_recorded(ws, run_cli, argv, match):
+    fails(run_cli, "--workspace", ws, *argv, match=match)
     with Ledger.open(ws) as ledger:
         assert len(ledger.runs()) == 3
 
 
-def test_add_force_records_a_run_outside_the_space(ws, capsys):
-    code, out, _ = cli(capsys, "--workspace", ws, "add", "--r", "0.8", "--compute", "1e21", "--sparsity", "0.9538",
+def test_add_force_records_a_run_outside_the_space(ws, run_cli):
+    code, out, _ = run_cli("--workspace", ws, "add", "--r", "0.8", "--compute", "1e21", "--sparsity", "0.9538",
                        "--force", "--json")
     assert code == 0 and json.loads(out)["compute"] == 1e21
 
@@ -496,16 +487,26 @@ def test_r_star_warns_beyond_the_runs_and_the_targets(ws, capsys):
     assert "C=1e+40 lies 19.0 decades above the runs and targets (1e+21 FLOPs)" in err[1]
 
 
+@pytest.mark.slow  # needs the session's fitted demo
+def test_r_star_warns_when_it_extrapolates_and_its_json_stays_valid(fitted_demo, run_cli):
+    code, out, err = run_cli("--workspace", fitted_demo, "r-star", "--compute", "1e25", "--sparsity", "0.9538",
+                             "--json")
+    assert code == 0 and json.loads(out)["compute"] == 1e25
+    assert "C=1e+25 lies 4.0 decades above the runs and targets (1e+21 FLOPs)" in err
+    code, _, err = run_cli("--workspace", fitted_demo, "r-star", "--targets")
+    assert code == 0 and "decades" not in err  # the targets are what the campaign is for
+
+
 # --- 7. a workspace needs its campaign ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("damage, match", [("missing", "no campaign.toml in workspace"),
                                            ("empty", "campaign.toml is empty (0 bytes)")])
-def test_a_missing_or_empty_campaign_is_an_error_not_the_default(ws, capsys, damage, match):
+def test_a_missing_or_empty_campaign_is_an_error_not_the_default(ws, run_cli, damage, match):
     if damage == "missing":
         (ws / "campaign.toml").unlink()
     else:
         (ws / "campaign.toml").write_text("")
     for argv in (["status"], ["add", "--r", "1", "--compute", "1e18", "--sparsity", "0.9538"],
                  ["r-star", "--targets"]):
-        fails(capsys, "--workspace", ws, *argv, match=match)
+        fails(run_cli, "--workspace", ws, *argv, match=match)
