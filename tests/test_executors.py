@@ -137,6 +137,7 @@ def tiny_runs(workspace, steps, batch=16):
                 for n in steps]
 
 
+@pytest.mark.slow
 def test_the_pool_trains_runs_side_by_side_and_fails_the_broken_one(tmp_path, sample_corpus, tiny_config):
     ids = tiny_runs(tmp_path, [3, 2, 4])
     with Ledger.open(tmp_path) as ledger:
@@ -204,6 +205,7 @@ def test_each_child_sees_only_its_gpus_and_a_child_that_leaves_its_run_unfinishe
     assert seen == ["0,1", "2,3"]
 
 
+@pytest.mark.slow
 def test_pool_children_die_with_the_campaign_and_their_runs_resume(tmp_path, sample_corpus, tiny_config):
     """SIGKILL the process running the pool: its child dies too (no stray trainer racing the restart),
     the run stays 'running', and the next batch resumes it to done."""

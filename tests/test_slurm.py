@@ -108,6 +108,7 @@ def _wait(executor, workspace, handle, seconds=120):
     return [run]
 
 
+@pytest.mark.slow
 def test_a_trainer_job_trains_its_spec_and_the_campaign_records_it(tmp_path, monkeypatch):
     from bayes_moe.train import data
     from tests.test_executors import TINY, tiny_runs
@@ -121,3 +122,21 @@ def test_a_trainer_job_trains_its_spec_and_the_campaign_records_it(tmp_path, mon
     assert run.status == "done" and run.metrics["steps"] == 3 and run.tokens == 3 * 16 * 64
     assert run.metrics["job_id"] == json.loads((workspace / "jobs" / f"{run_id}.json").read_text())["job_id"]
     assert not (workspace / "checkpoints").exists()  # the job wrote only under its own folder
+
+
+def test_the_slurm_table_of_campaign_toml_is_checked_and_kept(tmp_path):
+    from bayes_moe.config import dump_campaign, load_campaign
+    from bayes_moe.errors import InputError
+
+    path = tmp_path / "campaign.toml"
+    path.write_text('[slurm]\npartition = "gpu"\ngpus_per_job = 1\ntime_limit_min = 90\nmax_jobs = 8\nretries = 1\n')
+    campaign = load_campaign(path)
+    assert campaign.slurm == {"partition": "gpu", "gpus_per_job": 1, "time_limit_min": 90, "max_jobs": 8, "retries": 1}
+    path.write_text(dump_campaign(campaign))
+    assert load_campaign(path) == campaign
+    assert SlurmExecutor(settings=campaign.slurm).slots == 8
+    for bad, message in (("gpus = 1", "unknown key [slurm] gpus"), ("retries = -1", "retries must be an integer >= 0"),
+                         ('max_jobs = "8"', "max_jobs must be an integer")):
+        path.write_text(f"[slurm]\n{bad}\n")
+        with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            load_campaign(path)
