@@ -34,7 +34,7 @@ def test_speed_bench_writes_steps_batches_and_shared_runs(tmp_path):
 def test_speed_bench_skips_what_would_start_after_the_time_limit(tmp_path):
     out = tmp_path / "bench.json"
     bench.main(["--out", str(out), "--device", "cpu", "--sizes", "2x2x64", "--n-ctx", "64", "--compile", "off",
-                "--time-limit", "0", "--share", "2"])
+                "--time-limit", "0", "--share", "2", "--share-size", "2x2x64"])
     report = json.loads(out.read_text())
     assert report["skipped"] == ["2x2x64 batch 32 compile False", "2x2x64 x2 processes"]
 

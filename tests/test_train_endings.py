@@ -100,14 +100,14 @@ def test_non_finite_loss_over_two_gloo_processes_fails_the_run(tmp_path):
 
 
 def _worker_pids(workspace: Path) -> list[int]:
-    """Processes running the trainer worker on ``workspace`` (this test's own children)."""
+    """Processes running the trainer worker on ``workspace`` (this test's own grandchildren; not torchrun)."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"bayes_moe.train.loop" in argv and str(workspace).encode() in argv:
+        if b"bayes_moe.train.loop" in argv and str(workspace).encode() in argv and b"torch.distributed.run" not in argv:
             pids.append(int(entry.name))
     return pids
 

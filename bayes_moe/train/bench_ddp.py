@@ -25,9 +25,11 @@ from bayes_moe.train.loop import read_config, train_run
 R, SPARSITY = 1.0, 0.9538
 
 
-def record(preset: str, steps: int, batch: int, nproc: int, device: str, config: dict, workspace: Path) -> dict:
+def record(preset: str, steps: int, batch: int, nproc: int, device: str, config: dict, workspace: Path,
+           out: Path) -> dict:
     """Train the same run (``steps`` steps of ``batch`` sequences) with ``nproc`` processes, then with 1 in
-    this process (in that order, so that the torchrun workers find the GPUs empty)."""
+    this process (in that order, so that the torchrun workers find the GPUs empty); ``out`` is rewritten
+    after each, so a run cut off by a time limit keeps what it measured."""
     a = arch_module.solve_preset(R, SPARSITY, preset)
     compute = 3 * a.c_token * batch * a.n_ctx * (steps - 0.5)  # rounds up to exactly ``steps`` steps
     config = {"batch_size": batch, "checkpoint_interval_s": 1e9, **config}
@@ -42,14 +44,22 @@ def record(preset: str, steps: int, batch: int, nproc: int, device: str, config:
         result[f"metrics_{world}"] = run.metrics
         if run.status != "done":
             result[f"failed_{world}"] = run.reason
+            _write(out, result)
             return result
         result[f"tokens_per_s_{world}"] = run.metrics["tokens_per_s"]
         result[f"val_loss_{world}"] = run.loss
         print(f"{world} process(es): {run.metrics['tokens_per_s']:.4g} tokens/s, validation loss {run.loss:.4f}, "
               f"micro-batch {run.metrics['micro_batch_size']}, compile {run.metrics['compile']}", flush=True)
+        _write(out, result)
     result["speedup"] = result[f"tokens_per_s_{nproc}"] / result["tokens_per_s_1"]
     result["val_loss_difference"] = result[f"val_loss_{nproc}"] - result["val_loss_1"]
+    _write(out, result)
     return result
+
+
+def _write(out: Path, result: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = read_config(args.config) if args.config else {}
     with tempfile.TemporaryDirectory(prefix="bench_ddp_") as workspace:  # checkpoints stay out of --out
-        result = record(args.preset, args.steps, args.batch, args.nproc, args.device, config, Path(workspace))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+        result = record(args.preset, args.steps, args.batch, args.nproc, args.device, config, Path(workspace), args.out)
     return 0 if "speedup" in result else 1
 
 

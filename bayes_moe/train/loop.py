@@ -640,6 +640,9 @@ def _settle_micro_and_compile(s: Session) -> None:
         if not compile and "compile_fallback" not in s.notes and proposal[1]:
             s.notes["compile_fallback"] = "another rank could not compile"
     s.micro, s.compiled = micro, compile
+    if compile:  # the eager estimate's bf16 copies of the routed weights (half the parameters' bytes)
+        for layer in s.model.moe_layers:
+            layer.drop_cast_copies()
 
 
 def compile_objective(objective: nn.Module) -> nn.Module:

@@ -196,6 +196,10 @@ class MoE(nn.Module):
         return tuple(_CastOnce.apply(w, self._cast(name, w, dtype))
                      for name, w in zip(("w_gate_up", "w_down"), weights))
 
+    def drop_cast_copies(self) -> None:
+        """Free the eager cast copies (compiled code casts in its graph and does not use them)."""
+        self._casts.clear()
+
     def _cast(self, name: str, weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         key = (weight._version, weight.data_ptr(), dtype)  # in-place updates bump _version
         cached = self._casts.get(name)
