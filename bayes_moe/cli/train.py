@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from bayes_moe.cli.output import emit, workspace_path
+from bayes_moe.executors import EXECUTORS
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -37,7 +38,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def register(command) -> None:
     p = command("run", _cmd_run, "train a proposed run and record its loss", reports=True)
     p.add_argument("id", type=int, help="run id in the ledger")
-    p.add_argument("--executor", choices=("trainer", "simulator", "slurm"), default="trainer",
+    p.add_argument("--executor", choices=EXECUTORS, default="trainer",
                    help="who runs it: the torch trainer here, the campaign's simulated world, or a submitit job")
     p.add_argument("--nproc", type=int, default=1, help="processes (GPUs) through torchrun")
     p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
