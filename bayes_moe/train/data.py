@@ -5,7 +5,7 @@ small sample of it ships in ``bayes_moe/data/sample``.
 
 A corpus folder holds ``manifest.json`` and ``{split}_{i:03d}.bin`` shards (little-endian uint16
 token ids, each document followed by the end-of-text token). The manifest records every shard's token
-count and sha256 and the tokenizer's sha256; ``open_corpus`` checks all three and maps the shards into
+count and sha256 and the tokenizer's sha256; ``open_corpus`` checks the shards and maps them into
 memory (a run reads only the windows it samples).
 """
 
@@ -89,10 +89,11 @@ def load_tokenizer(path: Path = TOKENIZER_PATH):
 
 def write_corpus(out: Path, splits: dict[str, list[str]], *, sources: list[dict] | None = None,
                  tokenizer_path: Path = TOKENIZER_PATH, labels: dict[str, list[str]] | None = None,
-                 extra: dict | None = None) -> dict:
+                 extra: dict | None = None, limits: dict[str, int] | None = None) -> dict:
     """Tokenize each split's documents into shards under ``out`` and write the manifest last, so a
     folder with a manifest is always complete. ``labels`` (one per document, e.g. "python:torch")
-    give the manifest's token counts per label; ``extra`` is merged into the manifest."""
+    give the manifest's token counts per label; ``extra`` is merged into the manifest; ``limits``
+    keep only the first tokens of a split (a sample: only the documents needed are tokenized)."""
     tokenizer = load_tokenizer(tokenizer_path)
     eot = tokenizer.token_to_id(EOT)
     if tokenizer.get_vocab_size() > 1 << 16:
@@ -102,13 +103,14 @@ def write_corpus(out: Path, splits: dict[str, list[str]], *, sources: list[dict]
                 "tokenizer_sha256": sha256_file(tokenizer_path), "sources": sources or [], **(extra or {}),
                 "splits": {}}
     for split, texts in splits.items():
-        ids = _encode(tokenizer, texts, eot)
-        stream = np.concatenate(ids) if ids else np.zeros(0, np.uint16)
-        manifest["splits"][split] = {"documents": len(texts), "tokens": int(stream.size),
+        limit = (limits or {}).get(split)
+        ids = _encode(tokenizer, texts, eot, limit)
+        stream = (np.concatenate(ids) if ids else np.zeros(0, np.uint16))[:limit]
+        manifest["splits"][split] = {"documents": len(ids), "tokens": int(stream.size),
                                      "shards": _write_shards(out, split, stream)}
         if labels is not None:
             counts: dict[str, int] = {}
-            for label, doc in zip(labels[split], ids, strict=True):
+            for label, doc in zip(labels[split][:len(ids)], ids, strict=True):
                 counts[label] = counts.get(label, 0) + int(doc.size)
             manifest["splits"][split]["tokens_by_label"] = dict(sorted(counts.items()))
     if labels is not None:
@@ -126,13 +128,15 @@ def _mix(tokens_by_label: dict[str, int]) -> dict:
     return {kind: {"tokens": n, "share": round(n / total, 4)} for kind, n in sorted(kinds.items())}
 
 
-def _encode(tokenizer, texts: list[str], eot: int) -> list[np.ndarray]:
+def _encode(tokenizer, texts: list[str], eot: int, limit: int | None = None) -> list[np.ndarray]:
     """Each document's token ids followed by ``eot``, encoded in batches on all cores (the tokenizer's
-    own threads) without keeping its per-token offsets."""
-    ids = []
-    for start in range(0, len(texts), ENCODE_CHUNK):
-        ids += [np.array(e.ids + [eot], dtype=np.uint16)
-                for e in tokenizer.encode_batch_fast(texts[start:start + ENCODE_CHUNK])]
+    own threads) without keeping its per-token offsets; only until ``limit`` tokens if given."""
+    ids, tokens, chunk = [], 0, ENCODE_CHUNK if limit is None else 64
+    for start in range(0, len(texts), chunk):
+        if limit is not None and tokens >= limit:
+            break
+        ids += [np.array(e.ids + [eot], dtype=np.uint16) for e in tokenizer.encode_batch_fast(texts[start:start + chunk])]
+        tokens = sum(doc.size for doc in ids)
     return ids
 
 
@@ -150,20 +154,6 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=2))
     os.replace(tmp, path)
-
-
-def write_sample(corpus: "Corpus", out: Path, train_tokens: int, val_tokens: int) -> dict:
-    """A small corpus for tests and CI: the first ``train_tokens`` training and ``val_tokens``
-    validation tokens of ``corpus`` (its documents are in a hashed order, so a prefix samples the mix)."""
-    splits = {"train": corpus.split("train")[:train_tokens], "val": corpus.split("val")[:val_tokens]}
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = {k: corpus.manifest[k] for k in ("format", "dtype", "vocab_size", "eot", "tokenizer_sha256")}
-    manifest["sources"] = [{"sample_of_manifest_sha256": corpus.sha256, "train_tokens": train_tokens,
-                            "val_tokens": val_tokens}]
-    manifest["splits"] = {split: {"documents": None, "tokens": int(s.size), "shards": _write_shards(out, split, s)}
-                          for split, s in splits.items()}
-    _write_json_atomic(out / MANIFEST, manifest)
-    return manifest
 
 
 def prepare_text_folder(folder: Path, cache: Path) -> Path:
