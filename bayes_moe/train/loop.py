@@ -2,8 +2,9 @@
 --executor trainer``).
 
 The run's arch JSON gives the model, its compute the token budget ``compute / (3 (C_A + C_E))``, the
-size rule (``default_batch_and_lr``: the size preset matched by depth, heads and width) the batch and
-learning rate unless a ``TrainConfig`` says otherwise; ``resolve_config`` checks every setting before
+size rule (``default_settings``: the size preset matched by depth, heads and width, else train/hparams.py's
+rule in compute) the batch and learning rate unless a ``TrainConfig`` says otherwise; ``resolve_config``
+checks every setting before
 the ledger changes. AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast on GPUs.
 On a GPU the micro-batch is the largest that fits unless the config fixes it, and the model with its
 loss is compiled unless the config says ``compile = false`` (eager, with the reason recorded, where
@@ -118,22 +119,22 @@ class TrainConfig:
 
 
 def default_batch_and_lr(arch: MoEArch) -> dict:
-    """The size rule: the batch and lr of the size preset whose depth, heads and width ``arch`` has
-    ({} for other shapes, which then need both in a config)."""
+    """The batch and lr of the size preset whose depth, heads and width ``arch`` has ({} for other shapes)."""
     shape = (arch.n_layers, arch.n_heads, arch.d_model)
     match = next((p for p in arch_module.PRESETS.values() if (p.n_layers, p.n_heads, p.d_model) == shape), None)
     return {} if match is None else {"batch_size": match.batch_size, "lr": match.lr}
 
 
-def resolve_config(arch: MoEArch, overrides: dict, world: int) -> TrainConfig:
+def default_settings(arch: MoEArch, compute: float) -> dict:
+    """The size rule: a preset's batch and lr for a preset's shape, else (the size ladder's shapes) batch,
+    lr and warmup from the run's compute (``hparams.settings``)."""
+    return default_batch_and_lr(arch) or hparams.settings(arch, compute)
+
+
+def resolve_config(arch: MoEArch, compute: float, overrides: dict, world: int) -> TrainConfig:
     """The one place a run's trainer settings come from: the size rule, then ``overrides`` (a config
     file's keys, the run's own seed); every setting checked, including against ``world`` processes."""
-    defaults = default_batch_and_lr(arch)
-    if not defaults and not {"batch_size", "lr"} <= overrides.keys():
-        shape = (arch.n_layers, arch.n_heads, arch.d_model)
-        raise InputError(f"no size preset has n_layers, n_heads, d_model = {shape}; give batch_size and lr "
-                         f"in a trainer config")
-    config = TrainConfig.from_dict({**defaults, **overrides})
+    config = TrainConfig.from_dict({**default_settings(arch, compute), **overrides})
     check_world(config, world)
     return config
 
@@ -239,9 +240,7 @@ def _plan(run: Run, config: dict | None, corpus: Path, world: int) -> Plan:
     overrides = dict(config or {})
     if run.seed is not None:  # the ledger's seed is part of the run: replicates differ by it
         overrides["seed"] = run.seed
-    if not default_batch_and_lr(arch):  # a shape of no preset (the size ladder's): batch, lr, warmup from compute
-        overrides = {**hparams.settings(arch, run.compute), **overrides}
-    train_config = resolve_config(arch, overrides, world)
+    train_config = resolve_config(arch, run.compute, overrides, world)
     data.open_corpus(corpus, arch.vocab_size)  # checks the shards now, before the run starts
     tokens = flops.tokens_for_compute(run.compute, arch.c_token)
     tokens_per_step = train_config.batch_size * arch.n_ctx
