@@ -1,6 +1,6 @@
 """The dense loss law: recovery of a known law, Chinchilla's published fit, CSV validation, the CLI.
 
-All fits in this file share one compiled model (loss_law.fit swaps its data), so nutpie compiles once.
+All fits in this file share nutpie's compiled code (loss_law.fit's one cache key), so nutpie compiles once.
 """
 
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_moe import cli, loss_law
+from bayes_moe import loss_law
 from bayes_moe.errors import InputError
 
 CHINCHILLA_CSV = Path(__file__).parent / "data" / "epoch_chinchilla" / "chinchilla_runs.csv"
@@ -18,8 +18,15 @@ EPOCH_FIT = {"E": (1.817, 1.769, 1.871), "A": (482.01, 285.2, 743.6), "alpha": (
              "B": (2085.43, 1042.4, 5810.3), "beta": (0.3658, 0.331, 0.415)}
 TRUTH = {"E": 2.0, "A": 300.0, "alpha": 0.30, "B": 1000.0, "beta": 0.32}  # not Chinchilla's values
 SAMPLING = dict(draws=1000, tune=700, chains=2)  # real data: enough for the converged verdict (ESS >= 400)
-COVERAGE_SAMPLING = dict(draws=500, tune=500, chains=2)  # simulated: enough for 5% and 95% quantiles
+# simulated data: every fit must pass the convergence gate (r-hat <= 1.01, bulk and tail ESS >= 400, no
+# divergences). At 2 x 1000 draws all of 30 data sets (seeds 0-29) passed, with bulk ESS >= 594, tail ESS
+# >= 575, r-hat <= 1.007 (the noise's sigma and nu mix slowest); at 2 x 500, 18 of 25 did.
+COVERAGE_SAMPLING = dict(draws=1000, tune=500, chains=2)
 COVERAGE_DATASETS = 10
+# A calibrated model's 90% interval misses the truth in a data set with probability 0.1, independently
+# across data sets: P(fewer than 5 of 10 covered) = P(Binomial(10, 0.9) <= 4) = 1.5e-4 per parameter,
+# < 7.4e-4 for any of the five (union bound): the test fails a calibrated model less than 0.1% of the time.
+MIN_COVERED = 5
 
 
 def simulated_runs(seed) -> loss_law.Runs:
@@ -41,7 +48,7 @@ def write_runs(path, runs: loss_law.Runs) -> Path:
 
 @pytest.fixture(scope="module")
 def simulated_fits():
-    """90% summaries of 10 independent simulated data sets (one compile; about 1 s a fit after it)."""
+    """90% summaries of 10 independent simulated data sets (one compile; 2-4 s a fit after it)."""
     return [loss_law.summarise(loss_law.fit(simulated_runs(seed), seed=seed, **COVERAGE_SAMPLING), prob=0.9)
             for seed in range(COVERAGE_DATASETS)]
 
@@ -68,16 +75,18 @@ def chinchilla_fit(chinchilla_runs):
 # --- statistics -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_90_percent_intervals_cover_the_known_law(simulated_fits):
     """Calibration, not one lucky data set: each parameter's truth lies in its 90% interval in at least
-    7 of 10 data sets (a calibrated model fails this with probability 1.3% per parameter)."""
+    MIN_COVERED of 10 data sets, and every fit passed the convergence gate."""
     for name, true_value in TRUTH.items():
         covered = [fit[name]["lower"] < true_value < fit[name]["upper"] for fit in simulated_fits]
-        assert sum(covered) >= 7, (name, covered)
+        assert sum(covered) >= MIN_COVERED, (name, covered)
     for fit in simulated_fits:
-        assert fit["diagnostics"]["divergences"] == 0 and fit["diagnostics"]["max_rhat"] < 1.02, fit["diagnostics"]
+        assert fit["diagnostics"]["converged"], fit["diagnostics"]
 
 
+@pytest.mark.slow
 def test_intervals_are_informative(simulated_fits):
     """Covering the truth means something only if the data narrowed the priors: their 90% intervals are
     about 5.7 wide for E (HalfNormal(3)) and 1.1 for alpha and beta (Gamma(2, 4)): 10x wider than these."""
@@ -87,6 +96,7 @@ def test_intervals_are_informative(simulated_fits):
             assert fit[name]["upper"] - fit[name]["lower"] < 0.11, (name, fit[name])
 
 
+@pytest.mark.slow
 def test_reproduces_besiroglu_chinchilla_fit(chinchilla_fit):
     assert chinchilla_fit["diagnostics"]["converged"], chinchilla_fit["diagnostics"]
     for name, (estimate, low95, high95) in EPOCH_FIT.items():
@@ -98,6 +108,7 @@ def test_reproduces_besiroglu_chinchilla_fit(chinchilla_fit):
         assert chinchilla_fit[name]["median"] == pytest.approx(EPOCH_FIT[name][0], rel=tolerance)
 
 
+@pytest.mark.slow
 def test_student_t_needs_no_outlier_removal(chinchilla_runs):
     """With all 245 points (the 5 Epoch dropped included) the fit still lands in Epoch's 95% intervals."""
     fit = loss_law.summarise(loss_law.fit(chinchilla_runs, seed=3, **SAMPLING), prob=0.9)
@@ -160,11 +171,13 @@ def test_missing_file_is_input_error(tmp_path):
 # --- CLI --------------------------------------------------------------------------------------------
 
 
-def test_cli_json_shape(tmp_path, capsys, simulated_fit):  # after simulated_fit: the model is compiled
+@pytest.mark.slow
+def test_cli_json_shape(tmp_path, run_cli, simulated_fit):  # after simulated_fit: the model is compiled
     path = write_runs(tmp_path / "runs.csv", simulated_runs(0))
-    assert cli.main(["loss-law", str(path), "--json", "--draws", "500", "--tune", "500", "--chains", "2",
-                     "--seed", "0", "--prob", "0.8"]) == 0
-    payload = json.loads(capsys.readouterr().out)
+    same_fit = [f"--{name}={value}" for name, value in COVERAGE_SAMPLING.items()]
+    code, out, _ = run_cli("loss-law", path, "--json", *same_fit, "--seed", "0", "--prob", "0.8")
+    assert code == 0
+    payload = json.loads(out)
     required = {"E", "A", "alpha", "B", "beta", "diagnostics", "n_runs", "prob"}
     assert required <= set(payload)
     assert set(payload) - required == ({"warning"} if not payload["diagnostics"]["converged"] else set())
@@ -177,22 +190,21 @@ def test_cli_json_shape(tmp_path, capsys, simulated_fit):  # after simulated_fit
     assert set(payload["diagnostics"]) == {"max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "converged"}
 
 
-def test_cli_warns_when_unconverged(tmp_path, capsys, simulated_fit):
+@pytest.mark.slow
+def test_cli_warns_when_unconverged(tmp_path, run_cli, simulated_fit):
     path = write_runs(tmp_path / "runs.csv", simulated_runs(0))
     too_short = ["--draws", "30", "--tune", "30", "--chains", "2"]
-    assert cli.main(["loss-law", str(path), "--json", *too_short]) == 0
-    captured = capsys.readouterr()
-    assert json.loads(captured.out)["warning"].startswith("not converged")
-    assert "warning: not converged" in captured.err
-    assert cli.main(["loss-law", str(path), *too_short]) == 0  # the text table
-    captured = capsys.readouterr()
-    assert captured.out.splitlines()[1].split() == ["parameter", "median", "lower", "upper"]
-    assert [line.split()[0] for line in captured.out.splitlines()[2:7]] == list(loss_law.LAW_PARAMETERS)
-    assert "warning: not converged" in captured.err
+    code, out, err = run_cli("loss-law", path, "--json", *too_short)
+    assert code == 0 and json.loads(out)["warning"].startswith("not converged")
+    assert "warning: not converged" in err
+    code, out, err = run_cli("loss-law", path, *too_short)  # the text table
+    assert code == 0 and out.splitlines()[1].split() == ["parameter", "median", "lower", "upper"]
+    assert [line.split()[0] for line in out.splitlines()[2:7]] == list(loss_law.LAW_PARAMETERS)
+    assert "warning: not converged" in err
 
 
-def test_cli_bad_input_exits_2(tmp_path, capsys):
+def test_cli_bad_input_exits_2(tmp_path, run_cli):
     path = tmp_path / "runs.csv"
     path.write_text("n_params,tokens\n1e8,2e9\n")
-    assert cli.main(["loss-law", str(path), "--json"]) == 2
-    assert "missing column(s) loss" in capsys.readouterr().err
+    code, _, err = run_cli("loss-law", path, "--json")
+    assert code == 2 and "missing column(s) loss" in err
