@@ -16,7 +16,7 @@ from bayes_moe import flops
 from bayes_moe.errors import InputError
 from bayes_moe.fields import check_sparsity
 
-DEFAULT_VOCAB = 8192  # the shipped tokenizer's vocabulary (train/data.py)
+DEFAULT_VOCAB = 4096  # the shipped tokenizer's vocabulary (train/data.py; docs/trainer.md says why 4096)
 WIDTH_MULTIPLE = 8  # bf16 rows of 16 bytes, as grouped GEMMs and flash attention want
 MAX_WIDTH = 2**20  # a head or expert 16x wider than any trained model's: the c_token asked for is a typo
 TOLERANCE = 0.02  # relative error allowed on r and c_token after rounding
