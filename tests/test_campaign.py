@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,9 @@ from bayes_moe.campaign import UNCONVERGED_STOP, law_may_stop, run_campaign
 from bayes_moe.executors import make_executor
 from bayes_moe.ledger import Ledger
 from bayes_moe.workspace import create_workspace
+from conftest import DEMO, FAST
 
-DEMO = Path(__file__).resolve().parents[1] / "experiments" / "demo"
-FAST_FIT = dict(draws=150, tune=150, chains=2, progressbar=False)
+FAST_FIT = dict(FAST, progressbar=False)
 
 
 @pytest.fixture
