@@ -5,8 +5,9 @@ moving to ArviZ 1 (DataTree) is one change. ``nutpie`` is the default: it compil
 numba once and samples in Rust, several times faster here than PyMC's own NUTS (whose PyTensor C
 backend compiles slowly); see ``python -m bayes_moe.benchmarks.fit_speed``.
 
-A compiled nutpie model is cached per ``pm.Model`` object: a caller that refits the same model after
-``pm.set_data`` (new runs, same structure) pays for compilation once.
+A compiled nutpie model is cached by the caller's ``cache_key`` (the model's structure: everything but
+its data): a fresh ``pm.Model`` of the same structure with other runs reuses the compiled code through
+``with_data``, so it pays for compilation once and no two callers share a model's data.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
-import weakref
 
 import arviz as az
 import numpy as np
@@ -34,12 +34,14 @@ ESS_MIN = 400
 # r* model, a diagonal one halved the ESS and target_accept 0.9 (2.5x faster) let divergences through
 NUTPIE_OPTIONS = dict(low_rank_modified_mass_matrix=True, target_accept=0.95)
 
-_compiled_nutpie: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+COMPILED_CACHE_SIZE = 16
 
 
 def sample(model: pm.Model, *, sampler: str = DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
-           chains: int = 4, seed: int = 0, progressbar: bool = True) -> az.InferenceData:
-    """Draw from ``model``'s posterior with NUTS; the same ``seed`` gives the same draws."""
+           chains: int = 4, seed: int = 0, progressbar: bool = True, cache_key=None) -> az.InferenceData:
+    """Draw from ``model``'s posterior with NUTS; the same ``seed`` gives the same draws. ``cache_key``
+    (hashable): nutpie's compiled code is reused for every model given the same key, with that
+    model's data; None compiles afresh."""
     if sampler not in SAMPLERS:
         raise InputError(f"--sampler {sampler!r}: choose one of {', '.join(SAMPLERS)}")
     if draws < 1 or tune < 0 or chains < 1:
@@ -47,7 +49,7 @@ def sample(model: pm.Model, *, sampler: str = DEFAULT_SAMPLER, draws: int = 1000
                          f"chains={chains})")
     if sampler == "nutpie":
         return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                              progressbar=progressbar)
+                              progressbar=progressbar, cache_key=cache_key)
     if sampler == "numpyro":
         missing = [m for m in ("jax", "numpyro") if importlib.util.find_spec(m) is None]
         if missing:
@@ -59,17 +61,38 @@ def sample(model: pm.Model, *, sampler: str = DEFAULT_SAMPLER, draws: int = 1000
                          compute_convergence_checks=False)
 
 
-def _sample_nutpie(model, *, draws, tune, chains, seed, progressbar):
+def _sample_nutpie(model, *, draws, tune, chains, seed, progressbar, cache_key):
     import nutpie
 
-    compiled = _compiled_nutpie.get(model)
-    if compiled is None:
+    if cache_key is None:
         compiled = nutpie.compile_pymc_model(model)
-        _compiled_nutpie[model] = compiled
-    else:  # same structure, maybe new data: reuse the compiled code
-        compiled = compiled.with_data(**{data.name: data.get_value() for data in model.data_vars})
+    else:  # the compiled code of this structure, with this model's data (that its graph uses: the
+        # two-term form, say, has no compute basis)
+        compiled = compiled_nutpie(cache_key, model)
+        compiled = compiled.with_data(**{data.name: data.get_value() for data in model.data_vars
+                                         if data.name in compiled.shared_data})
     return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
                          progress_bar=progressbar, save_warmup=False, **NUTPIE_OPTIONS)
+
+
+_compiled: dict = {}  # cache_key -> nutpie's compiled model, oldest first
+
+
+def compiled_nutpie(cache_key, model):
+    """nutpie's compiled code for ``cache_key``, compiled from ``model`` on the first call only (the
+    ``COMPILED_CACHE_SIZE`` most recent keys are kept)."""
+    import nutpie
+
+    if cache_key not in _compiled:
+        if len(_compiled) >= COMPILED_CACHE_SIZE:
+            del _compiled[next(iter(_compiled))]
+        _compiled[cache_key] = nutpie.compile_pymc_model(model)
+    return _compiled[cache_key]
+
+
+def compiled_keys() -> list:
+    """The structures whose compiled code is cached, oldest first."""
+    return list(_compiled)
 
 
 def diagnostics(idata: az.InferenceData, var_names=None) -> dict:
