@@ -2,14 +2,14 @@
 
 import json
 import subprocess
-from pathlib import Path
 
-from bayes_moe.cli import main
+import pytest
+
 from bayes_moe.ledger import Ledger
+from conftest import DEMO, FAST_FLAGS, REPO, record_finished_run
 
-REPO = Path(__file__).resolve().parents[1]
 
-
+@pytest.mark.slow
 def test_make_next_experiment_fits_reports_and_proposes(tmp_path):
     workspace = tmp_path / "ws"
     done = subprocess.run(["make", "-s", "-C", str(REPO), "next-experiment", f"WORKSPACE={workspace}"],
@@ -29,24 +29,18 @@ def test_make_next_experiment_fits_reports_and_proposes(tmp_path):
         assert [run.id for run in ledger.runs("proposed")] == proposed
 
 
-def test_fit_if_stale_keeps_a_fresh_posterior_and_refits_a_stale_one(tmp_path, capsys):
-    workspace = str(tmp_path / "ws")
-    fast = ["--draws", "100", "--tune", "100", "--chains", "2"]
-    assert main(["--workspace", workspace, "init", "--from", str(REPO / "experiments" / "demo")]) == 0
-    capsys.readouterr()
-    assert main(["--workspace", workspace, "fit", "--if-stale", "--json", *fast]) == 0
-    assert json.loads(capsys.readouterr().out)["refitted"] is True
-    assert main(["--workspace", workspace, "fit", "--if-stale", "--json", *fast]) == 0
-    assert json.loads(capsys.readouterr().out)["refitted"] is False
+@pytest.mark.slow
+def test_fit_if_stale_keeps_a_fresh_posterior_and_refits_a_stale_one(tmp_path, run_cli):
+    workspace = tmp_path / "ws"
+    assert run_cli("--workspace", workspace, "init", "--from", DEMO).code == 0
+    fit_if_stale = ("--workspace", workspace, "fit", "--if-stale", "--json", *FAST_FLAGS)
+    assert json.loads(run_cli(*fit_if_stale).out)["refitted"] is True
+    assert json.loads(run_cli(*fit_if_stale).out)["refitted"] is False
 
-    assert main(["--workspace", workspace, "r-star", "--targets", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert [row["compute"] for row in rows] == [1e21] * 4 and all(not row["stale"] for row in rows)
+    code, out, _ = run_cli("--workspace", workspace, "r-star", "--targets", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [row["compute"] for row in rows] == [1e21] * 4 and all(not row["stale"] for row in rows)
     assert all(row["lower"] < row["median"] < row["upper"] for row in rows)
 
-    with Ledger.open(Path(workspace)) as ledger:
-        run_id = ledger.add_run(0.5, 1e17, 0.9538)
-        ledger.start(run_id, "simulator")
-        ledger.finish(run_id, 3.4)
-    assert main(["--workspace", workspace, "fit", "--if-stale", "--json", *fast]) == 0
-    assert json.loads(capsys.readouterr().out)["refitted"] is True
+    record_finished_run(workspace, 0.5, 1e17, 0.9538, 3.4)
+    assert json.loads(run_cli(*fit_if_stale).out)["refitted"] is True
