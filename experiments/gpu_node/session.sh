@@ -1,0 +1,57 @@
+#!/bin/bash
+# One lease of a 2-GPU machine (nvidia-h100-x2; the 4-GPU kinds were withdrawn the day it ran), in three calls
+# of at most 10 minutes each, the machine kept warm between them so ./corpus survives. From the repository root, torch with CUDA, nothing installed:
+#   bash experiments/gpu_node/session.sh corpus-and-trainer   # corpus build (CPU), then the trainer's records
+#   bash experiments/gpu_node/session.sh corpus-and-sweep     # corpus again if missing, then #16's lr sweep at
+#                                                             # T = 20 and the smoke campaign
+#   bash experiments/gpu_node/session.sh pool                 # #14: 16 runs through the GPU pool, then the
+#                                                             # 100M bench compiled alone (no eager OOM before it)
+# pip is left out of the corpus (--drop pip): the image's pip 24.0 is not PyPI's wheel file for file.
+# Everything a part writes is packed into $OUT/<part>.tgz (a call brings back at most 8 files).
+set -u
+: "${OUT:?set OUT to the folder for the results}"
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1 PYTHONUNBUFFERED=1
+part=$1
+work=$(mktemp -d)
+corpus_ready() { test -f corpus/manifest.json; }
+case $part in
+  corpus-and-trainer)
+    nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
+    # the trainer bench and the sharing bench need no corpus: they run while the CPUs build it
+    OUT=$work bash -c '
+      CUDA_VISIBLE_DEVICES=0 timeout 300 python3 -m bayes_moe.train.bench --out "$OUT/trainer_bench.json" \
+        --sizes 100M 20M 6x6x384 4x4x256 2x2x128 --compile both --time-limit 270 > "$OUT/bench.log" 2>&1 &
+      CUDA_VISIBLE_DEVICES=1 timeout 300 python3 -m bayes_moe.train.bench --out "$OUT/trainer_share.json" \
+        --sizes 4x4x256 --compile on --batches 64 128 --share 1 2 4 --time-limit 250 > "$OUT/share.log" 2>&1 &
+      wait' &
+    benches=$!
+    start=$SECONDS  # the build on 16 of the 64 cores: the limit is stated for a 16-core machine
+    timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --drop pip --out corpus > "$work/corpus.log" 2>&1
+    echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
+    cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
+    corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
+    wait $benches  # both GPUs free again
+    CUDA_VISIBLE_DEVICES=0,1 timeout 260 python3 -m bayes_moe.train.bench_ddp --out "$work/ddp_2gpu.json" \
+      > "$work/ddp.log" 2>&1 ;;
+  corpus-and-sweep)
+    if ! corpus_ready; then
+      start=$SECONDS
+      timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --drop pip --out corpus \
+        > "$work/corpus.log" 2>&1
+      echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
+      cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
+    fi
+    corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
+    timeout $((560 - SECONDS)) python3 -m bayes_moe.train.lr_sweep run --out "$work" --time-limit $((530 - SECONDS)) \
+      > "$work/sweep.log" 2>&1 ;;
+  pool)
+    corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
+    timeout 330 python3 -m bayes_moe.benchmarks.gpu_pool --out "$work" --time-limit 300 --scale 0.6 > "$work/pool.log" 2>&1
+    CUDA_VISIBLE_DEVICES=0 timeout 200 python3 -m bayes_moe.train.bench --out "$work/trainer_bench_100M.json" \
+      --sizes 100M --compile on --time-limit 180 > "$work/bench.log" 2>&1 ;;
+  *) echo "unknown part $part" >&2; exit 2 ;;
+esac
+status=$?
+tar czf "$OUT/$part.tgz" -C "$work" .
+ls -la "$work"; tail -n 5 "$work"/*.log
+exit $status
