@@ -5,11 +5,10 @@
     log alpha_s = a0 + a1 x_s + sigma_alpha z_alpha_s               x = log(1 - S) - log(1 - S_REF)
     log beta_s  = b0 + b1 x_s + sigma_beta z_beta_s                 (non-centred; sigma ~ Gamma(4, 50))
     beta_s      = b0 + b1 x_s + sigma_beta z_beta_s                 form "signed": r* may also fall with C
-    L_opt      = E + A_s (C / C0)^-gamma + f(l),   A_s per level (unpooled)
-    valley(d, C) = (C / C0)^-eta e^g(l) [kappa_left d^2 (d < 0),  kappa_right d^2 (d > 0)]   (eta = kappa_exponent;
+    L_opt      = E + A_s (C / C0)^-gamma,   A_s per level (unpooled)
+    valley(d, C) = (C / C0)^-eta [kappa_left d^2 (d < 0),  kappa_right d^2 (d > 0)]   (eta = kappa_exponent;
                                                      kappa_left = kappa_right if symmetric)
-    f, g       smooth functions of l, zero at both ends of the runs' compute (surfaces.compute_deviation)
-    noise      seed noise sigma between replicates of one (r, C, S) cell, misfit sigma_misfit shared by them
+    noise      ~ StudentT(nu, 0, sigma)
 
 Form "two-term" (PAPER.md point 1) replaces frontier and valley by one surface,
     loss_i     = E + A_A (C_A,i / C0)^-p + A_E,s (C_E,i / C0)^-q_s + noise_i,   C_A = C/(1+r), C_E = C r/(1+r)
@@ -17,28 +16,29 @@ Form "two-term" (PAPER.md point 1) replaces frontier and valley by one surface,
 whose r* is the root of the first-order condition (laws.foc_r_star): alpha_s and beta_s are then r*
 at C0 and its local exponent of C there, derived per draw.
 
-``alpha_s`` is r* at the pivot ``C0`` (laws.PIVOT), not the paper's raw alpha (r* at 1 FLOP). Each
-form's priors and arithmetic live in surfaces.py, shared with the posterior queries. A fresh PyMC model
-is built for every fit with its runs inside; nutpie's compiled code is cached by the model's structure
-(sampling.compiled_nutpie), so a structure is compiled once.
+``alpha_s`` is r* at the pivot ``C0`` (laws.PIVOT), not the paper's raw alpha (r* at 1 FLOP).
+A PyMC model is built once per structure (sparsity levels, form, penalty) and refit with new runs
+through ``pm.set_data``, so nutpie compiles it once (sampling.py caches the compiled model).
 """
 
 from __future__ import annotations
 
+import functools
+
 import arviz as az
 import numpy as np
 import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
-from bayes_moe import arch, laws, sampling, surfaces
+from bayes_moe import arch, laws, sampling
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity
 from bayes_moe.forms import (AUTO_FORM, DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, FORMS, IMPLIED_PENALTY,
-                             PENALTIES, TWO_TERM_FORM, penalty_of)
+                             PENALTIES, SIGNED_FORM, TWO_TERM_FORM, penalty_of)
 
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
-MODEL_VERSION = 2  # posteriors of another version are stale (posterior.is_stale): their variables differ
+SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
+SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
 
 
 def achieved_sparsity(sparsity) -> np.ndarray:
@@ -89,93 +89,96 @@ def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
     return runs
 
 
-def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY) -> pm.Model:
-    """A fresh PyMC model of ``runs`` (checked, ``checked_runs``) at sparsity ``levels``.
-
-    The model is built anew for every fit, with its data inside, so no caller sees another's runs;
-    what is shared is nutpie's compiled code, cached by ``structure`` (sampling.sample's ``cache_key``):
-    a model of the same structure with other data reuses it through ``with_data``."""
+@functools.lru_cache(maxsize=16)
+def build_model(levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY) -> pm.Model:
+    """The PyMC model for runs at ``levels`` (sparsities), with placeholder data; ``set_runs`` fills it."""
     if form not in FORMS:
         raise InputError(f"--form {form!r}: choose one of {', '.join(FORM_CHOICES)}")
     if form != TWO_TERM_FORM and penalty not in PENALTIES:  # the two-term surface has no penalty to choose
         raise InputError(f"--penalty {penalty!r}: choose one of {', '.join(PENALTIES)}")
-    surface = surfaces.form(form, penalty)
-    data = run_data(runs, levels)
-    coords = {"sparsity": list(levels), "run": data.pop("run"), "knot_step": np.arange(surfaces.N_KNOTS - 1),
-              "cell": np.arange(max(1, data.pop("n_cells")))}  # one unused cell where no run is replicated
-    with pm.Model(coords=coords) as pymc_model:
-        data.pop("knots")  # kept in the posterior's attrs (fit), not needed by the model
-        d = {name: pm.Data(name, value, dims=("run", "knot_step") if name == "compute_basis" else "run")
-             for name, value in data.items()}
-        x_levels = laws.centred_log_active(np.asarray(levels))  # a constant of the structure: levels are in its key
-        x_runs = pt.as_tensor_variable(x_levels)[d["level"]]
-        v = surface.declare()
+    with pm.Model(coords={"sparsity": list(levels), "run": [0]}) as model:
+        log_r = pm.Data("log_r", [0.0], dims="run")
+        log_c = pm.Data("log_compute", [0.0], dims="run")
+        level = pm.Data("level", [0], dims="run")
+        observed = pm.Data("loss_observed", [0.0], dims="run")
+        x = laws.centred_log_active(levels)
         if form == TWO_TERM_FORM:
-            pm.Deterministic("q_s", surface.expert_exponent(v, x_levels, pt), dims="sparsity")
-        else:  # r* at C0 and its exponent of compute per level, for plots and notebooks
-            log_alpha, beta = surface.law(v, x_levels, pt)
-            pm.Deterministic("alpha_r", pm.math.exp(log_alpha), dims="sparsity")
-            pm.Deterministic("beta_r", beta, dims="sparsity")
-        at_runs = {name: (value[d["level"]] if name in _per_level(surface) else value) for name, value in v.items()}
-        compute = surfaces.ComputeAt(d["log_compute"], d["compute_basis"])
-        mean_loss = surface.mean_loss(at_runs, x_runs, d["log_r"], compute, pt)
-        _noise(mean_loss, d)
-    return pymc_model
+            mean_loss = _two_term_surface(log_r, log_c, level, x)
+        else:
+            mean_loss = _valley_surface(log_r, log_c, level, x, form, penalty)
+        sigma = pm.HalfNormal("sigma", 0.05)
+        nu = pm.Gamma("nu", 2.0, 0.1)
+        pm.StudentT("loss", nu=nu, mu=mean_loss, sigma=sigma, observed=observed, dims="run")
+    return model
 
 
-def _per_level(surface) -> set:
-    roles = surface.roles
-    return set(roles["deviation"]) | set(roles["unpooled"])
+def _valley_surface(log_r, log_c, level, x, form: str, penalty: str):
+    """The frontier plus a valley around ``r*``, whose law across compute and sparsity is the
+    paper's (``form`` power), curved, or signed: the mean loss of each run."""
+    # where r* lies: the population law across sparsity and each level's deviation from it
+    # (non-centred). Four levels less two population slopes leave two degrees of freedom for each
+    # scale, so the data barely move sigma_alpha, sigma_beta and the prior decides their range. Under
+    # a HalfNormal(0.2) the sampler went out to 0.4, where the data-pinned levels squeeze z into an
+    # inverted funnel (divergences, r-hat > 1.01 on sigma_alpha); a Gamma(4, 50) keeps the scales in
+    # [0.016, 0.2] (98%): a level's r* strays 2-20% from the population law. The centred form
+    # diverged more.
+    a0 = pm.Normal("a0", 0.0, 1.0)  # log r* at C0 and S_REF
+    a1 = pm.Normal("a1", 0.0, 1.0)
+    sigma_alpha = pm.Gamma("sigma_alpha", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SCALE_MEAN)
+    z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims="sparsity")
+    alpha_r = pm.Deterministic("alpha_r", pm.math.exp(a0 + a1 * x + sigma_alpha * z_alpha), dims="sparsity")
+    z_beta = pm.Normal("z_beta", 0.0, 1.0, dims="sparsity")
+    # the "signed" form's line is beta itself (either sign), its level spread on beta's own scale;
+    # the others' is log beta
+    signed = form == SIGNED_FORM
+    b0 = pm.Normal("b0", 0.0, 0.5) if signed else pm.Normal("b0", -1.5, 1.0)  # (log) beta at S_REF
+    b1 = pm.Normal("b1", 0.0, 0.5)
+    sigma_beta = pm.Gamma("sigma_beta", alpha=SCALE_SHAPE,
+                          beta=SCALE_SHAPE / (SIGNED_SCALE_MEAN if signed else SCALE_MEAN))
+    beta_line = b0 + b1 * x + sigma_beta * z_beta
+    beta_r = pm.Deterministic("beta_r", beta_line if signed else pm.math.exp(beta_line), dims="sparsity")
+    curvature = pm.Normal("curvature", 0.0, 0.05) if form == "curved" else 0.0
+
+    # the frontier: the lowest loss at each compute
+    E = pm.HalfNormal("E", 3.0)
+    # per level, unpooled: each frontier is pinned by many runs, and a hierarchy whose spread the
+    # data put near zero makes a funnel; queries at a new S interpolate log A linearly in x
+    A = pm.LogNormal("A", 0.0, 1.5, dims="sparsity")
+    gamma = pm.LogNormal("gamma", np.log(0.2), 0.7)
+
+    # the valley around r*
+    kappa = pm.LogNormal("kappa", np.log(0.05), 1.0)
+    if penalty == "asymmetric":
+        kappa_skew = pm.Normal("kappa_skew", 0.0, 1.0)  # log(kappa_right / kappa_left)
+        kappa_left = pm.Deterministic("kappa_left", kappa * pm.math.exp(-kappa_skew / 2))
+        kappa_right = pm.Deterministic("kappa_right", kappa * pm.math.exp(kappa_skew / 2))
+    else:
+        kappa_left = kappa_right = kappa
+    # the valley flattens (eta > 0) or steepens as compute grows: where attention and experts are
+    # separate power laws (PAPER.md point 1), the curvature follows their shrinking reducible loss
+    kappa_exponent = pm.Normal("kappa_exponent", 0.0, 0.3)
+
+    log_r_star = laws.log_r_star(pm.math.log(alpha_r[level]), beta_r[level], log_c, curvature)
+    return (laws.frontier(E, A[level], gamma, pm.math.exp(log_c))
+            + laws.valley(log_r - log_r_star, pm.math.exp(log_c), kappa_left, kappa_right, kappa_exponent))
 
 
-def variable_roles(form: str, penalty: str) -> dict:
-    """The form's variables by role (``surfaces.Form.roles``) as the posterior's attrs keep them:
-    ``law_variables`` (every variable of the surface) and ``deviation_``, ``unpooled_``,
-    ``knot_variables``, each a space-separated list of names."""
-    surface = surfaces.form(form, penalty)
-    with pm.Model(coords={"sparsity": [0.0], "knot_step": np.arange(surfaces.N_KNOTS - 1)}):
-        names = list(surface.declare())
-    return {"law_variables": " ".join(names),
-            **{f"{role}_variables": " ".join(values) for role, values in surface.roles.items()}}
-
-
-def _noise(mean_loss, d) -> None:
-    """The likelihood. A run's loss strays from the surface by seed noise (``sigma``, between runs of
-    one (r, C, S) cell) and by what the surface misses at its cell (``sigma_misfit``, shared by the
-    cell's replicates through ``z_cell``). At a cell of one run only ``sigma_run`` = sqrt(sigma^2 +
-    sigma_misfit^2) is seen; replicates tell the two apart (``seed_share`` = sigma^2 / sigma_run^2),
-    so misfit of the surface is not read as seed noise. Parametrised by sigma_run and the share, a
-    campaign without replicates leaves the share to its prior instead of a ridge in (sigma, sigma_misfit)."""
-    sigma_run = pm.HalfNormal("sigma_run", 0.05)
-    seed_share = pm.Beta("seed_share", 1.0, 1.0)
-    sigma = pm.Deterministic("sigma", sigma_run * pm.math.sqrt(seed_share))
-    sigma_misfit = pm.Deterministic("sigma_misfit", sigma_run * pm.math.sqrt(1 - seed_share))
-    z_cell = pm.Normal("z_cell", 0.0, 1.0, dims="cell")
-    replicated = d["replicated"]
-    mu = mean_loss + replicated * sigma_misfit * z_cell[d["cell"]]
-    scale = replicated * sigma + (1 - replicated) * sigma_run
-    nu = pm.Gamma("nu", 2.0, 0.1)
-    pm.StudentT("loss", nu=nu, mu=mu, sigma=scale, observed=d["loss_observed"], dims="run")
-
-
-def run_data(runs: xr.Dataset, levels) -> dict:
-    """The model's data from ``runs``: log r, log(C/C0), level index, observed loss, the ramps of the
-    smooth functions of compute (``surfaces.compute_basis``) and their knots, and the replicate
-    cells: runs at one (r, C, S) share a cell; ``replicated`` marks runs of cells with >= 2 runs and
-    ``cell`` indexes those cells (0 elsewhere)."""
-    log_r, log_c = np.log(runs["r"].values), np.log(runs["compute"].values / laws.PIVOT)
-    level = level_index(runs["sparsity"].values, levels)
-    knots = surfaces.knots(log_c)
-    key = np.round(np.stack([log_r, log_c, level], axis=1), 6)
-    _, cell_of_run, count = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    cell_of_run = cell_of_run.ravel()
-    replicated = count[cell_of_run] >= 2
-    replicated_cells = np.unique(cell_of_run[replicated])
-    cell = np.where(replicated, np.searchsorted(replicated_cells, cell_of_run), 0)
-    return {"run": runs.run.values if "run" in runs.coords else np.arange(runs.sizes["run"]),
-            "log_r": log_r, "log_compute": log_c, "level": level, "loss_observed": runs["loss"].values,
-            "compute_basis": surfaces.compute_basis(log_c, knots), "knots": knots,
-            "replicated": replicated.astype(float), "cell": cell, "n_cells": replicated_cells.size}
+def _two_term_surface(log_r, log_c, level, x):
+    """PAPER.md point 1: attention and experts as separate power laws in their own compute,
+    ``E + A_A (C_A/C0)^-p + A_E,s (C_E/C0)^-q_s``; r* is where the two marginal returns balance (the
+    first-order condition), so it is a derived quantity (``alpha_r``, ``beta_r`` added after sampling)."""
+    E = pm.HalfNormal("E", 3.0)
+    # attention's term does not depend on the experts' count; the experts' does, per level, unpooled
+    # as the other forms' frontier A (a new S interpolates log A_E linearly in x)
+    A_A = pm.LogNormal("A_A", 0.0, 1.5)
+    A_E = pm.LogNormal("A_E", 0.0, 1.5, dims="sparsity")
+    p = pm.LogNormal("p", np.log(0.2), 0.7)
+    # the experts' exponent, a power law in 1 - S as the paper's beta_r (with one q, r*'s exponent of
+    # compute would barely depend on S): q at S_REF and its slope in x
+    q = pm.LogNormal("q", np.log(0.2), 0.7)
+    q_slope = pm.Normal("q_slope", 0.0, 0.5)
+    q_s = pm.Deterministic("q_s", q * pm.math.exp(q_slope * x), dims="sparsity")
+    return laws.two_term_loss(pm.math.exp(log_r), pm.math.exp(log_c), E, A_A, A_E[level], p, q_s[level])
 
 
 def two_term_law(posterior: xr.Dataset) -> dict:
@@ -184,6 +187,13 @@ def two_term_law(posterior: xr.Dataset) -> dict:
     read it alike."""
     alpha_r = xr.apply_ufunc(laws.foc_r_star, 1.0, posterior["A_A"], posterior["A_E"], posterior["p"], posterior["q_s"])
     return {"alpha_r": alpha_r, "beta_r": laws.foc_slope(alpha_r, posterior["p"], posterior["q_s"])}
+
+
+def set_runs(model: pm.Model, runs: xr.Dataset, levels) -> None:
+    """Put ``runs`` into ``model``'s data containers."""
+    pm.set_data({"log_r": np.log(runs["r"].values), "log_compute": np.log(runs["compute"].values / laws.PIVOT),
+                 "level": level_index(runs["sparsity"].values, levels), "loss_observed": runs["loss"].values},
+                model=model, coords={"run": runs.run.values if "run" in runs.coords else np.arange(runs.sizes["run"])})
 
 
 def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
@@ -218,9 +228,9 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, log_likelihood: b
     runs = checked_runs(dataset)
     penalty = penalty_of(form, penalty)
     levels = tuple(float(s) for s in sparsity_levels(runs["sparsity"].values))
-    model = build_model(runs, levels, form, penalty)
-    structure = (levels, form, penalty, len(model.coords["cell"]))  # what nutpie's compiled code depends on
-    idata = sampling.sample(model, cache_key=structure, **options)
+    model = build_model(levels, form, penalty)
+    set_runs(model, runs, levels)
+    idata = sampling.sample(model, cache_key=("r_star", levels, form, penalty), **options)
     if form == TWO_TERM_FORM:
         idata.posterior = idata.posterior.assign(two_term_law(idata.posterior))
     kept = {group: idata[group] for group in idata.groups() if group not in ("constant_data", "observed_data")}
@@ -232,9 +242,7 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, log_likelihood: b
     idata.attrs.update({
         "pivot": laws.PIVOT, "s_ref": laws.S_REF, "sparsity_levels": list(levels), "form": form,
         "penalty": penalty, "sampler": options["sampler"], "seed": options["seed"], "n_runs": int(runs.sizes["run"]),
-        "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""), "model_version": MODEL_VERSION,
-        "knots": list(surfaces.knots(np.log(runs["compute"].values / laws.PIVOT))),
-        **variable_roles(form, penalty),
+        "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""),
         **{k: (int(v) if isinstance(v, bool) else v) for k, v in report.items()},
     })
     return idata

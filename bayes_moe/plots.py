@@ -35,8 +35,7 @@ BANDS = (0.9, 0.5)  # central credible intervals drawn as bands, widest first
 BAND_ALPHA = {0.9: 0.22, 0.5: 0.45}
 PAPER_STYLE = dict(color="black", linestyle="--", linewidth=1.2)
 HYPERPARAMETERS = ("a0", "a1", "b0", "b1", "sigma_alpha", "sigma_beta", "curvature", "E", "gamma", "kappa",
-                   "kappa_skew", "kappa_exponent", "tau_frontier", "tau_valley", "A_A", "p", "q", "q_slope",
-                   "sigma_run", "seed_share", "nu")  # those a form has
+                   "kappa_skew", "kappa_exponent", "A_A", "p", "q", "q_slope", "sigma", "nu")  # those a form has
 DODGE = 0.025  # relative horizontal offset between sparsities that share an r
 EDGE = 1.12  # margin (a factor) around the design space, so runs on its edge are seen whole
 MIN_SWEEP = 3  # distinct r values at one (compute, sparsity) for the cell to count as a sweep
@@ -268,29 +267,6 @@ def observed_vs_predicted(idata, runs: xr.Dataset, prob: float = 0.9, title: str
         ax.grid(True, alpha=0.3)
     left.legend(fontsize="small")
     fig.suptitle(title or f"Posterior predictive: {covered:.0%} of {observed.size} runs inside the {prob:.0%} interval")
-    return fig
-
-
-def residuals_by_compute(idata, runs: xr.Dataset, prob: float = 0.9):
-    """Each run's observed loss less its predictive median against compute, one panel per sparsity
-    level, with the ``prob`` predictive interval as error bars: residuals that trend with compute show
-    where the surface misses the runs (issue #17), which a plot against r hides."""
-    predicted = posterior.predictive_loss(idata, runs["r"].values, runs["compute"].values, runs["sparsity"].values,
-                                          prob=prob)
-    median, lower, upper = (predicted[k].values for k in ("median", "lower", "upper"))
-    residual = runs["loss"].values - median
-    fitted = model.sparsity_levels(runs["sparsity"].values)
-    fig, axes = plt.subplots(1, len(fitted), figsize=(3.2 * len(fitted), 3.4), sharey=True, squeeze=False,
-                             layout="constrained")
-    for ax, colour, s in zip(axes[0], OKABE_ITO, fitted):
-        at = model.level_index(runs["sparsity"].values, [s]) == 0
-        ax.errorbar(runs["compute"].values[at], residual[at], yerr=[median[at] - lower[at], upper[at] - median[at]],
-                    fmt="o", color=colour, markersize=3.5, elinewidth=0.8, alpha=0.85)
-        ax.axhline(0, color="black", linewidth=1)
-        ax.set(xscale="log", xlabel="compute (FLOPs)", title=sparsity_label(s))
-        ax.grid(True, alpha=0.3)
-    axes[0][0].set_ylabel("observed - predicted median (nats)")
-    fig.suptitle(f"Residuals against compute, with {prob:.0%} predictive intervals")
     return fig
 
 

@@ -10,12 +10,12 @@ import xarray as xr
 
 matplotlib.use("Agg")
 
-from bayes_moe import forms, laws, model, plots, simulate, surfaces  # noqa: E402
+from bayes_moe import forms, laws, model, plots, simulate  # noqa: E402
 from bayes_moe.design import DesignSpace, EnsembleModel, PosteriorDraws, TargetVarianceReduction  # noqa: E402
 from bayes_moe.design.space import Candidate  # noqa: E402
-from conftest import COMPUTES  # noqa: E402
 
 LEVELS = laws.PAPER_SPARSITIES
+COMPUTES = (1e17, 1e18, 1e19)
 
 
 @pytest.fixture(scope="module")
@@ -39,28 +39,14 @@ def idata():
     x = laws.centred_log_active(np.array(LEVELS))
     posterior = {
         "a0": paper["a0"] + noise(0.05), "a1": paper["a1"] + noise(0.05), "b0": paper["b0"] + noise(0.05),
-        "b1": paper["b1"] + noise(0.05), "sigma_alpha": 0.05 + np.abs(noise(0.05)),
-        "sigma_beta": 0.05 + np.abs(noise(0.05)), "alpha_r": alpha_r, "beta_r": beta_r,
-        "A": 1.1 * np.exp(0.1 * x) * np.exp(noise(0.01, n)), "E": 1.7 + noise(0.01),
-        "gamma": 0.15 + noise(0.003),
-        "kappa": kappa, "kappa_exponent": 0 * kappa, "sigma_run": 0.01 * np.exp(noise(0.05)),
-        "seed_share": 0.5 + 0 * kappa, "nu": 5 * np.exp(noise(0.1)),
+        "b1": paper["b1"] + noise(0.05), "sigma_alpha": np.abs(noise(0.05)), "sigma_beta": np.abs(noise(0.05)),
+        "alpha_r": alpha_r, "beta_r": beta_r, "A": 1.1 * np.exp(0.1 * x) * np.exp(noise(0.01, n)),
+        "E": 1.7 + noise(0.01), "gamma": 0.15 + noise(0.003), "kappa": kappa, "kappa_left": kappa,
+        "kappa_right": kappa, "sigma": 0.01 * np.exp(noise(0.05)), "nu": 5 * np.exp(noise(0.1)),
     }
-    # the levels' deviations from the population line that put r* at alpha_r, beta_r
-    posterior["z_alpha"] = (np.log(alpha_r) - posterior["a0"][..., None] - posterior["a1"][..., None] * x) \
-        / posterior["sigma_alpha"][..., None]
-    posterior["z_beta"] = (np.log(beta_r) - posterior["b0"][..., None] - posterior["b1"][..., None] * x) \
-        / posterior["sigma_beta"][..., None]
-    steps = np.zeros((chains, draws, surfaces.N_KNOTS - 1))  # power-law frontier and valley shape in compute
-    posterior.update(tau_frontier=0 * kappa, tau_valley=0 * kappa, steps_frontier=steps, steps_valley=steps)
-    per_level = ["alpha_r", "beta_r", "A", "z_alpha", "z_beta"]
     data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)},
-                        dims={**{name: ["sparsity"] for name in per_level},
-                              "steps_frontier": ["knot_step"], "steps_valley": ["knot_step"]})
-    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS), form="power",
-                      penalty="symmetric", model_version=model.MODEL_VERSION,
-                      knots=list(surfaces.knots(np.log(np.array(COMPUTES) / laws.PIVOT))),
-                      **model.variable_roles("power", "symmetric"))
+                        dims={"alpha_r": ["sparsity"], "beta_r": ["sparsity"], "A": ["sparsity"]})
+    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS))
     return data
 
 
@@ -112,16 +98,6 @@ def test_observed_vs_predicted_reports_coverage(idata, runs):
     assert len(left.containers) == len(LEVELS)
     coverage = float(fig.get_suptitle().split("%")[0].split()[-1]) / 100
     assert coverage > 0.7  # the runs come from the world the posterior is centred on
-
-
-def test_residuals_by_compute_draw_every_run_in_its_level(idata, runs):
-    fig = plots.residuals_by_compute(idata, runs)
-    axes = panels(fig)
-    assert [ax.get_title() for ax in axes] == [plots.sparsity_label(s) for s in LEVELS]
-    assert sum(len(ax.containers[0].lines[0].get_xdata()) for ax in axes) == runs.sizes["run"]
-    assert all(ax.get_xscale() == "log" and "FLOPs" in ax.get_xlabel() for ax in axes)
-    residuals = np.concatenate([ax.containers[0].lines[0].get_ydata() for ax in axes])
-    assert np.abs(np.median(residuals)) < 0.01  # the posterior is centred on the world of the runs
 
 
 def test_loss_curves_draw_one_valley_per_swept_compute(idata, runs):
@@ -188,13 +164,11 @@ def test_law_parameters_of_the_two_term_form_follow_its_first_order_condition():
     q = world.q * jitter()
     posterior = {"E": 1.7 * jitter(), "A_A": world.A_attention * jitter(), "A_E": A_E * jitter(len(LEVELS)),
                  "p": world.p * jitter(), "q": q, "q_slope": 0 * q, "q_s": np.repeat(q[..., None], len(LEVELS), -1),
-                 "sigma_run": 0.01 * jitter(), "nu": 5 * jitter()}
+                 "sigma": 0.01 * jitter(), "nu": 5 * jitter()}
     data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)},
                         dims={"A_E": ["sparsity"], "q_s": ["sparsity"]})
     data.posterior = data.posterior.assign(model.two_term_law(data.posterior))
-    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS), form=forms.TWO_TERM_FORM,
-                      penalty=forms.IMPLIED_PENALTY, model_version=model.MODEL_VERSION, knots=[-1.0, 0.0],
-                      **model.variable_roles(forms.TWO_TERM_FORM, forms.IMPLIED_PENALTY))
+    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS), form=forms.TWO_TERM_FORM)
     fig = plots.law_parameters(data)
     r_star_at_pivot = panels(fig)[0]
     median = r_star_at_pivot.get_lines()[0]

