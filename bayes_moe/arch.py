@@ -1,7 +1,7 @@
 """MoE architectures: the widths a run trains, and the solver from (r, C_token, S) to widths.
 
 The paper varies ``r`` at fixed per-token compute by resizing the attention width and the expert
-width independently, with depth and heads fixed (PAPER.md). ``solve`` does exactly that, rounding
+width independently, with depth and heads fixed (docs/paper.md). ``solve`` does exactly that, rounding
 widths to multiples that bf16 kernels like, and the resulting ``MoEArch`` reports the ``r``,
 ``c_token`` and ``sparsity`` it really has, so the ledger records what was trained.
 """
@@ -123,7 +123,7 @@ class MoEArch:
 
 @dataclass(frozen=True)
 class Preset:
-    """A size label of PAPER.md (Table 2): depth, heads, batch and learning rate are the paper's;
+    """A size label of docs/paper.md (Table 2): depth, heads, batch and learning rate are the paper's;
     ``d_model`` is ours, chosen so that active parameters match the label at r = 1, S = 0.9538."""
 
     name: str
@@ -169,7 +169,7 @@ def preset(name: str) -> Preset:
 
 
 def expert_sparsity(n_experts: int, top_k: int = 2, n_shared: int = 1) -> float:
-    """S = (E - E_act) / E, with E counting shared experts too (PAPER.md)."""
+    """S = (E - E_act) / E, with E counting shared experts too (docs/paper.md)."""
     return (n_experts - top_k - n_shared) / n_experts
 
 

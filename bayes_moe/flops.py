@@ -1,4 +1,4 @@
-"""FLOPs accounting of PAPER.md (Appendix C): matmuls only, per token, forward.
+"""FLOPs accounting of docs/paper.md (Appendix C): matmuls only, per token, forward.
 
 Every function is pure arithmetic on widths, so it accepts floats and numpy arrays alike. The
 backward pass costs about twice the forward, so training costs ``3 *`` forward; the factor cancels

@@ -4,7 +4,7 @@ CLI's ``--help`` and the campaign config to check choices without importing PyMC
 from __future__ import annotations
 
 SIGNED_FORM = "signed"  # beta_r of either sign: r* may fall with compute
-TWO_TERM_FORM = "two-term"  # PAPER.md point 1: r* from the first-order condition of two power laws
+TWO_TERM_FORM = "two-term"  # docs/paper.md point 1: r* from the first-order condition of two power laws
 FORMS = ("power", "curved", SIGNED_FORM, TWO_TERM_FORM)
 AUTO_FORM = "auto"  # fit the paper's law and the two-term form, keep the one PSIS-LOO prefers
 FORM_CHOICES = FORMS + (AUTO_FORM,)

@@ -1,5 +1,5 @@
 """Closed-form laws for the attention/expert split ``r``: the paper's ``r*`` law, its pivoted form,
-the loss surfaces around ``r*``, and the first-order-condition (FOC) alternative of PAPER.md point 1.
+the loss surfaces around ``r*``, and the first-order-condition (FOC) alternative of docs/paper.md point 1.
 
 The building blocks (``log_r_star``, ``penalty``, ``frontier``) use only arithmetic and ``abs``, so the
 same function evaluates numpy arrays (simulator, posterior queries) and PyTensor tensors (the PyMC
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# The paper's law (PAPER.md, §3.3): r* = alpha_r(S) C^beta_r(S), alpha_r, beta_r power laws in (1 - S).
+# The paper's law (docs/paper.md, §3.3): r* = alpha_r(S) C^beta_r(S), alpha_r, beta_r power laws in (1 - S).
 PAPER_ALPHA = 6.7e-5
 PAPER_ALPHA_EXPONENT = -1.23
 PAPER_BETA = 0.24
@@ -105,7 +105,7 @@ def frontier(E, A, gamma, relative_compute):
     return E + A * relative_compute**-gamma
 
 
-# --- the first-order-condition alternative (PAPER.md point 1) --------------------------------------
+# --- the first-order-condition alternative (docs/paper.md point 1) --------------------------------------
 
 
 def two_term_loss(r, relative_compute, E, A_A, A_E, p, q):

@@ -10,7 +10,7 @@
                                                      kappa_left = kappa_right if symmetric)
     noise      ~ StudentT(nu, 0, sigma)
 
-Form "two-term" (PAPER.md point 1) replaces frontier and valley by one surface,
+Form "two-term" (docs/paper.md point 1) replaces frontier and valley by one surface,
     loss_i     = E + A_A (C_A,i / C0)^-p + A_E,s (C_E,i / C0)^-q_s + noise_i,   C_A = C/(1+r), C_E = C r/(1+r)
     log q_s    = log q + q_slope x_s
 whose r* is the root of the first-order condition (laws.foc_r_star): alpha_s and beta_s are then r*
@@ -155,7 +155,7 @@ def _valley_surface(log_r, log_c, level, x, form: str, penalty: str):
     else:
         kappa_left = kappa_right = kappa
     # the valley flattens (eta > 0) or steepens as compute grows: where attention and experts are
-    # separate power laws (PAPER.md point 1), the curvature follows their shrinking reducible loss
+    # separate power laws (docs/paper.md point 1), the curvature follows their shrinking reducible loss
     kappa_exponent = pm.Normal("kappa_exponent", 0.0, 0.3)
 
     log_r_star = laws.log_r_star(pm.math.log(alpha_r[level]), beta_r[level], log_c, curvature)
@@ -164,7 +164,7 @@ def _valley_surface(log_r, log_c, level, x, form: str, penalty: str):
 
 
 def _two_term_surface(log_r, log_c, level, x):
-    """PAPER.md point 1: attention and experts as separate power laws in their own compute,
+    """docs/paper.md point 1: attention and experts as separate power laws in their own compute,
     ``E + A_A (C_A/C0)^-p + A_E,s (C_E/C0)^-q_s``; r* is where the two marginal returns balance (the
     first-order condition), so it is a derived quantity (``alpha_r``, ``beta_r`` added after sampling)."""
     E = pm.HalfNormal("E", 3.0)

@@ -6,7 +6,7 @@ Worlds (``law``):
                   ``log r - log r*`` (the model's own assumptions: the well-specified case).
   ``asymmetric``  the paper's r* law, but the loss rises ``asymmetry`` times faster above r* than
                   below it (misspecified for a symmetric penalty).
-  ``two-term``    ``E + A_A (C_A/C0)^-p + A_E(S) (C_E/C0)^-q`` (PAPER.md point 1): r* is the root of
+  ``two-term``    ``E + A_A (C_A/C0)^-p + A_E(S) (C_E/C0)^-q`` (docs/paper.md point 1): r* is the root of
                   the first-order condition, not a power law in C, and the valley is asymmetric
                   (misspecified for the power law). With ``q_exponent`` != 0 the experts' exponent
                   varies with sparsity, so r*'s exponent of compute does too, as the paper's beta_r(S)

@@ -6,7 +6,7 @@ import pytest
 
 from bayes_moe import laws
 
-# PAPER.md's table: r* at 1e17, 1e19, 1e21 FLOPs for the four sparsities.
+# docs/paper.md's table: r* at 1e17, 1e19, 1e21 FLOPs for the four sparsities.
 PAPER_TABLE = {0.8235: (0.386, 0.833, 1.795), 0.9091: (0.374, 0.729, 1.422),
                0.9538: (0.405, 0.723, 1.291), 0.9767: (0.487, 0.804, 1.327)}
 

@@ -46,7 +46,7 @@ def test_r_star_per_level_is_recovered(idata):
 
 
 def test_two_term_world_flattening_valley_is_found_and_r_star_covered():
-    """PAPER.md point 1: the two-term surface's valley flattens as compute grows (curvature ~ C^-0.2
+    """docs/paper.md point 1: the two-term surface's valley flattens as compute grows (curvature ~ C^-0.2
     here); a valley of fixed shape put r* 23% off with 5% coverage inside the data."""
     world = simulate.World(law="two-term", seed=3)
     idata = model.fit(paper_runs(seed=3, law="two-term"), seed=3, **SMALL)
@@ -141,7 +141,7 @@ def test_loss_draws_match_the_world_near_the_data(idata):
 
 @pytest.mark.parametrize("q_exponent", [0.0, 0.3])
 def test_two_term_form_recovers_the_first_order_condition_law(q_exponent):
-    """The two-term form (PAPER.md point 1) fit to its own world, with one experts' exponent q or one
+    """The two-term form (docs/paper.md point 1) fit to its own world, with one experts' exponent q or one
     per sparsity: the exponents, r* at C0 and its local exponent of compute per level (derived from the
     first-order condition), and r* a decade beyond the runs."""
     world = simulate.World(law="two-term", seed=6, q_exponent=q_exponent)

@@ -39,7 +39,7 @@ from bayes_moe.ledger import Ledger
 from bayes_moe.simulate import LAWS, World
 
 # the worlds a benchmark can simulate (simulate.World settings): the paper's law; the two-term surface of
-# PAPER.md point 1 (outside the paper's law, inside the two-term form); and the same with the experts'
+# docs/paper.md point 1 (outside the paper's law, inside the two-term form); and the same with the experts'
 # exponent varying with sparsity, q(S) = 0.15 ((1-S)/0.1)^0.3 (r*'s exponent of C 0.10-0.17 across the
 # paper's sparsities, as the paper's beta_r(S)), inside the two-term form only through its q_slope
 WORLDS = {"paper": {"law": "paper"}, "two-term": {"law": "two-term"},

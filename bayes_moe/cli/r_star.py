@@ -135,7 +135,7 @@ def _law(args: argparse.Namespace) -> dict:
 def _law_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--form", choices=FORM_CHOICES,
                    help="r* law: power (the paper's, beta_r > 0), curved, signed (beta_r of either sign), two-term "
-                        "(PAPER.md point 1: r* from two power laws' first-order condition) or auto (power or "
+                        "(docs/paper.md point 1: r* from two power laws' first-order condition) or auto (power or "
                         f"two-term, whichever PSIS-LOO prefers); default: the campaign's [model] form, else {DEFAULT_FORM}")
     p.add_argument("--penalty", choices=PENALTIES,
                    help=f"loss valley around r*; default: the campaign's [model] penalty, else {DEFAULT_PENALTY}; "
