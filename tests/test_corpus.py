@@ -243,6 +243,8 @@ def test_build_is_byte_identical_and_independent_of_input_order(tmp_path, monkey
     for shard in shards:
         assert (tmp_path / "a" / shard["file"]).read_bytes() == (tmp_path / "b" / shard["file"]).read_bytes()
     assert first["splits"]["val"]["documents"] >= 1
+    assert (first["train_tokens"], first["validation_tokens"]) == (first["splits"]["train"]["tokens"],
+                                                                 first["splits"]["val"]["tokens"])
     assert set(first["mix"]) == {"english", "python"}
     assert abs(sum(k["share"] for k in first["mix"].values()) - 1) < 1e-3
     assert first["tokenizer_sha256"] == data.sha256_file(data.TOKENIZER_PATH)

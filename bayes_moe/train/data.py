@@ -115,8 +115,15 @@ def write_corpus(out: Path, splits: dict[str, list[str]], *, sources: list[dict]
             manifest["splits"][split]["tokens_by_label"] = dict(sorted(counts.items()))
     if labels is not None:
         manifest["mix"] = _mix(manifest["splits"]["train"]["tokens_by_label"])
+    manifest.update(_totals(manifest["splits"]))
     _write_json_atomic(out / MANIFEST, manifest)
     return manifest
+
+
+def _totals(splits: dict) -> dict:
+    """The headline counts a reader looks for first: training and validation tokens."""
+    return {"train_tokens": splits.get("train", {}).get("tokens", 0),
+            "validation_tokens": splits.get("val", {}).get("tokens", 0)}
 
 
 def _mix(tokens_by_label: dict[str, int]) -> dict:
