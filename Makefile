@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # The whole suite; `make test-fast` leaves out the tests marked slow (a quick loop while editing).
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
