@@ -50,7 +50,7 @@ def planned(solved: MoEArch, compute: float, workspace: Path, *, need_epochs: bo
     from bayes_moe.train import data, hparams, loop  # torch: only where a run is planned
 
     tokens = flops.tokens_for_compute(compute, solved.c_token)
-    settings = loop.default_batch_and_lr(solved) or hparams.settings(solved, compute)
+    settings = loop.default_settings(solved, compute)
     steps = hparams.steps_for(tokens, settings["batch_size"], solved.n_ctx)
     warmup_frac = settings.get("warmup_frac", loop.TrainConfig.__dataclass_fields__["warmup_frac"].default)
     train_tokens = _train_tokens(data.resolve_corpus(None, Path(workspace)) / data.MANIFEST) if need_epochs else None
