@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from bayes_moe import cli, posterior, sampling, simulate
-from bayes_moe.cli import fitting
+from bayes_moe.cli import flags
 from bayes_moe.workspace import create_workspace
 from conftest import COMPUTES, FAST_FLAGS, record_finished_run
 
@@ -69,7 +69,7 @@ def test_validate_unknown_level_exits_2(fitted, run_cli):
 
 
 def test_cli_sampler_choices_are_the_librarys():
-    assert fitting.SAMPLERS == sampling.SAMPLERS
+    assert flags.SAMPLERS == sampling.SAMPLERS
 
 
 @pytest.mark.slow

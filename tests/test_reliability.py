@@ -297,7 +297,7 @@ def test_a_read_only_ledger_in_a_writable_folder_is_one_line(archived):
                                          (OSError(28, "No space left on device", "ws/posterior.nc"), 1)])
 def test_file_system_errors_anywhere_are_one_line_naming_the_file(monkeypatch, run_cli, error, code):
     """What no module translated itself (posterior.save in `fit`, a checkpoint in `run`) still ends in one line."""
-    from bayes_moe.cli import workspace as commands
+    from bayes_moe.cli import status as commands
 
     def handler(args):
         raise error
@@ -307,7 +307,7 @@ def test_file_system_errors_anywhere_are_one_line_naming_the_file(monkeypatch, r
 
 
 def test_other_errors_keep_their_traceback(monkeypatch):
-    from bayes_moe.cli import workspace as commands
+    from bayes_moe.cli import status as commands
 
     def handler(args):
         raise OSError(22, "Invalid argument")  # not the user's permissions nor the machine: a bug

@@ -1,7 +1,10 @@
 """``bayes-moe``: the one entry point (DESIGN.md, CLI contract). Makefile targets call it.
 
-Each module of this package holds the commands of one job as ``_cmd_*`` functions and adds them to the parser
-through its ``register(command)``; ``command`` adds a subcommand with the common flags. The work lives in the
+Each command has its module, named after it (``bayes-moe loss-law`` in ``loss_law.py``; ``import_.py``, as
+``import`` is a Python keyword; the ScaleBench pair ``pool-next`` and ``benchmark-scalebench`` in ``scalebench.py``),
+which holds it as a ``_cmd_*`` function and adds it to the parser through its ``register(command)``; ``command``
+adds a subcommand with the common flags. ``flags.py`` holds the flags several commands share, ``output.py`` how they
+find the workspace and print. The work lives in the
 library modules, and the heavy ones (PyMC, BoTorch, torch) are imported inside the commands that need them, so
 ``--help`` and the light commands stay fast. Bad input (a flag, a file that is damaged, missing or not writable)
 raises ``InputError``, which ``main`` prints as one line and turns into exit code 2; a fault of the machine (a full
@@ -13,17 +16,18 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import os
 import sys
 
-from bayes_moe.cli import architecture, campaigns, dense_law, propose, r_star, scalebench, train, workspace
 from bayes_moe.cli.output import WORKSPACE_ENV
 from bayes_moe.errors import InputError, MachineFault
 
 _MACHINE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO)  # never a bug of ours, wherever they arise
 _ACCESS_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS)
 # in the order `bayes-moe --help` lists their commands
-_COMMAND_MODULES = (architecture, dense_law, train, workspace, propose, r_star, campaigns, scalebench)
+COMMAND_MODULES = ("arch", "loss_law", "run", "init", "import_", "export", "status", "add", "check", "next", "fit",
+                   "r_star", "compare", "validate", "campaign", "benchmark_design", "scalebench")
 
 
 class _OneLineErrors(argparse.ArgumentParser):
@@ -48,8 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    for module in _COMMAND_MODULES:
-        module.register(command)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(command)
     return parser
 
 

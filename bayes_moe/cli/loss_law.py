@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bayes_moe.cli.fitting import fit_options, sampling_flags
+from bayes_moe.cli.flags import fit_options, sampling_flags
 from bayes_moe.cli.output import emit, table
 
 

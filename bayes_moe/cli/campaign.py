@@ -1,20 +1,17 @@
-"""Whole campaigns: ``campaign`` runs the closed loop (propose, execute, record, refit) on a workspace;
-``benchmark-design`` runs it on simulated worlds to compare what each design strategy spends to pin r*.
-"""
+"""``campaign``: the closed loop on a workspace (execute what is queued, refit, stop when r* is pinned at the
+targets or the budget is spent, else propose and execute), with the executor its flags ask for."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 
 from bayes_moe import config
-from bayes_moe.cli.fitting import SAMPLERS, fit_options, sampling_flags
+from bayes_moe.cli.flags import SAMPLERS, fit_options, sampling_flags
 from bayes_moe.cli.output import emit, table, workspace_path
 from bayes_moe.errors import InputError
 from bayes_moe.executors import DEFAULT_EXECUTOR, EXECUTORS
-from bayes_moe.forms import DEFAULT_FORM, FORM_CHOICES
 from bayes_moe.strategy_names import DEFAULT_STRATEGY, STRATEGY_NAMES
 
 # campaign's Slurm flags -> [slurm] keys of campaign.toml (the flags win)
@@ -77,34 +74,6 @@ def _cmd_campaign(args: argparse.Namespace) -> None:
     emit(args, payload, text)
 
 
-def _cmd_benchmark_design(args: argparse.Namespace) -> None:
-    import time
-
-    from bayes_moe.benchmarks import design as bench  # PyMC and BoTorch load only for this command
-
-    campaign = config.load_campaign(args.campaign) if args.campaign else config.Campaign()
-    if args.target_width is not None:
-        campaign = dataclasses.replace(campaign, target_width=args.target_width)
-    settings = bench.Settings(worlds=tuple(args.worlds), strategies=tuple(args.strategies), seeds=args.seeds,
-                              batch=args.batch, initial=args.initial, max_runs=args.max_runs,
-                              compute_cap=args.compute_cap, draws=args.draws, chains=args.chains,
-                              form=args.form or campaign.form,
-                              campaign=campaign)
-    started = time.perf_counter()
-
-    def report(outcomes):
-        print(bench.describe(outcomes[-1]), file=sys.stderr, flush=True)
-        bench.write(outcomes, settings, Path(args.out), time.perf_counter() - started)
-
-    def progress(line):
-        if not args.json:
-            print(line, file=sys.stderr, flush=True)
-
-    outcomes = bench.run(settings, report, progress)
-    summary = bench.summarise(outcomes)
-    emit(args, summary, bench.markdown(summary, bench.config_of(settings), time.perf_counter() - started))
-
-
 def register(command) -> None:
     p = command("campaign", _cmd_campaign, "the closed loop: propose, execute, record, refit", reports=True)
     p.add_argument("--rounds", type=int, help="rounds of propose -> execute -> refit")
@@ -136,21 +105,3 @@ def register(command) -> None:
     slurm.add_argument("--time-limit-min", type=int)
     slurm.add_argument("--max-jobs", type=int, help="jobs in flight at most (32)")
     slurm.add_argument("--retries", type=int, help="resubmissions of a job the scheduler killed (0)")
-    p = command("benchmark-design", _cmd_benchmark_design, "simulated campaigns: compute each design strategy "
-                "spends to pin r* at the targets", reports=True)
-    p.add_argument("--worlds", nargs="+", default=["paper", "two-term"],
-                   help="simulated worlds (paper two-term; also two-term-qs, the experts' exponent varying with sparsity)")
-    p.add_argument("--strategies", nargs="+", default=["active", "grid", "sobol", "max-variance"])
-    p.add_argument("--seeds", type=int, default=3, help="campaigns per world and strategy (3)")
-    p.add_argument("--batch", type=int, default=4, help="runs per round (4)")
-    p.add_argument("--initial", type=int, default=8, help="space-filling first batch (8)")
-    p.add_argument("--max-runs", type=int, default=120, help="runs per campaign at most (120)")
-    p.add_argument("--compute-cap", type=float, help="FLOPs per campaign at most (default: the campaign budget)")
-    p.add_argument("--target-width", type=float, help="relative half-width to reach (default: the campaign's)")
-    p.add_argument("--campaign", help="campaign .toml or workspace (default: the built-in default campaign)")
-    p.add_argument("--draws", type=int, default=300, help="posterior draws (and tuning steps) per chain per fit")
-    p.add_argument("--chains", type=int, default=2)
-    p.add_argument("--form", choices=FORM_CHOICES,
-                   help=f"the r* law every fit assumes (auto: power or two-term, as PSIS-LOO prefers); default: "
-                        f"the campaign's [model] form, else {DEFAULT_FORM}")
-    p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")

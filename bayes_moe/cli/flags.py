@@ -1,0 +1,46 @@
+"""The flags several commands share, so they agree: NUTS sampling (loss-law, fit, compare, validate, campaign) and
+the r* law (fit, validate)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bayes_moe.cli.output import positive
+from bayes_moe.forms import DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, PENALTIES
+
+# the choices of sampling.SAMPLERS, named here so that --help does not import PyMC
+# (tests/test_cli_model.py checks that they agree)
+SAMPLERS = ("nutpie", "pymc", "numpyro")
+
+
+def sampling_flags(p: argparse.ArgumentParser, **sampler) -> None:
+    """``--sampler`` (its choices and help in ``sampler``), then the draws, tuning, chains and seed of a fit."""
+    p.add_argument("--sampler", **sampler)
+    p.add_argument("--draws", type=positive(int), default=1000, help="draws per chain (1000)")
+    p.add_argument("--tune", type=positive(int), default=1000, help="tuning steps per chain (1000)")
+    p.add_argument("--chains", type=positive(int), default=4, help="chains (4)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+
+
+def fit_options(args: argparse.Namespace) -> dict:
+    """The sampler settings of ``sampling_flags`` as the fitting functions take them."""
+    from bayes_moe import sampling
+
+    return dict(sampler=args.sampler or sampling.DEFAULT_SAMPLER, draws=args.draws, tune=args.tune,
+                chains=args.chains, seed=args.seed)
+
+
+def law_flags(p: argparse.ArgumentParser) -> None:
+    """``--form`` and ``--penalty`` of the r* law (fit, validate); unset, the campaign's [model] decides."""
+    p.add_argument("--form", choices=FORM_CHOICES,
+                   help="r* law: power (the paper's, beta_r > 0), curved, signed (beta_r of either sign), two-term "
+                        "(docs/paper.md point 1: r* from two power laws' first-order condition) or auto (power or "
+                        f"two-term, whichever PSIS-LOO prefers); default: the campaign's [model] form, else {DEFAULT_FORM}")
+    p.add_argument("--penalty", choices=PENALTIES,
+                   help=f"loss valley around r*; default: the campaign's [model] penalty, else {DEFAULT_PENALTY}; "
+                        "the two-term form's follows from its surface")
+
+
+def model_sampling_flags(p: argparse.ArgumentParser) -> None:
+    """``sampling_flags`` of the r* model's commands (fit, compare, validate)."""
+    sampling_flags(p, choices=SAMPLERS, help="NUTS backend (default nutpie)")
