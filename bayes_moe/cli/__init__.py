@@ -1,4 +1,4 @@
-"""``bayes-moe``: the one entry point (DESIGN.md, CLI contract). Makefile targets call it.
+"""``bayes-moe``: the one entry point (docs/cli.md). Makefile targets call it.
 
 Each command has its module, named after it (``bayes-moe loss-law`` in ``loss_law.py``; ``import_.py``, as
 ``import`` is a Python keyword; the ScaleBench pair ``pool-next`` and ``benchmark-scalebench`` in ``scalebench.py``),

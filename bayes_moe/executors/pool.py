@@ -66,10 +66,12 @@ class _Child:
 @dataclass
 class TrainerPool(Executor):
     """Trains runs in child processes, one per slot: GPU groups from ``gpus`` ('all' or '0,1,...', with
-    ``gpus_per_run`` GPUs each), else ``slots`` unpinned children of ``nproc`` processes each."""
+    ``gpus_per_run`` GPUs each; ``runs_per_gpu`` children on each group), else ``slots`` unpinned children of
+    ``nproc`` processes each."""
 
     gpus: str | None = None
     gpus_per_run: int = 1
+    runs_per_gpu: int = 1  # with gpus: children sharing each GPU (group); tiny runs leave a GPU mostly idle
     slots: int = 1
     nproc: int = 1
     device: str | None = None  # 'cpu' or 'cuda'; None: the child's default (cuda if available)
@@ -80,7 +82,7 @@ class TrainerPool(Executor):
     name = NAME
 
     def __post_init__(self):
-        for flag, value in (("--slots", self.slots), ("--nproc", self.nproc)):
+        for flag, value in (("--slots", self.slots), ("--nproc", self.nproc), ("runs_per_gpu", self.runs_per_gpu)):
             if not isinstance(value, int) or value < 1:
                 raise InputError(f"{flag} must be a positive integer, got {value!r}")
         if self.gpus is not None:
@@ -90,8 +92,11 @@ class TrainerPool(Executor):
             if self.device == "cpu":
                 raise InputError("--gpus with --device cpu: GPUs are for CUDA runs")
             groups = gpu_groups(self.gpus, self.gpus_per_run)
-            self.slots, self._free = len(groups), list(groups)
+            self._free = [group for _ in range(self.runs_per_gpu) for group in groups]  # the first runs spread out
+            self.slots = len(self._free)
         else:
+            if self.runs_per_gpu != 1:
+                raise InputError("runs_per_gpu shares the GPUs of --gpus; without them, --slots sets the runs")
             self._free = list(range(self.slots))
 
     def command(self, workspace: Path, run_id: int, slot) -> list[str]:

@@ -9,10 +9,11 @@ On the GPU machine (torch, botorch; no PyMC needed), from the repository root::
 plans two workspaces under ``--base`` (default /tmp/lr_sweep): ``sweep`` (per size: one ladder
 architecture at r = 1, S = 0.9538, trained at ``LR_FACTORS`` times the rule's lr, batch and warmup
 by the rule) and ``smoke`` (a campaign with ``tokens_per_param = 20`` whose first batch ``next``
-proposes by Sobol), trains every run through ``bayes-moe run ID --executor trainer`` children,
-``--per-gpu`` at a time on each GPU (tiny models leave a GPU mostly idle), longest first, and
+proposes by Sobol), trains every run through the trainer pool (``bayes_moe.executors.pool``:
+``bayes-moe run ID --executor trainer`` children), ``--per-gpu`` at a time on each GPU (tiny models
+leave a GPU mostly idle), the sweep's runs and then the smoke campaign's, each longest first, and
 writes ``results.json`` and both ledgers to ``--out`` after every finished run. Runs still going
-at ``--time-limit`` are stopped and reported unfinished, never as results. The corpus is the
+at ``--time-limit`` are stopped, failed and reported unfinished, never as results. The corpus is the
 trainer's: ``$BAYES_MOE_CORPUS`` if set, else ./corpus, else the shipped sample.
 
 Back here: ``python -m bayes_moe.train.lr_sweep analyse experiments/lr_sweep/results.json`` prints
@@ -24,20 +25,23 @@ workspace's ``ledger.sqlite`` to fit it (``bayes-moe fit``).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bayes_moe import arch, flops
 from bayes_moe.cli import main as cli
-from bayes_moe.ledger import LEDGER_FILE, Ledger
+from bayes_moe.cli.output import positive
+from bayes_moe.errors import InputError
+from bayes_moe.executors.batch import run_batch
+from bayes_moe.executors.pool import LOGS, TrainerPool
+from bayes_moe.ledger import LEDGER_FILE, Ledger, Run
 from bayes_moe.train import data, hparams
 
 TOKENS_PER_PARAM = 20.0
@@ -124,69 +128,98 @@ def _job(workspace: Path, run_id: int, solved: arch.MoEArch, compute: float, set
     return Job(workspace, run_id, config, tokens, STARTUP_S + seconds)
 
 
-def train(jobs: list[Job], out: Path, *, slots: list[str | None], time_limit: float, device: str | None = None) -> dict:
-    """Run ``jobs`` as ``bayes-moe run`` children, one per slot (a CUDA_VISIBLE_DEVICES value, or None
-    on a CPU), longest first; stop what is left at ``time_limit`` seconds. Results go to ``out`` after
-    every finished run."""
+def train(jobs: list[Job], out: Path, pool: SweepPool, *, time_limit: float) -> dict:
+    """Run ``jobs`` through ``pool`` (``sweep_pool``), each workspace's runs longest first, the sweep's before the
+    smoke campaign's; stop what is left at ``time_limit`` seconds. Results go to ``out`` after every finished run."""
     out.mkdir(parents=True, exist_ok=True)
-    queue, running, began = list(jobs), {}, time.monotonic()
-    free = list(slots)
-    log = out / "log.txt"
-    summary = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "slots": slots,
-               "time_limit_s": time_limit, "estimated_s": _makespan(jobs, len(slots)),
-               "corpus": os.environ.get("BAYES_MOE_CORPUS", "trainer default"), "stopped": []}
-    while queue or running:
-        while queue and free:
-            job, slot = queue.pop(0), free.pop(0)
-            command = [sys.executable, "-m", "bayes_moe.cli", "--workspace", str(job.workspace), "run",
-                       str(job.run_id), "--executor", "trainer"]
-            command += ["--config", str(job.config)] if job.config else []
-            command += ["--device", device] if device else []
-            env = dict(os.environ, **({"CUDA_VISIBLE_DEVICES": slot} if slot is not None else {}))
-            (job.workspace / "logs").mkdir(exist_ok=True)
-            handle = open(job.workspace / "logs" / f"{job.run_id}.log", "w")
-            running[subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)] = (job, slot, handle)
-        time.sleep(1.0)
-        for process in [p for p in running if p.poll() is not None]:
-            job, slot, handle = running.pop(process)
-            handle.close()
-            free.append(slot)
-            _note(log, job, process.returncode, time.monotonic() - began)
-            _write(out, jobs, summary, began)
-        if time.monotonic() - began > time_limit and (running or queue):
-            summary["stopped"] = [f"{job.workspace.name}/{job.run_id}" for job, _, _ in running.values()]
-            summary["stopped"] += [f"{job.workspace.name}/{job.run_id} (never started)" for job in queue]
-            _stop(running)
-            queue = []
+    began = time.monotonic()
+    pool.deadline = began + time_limit
+    pool.configs.update({(job.workspace, job.run_id): job.config for job in jobs if job.config})
+    summary = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "gpus": pool.gpus,
+               "slots": pool.slots, "time_limit_s": time_limit, "estimated_s": estimate(jobs, pool.slots),
+               "corpus": os.environ.get("BAYES_MOE_CORPUS", "trainer default"), "stopped": pool.stopped}
+
+    def finished(workspace: Path, run: Run) -> None:
+        _note(out / "log.txt", workspace, run, time.monotonic() - began)
+        _write(out, jobs, summary, began)
+
+    for workspace, ids in _batches(jobs):
+        run_batch(workspace, pool, ids, on_result=functools.partial(finished, workspace))
     return _write(out, jobs, summary, began)
+
+
+def sweep_pool(gpus: int | None, per_gpu: int, device: str | None = None) -> SweepPool:
+    """``per_gpu`` runs on each of the first ``gpus`` GPUs (None: every GPU torch sees), or side by side unpinned
+    on a machine without (``gpus`` 0)."""
+    if gpus is None:
+        import torch
+
+        gpus = torch.cuda.device_count()
+    slots = {"gpus": ",".join(map(str, range(gpus))), "runs_per_gpu": per_gpu} if gpus else {"slots": per_gpu}
+    return SweepPool(**slots, device=device)
+
+
+def _batches(jobs: list[Job]) -> list[tuple[Path, list[int]]]:
+    """Each workspace's run ids, the sweep's first (the check this script is for)."""
+    workspaces = sorted({job.workspace for job in jobs}, key=lambda workspace: workspace.name != "sweep")
+    return [(workspace, [job.run_id for job in jobs if job.workspace == workspace]) for workspace in workspaces]
+
+
+def estimate(jobs: list[Job], slots: int) -> float:
+    """Estimated seconds for ``jobs`` on ``slots`` parallel slots, one workspace after the other."""
+    return sum(_makespan([job for job in jobs if job.workspace == workspace], slots)
+               for workspace, _ in _batches(jobs))
 
 
 def _makespan(jobs: list[Job], slots: int) -> float:
     """Estimated seconds for ``jobs`` (longest first) on ``slots`` parallel slots."""
     ends = [0.0] * slots
-    for job in jobs:
+    for job in sorted(jobs, key=lambda job: -job.seconds):
         ends[ends.index(min(ends))] += job.seconds
     return max(ends)
 
 
-def _stop(running: dict) -> None:
-    for process in running:
-        process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for process, (_, _, handle) in list(running.items()):
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        handle.close()
-    running.clear()
+@dataclass
+class SweepPool(TrainerPool):
+    """The trainer pool, with each run's own trainer settings (``configs``: its lr, by workspace and run id)
+    and a deadline: children still running then are stopped (SIGTERM, SIGKILL 15 s later) and their runs
+    failed; runs not yet started stay proposed. Both are listed in ``stopped``."""
+
+    configs: dict[tuple[Path, int], Path] = field(default_factory=dict)
+    deadline: float = math.inf  # time.monotonic() seconds
+    stopped: list[str] = field(default_factory=list)
+    _kill_at = None  # when the children stopped at the deadline get SIGKILL
+
+    def command(self, workspace: Path, run_id: int, slot) -> list[str]:
+        own = self.configs.get((Path(workspace), run_id))
+        return super().command(workspace, run_id, slot) + (["--config", str(own)] if own else [])
+
+    def start(self, workspace: Path, runs: list[Run]) -> list:
+        if time.monotonic() < self.deadline:
+            return super().start(workspace, runs)
+        self.stopped += [f"{Path(workspace).name}/{run.id} (never started)" for run in runs]
+        return runs  # handed back by poll at once, proposed as they were
+
+    def poll(self, workspace: Path, handle) -> Run | None:
+        if isinstance(handle, Run):
+            return handle
+        now = time.monotonic()
+        if now >= self.deadline and handle.process.poll() is None:
+            if self._kill_at is None:
+                self._kill_at = now + 15
+            if f"{Path(workspace).name}/{handle.run_id}" not in self.stopped:
+                self.stopped.append(f"{Path(workspace).name}/{handle.run_id}")
+                handle.process.terminate()
+            elif now >= self._kill_at:
+                handle.process.kill()
+        return super().poll(workspace, handle)
 
 
-def _note(log: Path, job: Job, code: int, elapsed: float) -> None:
-    tail = (job.workspace / "logs" / f"{job.run_id}.log").read_text(errors="replace")[-600:]
+def _note(log: Path, workspace: Path, run: Run, elapsed: float) -> None:
+    child_log = workspace / LOGS / f"{run.id}.log"
+    tail = child_log.read_text(errors="replace")[-600:] if child_log.is_file() else "(never started)"
     with open(log, "a") as stream:
-        stream.write(f"[{elapsed:7.1f}s] {job.workspace.name} run {job.run_id}: exit {code}\n{tail}\n\n")
+        stream.write(f"[{elapsed:7.1f}s] {workspace.name} run {run.id}: {run.status}\n{tail}\n\n")
 
 
 def _write(out: Path, jobs: list[Job], summary: dict, began: float) -> dict:
@@ -269,16 +302,6 @@ def report_text(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _slots(gpus: int | None, per_gpu: int) -> list[str | None]:
-    if gpus is None:
-        import torch
-
-        gpus = torch.cuda.device_count()
-    if gpus == 0:
-        return [None] * per_gpu
-    return [str(gpu) for gpu in range(gpus) for _ in range(per_gpu)]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bayes_moe.train.lr_sweep", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -286,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "lr_sweep_out")))
     run.add_argument("--base", type=Path, default=Path("/tmp/lr_sweep"), help="where the workspaces go (fresh)")
     run.add_argument("--time-limit", type=float, default=420.0, help="seconds; runs left then are stopped")
-    run.add_argument("--per-gpu", type=int, default=2, help="runs side by side on one GPU (2)")
+    run.add_argument("--per-gpu", type=positive(int), default=2, help="runs side by side on one GPU (2)")
     run.add_argument("--gpus", type=int, help="GPUs to use (default: all torch sees; 0: CPU)")
     run.add_argument("--device", choices=("cpu", "cuda"))
     run.add_argument("--computes", type=float, nargs="+", default=list(SWEEP_COMPUTES))
@@ -307,20 +330,23 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.base.exists() and any(args.base.iterdir()):
         parser.error(f"--base {args.base} is not empty: the workspaces are planned afresh")
+    try:
+        pool = sweep_pool(args.gpus, args.per_gpu, args.device)
+    except InputError as error:
+        parser.error(str(error))
     jobs = plan(args.base, computes=args.computes, factors=args.factors, tokens_per_param=args.tokens_per_param,
                 smoke_compute=tuple(args.smoke_compute), smoke_runs=args.smoke_runs, extra=args.extra)
-    slots = _slots(args.gpus, args.per_gpu)
-    estimate = _makespan(jobs, len(slots))
+    estimated = estimate(jobs, pool.slots)
     corpus = data.resolve_corpus(None, args.base)
     train_tokens = data.open_corpus(corpus).manifest["splits"]["train"]["tokens"]
     epochs = max(job.tokens for job in jobs) / train_tokens
     print(f"corpus {corpus}: {train_tokens:,} training tokens; the longest run makes {epochs:.2g} passes over them"
           + (" (warning: more than one; set BAYES_MOE_CORPUS to a larger corpus)" if epochs > 1 else ""), flush=True)
-    print(f"{len(jobs)} runs on {len(slots)} slots, estimated {estimate:.0f} s at {ASSUMED_FLOPS_PER_S:.0e} FLOP/s "
+    print(f"{len(jobs)} runs on {pool.slots} slots, estimated {estimated:.0f} s at {ASSUMED_FLOPS_PER_S:.0e} FLOP/s "
           f"per run (limit {args.time_limit:.0f} s)", flush=True)
     if args.dry_run:
         return
-    results = train(jobs, args.out, slots=slots, time_limit=args.time_limit, device=args.device)
+    results = train(jobs, args.out, pool, time_limit=args.time_limit)
     print(report_text(analyse(results)))
     unfinished = [run for runs in results["runs"].values() for run in runs if run["status"] != "done"]
     if unfinished:
