@@ -48,7 +48,7 @@ class LaplaceFit:
         if not self.linearized:
             values = self.law.predict(self.draws, features)
             return np.where(np.isfinite(values), values, self.law.predict(self.best, features))
-        out = np.empty((len(self.draws), len(next(iter(features.values())))))
+        out = np.empty((len(self.draws), len(next(iter(features.values()))) * len(self.law.outputs)))
         for theta, rows in self.modes:
             value, jacobian = value_and_jacobian(self.law, theta, features)
             out[rows] = value + (self.draws[rows] - theta) @ jacobian.T
@@ -122,12 +122,12 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
             break
         if any(np.allclose(theta, m, rtol=1e-3, atol=1e-9) for m, _ in modes):
             continue
-        covariance, log_det = _laplace_covariance(law, theta, features, sigma2)
-        modes.append((theta, covariance))
+        root, log_det = _laplace_covariance_root(law, theta, features, sigma2)
+        modes.append((theta, root))
         log_weights.append(log_post + 0.5 * log_det)
     weights = np.exp(np.array(log_weights) - max(log_weights))
     counts = rng.multinomial(n_draws, weights / weights.sum())
-    draws = np.concatenate([rng.multivariate_normal(m, c, size=k, method="eigh") for (m, c), k in zip(modes, counts)])
+    draws = np.concatenate([m + rng.standard_normal((k, len(m))) @ root.T for (m, root), k in zip(modes, counts)])
     if not linearized:
         draws = np.clip(draws, lower, upper)
     ends = np.cumsum(counts)
@@ -136,12 +136,12 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
     return LaplaceFit(law=law, best=best, modes=spans, draws=draws, noise_sd=noise_sd, linearized=linearized)
 
 
-def _laplace_covariance(law: Law, theta: np.ndarray, features: dict, sigma2: float):
-    """Gauss-Newton covariance at ``theta`` and its log-determinant: (J^T J / sigma^2 + prior precision)^-1."""
+def _laplace_covariance_root(law: Law, theta: np.ndarray, features: dict, sigma2: float):
+    """A square root ``S`` (``S S^T`` = the covariance) of the Gauss-Newton covariance at ``theta``,
+    (J^T J / sigma^2 + prior precision)^-1, and the covariance's log-determinant."""
     _, jacobian = value_and_jacobian(law, theta, features)
     prior_precision = np.array([1.0 / p.sd ** 2 for p in law.priors.values()])
     precision = jacobian.T @ jacobian / sigma2 + np.diag(prior_precision)
     eigenvalues, vectors = np.linalg.eigh(precision)
     eigenvalues = np.maximum(eigenvalues, prior_precision.min())
-    covariance = (vectors / eigenvalues) @ vectors.T
-    return covariance, -float(np.sum(np.log(eigenvalues)))
+    return vectors / np.sqrt(eigenvalues), -float(np.sum(np.log(eigenvalues)))

@@ -99,7 +99,7 @@ def load_task(folder) -> PoolTask:
     group = spec.get("group")
     for law in laws:
         for name, table in (("pool", pool), ("targets", targets)):
-            absent = [c for c in [*law.inputs.values(), law.output, *([group] if group else [])] if c not in table]
+            absent = [c for c in [*law.inputs.values(), *law.outputs, *([group] if group else [])] if c not in table]
             if absent:
                 raise InputError(f"{folder / spec[name]}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
     return PoolTask(name=folder.name, folder=folder, pool=pool, targets=targets, costs=run_costs(pool, spec["cost"], str(spec_path)),

@@ -17,6 +17,11 @@ A law file reads like the math::
 ``xp.where``...): ``xp`` is numpy for the fast fits and the design, ``pytensor.tensor`` inside the
 PyMC model, so the same text is both. Parameters arrive with a leading draw axis (``draws x 1``) and
 inputs as ``points``, so one call evaluates every posterior draw at every point.
+
+A law with several outputs (e.g. one loss per data domain) names them as a list, ``output = ["a", "b"]``,
+and its ``mean`` returns one array per output, in that order. Every run then observes all of them: the
+fits see the outputs of a run as that many observations with one noise level, and predictions come
+flattened point by point (``points x outputs``, row-major), which is how ScaleBench scores R^2.
 """
 
 from __future__ import annotations
@@ -100,14 +105,32 @@ class HalfNormal:
 PRIORS = (Uniform, Normal, HalfNormal)
 
 
+def quadratic(z, c):
+    """Building block for law files: the full quadratic in the features ``z`` with coefficients ``c``
+    ordered bias, linear terms, squares, then cross terms ``z_i z_j`` (i < j) in order (ScaleBench's
+    lr_bsz polynomials: 15 coefficients for 4 features)."""
+    n = len(z)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if len(c) != 1 + 2 * n + len(pairs):
+        raise ValueError(f"quadratic in {n} features needs {1 + 2 * n + len(pairs)} coefficients, got {len(c)}")
+    return (c[0] + sum(c[1 + i] * z[i] + c[1 + n + i] * z[i] ** 2 for i in range(n))
+            + sum(c[1 + 2 * n + k] * z[i] * z[j] for k, (i, j) in enumerate(pairs)))
+
+
+def softplus(x, xp):
+    """Building block for law files: ``log(1 + exp(x))`` with ``x`` clipped to [-20, 20] (as ScaleBench's
+    lr_bsz laws, whose positive parameters pass through it)."""
+    return xp.log(1.0 + xp.exp(xp.clip(x, -20.0, 20.0)))
+
+
 @dataclass(frozen=True)
 class Law:
-    """A loaded law: ``inputs`` (symbol -> column), ``output`` column, ``priors`` (in the order of
-    ``mean``'s arguments), ``noise_sd`` prior, and ``mean(**inputs, **parameters, xp=...)``."""
+    """A loaded law: ``inputs`` (symbol -> column), ``outputs`` (the observed columns), ``priors`` (in the
+    order of ``mean``'s arguments), ``noise_sd`` prior, and ``mean(**inputs, **parameters, xp=...)``."""
 
     name: str
     inputs: dict
-    output: str
+    outputs: tuple[str, ...]
     priors: dict
     noise_sd: HalfNormal
     mean: callable
@@ -128,29 +151,41 @@ class Law:
             raise InputError(f"law {self.name}: table lacks input column(s) {', '.join(missing)}")
         return {symbol: np.asarray(table[column], float) for symbol, column in self.inputs.items()}
 
+    def observed(self, table) -> np.ndarray:
+        """The outputs of ``table``'s rows, flattened as ``predict`` lays them out (``rows * outputs``)."""
+        return np.column_stack([np.asarray(table[o], float) for o in self.outputs]).reshape(-1)
+
     def predict(self, theta: np.ndarray, features: dict) -> np.ndarray:
         """The mean at ``features`` for each parameter vector: ``theta`` is ``draws x parameters``,
-        the result ``draws x points`` (non-finite where the law overflows)."""
+        the result ``draws x (points * outputs)``, each point's outputs together (non-finite where the
+        law overflows)."""
         theta = np.atleast_2d(np.asarray(theta, float))
         parameters = {name: theta[:, j, None] for j, name in enumerate(self.parameter_names)}
         with np.errstate(all="ignore"):
             values = self.mean(**features, **parameters, xp=np)
-        n_points = len(next(iter(features.values())))
-        return np.broadcast_to(np.asarray(values, float), (theta.shape[0], n_points))
+        shape = (theta.shape[0], len(next(iter(features.values()))))
+        if len(self.outputs) == 1:
+            return np.broadcast_to(np.asarray(values, float), shape)
+        if len(values) != len(self.outputs):
+            raise InputError(f"law {self.name}: mean returned {len(values)} outputs, the law names {len(self.outputs)}")
+        return np.stack([np.broadcast_to(np.asarray(v, float), shape) for v in values], axis=-1).reshape(shape[0], -1)
 
     def pymc_model(self, table, observed=None):
-        """The PyMC model of ``observed`` (default: the output column of ``table``): the priors, the
-        same ``mean`` in PyTensor, Normal noise with the ``noise_sd`` prior."""
+        """The PyMC model of ``observed`` (default: the outputs of ``table``, flattened as ``observed``):
+        the priors, the same ``mean`` in PyTensor, Normal noise with the ``noise_sd`` prior."""
         import pymc as pm
         import pytensor.tensor as pt
 
         features = self.features(table)
-        y = np.asarray(table[self.output] if observed is None else observed, float)
+        y = self.observed(table) if observed is None else np.asarray(observed, float)
         with pm.Model() as model:
             x = {symbol: pm.Data(symbol, value) for symbol, value in features.items()}
             parameters = {name: prior.pymc(name) for name, prior in self.priors.items()}
-            mu = pm.Deterministic("mu", self.mean(**x, **parameters, xp=pt) + pt.zeros_like(x[next(iter(x))]))
-            pm.Normal(self.output, mu, self.noise_sd.pymc("sigma"), observed=y)
+            zeros = pt.zeros_like(x[next(iter(x))])
+            values = self.mean(**x, **parameters, xp=pt)
+            values = [values] if len(self.outputs) == 1 else values
+            mu = pm.Deterministic("mu", pt.stack([v + zeros for v in values], axis=-1).flatten())
+            pm.Normal("observed", mu, self.noise_sd.pymc("sigma"), observed=y)
         return model
 
 
@@ -181,5 +216,7 @@ def load_law(path) -> Law:
     noise_sd = getattr(module, "noise_sd", HalfNormal(0.1))
     if not isinstance(noise_sd, HalfNormal):
         raise InputError(f"law file {path}: noise_sd must be a HalfNormal prior")
-    return Law(name=path.stem, inputs=inputs, output=str(module.output), priors=priors, noise_sd=noise_sd,
-               mean=module.mean)
+    outputs = (module.output,) if isinstance(module.output, str) else tuple(module.output)
+    if not outputs or not all(isinstance(o, str) for o in outputs):
+        raise InputError(f"law file {path}: output must be a column name or a list of them")
+    return Law(name=path.stem, inputs=inputs, outputs=outputs, priors=priors, noise_sd=noise_sd, mean=module.mean)

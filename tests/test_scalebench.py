@@ -12,7 +12,7 @@ from bayes_moe.benchmarks import scalebench
 from bayes_moe.cli import main
 from bayes_moe.design.pool import select_batch
 from bayes_moe.errors import InputError
-from bayes_moe.pooltask import find_task, load_task
+from bayes_moe.pooltask import load_task
 
 LAW = textwrap.dedent('''
     from bayes_moe.userlaw import HalfNormal, Uniform
@@ -114,16 +114,6 @@ def test_pool_next_bad_cost_rule_exits_2(tmp_path, capsys):
     code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
                  "--targets", str(folder / "targets.csv"), "--cost", "no_such_column * 2"])
     assert code == 2 and "cost rule" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("name, n_laws, n_groups", [("moe", 10, 1), ("sparsity", 4, 3), ("parallel", 10, 2)])
-def test_committed_scalebench_tasks_load(name, n_laws, n_groups):
-    task = load_task(find_task(name))
-    assert len(task.laws) == n_laws and len(task.groups()) == n_groups
-    assert (task.costs > 0).all() and len(task.costs) == len(task.pool)
-    for law in task.laws:  # every law form is finite somewhere in its prior box on the pool
-        lower, upper = law.bounds
-        assert np.isfinite(law.predict((lower + upper) / 2, law.features(task.pool))).any()
 
 
 def test_unknown_task_exits_2(capsys):

@@ -7,7 +7,11 @@ is scored by R^2 on the target rows of all groups together, clipped to [-1, 1] a
 ``coverage90``, the share of target rows inside their 90% predictive intervals. R^2 is averaged over law
 forms and seeds.
 
-Strategies: ``active`` (the cheapest ``n_parameters`` runs, then batches by variance reduction at the
+A law with several outputs (domain_mixture's per-domain losses) is scored on all its outputs at the
+targets together, as the paper's R^2 flattens them; each pick observes every output of its run.
+
+Strategies: ``active`` (the cheapest runs until they give as many observations as the law has
+parameters, ties in random order, then batches by variance reduction at the
 targets per unit cost, ``design.pool.select_batch``, refitting after each batch), ``random`` (one
 affordable run uniformly at a time) and ``cost_random`` (probability proportional to 1 / cost, the
 paper's Cost-Rand).
@@ -52,7 +56,8 @@ class GroupCampaign:
     def __init__(self, task: PoolTask, law, rows, target_rows, strategy, rng, settings):
         self.task, self.law, self.rows, self.strategy, self.rng, self.settings = task, law, rows, strategy, rng, settings
         self.features = law.features(task.pool)
-        self.y = task.pool[law.output].to_numpy(float)
+        self.y = law.observed(task.pool).reshape(len(task.pool), -1)  # rows x outputs
+        self.tiebreak = rng.permutation(len(task.pool))  # the first design's order among equal costs
         self.target_features = {k: v[target_rows] for k, v in law.features(task.targets).items()}
         self.total = float(task.costs[rows].sum())
         self.chosen: list[int] = []
@@ -64,7 +69,7 @@ class GroupCampaign:
 
     def refit(self):
         chosen = np.array(self.chosen)
-        self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen],
+        self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
                                rng=self.rng, starts=self.settings.restarts if self.modes else self.settings.starts, n_draws=self.settings.draws,
                                warm=self.modes)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
@@ -88,8 +93,8 @@ class GroupCampaign:
         if self.strategy == "cost_random":
             weights = 1.0 / costs[affordable]
             return [int(self.rng.choice(affordable, p=weights / weights.sum()))]
-        if len(self.chosen) < len(self.law.priors):  # a first design: the cheapest runs
-            return [min(affordable, key=lambda i: costs[i])]
+        if len(self.chosen) * len(self.law.outputs) < len(self.law.priors):  # a first design: the cheapest runs
+            return [min(affordable, key=lambda i: (costs[i], self.tiebreak[i]))]
         from bayes_moe.design.pool import select_batch  # BoTorch: imported by the active strategy only
 
         self.refit()
@@ -97,7 +102,7 @@ class GroupCampaign:
         q = max(1, math.ceil(self.settings.batch_share * len(self.chosen)))
         picks = select_batch(self.fit.mean_draws(pool_features), self.fit.mean_draws(self.target_features),
                              self.fit.noise_sd, costs[affordable], range(len(affordable)), spend_left, q,
-                             self.settings.cost_power)
+                             self.settings.cost_power, outputs=len(self.law.outputs))
         return [affordable[i] for i, _ in picks]
 
 
@@ -111,7 +116,7 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
     campaigns = [(GroupCampaign(task, law, rows, target_rows, strategy,
                                  np.random.default_rng([seed, law_index, g]), settings), target_rows)
                  for g, (rows, target_rows) in enumerate(task.groups())]
-    y_targets = task.targets[law.output].to_numpy(float)
+    y_targets = law.observed(task.targets).reshape(len(task.targets), -1)
     results = []
     for budget in budgets or task.budgets:
         predicted, lower, upper, truth = [], [], [], []
@@ -123,7 +128,7 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
             if not np.isfinite(mean).all():
                 continue
             lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng)
-            predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows])
+            predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows].ravel())
         results.append(scores(budget, predicted, lower, upper, truth)
                        | {"runs": sum(len(c.chosen) for c, _ in campaigns), "wall_s": time.perf_counter() - start})
     return results

@@ -21,8 +21,7 @@ from bayes_moe.pooltask import find_task, load_task
 
 
 def _nuts_interval(law, features, y, target_features, seed, draws):
-    table = {column: features[symbol] for symbol, column in law.inputs.items()} | {law.output: y}
-    model = law.pymc_model(table)
+    model = law.pymc_model({column: features[symbol] for symbol, column in law.inputs.items()}, observed=y)
     idata = sampling.sample(model, draws=draws, tune=draws, chains=2, seed=seed, progressbar=False)
     posterior = idata.posterior.stack(sample=("chain", "draw"))
     theta = np.stack([posterior[name].values for name in law.parameter_names], axis=1)
@@ -38,7 +37,7 @@ def measure(task_name: str, law_index: int, seed: int, nuts_draws: int) -> list[
     task = load_task(find_task(task_name))
     law = task.laws[law_index]
     budget = task.budgets[len(task.budgets) // 2]
-    y_targets = task.targets[law.output].to_numpy(float)
+    y_targets = law.observed(task.targets).reshape(len(task.targets), -1)
     parts = {name: ([], [], [], []) for name in ("laplace", "laplace-nonlinear", "nuts")}
     walls = dict.fromkeys(parts, 0.0)
     for g, (rows, target_rows) in enumerate(task.groups()):
@@ -47,7 +46,7 @@ def measure(task_name: str, law_index: int, seed: int, nuts_draws: int) -> list[
         campaign.advance(budget)
         chosen = np.array(campaign.chosen)
         features = {k: v[chosen] for k, v in campaign.features.items()}
-        y = campaign.y[chosen]
+        y = campaign.y[chosen].ravel()
         for name in parts:
             start = time.perf_counter()
             rng = np.random.default_rng(seed)
@@ -58,7 +57,7 @@ def measure(task_name: str, law_index: int, seed: int, nuts_draws: int) -> list[
                 mean = law.predict(fit.best, campaign.target_features)[0]
                 lower, upper = fit.interval(campaign.target_features, LEVEL, rng)
             walls[name] += time.perf_counter() - start
-            for part, value in zip(parts[name], (mean, lower, upper, y_targets[target_rows])):
+            for part, value in zip(parts[name], (mean, lower, upper, y_targets[target_rows].ravel())):
                 part.append(value)
     return [{"task": task.name, "law": law.name, "seed": seed, "inference": name, "wall_s": walls[name],
              **scores(budget, *parts[name])} for name in parts]

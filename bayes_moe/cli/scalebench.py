@@ -38,39 +38,48 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
 
     law = load_law(args.law)
     pool, targets = read_table(Path(args.pool)), read_table(Path(args.targets))
-    for name, frame, needed in (("pool", pool, [*law.inputs.values(), law.output]), ("targets", targets, law.inputs.values())):
+    for name, frame, needed in (("pool", pool, [*law.inputs.values(), *law.outputs]), ("targets", targets, law.inputs.values())):
         absent = [c for c in needed if c not in frame]
         if absent:
             raise InputError(f"{name} table lacks column(s) {', '.join(absent)} that law {law.name} needs")
     costs = run_costs(pool, args.cost, args.pool)
-    observed = pool[law.output].to_numpy(float)
-    done = np.flatnonzero(np.isfinite(observed))
-    candidates = [int(i) for i in np.flatnonzero(~np.isfinite(observed))]
+    observed = law.observed(pool).reshape(len(pool), -1)
+    known = np.isfinite(observed)
+    done, candidates = np.flatnonzero(known.all(axis=1)), [int(i) for i in np.flatnonzero(~known.any(axis=1))]
+    partial = np.flatnonzero(known.any(axis=1) & ~known.all(axis=1))
+    if partial.size:
+        raise InputError(f"{args.pool}: row {partial[0] + 1} has some of {', '.join(law.outputs)} but not all")
     if done.size == 0:
-        raise InputError(f"{args.pool}: no row has a value in {law.output}; run a first design (e.g. the cheapest runs)")
+        raise InputError(f"{args.pool}: no row has a value in {', '.join(law.outputs)}; run a first design "
+                         "(e.g. the cheapest runs)")
     rng = np.random.default_rng(args.seed)
     features = law.features(pool)
-    fit = laplace.fit(law, {k: v[done] for k, v in features.items()}, observed[done], rng=rng, starts=args.starts)
+    fit = laplace.fit(law, {k: v[done] for k, v in features.items()}, observed[done].ravel(), rng=rng, starts=args.starts)
     target_features = law.features(targets)
     budget = math.inf if args.budget is None else args.budget
     picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
-                         candidates, budget, args.batch, args.cost_power)
-    lower, upper = fit.interval(features, 0.9, rng)
-    best = law.predict(fit.best, features)[0]
-    runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in law.inputs.values()}, "cost": costs[i],
-             "acquisition": value, "predicted": best[i], "lower90": lower[i], "upper90": upper[i]}
-            for i, value in picks]
-    t_lower, t_upper = fit.interval(target_features, 0.9, rng)
-    t_best = law.predict(fit.best, target_features)[0]
-    at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in law.inputs.values()}, "predicted": t_best[j],
-                   "lower90": t_lower[j], "upper90": t_upper[j]} for j in range(len(targets))]
+                         candidates, budget, args.batch, args.cost_power, outputs=len(law.outputs))
     columns = list(law.inputs.values())
-    text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(runs)} run(s) of "
+    runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
+            for i, value in picks for at in _predictions(fit, features, i, rng)]
+    at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
+                  for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng)]
+    shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
+    text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(picks)} run(s) of "
             f"{len(candidates)} candidates, by variance reduction at the targets per unit cost\n"
-            + table([{k: fmt(v) for k, v in r.items()} for r in runs], ["row", *columns, "cost", "predicted", "lower90", "upper90"])
-            + f"\n\n{law.output} at the targets (best fit, 90% predictive interval)\n"
-            + table([{k: fmt(v) for k, v in r.items()} for r in at_targets], ["row", *columns, "predicted", "lower90", "upper90"]))
+            + table([{k: fmt(v) for k, v in r.items()} for r in runs], ["row", *columns, "cost", *shown])
+            + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval)\n"
+            + table([{k: fmt(v) for k, v in r.items()} for r in at_targets], ["row", *columns, *shown]))
     emit(args, {"law": law.name, "runs_done": int(done.size), "next": runs, "targets": at_targets}, text)
+
+
+def _predictions(fit, features: dict, row: int, rng) -> list[dict]:
+    """One record per output at ``features``' row ``row``: the best fit and the 90% predictive interval."""
+    law, k = fit.law, len(fit.law.outputs)
+    at_row = {symbol: value[row:row + 1] for symbol, value in features.items()}
+    best = law.predict(fit.best, at_row)[0]
+    lower, upper = fit.interval(at_row, 0.9, rng)
+    return [{"output": law.outputs[o], "predicted": best[o], "lower90": lower[o], "upper90": upper[o]} for o in range(k)]
 
 
 def register(command) -> None:

@@ -2,63 +2,96 @@
 at the target rows per unit cost (docs/scalebench.md).
 
 The posterior enters as draws: each draw's mean at every pool row and at every target row, and its
-noise sd. The pool becomes an ``EnsembleModel`` over one feature, the row index, so the project's
-``TargetVarianceReduction`` (the linear-Gaussian variance reduction over the draws, conditioned on the
-earlier picks through ``X_pending``) scores every row, with the targets' draws of the mean as the
-quantity of interest. Cost enters through BoTorch's ``InverseCostWeightedUtility`` as
-``(cost / total cost) ** cost_power``; a batch is built greedily by ``optimize_acqf_discrete`` over the
-rows still affordable, one pick at a time, so that it never exceeds the budget left.
+noise sd. The criterion is ``design.acquisition.TargetVarianceReduction``'s (the linear-Gaussian
+variance reduction at the targets over the draws, debiased for the number of draws, conditioned on the
+earlier picks of the batch) divided by ``(cost / total cost) ** cost_power``, and a batch is built
+greedily, one affordable row at a time, so that it never exceeds the budget left - what
+``optimize_acqf_discrete`` does with that acquisition and ``InverseCostWeightedUtility``. It is computed
+here incrementally: each pick conditions the draws' covariance by rank-one updates (the ensemble
+square-root filter's) instead of factoring [pending, candidate] afresh for every candidate, so a pick
+costs O(draws x rows) rather than O(rows x pending^2 x draws). On a 1080-row pool, batches of 100 took
+minutes through BoTorch; the test suite checks that both give the same picks and values.
+
+A law with ``k`` outputs gives each row ``k`` columns of draws (row-major, as ``userlaw.Law.predict``):
+picking a row observes them together, so a row's value is the joint variance reduction of its ``k``
+columns.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-from botorch.acquisition.cost_aware import InverseCostWeightedUtility
-from botorch.models.deterministic import GenericDeterministicModel
-from botorch.optim import optimize_acqf_discrete
 
-from bayes_moe.design.acquisition import TargetVarianceReduction
-from bayes_moe.design.ensemble import EnsembleModel
 from bayes_moe.errors import InputError
 
 
-def _row_lookup(table: torch.Tensor):
-    """``X`` (``batch x n x 1`` row indices) -> ``batch x draws x n`` values of ``table`` (``draws x rows``)."""
-    def lookup(X: torch.Tensor) -> torch.Tensor:
-        values = table[:, X[..., 0].long()]  # draws x batch... x n
-        return values.movedim(0, -2) if X.dim() > 2 else values
-    return lookup
+class _ConditionedDraws:
+    """Covariances of the pool's columns and the targets over the draws, conditioned on observed columns."""
+
+    def __init__(self, pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, outputs: int):
+        self.n_draws = pool_means.shape[0]
+        self.k = outputs
+        self.noise = float(np.mean(np.square(noise_sd)))  # E_s sigma_s^2, as TargetVarianceReduction
+        self.pool = (pool_means - pool_means.mean(axis=0)) / np.sqrt(self.n_draws - 1)
+        targets = (target_means - target_means.mean(axis=0)) / np.sqrt(self.n_draws - 1)
+        self.pool_targets = self.pool.T @ targets            # columns x targets
+        self.left = np.sum(targets ** 2, axis=0)              # Var(target) still left
+        by_row = self.pool.reshape(self.n_draws, -1, outputs)
+        self.blocks = np.einsum("mri,mrj->rij", by_row, by_row)  # rows x k x k: a row's columns' covariance
+        self.updates: list[np.ndarray] = []                  # rank-one corrections, one per observed column
+
+    def reductions(self, rows: np.ndarray) -> np.ndarray:
+        """Debiased variance reduction at the targets (summed) from observing each row's columns together."""
+        factor = np.linalg.cholesky(self.blocks[rows] + self.noise * np.eye(self.k))
+        by_column = self.pool_targets.reshape(-1, self.k, self.pool_targets.shape[1])[rows]
+        shares = np.linalg.solve(factor, by_column) ** 2      # rows x k x targets
+        before = self.left - (np.cumsum(shares, axis=1) - shares)
+        epistemic = 1 - self.noise / np.diagonal(factor, axis1=1, axis2=2) ** 2
+        debiased = shares - before * epistemic[..., None] / (self.n_draws - 1)
+        return np.clip(debiased.sum(axis=1), 0, None).sum(axis=1)
+
+    def observe(self, row: int):
+        """Condition on the row's columns, one at a time (a rank-one update each)."""
+        for column in range(row * self.k, (row + 1) * self.k):
+            covariance = self.pool.T @ self.pool[:, column]
+            if self.updates:
+                done = np.asarray(self.updates)
+                covariance -= done[:, column] @ done
+            scale = np.sqrt(covariance[column] + self.noise)
+            u, w = covariance / scale, self.pool_targets[column] / scale
+            self.pool_targets -= np.outer(u, w)
+            self.left -= w ** 2
+            by_row = u.reshape(-1, self.k)
+            self.blocks -= by_row[:, :, None] * by_row[:, None, :]
+            self.updates.append(u)
 
 
 def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, costs: np.ndarray,
-                 candidates, budget_left: float, q: int, cost_power: float = 1.0) -> list[tuple[int, float]]:
+                 candidates, budget_left: float, q: int, cost_power: float = 1.0,
+                 outputs: int = 1) -> list[tuple[int, float]]:
     """Up to ``q`` rows of the pool (indices from ``candidates``) with their acquisition values, picked in
-    turn by variance reduction at the targets per ``cost ** cost_power``, each given the earlier picks,
-    whose costs sum to at most ``budget_left``. ``pool_means``: draws x rows; ``target_means``: draws x
-    targets; ``noise_sd``: draws; ``costs``: rows."""
+    turn by variance reduction at the targets per ``(cost / total cost) ** cost_power``, each given the
+    earlier picks, whose costs sum to at most ``budget_left``. ``pool_means``: draws x (rows * outputs);
+    ``target_means``: draws x (targets * outputs); ``noise_sd``: draws; ``costs``: rows."""
     if pool_means.shape[0] != target_means.shape[0] or pool_means.shape[0] != len(noise_sd):
         raise InputError(f"draws disagree: pool {pool_means.shape}, targets {target_means.shape}, "
                          f"noise {np.shape(noise_sd)}")
     costs = np.asarray(costs, float)
-    table = torch.as_tensor(pool_means, dtype=torch.float64)
-    weights = torch.as_tensor((costs / costs.sum()) ** cost_power, dtype=torch.float64)
-    cost_model = GenericDeterministicModel(lambda X: weights[X[..., 0].long()].unsqueeze(-1))
-    model = EnsembleModel(_row_lookup(table), torch.as_tensor(noise_sd, dtype=torch.float64))
-    acquisition = TargetVarianceReduction(model, torch.as_tensor(target_means, dtype=torch.float64),
-                                          cost=InverseCostWeightedUtility(cost_model))
+    if pool_means.shape[1] != len(costs) * outputs:
+        raise InputError(f"pool draws {pool_means.shape} do not hold {outputs} output(s) for each of {len(costs)} rows")
+    draws = _ConditionedDraws(np.asarray(pool_means, float), np.asarray(target_means, float),
+                              np.asarray(noise_sd, float), outputs)
+    weights = (costs / costs.sum()) ** cost_power
     left = list(candidates)
     picks: list[tuple[int, float]] = []
     for _ in range(q):
         spend = budget_left - sum(costs[i] for i, _ in picks)
-        affordable = [i for i in left if costs[i] <= spend * (1 + 1e-12)]
-        if not affordable:
+        affordable = np.array([i for i in left if costs[i] <= spend * (1 + 1e-12)], dtype=int)
+        if not affordable.size:
             break
-        choices = torch.tensor(affordable, dtype=torch.float64).unsqueeze(-1)
-        with torch.no_grad():
-            pick, value = optimize_acqf_discrete(acquisition, q=1, choices=choices)
-        row = int(pick[0, 0])
-        picks.append((row, float(value.reshape(-1)[0])))
+        values = draws.reductions(affordable) / weights[affordable]
+        best = int(np.argmax(values))
+        row = int(affordable[best])
+        picks.append((row, float(values[best])))
         left.remove(row)
-        acquisition.set_X_pending(torch.tensor([[float(i)] for i, _ in picks], dtype=torch.float64))
+        draws.observe(row)
     return picks
