@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 
 from bayes_moe import config
-from bayes_moe.cli.flags import SAMPLERS, fit_options, sampling_flags
+from bayes_moe.cli.flags import SAMPLERS, fit_options, sampling_flags, trainer_flags
 from bayes_moe.cli.output import emit, table, workspace_path
 from bayes_moe.errors import InputError
 from bayes_moe.executors import DEFAULT_EXECUTOR, EXECUTORS
@@ -93,9 +92,7 @@ def register(command) -> None:
     trainer.add_argument("--gpus-per-run", type=int, help="trainer with --gpus: GPUs per run, through torchrun (1)")
     trainer.add_argument("--slots", type=int, help="trainer without --gpus: runs side by side, unpinned (1)")
     trainer.add_argument("--nproc", type=int, help="trainer without --gpus: processes per run through torchrun (1)")
-    trainer.add_argument("--device", choices=("cpu", "cuda"), help="the runs' device (default: cuda if available)")
-    trainer.add_argument("--config", type=Path, help="TOML of trainer settings for every run")
-    trainer.add_argument("--corpus", type=Path, help="token shards with manifest.json, or a folder of .txt files")
+    trainer_flags(trainer)
     slurm = p.add_argument_group("slurm executor (defaults: [slurm] of campaign.toml)")
     slurm.add_argument("--payload", choices=("trainer", "simulator"), default="trainer",
                        help="what each job runs (trainer)")

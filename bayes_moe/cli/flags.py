@@ -1,9 +1,10 @@
-"""The flags several commands share, so they agree: NUTS sampling (loss-law, fit, compare, validate, campaign) and
-the r* law (fit, validate)."""
+"""The flags several commands share, so they agree: NUTS sampling (loss-law, fit, compare, validate, campaign), the
+r* law (fit, validate) and the trainer's device, settings and corpus (run, campaign)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from bayes_moe.cli.output import positive
 from bayes_moe.forms import DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, PENALTIES
@@ -44,3 +45,10 @@ def law_flags(p: argparse.ArgumentParser) -> None:
 def model_sampling_flags(p: argparse.ArgumentParser) -> None:
     """``sampling_flags`` of the r* model's commands (fit, compare, validate)."""
     sampling_flags(p, choices=SAMPLERS, help="NUTS backend (default nutpie)")
+
+
+def trainer_flags(p) -> None:
+    """``--device``, ``--config`` and ``--corpus`` of the torch trainer (``p``: a parser or an argument group)."""
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
+    p.add_argument("--config", type=Path, help="TOML of trainer settings (batch_size, lr, balance, ...)")
+    p.add_argument("--corpus", type=Path, help="token shards with manifest.json, or a folder of .txt files")

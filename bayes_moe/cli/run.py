@@ -4,8 +4,8 @@ Exit status 0 for a done run, 1 for a failed one (its reason printed), 2 for bad
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from bayes_moe.cli.flags import trainer_flags
 from bayes_moe.cli.output import emit, workspace_path
 from bayes_moe.executors import EXECUTORS
 
@@ -41,6 +41,4 @@ def register(command) -> None:
     p.add_argument("--executor", choices=EXECUTORS, default="trainer",
                    help="who runs it: the torch trainer here, the campaign's simulated world, or a submitit job")
     p.add_argument("--nproc", type=int, default=1, help="processes (GPUs) through torchrun")
-    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if available")
-    p.add_argument("--config", type=Path, help="TOML of trainer settings (batch_size, lr, balance, ...)")
-    p.add_argument("--corpus", type=Path, help="token shards with manifest.json, or a folder of .txt files")
+    trainer_flags(p)
