@@ -60,8 +60,9 @@ TWO_OUTPUTS = textwrap.dedent('''
 ''')
 
 
-def two_output_task(folder, rng=np.random.default_rng(0)):
+def two_output_task(folder):
     """Two losses sharing a power law, the second shifted by 0.5; cost N; targets 10x beyond the pool."""
+    rng = np.random.default_rng(0)
     (folder / "laws").mkdir(parents=True)
     (folder / "laws" / "shared.py").write_text(TWO_OUTPUTS)
     law = load_law(folder / "laws" / "shared.py")
@@ -150,3 +151,18 @@ def test_incremental_selection_equals_botorchs_greedy_batch():
     reference = botorch_batch(pool, targets, noise, costs, 6)
     assert [i for i, _ in ours] == [i for i, _ in reference]
     assert np.allclose([v for _, v in ours], [v for _, v in reference], rtol=1e-6)
+
+
+def test_benchmark_command_runs_named_law_forms_and_refuses_unknown_ones(tmp_path, capsys):
+    import json
+
+    from bayes_moe.cli import main
+
+    folder, _, _ = two_output_task(tmp_path / "two")
+    assert main(["benchmark-scalebench", "--task", str(folder), "--laws", "nope", "--seeds", "1"]) == 2
+    assert "--laws nope: task two has shared" in capsys.readouterr().err
+    assert main(["benchmark-scalebench", "--task", str(folder), "--laws", "shared", "--seeds", "1",
+                 "--strategies", "random", "--starts", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["laws"] for r in rows] == [1, 1] and all(r["cpu_s"] > 0 for r in rows)
+    assert set(rows[0]["coverage_by_law"]) == {"shared"}

@@ -108,11 +108,13 @@ class GroupCampaign:
 
 def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, settings: Settings,
                  budgets=None) -> list[dict]:
-    """One law form, seed and strategy over every group: ``[{budget, r2, coverage90, runs, wall_s}]``."""
+    """One law form, seed and strategy over every group: ``[{budget, r2, coverage90, runs, wall_s, cpu_s}]``,
+    the times from the campaign's start (``cpu_s``: this process's CPU time, which a shared machine does
+    not inflate)."""
     if strategy not in STRATEGIES:
         raise InputError(f"strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     law = task.laws[law_index]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     campaigns = [(GroupCampaign(task, law, rows, target_rows, strategy,
                                  np.random.default_rng([seed, law_index, g]), settings), target_rows)
                  for g, (rows, target_rows) in enumerate(task.groups())]
@@ -130,7 +132,8 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
             lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng)
             predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows].ravel())
         results.append(scores(budget, predicted, lower, upper, truth)
-                       | {"runs": sum(len(c.chosen) for c, _ in campaigns), "wall_s": time.perf_counter() - start})
+                       | {"runs": sum(len(c.chosen) for c, _ in campaigns), "wall_s": time.perf_counter() - start,
+                          "cpu_s": time.process_time() - cpu_start})
     return results
 
 
@@ -159,11 +162,13 @@ def _job(arguments):
 
 
 def benchmark(task: PoolTask, *, seeds: int, strategies=STRATEGIES, budgets=None, settings: Settings = Settings(),
-              workers: int = 1) -> list[dict]:
-    """Every law form x seed x strategy; one summary per (budget, strategy): R^2 mean over law forms and
-    seeds, its std across law forms (of each form's seed mean, as the paper's table), each form's seed mean
-    (``r2_by_law``), coverage90 over all target points, and the campaigns' summed wall time."""
-    jobs = [(task if workers == 1 else task.folder, k, s, seed, settings, budgets) for k in range(len(task.laws)) for s in strategies
+              workers: int = 1, laws=None) -> list[dict]:
+    """Every law form (or the indices ``laws``) x seed x strategy; one summary per (budget, strategy): R^2
+    mean over law forms and seeds, its std across law forms (of each form's seed mean, as the paper's
+    table), each form's seed mean (``r2_by_law``) and coverage (``coverage_by_law``), coverage90 averaged
+    over the campaigns, and the campaigns' summed wall and CPU times up to that budget."""
+    laws = list(range(len(task.laws)) if laws is None else laws)
+    jobs = [(task if workers == 1 else task.folder, k, s, seed, settings, budgets) for k in laws for s in strategies
             for seed in range(seeds)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
@@ -174,12 +179,16 @@ def benchmark(task: PoolTask, *, seeds: int, strategies=STRATEGIES, budgets=None
     for b, budget in enumerate(budgets or task.budgets):
         for strategy in strategies:
             rows = [(k, r[b]) for k, s, _, r in outcomes if s == strategy]
-            per_law = [np.mean([r["r2"] for k2, r in rows if k2 == k]) for k in range(len(task.laws))]
+            per_law = [np.mean([r["r2"] for k2, r in rows if k2 == k]) for k in laws]
             coverage = [r["coverage90"] for _, r in rows if np.isfinite(r["coverage90"])]
+            coverage_by_law = [np.mean([r["coverage90"] for k2, r in rows if k2 == k and np.isfinite(r["coverage90"])] or [np.nan])
+                               for k in laws]
             summary.append({"task": task.name, "budget": budget, "strategy": strategy,
                             "r2_mean": float(np.mean([r["r2"] for _, r in rows])), "r2_std": float(np.std(per_law)),
                             "coverage90": float(np.mean(coverage)) if coverage else float("nan"),
-                            "laws": len(task.laws), "seeds": seeds,
-                            "r2_by_law": {law.name: float(m) for law, m in zip(task.laws, per_law)},
-                            "wall_s": float(sum(r["wall_s"] for _, r in rows))})
+                            "laws": len(laws), "seeds": seeds,
+                            "r2_by_law": {task.laws[k].name: float(m) for k, m in zip(laws, per_law)},
+                            "coverage_by_law": {task.laws[k].name: float(c) for k, c in zip(laws, coverage_by_law)},
+                            "wall_s": float(sum(r["wall_s"] for _, r in rows)),
+                            "cpu_s": float(sum(r["cpu_s"] for _, r in rows))})
     return summary

@@ -20,13 +20,18 @@ def _cmd_benchmark(args: argparse.Namespace) -> None:
     budgets = sorted(args.budget) if args.budget else None
     if budgets and any(not 0 < b <= 1 for b in budgets):
         raise InputError(f"--budget {args.budget}: shares of the pool's cost must be in (0, 1]")
+    names = [law.name for law in task.laws]
+    unknown = [name for name in args.laws or () if name not in names]
+    if unknown:
+        raise InputError(f"--laws {' '.join(unknown)}: task {task.name} has {', '.join(names)}")
+    laws = [names.index(name) for name in args.laws] if args.laws else None
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power)
     rows = scalebench.benchmark(task, seeds=args.seeds, strategies=args.strategies, budgets=budgets,
-                                settings=settings, workers=args.workers)
-    text = (f"ScaleBench task {task.name}: {len(task.laws)} law forms x {args.seeds} seed(s), "
+                                settings=settings, workers=args.workers, laws=laws)
+    text = (f"ScaleBench task {task.name}: {rows[0]['laws']} law forms x {args.seeds} seed(s), "
             f"R^2 on the targets (mean over forms and seeds; std across forms)\n"
             + table([{**r, "budget": f"{r['budget']:g}"} for r in rows],
-                    ["budget", "strategy", "r2_mean", "r2_std", "coverage90", "wall_s"]))
+                    ["budget", "strategy", "r2_mean", "r2_std", "coverage90", "wall_s", "cpu_s"]))
     emit(args, rows, text)
 
 
@@ -100,6 +105,7 @@ def register(command) -> None:
     b.add_argument("--task", required=True, help="task folder, or a task under experiments/scalebench/")
     b.add_argument("--budget", type=float, nargs="+", help="budget share(s) of the pool's cost (default: the task's)")
     b.add_argument("--seeds", type=positive(int), default=3, help="repeats per law form (3)")
+    b.add_argument("--laws", nargs="+", help="only these law forms, by name (default: all of the task's)")
     b.add_argument("--strategies", nargs="+", default=["active", "random", "cost_random"],
                    choices=["active", "random", "cost_random"])
     b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
