@@ -11,6 +11,7 @@ from pathlib import Path
 from bayes_moe import config
 from bayes_moe.cli.output import emit
 from bayes_moe.forms import DEFAULT_FORM, FORM_CHOICES
+from bayes_moe.strategy_names import STRATEGY_NAMES
 
 
 def _cmd_benchmark_design(args: argparse.Namespace) -> None:
@@ -42,11 +43,16 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
 
 
 def register(command) -> None:
+    # the defaults are those of benchmarks.design.Settings, written out so that --help imports neither PyMC nor
+    # BoTorch
+    # (tests/test_cli_defaults.py checks that they agree)
     p = command("benchmark-design", _cmd_benchmark_design, "simulated campaigns: compute each design strategy "
                 "spends to pin r* at the targets", reports=True)
     p.add_argument("--worlds", nargs="+", default=["paper", "two-term"],
                    help="simulated worlds (paper two-term; also two-term-qs, the experts' exponent varying with sparsity)")
-    p.add_argument("--strategies", nargs="+", default=["active", "grid", "sobol", "max-variance"])
+    p.add_argument("--strategies", nargs="+", choices=STRATEGY_NAMES, metavar="STRATEGY",
+                   default=["active", "grid", "sobol", "max-variance"],
+                   help=f"strategies to compare, among {', '.join(STRATEGY_NAMES)} (active grid sobol max-variance)")
     p.add_argument("--seeds", type=int, default=3, help="campaigns per world and strategy (3)")
     p.add_argument("--batch", type=int, default=4, help="runs per round (4)")
     p.add_argument("--initial", type=int, default=8, help="space-filling first batch (8)")

@@ -38,7 +38,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
         regime.warn_flagged("fit", load_campaign(workspace), ledger.runs("done"))
     what = "fit" if refitted else "posterior is fresh, kept: fit on"
     emit(args, payload, f"{what} {payload['n_runs']} runs ({payload['form']} law, {payload['penalty']} penalty) "
-                        f"-> {path}{choice}\n" + table([report], ["max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "converged"]))
+                        f"-> {path}{choice}\n" + table([report], list(report)))
 
 
 def register(command) -> None:
