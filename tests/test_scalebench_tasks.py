@@ -166,3 +166,23 @@ def test_benchmark_command_runs_named_law_forms_and_refuses_unknown_ones(tmp_pat
     rows = json.loads(capsys.readouterr().out)
     assert [r["laws"] for r in rows] == [1, 1] and all(r["cpu_s"] > 0 for r in rows)
     assert set(rows[0]["coverage_by_law"]) == {"shared"}
+
+
+def test_benchmark_log_has_one_line_per_campaign(tmp_path, capsys):
+    import json
+
+    from bayes_moe.cli import main
+
+    folder, _, _ = two_output_task(tmp_path / "two")
+    log = tmp_path / "campaigns.jsonl"
+    assert main(["benchmark-scalebench", "--task", str(folder), "--seeds", "2", "--strategies", "random",
+                 "--starts", "2", "--log", str(log)]) == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(c["law"], c["strategy"], c["seed"]) for c in lines] == [("shared", "random", 0), ("shared", "random", 1)]
+    assert [r["budget"] for r in lines[0]["results"]] == [0.1, 0.3]
+    capsys.readouterr()
+    assert main(["benchmark-scalebench", "--summarise", str(log), "--json"]) == 0  # the same summary again
+    assert [(r["strategy"], r["laws"], r["seeds"]) for r in json.loads(capsys.readouterr().out)] == [("random", 1, 2)] * 2
+    log.write_text(log.read_text() + "{not json\n")
+    assert main(["benchmark-scalebench", "--summarise", str(log)]) == 2
+    assert f"{log}:3: not a campaign record" in capsys.readouterr().err

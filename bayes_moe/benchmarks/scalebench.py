@@ -19,6 +19,7 @@ paper's Cost-Rand).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
@@ -162,33 +163,48 @@ def _job(arguments):
 
 
 def benchmark(task: PoolTask, *, seeds: int, strategies=STRATEGIES, budgets=None, settings: Settings = Settings(),
-              workers: int = 1, laws=None) -> list[dict]:
-    """Every law form (or the indices ``laws``) x seed x strategy; one summary per (budget, strategy): R^2
-    mean over law forms and seeds, its std across law forms (of each form's seed mean, as the paper's
-    table), each form's seed mean (``r2_by_law``) and coverage (``coverage_by_law``), coverage90 averaged
-    over the campaigns, and the campaigns' summed wall and CPU times up to that budget."""
+              workers: int = 1, laws=None, on_campaign=None) -> list[dict]:
+    """Every law form (or the indices ``laws``) x seed x strategy, summarised by ``summarise``.
+    ``on_campaign`` is called with each campaign's record ``{task, law, strategy, seed, results}`` as it
+    ends (in job order)."""
     laws = list(range(len(task.laws)) if laws is None else laws)
     jobs = [(task if workers == 1 else task.folder, k, s, seed, settings, budgets) for k in laws for s in strategies
             for seed in range(seeds)]
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            outcomes = list(pool.map(_job, jobs))
-    else:
-        outcomes = [_job(job) for job in jobs]
+    campaigns = []
+    with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        for k, strategy, seed, results in (pool.map(_job, jobs) if pool else map(_job, jobs)):
+            campaigns.append({"task": task.name, "law": task.laws[k].name, "strategy": strategy, "seed": seed,
+                              "results": results})
+            if on_campaign:
+                on_campaign(campaigns[-1])
+    return summarise(campaigns)
+
+
+def summarise(campaigns: list[dict]) -> list[dict]:
+    """One row per (budget, strategy) over the law forms that have a campaign for every (strategy, seed)
+    present (all of them after a whole benchmark; the finished ones in a partial log): R^2 mean over
+    forms and seeds, its std across forms (of each form's seed mean, as the paper's table), each form's
+    seed mean (``r2_by_law``) and coverage (``coverage_by_law``), coverage90 averaged over the campaigns,
+    and the campaigns' summed wall and CPU times up to that budget."""
+    pairs = {(c["strategy"], c["seed"]) for c in campaigns}
+    laws = list(dict.fromkeys(c["law"] for c in campaigns))
+    laws = [law for law in laws if {(c["strategy"], c["seed"]) for c in campaigns if c["law"] == law} == pairs]
+    strategies = [s for s in STRATEGIES if any(s == strategy for strategy, _ in pairs)]
+    budgets = [r["budget"] for r in campaigns[0]["results"]] if campaigns else []
     summary = []
-    for b, budget in enumerate(budgets or task.budgets):
+    for b, budget in enumerate(budgets):
         for strategy in strategies:
-            rows = [(k, r[b]) for k, s, _, r in outcomes if s == strategy]
-            per_law = [np.mean([r["r2"] for k2, r in rows if k2 == k]) for k in laws]
+            rows = [(c["law"], c["results"][b]) for c in campaigns if c["strategy"] == strategy and c["law"] in laws]
+            per_law = [np.mean([r["r2"] for law2, r in rows if law2 == law]) for law in laws]
+            coverage_by_law = [np.mean([r["coverage90"] for law2, r in rows if law2 == law and np.isfinite(r["coverage90"])]
+                                       or [np.nan]) for law in laws]
             coverage = [r["coverage90"] for _, r in rows if np.isfinite(r["coverage90"])]
-            coverage_by_law = [np.mean([r["coverage90"] for k2, r in rows if k2 == k and np.isfinite(r["coverage90"])] or [np.nan])
-                               for k in laws]
-            summary.append({"task": task.name, "budget": budget, "strategy": strategy,
+            summary.append({"task": campaigns[0]["task"], "budget": budget, "strategy": strategy,
                             "r2_mean": float(np.mean([r["r2"] for _, r in rows])), "r2_std": float(np.std(per_law)),
                             "coverage90": float(np.mean(coverage)) if coverage else float("nan"),
-                            "laws": len(laws), "seeds": seeds,
-                            "r2_by_law": {task.laws[k].name: float(m) for k, m in zip(laws, per_law)},
-                            "coverage_by_law": {task.laws[k].name: float(c) for k, c in zip(laws, coverage_by_law)},
+                            "laws": len(laws), "seeds": len({seed for _, seed in pairs}),
+                            "r2_by_law": {law: float(m) for law, m in zip(laws, per_law)},
+                            "coverage_by_law": {law: float(c) for law, c in zip(laws, coverage_by_law)},
                             "wall_s": float(sum(r["wall_s"] for _, r in rows)),
-                            "cpu_s": float(sum(r["cpu_s"] for _, r in rows))})
+                            "cpu_s": float(sum(r.get("cpu_s", np.nan) for _, r in rows))})
     return summary

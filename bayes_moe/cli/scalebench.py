@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
@@ -14,8 +15,23 @@ from bayes_moe.errors import InputError
 
 def _cmd_benchmark(args: argparse.Namespace) -> None:
     from bayes_moe.benchmarks import scalebench
+
+    rows = scalebench.summarise(_read_log(args.summarise)) if args.summarise else _run_benchmark(args)
+    if not rows:
+        raise InputError(f"{args.summarise}: no finished campaign to summarise")
+    text = (f"ScaleBench task {rows[0]['task']}: {rows[0]['laws']} law forms x {rows[0]['seeds']} seed(s), "
+            f"R^2 on the targets (mean over forms and seeds; std across forms)\n"
+            + table([{**r, "budget": f"{r['budget']:g}"} for r in rows],
+                    ["budget", "strategy", "r2_mean", "r2_std", "coverage90", "wall_s", "cpu_s"]))
+    emit(args, rows, text)
+
+
+def _run_benchmark(args: argparse.Namespace) -> list[dict]:
+    from bayes_moe.benchmarks import scalebench
     from bayes_moe.pooltask import find_task, load_task
 
+    if not args.task:
+        raise InputError("benchmark-scalebench needs --task (or --summarise LOG)")
     task = load_task(find_task(args.task))
     budgets = sorted(args.budget) if args.budget else None
     if budgets and any(not 0 < b <= 1 for b in budgets):
@@ -26,13 +42,34 @@ def _cmd_benchmark(args: argparse.Namespace) -> None:
         raise InputError(f"--laws {' '.join(unknown)}: task {task.name} has {', '.join(names)}")
     laws = [names.index(name) for name in args.laws] if args.laws else None
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power)
-    rows = scalebench.benchmark(task, seeds=args.seeds, strategies=args.strategies, budgets=budgets,
-                                settings=settings, workers=args.workers, laws=laws)
-    text = (f"ScaleBench task {task.name}: {rows[0]['laws']} law forms x {args.seeds} seed(s), "
-            f"R^2 on the targets (mean over forms and seeds; std across forms)\n"
-            + table([{**r, "budget": f"{r['budget']:g}"} for r in rows],
-                    ["budget", "strategy", "r2_mean", "r2_std", "coverage90", "wall_s", "cpu_s"]))
-    emit(args, rows, text)
+    log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
+
+    def record(campaign: dict):
+        log.write(json.dumps(campaign) + "\n")
+        log.flush()
+
+    try:
+        return scalebench.benchmark(task, seeds=args.seeds, strategies=args.strategies, budgets=budgets,
+                                    settings=settings, workers=args.workers, laws=laws,
+                                    on_campaign=record if log else None)
+    finally:
+        if log:
+            log.close()
+
+
+def _read_log(path: str) -> list[dict]:
+    """The campaign records of a ``--log`` file; ``InputError`` naming the first bad line."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as error:
+        raise InputError(f"{path}: {error}") from error
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path}:{number}: not a campaign record ({error})") from error
+    return records
 
 
 def _cmd_pool_next(args: argparse.Namespace) -> None:
@@ -102,7 +139,7 @@ def register(command) -> None:
 
     b = command("benchmark-scalebench", _cmd_benchmark, "ScaleBench's protocol on a task folder: active vs random "
                 "vs cost-random, R^2 and coverage at the targets", reports=True)
-    b.add_argument("--task", required=True, help="task folder, or a task under experiments/scalebench/")
+    b.add_argument("--task", help="task folder, or a task under experiments/scalebench/")
     b.add_argument("--budget", type=float, nargs="+", help="budget share(s) of the pool's cost (default: the task's)")
     b.add_argument("--seeds", type=positive(int), default=3, help="repeats per law form (3)")
     b.add_argument("--laws", nargs="+", help="only these law forms, by name (default: all of the task's)")
@@ -111,3 +148,7 @@ def register(command) -> None:
     b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
     b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
+    b.add_argument("--log", help="append each campaign's scores to this file as a JSON line when it ends "
+                   "(a long benchmark's partial results)")
+    b.add_argument("--summarise", metavar="LOG", help="summarise the campaigns of a --log file (the law forms "
+                   "finished for every strategy and seed) instead of running")
