@@ -41,7 +41,7 @@ class _ConditionedDraws:
 
     def reductions(self, rows: np.ndarray) -> np.ndarray:
         """Debiased variance reduction at the targets (summed) from observing each row's columns together."""
-        factor = np.linalg.cholesky(self.blocks[rows] + self.noise * np.eye(self.k))
+        factor = np.linalg.cholesky(_nonnegative(self.blocks[rows]) + self.noise * np.eye(self.k))
         by_column = self.pool_targets.reshape(-1, self.k, self.pool_targets.shape[1])[rows]
         shares = np.linalg.solve(factor, by_column) ** 2      # rows x k x targets
         before = self.left - (np.cumsum(shares, axis=1) - shares)
@@ -56,13 +56,20 @@ class _ConditionedDraws:
             if self.updates:
                 done = np.asarray(self.updates)
                 covariance -= done[:, column] @ done
-            scale = np.sqrt(covariance[column] + self.noise)
+            scale = np.sqrt(max(covariance[column], 0.0) + self.noise)
             u, w = covariance / scale, self.pool_targets[column] / scale
             self.pool_targets -= np.outer(u, w)
-            self.left -= w ** 2
+            self.left = np.maximum(self.left - w ** 2, 0.0)
             by_row = u.reshape(-1, self.k)
             self.blocks -= by_row[:, :, None] * by_row[:, None, :]
             self.updates.append(u)
+
+
+def _nonnegative(blocks: np.ndarray) -> np.ndarray:
+    """The nearest positive semi-definite matrices (symmetrised, negative eigenvalues set to 0): many
+    rank-one updates of wide posteriors leave rounding errors larger than the noise variance."""
+    values, vectors = np.linalg.eigh((blocks + np.swapaxes(blocks, -1, -2)) / 2)
+    return (vectors * np.maximum(values, 0.0)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
 
 
 def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, costs: np.ndarray,
