@@ -57,10 +57,11 @@ def size_arch(spec: str, n_ctx: int = 2048) -> tuple[arch_module.MoEArch, int]:
 
 
 def step_bench(a: arch_module.MoEArch, batch: int, micro: int | None, compile: bool, seconds: float,
-               device: torch.device, corpus: Path, ready=None) -> dict:
+               device: torch.device, corpus: Path, ready=None, profile: bool = False) -> dict:
     """Tokens/s of the trainer's own steps (after ``WARMUP_STEPS``; timed for at least ``seconds``). The
     micro-batch is settled as in a run (``micro`` None: the largest that fits). ``ready`` is called after
-    the warm-up (K processes sharing a GPU start timing together)."""
+    the warm-up (K processes sharing a GPU start timing together). ``profile``: then the top GPU kernels
+    of two more steps, to see where a step's time goes."""
     config = loop.TrainConfig.from_dict({"batch_size": batch, "lr": 1e-4, "micro_batch_size": micro,
                                          "compile": compile, "eval_tokens": a.n_ctx})
     plan = loop.Plan(a, config, corpus, steps=10**9, tokens_per_step=batch * a.n_ctx)
@@ -90,6 +91,9 @@ def step_bench(a: arch_module.MoEArch, batch: int, micro: int | None, compile: b
     if peak:
         result["mfu"] = result["model_flops_per_token"] * tokens_per_s / peak
         result["peak_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    if profile and device.type == "cuda":
+        result["step_profile_top"] = profile_top(lambda: loop._train_step(session, WARMUP_STEPS + steps),
+                                                 calls=2, rows=30)
     del session
     _release(device)
     return result
@@ -249,7 +253,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per measurement (after warm-up)")
     parser.add_argument("--time-limit", type=float, default=1e9, help="start no measurement after this many seconds")
     parser.add_argument("--layer", action="store_true", help="also the MoE layer against dense, and the bf16 error")
-    parser.add_argument("--profile", action="store_true", help="with --layer: the MoE layer's top GPU kernels")
+    parser.add_argument("--profile", action="store_true",
+                        help="the top GPU kernels of the trainer's steps (and of the MoE layer, with --layer)")
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cpu: tests of this script")
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -296,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
         for b in batches:
             for compile in modes if b == batches[0] else modes[-1:]:
                 result = measure(f"{spec} batch {b} compile {compile}", lambda: step_bench(
-                    a, b, args.micro_batch, compile, args.seconds, device, corpus))
+                    a, b, args.micro_batch, compile, args.seconds, device, corpus, profile=args.profile))
                 if result is not None:
                     entry["train"].append({"batch": b, "compile": compile, **result})
                 save()

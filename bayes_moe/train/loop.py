@@ -63,7 +63,7 @@ CHECKPOINT = "checkpoint.pt"
 PLAN = "plan.pt"  # what train_run checked and fixed for the run: arch, config, corpus, steps
 SYNC_EVERY = 10  # optimizer steps between host syncs (loss check, progress): one per step drains the GPU queue
 STDERR_TAIL = 2000  # characters of the workers' stderr kept in the reason of a run they left unrecorded
-MEMORY_HEADROOM = 0.85  # share of the free GPU memory the micro-batch estimate plans to fill
+MEMORY_HEADROOM = 0.9  # share of the free GPU memory the micro-batch estimate plans to fill
 
 
 @dataclass(frozen=True)
@@ -649,14 +649,17 @@ def compile_objective(objective: nn.Module) -> nn.Module:
     return torch.compile(objective, dynamic=False)
 
 
-def _trial_step(s: Session, objective: nn.Module, micro: int) -> Exception | None:
+def _trial_step(s: Session, objective: nn.Module, micro: int, after_forward=None) -> Exception | None:
     """A forward and backward of ``micro`` sequences of the first batch through ``objective`` (no DDP,
     so no collective can wait on a rank that failed); the gradients and routing counts are dropped.
-    Returns the error it raised, if any, with its memory freed."""
+    ``after_forward`` is called between the two (a memory reading). Returns the error it raised, if
+    any, with its memory freed."""
     x, y = (t[:micro].to(s.rank.device) for t in s.batches.get(0))
     try:
         with s.rank.autocast():
             loss, _, _ = objective(x, y)
+        if after_forward is not None:
+            after_forward()
         loss.backward()
         outcome = None
     except Exception as error:  # out of memory or a compilation error: the caller decides
@@ -673,25 +676,30 @@ def _trial_step(s: Session, objective: nn.Module, micro: int) -> Exception | Non
 
 
 def _estimate_micro_batch(s: Session, per_rank: int) -> int:
-    """The largest divisor of ``per_rank`` whose step fits ``MEMORY_HEADROOM`` of the free GPU memory,
-    extrapolated from eager steps of 1 and 2 sequences (eager keeps at least the activations compiled
-    code keeps), with the optimizer's state added where it does not exist yet."""
+    """The largest divisor of ``per_rank`` whose step fits ``MEMORY_HEADROOM`` of the free GPU memory.
+    The activations a forward keeps for its backward grow with the sequences: measured at the end of
+    eager forwards of 1 and 2 sequences (eager keeps at least what compiled code keeps). The peak of a
+    step of one sequence (gradients, cast copies, workspaces) is measured too; a step of m sequences
+    peaks at most at that plus (m - 1) sequences' activations, plus AdamW's state where none exists yet.
+    (The peaks of 1 and 2 sequences alone fall at the end of the backward, where the gradients dwarf
+    the activations: extrapolating them said 2,331 sequences fit at 100M, where 80 ran out of memory.)"""
     device = s.rank.device
     torch.cuda.synchronize(device)
     free, _ = torch.cuda.mem_get_info(device)
     base = torch.cuda.memory_allocated(device)
-    peaks = []
+    kept, peak = [], 0
     for micro in (1, 2):
         torch.cuda.reset_peak_memory_stats(device)
-        if _trial_step(s, s.objective, micro) is not None:
+        error = _trial_step(s, s.objective, micro, after_forward=lambda: kept.append(
+            torch.cuda.memory_allocated(device) - base))
+        if error is not None:
             return 1  # the trial of the settle loop reports it
-        peaks.append(torch.cuda.max_memory_allocated(device) - base)
-    per_sequence = max(peaks[1] - peaks[0], 1)
-    fixed = peaks[0] - per_sequence  # gradients, workspaces
+        peak = peak or torch.cuda.max_memory_allocated(device) - base
+    per_sequence = max(kept[1] - kept[0], 1)
     optimizer_state = 0 if s.optimizer.state else 2 * sum(p.numel() * p.element_size() for p in s.model.parameters())
-    fits = int((MEMORY_HEADROOM * free - fixed - optimizer_state) // per_sequence)
-    s.notes["micro_batch_estimate"] = {"bytes_per_sequence": per_sequence, "fixed_bytes": fixed,
-                                       "free_bytes": free, "fits": fits}
+    fits = 1 + int((MEMORY_HEADROOM * free - peak - optimizer_state) // per_sequence)
+    s.notes["micro_batch_estimate"] = {"activation_bytes_per_sequence": per_sequence,
+                                       "step_peak_bytes_1": peak, "free_bytes": free, "fits": fits}
     return max((d for d in _divisors(per_rank) if d <= fits), default=1)
 
 
