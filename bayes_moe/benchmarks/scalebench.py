@@ -42,6 +42,7 @@ class Settings:
 
     starts: int = 8      # random starts of the first fit of a campaign
     restarts: int = 2    # random starts of a refit, besides the previous fit's modes
+    final_starts: int = 0  # random starts of the fit scored at each budget, besides the modes (0: restarts)
     draws: int = 256
     batch_share: float = 0.25  # a batch adds this share of the runs picked so far (at least one)
     cost_power: float = 1.0
@@ -68,11 +69,12 @@ class GroupCampaign:
     def spent(self) -> float:
         return float(self.task.costs[self.chosen].sum())
 
-    def refit(self):
+    def refit(self, starts: int | None = None):
+        """Fit the picks from ``starts`` random starts (default: the settings') and the last fit's modes."""
         chosen = np.array(self.chosen)
+        starts = starts or (self.settings.restarts if self.modes else self.settings.starts)
         self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
-                               rng=self.rng, starts=self.settings.restarts if self.modes else self.settings.starts, n_draws=self.settings.draws,
-                               warm=self.modes)
+                               rng=self.rng, starts=starts, n_draws=self.settings.draws, warm=self.modes)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
 
     def advance(self, budget: float):
@@ -85,7 +87,7 @@ class GroupCampaign:
                 break
             self.chosen.extend(self._pick(affordable, spend_left))
         if self.chosen:
-            self.refit()
+            self.refit(self.settings.final_starts or None)
 
     def _pick(self, affordable, spend_left) -> list[int]:
         costs = self.task.costs

@@ -41,7 +41,7 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
     if unknown:
         raise InputError(f"--laws {' '.join(unknown)}: task {task.name} has {', '.join(names)}")
     laws = [names.index(name) for name in args.laws] if args.laws else None
-    settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power)
+    settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -147,6 +147,8 @@ def register(command) -> None:
                    choices=["active", "random", "cost_random"])
     b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
     b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
+    b.add_argument("--final-starts", type=int, default=0, help="random starts of the fit scored at each budget, "
+                   "besides the last fit's modes (0: as a refit, 2)")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
     b.add_argument("--log", help="append each campaign's scores to this file as a JSON line when it ends "
                    "(a long benchmark's partial results)")
