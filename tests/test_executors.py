@@ -52,13 +52,11 @@ def test_unknown_executor():
         make_executor("kubernetes")
 
 
-def test_run_command_with_the_simulator(workspace, capsys):
-    from bayes_moe.cli import main
-
-    assert main(["--workspace", str(workspace), "run", "2", "--executor", "simulator", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["status"] == "done"
-    assert main(["--workspace", str(workspace), "run", "2", "--executor", "simulator"]) == 2
-    assert "run 2 is done, not proposed" in capsys.readouterr().err
+def test_run_command_with_the_simulator(workspace, run_cli):
+    done = run_cli("--workspace", workspace, "run", "2", "--executor", "simulator", "--json")
+    assert done.code == 0 and json.loads(done.out)["status"] == "done"
+    again = run_cli("--workspace", workspace, "run", "2", "--executor", "simulator")
+    assert again.code == 2 and "run 2 is done, not proposed" in again.err
 
 
 # --- the batch loop ---------------------------------------------------------------------------------
@@ -154,15 +152,22 @@ def test_the_pool_trains_runs_side_by_side_and_fails_the_broken_one(tmp_path, sa
     assert (tmp_path / "logs" / f"{broken}.log").is_file()
 
 
-def test_gpus_are_refused_on_a_machine_without_them(workspace, capsys):
-    from bayes_moe.cli import main
-
-    assert main(["--workspace", str(workspace), "campaign", "--rounds", "1", "--executor", "trainer",
-                 "--gpus", "all"]) == 2
-    error = capsys.readouterr().err
+def test_gpus_are_refused_on_a_machine_without_them(workspace, run_cli):
+    refused = run_cli("--workspace", workspace, "campaign", "--rounds", "1", "--executor", "trainer", "--gpus", "all")
+    assert refused.code == 2
+    error = refused.err
     assert "torch sees no CUDA GPU" in error and "--slots K" in error and len(error.splitlines()) == 1
     with Ledger.open(workspace) as ledger:
         assert ledger.counts()["proposed"] == 2 and len(ledger.runs()) == 2
+
+
+def test_a_missing_corpus_stops_the_campaign_before_any_run(workspace, run_cli, monkeypatch):
+    monkeypatch.setenv(data.CORPUS_ENV, str(workspace / "no-corpus"))
+    refused = run_cli("--workspace", workspace, "campaign", "--execute-only", "--executor", "trainer", "--slots", "2")
+    assert refused.code == 2 and refused.err.count("\n") == 1
+    assert f"corpus {workspace / 'no-corpus'} is neither a folder" in refused.err
+    with Ledger.open(workspace) as ledger:
+        assert ledger.counts()["proposed"] == 2
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from bayes_moe import arch, flops, regime
-from bayes_moe.cli import main
 from bayes_moe.config import load_campaign
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
@@ -18,20 +17,11 @@ from bayes_moe.train import hparams
 SPARSITIES = (0.8235, 0.9538, 0.9767)
 
 
-def run(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def workspace(tmp_path, capsys, campaign: str):
+def workspace(tmp_path, run_cli, campaign: str):
     folder = tmp_path / "source"
     folder.mkdir()
     (folder / "campaign.toml").write_text(campaign)
-    assert run(capsys, "--workspace", tmp_path / "ws", "init", "--from", folder)[0] == 0
+    assert run_cli("--workspace", tmp_path / "ws", "init", "--from", folder).code == 0
     return tmp_path / "ws"
 
 
@@ -163,12 +153,12 @@ def test_settings_of_a_ladder_run():
     assert hparams.warmup_steps(steps, settings["warmup_frac"]) == max(round(0.05 * steps), 100)
 
 
-def test_trainer_takes_the_rule_for_ladder_shapes_and_the_preset_otherwise(tmp_path, capsys):
+def test_trainer_takes_the_rule_for_ladder_shapes_and_the_preset_otherwise(tmp_path, run_cli):
     from bayes_moe.train import data, loop
 
     ladder = arch.size_for_compute(1.0, 3e15, 0.9538, 20)
     preset = arch.solve_preset(1.0, 0.9538, "20M")
-    with Ledger.open(workspace(tmp_path, capsys, SMALL)) as ledger:
+    with Ledger.open(workspace(tmp_path, run_cli, SMALL)) as ledger:
         ids = [ledger.add_run(a.r, 3e15, a.sparsity, arch=a.to_dict(), tokens=1.0, n_active=a.n_active)
                for a in (ladder, preset)]
         runs = [ledger.get(i) for i in ids]
@@ -191,38 +181,38 @@ def test_violations_name_the_limit(tmp_path):
     assert regime.violations({"tokens_per_param": 20, "steps": 600, "epochs": None}, campaign) == []
 
 
-def test_add_sizes_from_compute_and_refuses_runs_outside_the_regime(tmp_path, capsys):
-    ws = workspace(tmp_path, capsys, SMALL + "[regime]\nmin_steps = 1000\n")
-    code, out, _ = run(capsys, "--workspace", ws, "add", "--r", "1", "--compute", "3e15", "--sparsity", "0.9538", "--json")
+def test_add_sizes_from_compute_and_refuses_runs_outside_the_regime(tmp_path, run_cli):
+    ws = workspace(tmp_path, run_cli, SMALL + "[regime]\nmin_steps = 1000\n")
+    code, out, _ = run_cli("--workspace", ws, "add", "--r", "1", "--compute", "3e15", "--sparsity", "0.9538", "--json")
     added = json.loads(out)
     assert code == 0 and added["tokens_per_param"] == 20 and "preset" not in added
     assert added["tokens"] / added["n_active"] == pytest.approx(20, rel=arch.SIZE_TOLERANCE)
     (ws / "campaign.toml").write_text(SMALL + "[regime]\nmin_steps = 100000\n")
-    code, out, err = run(capsys, "--workspace", ws, "add", "--r", "1", "--compute", "3e15", "--sparsity", "0.9538")
+    code, out, err = run_cli("--workspace", ws, "add", "--r", "1", "--compute", "3e15", "--sparsity", "0.9538")
     assert code == 2 and out == ""
     assert "outside the campaign's regime: optimizer steps" in err and "< [regime] min_steps = 100000" in err
     with Ledger.open(ws) as ledger:
         assert len(ledger.runs(None)) == 1  # the refused run was not recorded
 
 
-def test_next_shows_sizes_and_refuses_a_batch_outside_the_regime(tmp_path, capsys):
-    ws = workspace(tmp_path, capsys, SMALL + "[regime]\nmin_tokens_per_param = 10\n")
-    code, out, _ = run(capsys, "--workspace", ws, "next", "--batch", "3", "--strategy", "sobol", "--json")
+def test_next_shows_sizes_and_refuses_a_batch_outside_the_regime(tmp_path, run_cli):
+    ws = workspace(tmp_path, run_cli, SMALL + "[regime]\nmin_tokens_per_param = 10\n")
+    code, out, _ = run_cli("--workspace", ws, "next", "--batch", "3", "--strategy", "sobol", "--json")
     proposals = json.loads(out)
     assert code == 0 and len(proposals) == 3
     for p in proposals:
         assert p["tokens"] / p["n_active"] == pytest.approx(20, rel=arch.SIZE_TOLERANCE)
     (ws / "campaign.toml").write_text(SMALL + "[regime]\nmin_tokens_per_param = 30\n")
-    code, out, err = run(capsys, "--workspace", ws, "next", "--batch", "2", "--strategy", "sobol")
+    code, out, err = run_cli("--workspace", ws, "next", "--batch", "2", "--strategy", "sobol")
     limit = re.search(r"tokens per parameter ([0-9.]+) < \[regime\] min_tokens_per_param = 30", err)
     assert code == 2 and limit and float(limit[1]) == pytest.approx(20, rel=arch.SIZE_TOLERANCE)
     with Ledger.open(ws) as ledger:
         assert len(ledger.runs(None)) == 3
 
 
-def test_finished_runs_outside_the_regime_are_flagged(tmp_path, capsys):
+def test_finished_runs_outside_the_regime_are_flagged(tmp_path, capsys, run_cli):
     campaign = load_campaign(write(tmp_path, "[regime]\nmin_tokens_per_param = 10\nmin_steps = 500\n"))
-    with Ledger.open(workspace(tmp_path, capsys, SMALL)) as ledger:
+    with Ledger.open(workspace(tmp_path, run_cli, SMALL)) as ledger:
         short = ledger.add_run(1.0, 1e17, 0.9538, tokens=1e7, n_active=2e7)
         ledger.start(short, "test")
         ledger.finish(short, 3.0, metrics={"steps": 44})
@@ -236,9 +226,9 @@ def test_finished_runs_outside_the_regime_are_flagged(tmp_path, capsys):
     assert err.startswith("bayes-moe fit: warning: 1 of 2 done runs are outside") and f"run {short}: tokens" in err
 
 
-def test_runs_outside_the_regime_are_marked_for_the_plots(tmp_path, capsys):
+def test_runs_outside_the_regime_are_marked_for_the_plots(tmp_path, run_cli):
     campaign = load_campaign(write(tmp_path, "[regime]\nmin_steps = 500\n"))
-    with Ledger.open(workspace(tmp_path, capsys, SMALL)) as ledger:
+    with Ledger.open(workspace(tmp_path, run_cli, SMALL)) as ledger:
         for steps in (44, 900):
             run_id = ledger.add_run(1.0, 1e17, 0.9538, tokens=4e8, n_active=2e7)
             ledger.start(run_id, "test")

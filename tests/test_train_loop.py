@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_moe import arch, cli
+from bayes_moe import arch
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import LEDGER_FILE, Ledger
 from bayes_moe.train import data
@@ -73,7 +73,7 @@ def test_non_finite_loss_fails_the_run_with_reason(tmp_path):
     assert run.status == "failed" and "non-finite" in run.reason
 
 
-def test_bad_runs_give_clear_errors_and_leave_ledger_unchanged(tmp_path, capsys):
+def test_bad_runs_give_clear_errors_and_leave_ledger_unchanged(tmp_path, run_cli):
     done_id = add_run(tmp_path, steps=1)
     with Ledger.open(tmp_path) as ledger:
         ledger.start(done_id, "trainer")
@@ -84,8 +84,8 @@ def test_bad_runs_give_clear_errors_and_leave_ledger_unchanged(tmp_path, capsys)
     with Ledger.open(tmp_path) as ledger:
         before = [r.to_dict() for r in ledger.runs()]
     for run_id, message in ((99, "no run with id 99"), (done_id, "is 'done'"), (bad_id, "impossible arch")):
-        assert cli.main(["--workspace", str(tmp_path), "run", str(run_id)]) == 2
-        assert message in capsys.readouterr().err
+        refused = run_cli("--workspace", tmp_path, "run", run_id)
+        assert refused.code == 2 and message in refused.err
     with pytest.raises(InputError, match="unknown trainer setting"):
         train_run(tmp_path, good_id, config={**FAST, "learning_rate": 1.0})
     with Ledger.open(tmp_path) as ledger:

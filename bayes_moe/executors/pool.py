@@ -98,6 +98,9 @@ class TrainerPool(Executor):
             if self.runs_per_gpu != 1:
                 raise InputError("runs_per_gpu shares the GPUs of --gpus; without them, --slots sets the runs")
             self._free = list(range(self.slots))
+        from bayes_moe.train.data import corpus_folder
+
+        corpus_folder(self.corpus)  # a corpus that is not there fails the campaign, not each of its runs
 
     def command(self, workspace: Path, run_id: int, slot) -> list[str]:
         """The child that trains ``run_id`` in ``slot`` (a GPU group, or an unpinned slot number)."""

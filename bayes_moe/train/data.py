@@ -237,18 +237,26 @@ class Corpus:
         return tokens / self.manifest["splits"]["train"]["tokens"]
 
 
-def resolve_corpus(path: Path | None, workspace: Path) -> Path:
-    """The corpus folder a run reads: ``path`` (shards with a manifest, or a folder of .txt files),
-    else ``$BAYES_MOE_CORPUS``, else ``./corpus`` once `make corpus` has built it, else the shipped sample."""
+def corpus_folder(path: Path | None) -> Path:
+    """The corpus folder named by ``path``, else ``$BAYES_MOE_CORPUS``, else ``./corpus`` once `make corpus`
+    has built it, else the shipped sample; refused unless it is a folder (a campaign checks this once,
+    before any run starts, instead of every run failing alike)."""
     if path is None:
         env = os.environ.get(CORPUS_ENV)
         path = Path(env) if env else DEFAULT_CORPUS if (DEFAULT_CORPUS / MANIFEST).is_file() else SAMPLE_DIR
     path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"corpus {path} is neither a folder of token shards (with {MANIFEST}) nor of .txt files")
+    return path
+
+
+def resolve_corpus(path: Path | None, workspace: Path) -> Path:
+    """The corpus folder a run reads (``corpus_folder``): token shards with a manifest as they are, a
+    folder of .txt files tokenized once into the workspace."""
+    path = corpus_folder(path)
     if (path / MANIFEST).is_file():
         return path
-    if path.is_dir():
-        return prepare_text_folder(path, workspace / "corpora")
-    raise InputError(f"corpus {path} is neither a folder of token shards (with {MANIFEST}) nor of .txt files")
+    return prepare_text_folder(path, workspace / "corpora")
 
 
 def open_corpus(path: Path, vocab_size: int = DEFAULT_VOCAB) -> Corpus:
