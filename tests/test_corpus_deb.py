@@ -81,6 +81,9 @@ def test_deb_sources_select_checked_files_that_the_installed_copy_also_gives(tmp
     (root / "usr/include/pkg/core.h").unlink()
     with pytest.raises(InputError, match="/usr/include/pkg/core.h is in its md5sums but missing"):
         list(deb.installed_sources("pkg", "1.0-1", digest, root=root))
+    absent = frozenset({"usr/include/pkg/core.h"})  # pinned as missing from the GPU image: out on both sides
+    trimmed = code.selected("pkg", deb.installed_sources("pkg", "1.0-1", digest, absent, root=root))
+    assert trimmed == code.selected("pkg", deb.deb_sources(archive, digest, absent)) == from_deb[:1] + from_deb[2:]
     with pytest.raises(InputError, match="pinned Ubuntu package other is not installed"):
         list(deb.installed_sources("other", "1.0", digest, root=root))
 

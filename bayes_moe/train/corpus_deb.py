@@ -90,14 +90,14 @@ def deb_files(deb: Path, wanted) -> dict[str, bytes]:
     return files
 
 
-def deb_sources(deb: Path, md5sums_sha256: str) -> Iterator[tuple[str, bytes]]:
+def deb_sources(deb: Path, md5sums_sha256: str, absent: frozenset[str] = frozenset()) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of the source files in a ``.deb``, in path order, each checked against its md5sums,
-    whose sha256 must be ``md5sums_sha256``."""
+    whose sha256 must be ``md5sums_sha256``; without the files ``absent`` from the GPU image."""
     raw = md5sums_of(deb)
     if hashlib.sha256(raw).hexdigest() != md5sums_sha256:
         raise InputError(f"{deb.name}: its md5sums differ from the pinned ones")
     sums = parse_md5sums(raw, deb.name)
-    files = deb_files(deb, is_source)
+    files = deb_files(deb, lambda path: is_source(path) and path not in absent)
     for path in sorted(files):
         yield path, _checked(path, files[path], sums, deb.name)
 
@@ -111,15 +111,16 @@ def installed_md5sums(name: str, root: Path = Path("/")) -> bytes:
     raise InputError(f"pinned Ubuntu package {name} is not installed (no md5sums under /{DPKG_INFO})")
 
 
-def installed_sources(name: str, version: str, md5sums_sha256: str,
+def installed_sources(name: str, version: str, md5sums_sha256: str, absent: frozenset[str] = frozenset(),
                       root: Path = Path("/")) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of the source files of the installed package ``name``, in path order, each checked
-    against the package's md5sums, which must be the pinned ones (so the package is at ``version``)."""
+    against the package's md5sums, which must be the pinned ones (so the package is at ``version``);
+    without the files pinned as ``absent`` (the GPU image lacks them)."""
     raw = installed_md5sums(name, root)
     if hashlib.sha256(raw).hexdigest() != md5sums_sha256:
         raise InputError(f"installed Ubuntu package {name} is not the pinned {version} (its md5sums differ)")
     sums = parse_md5sums(raw, name)
-    for path in sorted(p for p in sums if is_source(p)):
+    for path in sorted(p for p in sums if is_source(p) and p not in absent):
         file = root / path
         if not file.is_file():
             raise InputError(f"installed {name}: /{path} is in its md5sums but missing")
@@ -183,15 +184,19 @@ def locate(name: str, version: str, arch: str, source: str, index: dict) -> tupl
     raise InputError(f"{name}={version} is neither in the Ubuntu 24.04 suites nor in the pool")
 
 
-def pin_package(name: str, version: str, arch: str, source: str, index: dict, folder: Path) -> dict:
+def pin_package(name: str, version: str, arch: str, source: str, index: dict, folder: Path,
+                present: frozenset[str]) -> dict:
     """The pinned entry of one Ubuntu package: where its .deb is, its sha256 and md5sums' sha256, its
-    licence and the digest of its selected files."""
+    licence, the source files of its md5sums that the GPU image lacks (not among the ``present`` paths
+    that the probe found there; left out on both sides) and the digest of its selected files."""
     filename, sha256, found = locate(name, version, arch, source, index)
     deb = download(filename, sha256, folder)
-    md5sums_sha256 = hashlib.sha256(md5sums_of(deb)).hexdigest()
-    files = corpus_code.selected(name, deb_sources(deb, md5sums_sha256))
+    raw = md5sums_of(deb)
+    md5sums_sha256 = hashlib.sha256(raw).hexdigest()
+    absent = sorted(p for p in parse_md5sums(raw, deb.name) if is_source(p) and p not in present)
+    files = corpus_code.selected(name, deb_sources(deb, md5sums_sha256, frozenset(absent)))
     return {"name": name, "version": version, "filename": filename, "sha256": sha256, "found_in": found,
-            "license": license_of(deb, source), "md5sums_sha256": md5sums_sha256, "files": len(files),
+            "license": license_of(deb, source), "md5sums_sha256": md5sums_sha256, "absent": absent, "files": len(files),
             "bytes": sum(len(f.text.encode()) for f in files), "selection_sha256": corpus_code.selection_sha256(files)}
 
 
