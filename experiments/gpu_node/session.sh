@@ -6,7 +6,7 @@
 #                                                             # T = 20 and the smoke campaign
 #   bash experiments/gpu_node/session.sh pool                 # #14: 16 runs through the GPU pool, then the
 #                                                             # 100M bench compiled alone (no eager OOM before it)
-# pip is left out of the corpus (--drop pip): the image's pip 24.0 is not PyPI's wheel file for file.
+# The corpus: the pinned wheels, Ubuntu packages and English texts (experiments/corpus), ~50 s on 16 cores.
 # Everything a part writes is packed into $OUT/<part>.tgz (a call brings back at most 8 files).
 set -u
 : "${OUT:?set OUT to the folder for the results}"
@@ -26,7 +26,7 @@ case $part in
       wait' &
     benches=$!
     start=$SECONDS  # the build on 16 of the 64 cores: the limit is stated for a 16-core machine
-    timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --drop pip --out corpus > "$work/corpus.log" 2>&1
+    timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --out corpus > "$work/corpus.log" 2>&1
     echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
     cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
     corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
@@ -36,7 +36,7 @@ case $part in
   corpus-and-sweep)
     if ! corpus_ready; then
       start=$SECONDS
-      timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --drop pip --out corpus \
+      timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --out corpus \
         > "$work/corpus.log" 2>&1
       echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
       cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
