@@ -31,6 +31,8 @@ of ``Campaign``)::
     [model]                                  # the r* law fits assume (bayes_moe.forms; docs/model.md)
     form = "power"                           # power | curved | signed | two-term | auto (LOO picks)
     penalty = "asymmetric"                   # asymmetric | symmetric valley (not for two-term)
+    frontier = "power"                       # power | anchored (by its value at the pivot and drop below)
+    pivot = 1e19                             # C0: the compute the laws' intercepts refer to (FLOPs)
 
     [world]                                  # the simulator's ground truth (bayes_moe.simulate)
     law = "paper"
@@ -61,7 +63,8 @@ from pathlib import Path
 from bayes_moe import arch
 from bayes_moe.errors import InputError
 from bayes_moe.fields import check_sparsity
-from bayes_moe.forms import DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, PENALTIES
+from bayes_moe.forms import DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY, FORM_CHOICES, FRONTIERS, PENALTIES
+from bayes_moe.laws import PIVOT
 
 CAMPAIGN_FILE = "campaign.toml"
 PAPER_SPARSITIES = (0.8235, 0.9091, 0.9538, 0.9767)  # E = 17, 33, 65, 129 with 1 shared + 2 routed
@@ -94,6 +97,8 @@ class Campaign:
     run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of every run, added to its compute by the design
     form: str = DEFAULT_FORM  # the r* law of the workspace's fits (forms.FORM_CHOICES)
     penalty: str = DEFAULT_PENALTY
+    frontier: str = DEFAULT_FRONTIER
+    pivot: float = PIVOT  # C0 of the fits: put it at the runs' compute when they lie decades below 1e19
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
     slurm: dict = field(default_factory=dict)  # [slurm]: the Slurm executor's settings (SLURM_KEYS)
 
@@ -115,7 +120,7 @@ _LAYOUT = {
     "regime": {"min_tokens_per_param": "min_tokens_per_param", "min_steps": "min_steps", "max_epochs": "max_epochs"},
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
-    "model": {"form": "form", "penalty": "penalty"},
+    "model": {"form": "form", "penalty": "penalty", "frontier": "frontier", "pivot": "pivot"},
 }
 
 
@@ -236,7 +241,8 @@ def _steps(where: str, value) -> int:
 _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
            "sparsities": _sparsities, "targets": _targets, "preset": _one_of(tuple(arch.PRESETS)),
            "run_overhead": _nonnegative, "target_width": _fraction, "compute_budget": _positive,
-           "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES), "tokens_per_param": _positive,
+           "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES), "frontier": _one_of(FRONTIERS),
+           "pivot": _positive, "tokens_per_param": _positive,
            "min_tokens_per_param": _positive, "min_steps": _steps, "max_epochs": _positive}
 
 

@@ -16,9 +16,11 @@ from bayes_moe.ledger import Ledger
 
 
 def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None) -> dict:
-    """The r* law of a workspace's fits: ``form`` and ``penalty`` where given, else its campaign's [model]."""
+    """The r* law of a workspace's fits: ``form`` and ``penalty`` where given, else its campaign's [model],
+    with the [model]'s frontier and pivot."""
     campaign = load_campaign(workspace)
-    return {"form": form or campaign.form, "penalty": penalty or campaign.penalty}
+    return {"form": form or campaign.form, "penalty": penalty or campaign.penalty, "frontier": campaign.frontier,
+            "pivot": campaign.pivot}
 
 
 def fit_workspace(workspace: Path, **fit_options):

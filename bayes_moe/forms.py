@@ -11,6 +11,11 @@ FORM_CHOICES = FORMS + (AUTO_FORM,)
 PENALTIES = ("asymmetric", "symmetric")
 IMPLIED_PENALTY = "implied"  # the two-term form's valley follows from its surface
 DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
+# how a valley form's frontier E + A (C/C0)^-gamma is parametrised: by E, A, gamma, or "anchored" by its
+# value at C0 and its drop over the decade below (surfaces.ValleyForm.at_levels)
+ANCHORED_FRONTIER = "anchored"
+FRONTIERS = ("power", ANCHORED_FRONTIER)
+DEFAULT_FRONTIER = "power"
 
 
 def penalty_of(form: str, penalty: str) -> str:

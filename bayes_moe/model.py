@@ -5,7 +5,8 @@
     log alpha_s = a0 + a1 x_s + sigma_alpha z_alpha_s               x = log(1 - S) - log(1 - S_REF)
     log beta_s  = b0 + b1 x_s + sigma_beta z_beta_s                 (non-centred; sigma ~ Gamma(4, 50))
     beta_s      = b0 + b1 x_s + sigma_beta z_beta_s                 form "signed": r* may also fall with C
-    L_opt      = E + A_s (C / C0)^-gamma,   A_s per level (unpooled)
+    L_opt      = E + A_s (C / C0)^-gamma,   A_s per level (unpooled); frontier "anchored": E_s and A_s
+                 from the frontier's value at C0 and its drop over the decade below, per level
     valley(d, C) = (C / C0)^-eta [kappa_left d^2 (d < 0),  kappa_right d^2 (d > 0)]   (eta = kappa_exponent;
                                                      kappa_left = kappa_right if symmetric)
     noise      ~ StudentT(nu, 0, sigma)
@@ -16,29 +17,29 @@ Form "two-term" (docs/paper.md point 1) replaces frontier and valley by one surf
 whose r* is the root of the first-order condition (laws.foc_r_star): alpha_s and beta_s are then r*
 at C0 and its local exponent of C there, derived per draw.
 
-``alpha_s`` is r* at the pivot ``C0`` (laws.PIVOT), not the paper's raw alpha (r* at 1 FLOP).
-A PyMC model is built once per structure (sparsity levels, form, penalty) and refit with new runs
-through ``pm.set_data``, so nutpie compiles it once (sampling.py caches the compiled model).
+``alpha_s`` is r* at the pivot ``C0`` (laws.PIVOT unless a fit names another: a campaign's [model] pivot),
+not the paper's raw alpha (r* at 1 FLOP). Each
+form's priors and arithmetic live in surfaces.py, shared with the posterior queries. A fresh PyMC
+model is built for every fit with its runs inside; nutpie's compiled code is cached by the model's
+structure (``structure``: sparsity levels, form, penalty), so a structure is compiled once.
 """
 
 from __future__ import annotations
 
-import functools
-
 import arviz as az
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 import xarray as xr
 
-from bayes_moe import arch, laws, sampling
+from bayes_moe import arch, laws, sampling, surfaces
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity
-from bayes_moe.forms import (AUTO_FORM, DEFAULT_FORM, DEFAULT_PENALTY, FORM_CHOICES, FORMS, IMPLIED_PENALTY,
-                             PENALTIES, SIGNED_FORM, TWO_TERM_FORM, penalty_of)
+from bayes_moe.forms import (AUTO_FORM, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY, FORM_CHOICES, FORMS,
+                             FRONTIERS, IMPLIED_PENALTY, PENALTIES, TWO_TERM_FORM, penalty_of)
 
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
-SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
-SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
+MODEL_VERSION = 2  # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ
 
 
 def achieved_sparsity(sparsity) -> np.ndarray:
@@ -89,96 +90,69 @@ def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
     return runs
 
 
-@functools.lru_cache(maxsize=16)
-def build_model(levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY) -> pm.Model:
-    """The PyMC model for runs at ``levels`` (sparsities), with placeholder data; ``set_runs`` fills it."""
+def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
+                frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT) -> pm.Model:
+    """A fresh PyMC model of ``runs`` (``checked_runs``) at sparsity ``levels``, with the runs inside and
+    compute relative to ``pivot`` (C0).
+
+    Built anew for every fit, so no caller sees another's data; what fits share is nutpie's compiled
+    code, cached by the model's ``structure`` (sampling.sample's ``cache_key``): a model of the same
+    structure with other runs reuses it through ``with_data``."""
     if form not in FORMS:
         raise InputError(f"--form {form!r}: choose one of {', '.join(FORM_CHOICES)}")
     if form != TWO_TERM_FORM and penalty not in PENALTIES:  # the two-term surface has no penalty to choose
         raise InputError(f"--penalty {penalty!r}: choose one of {', '.join(PENALTIES)}")
-    with pm.Model(coords={"sparsity": list(levels), "run": [0]}) as model:
-        log_r = pm.Data("log_r", [0.0], dims="run")
-        log_c = pm.Data("log_compute", [0.0], dims="run")
-        level = pm.Data("level", [0], dims="run")
-        observed = pm.Data("loss_observed", [0.0], dims="run")
-        x = laws.centred_log_active(levels)
-        if form == TWO_TERM_FORM:
-            mean_loss = _two_term_surface(log_r, log_c, level, x)
-        else:
-            mean_loss = _valley_surface(log_r, log_c, level, x, form, penalty)
+    if frontier not in FRONTIERS:
+        raise InputError(f"frontier {frontier!r}: choose one of {', '.join(FRONTIERS)}")
+    if not (np.isfinite(pivot) and pivot > 0):
+        raise InputError(f"pivot {pivot!r}: need a compute > 0 (FLOPs)")
+    surface = surfaces.form(form, penalty, frontier)
+    with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs)}) as pymc_model:
+        data = {name: pm.Data(name, value, dims="run") for name, value in run_data(runs, levels, pivot).items()}
+        x_levels = laws.centred_log_active(np.asarray(levels))  # a constant of the structure (levels are in its key)
+        levels_q = surface.at_levels(surface.declare(), x_levels, pt)
+        for name, value in surface.reported(levels_q, pt).items():
+            pm.Deterministic(name, value, dims="sparsity")
+        if penalty == "asymmetric":
+            pm.Deterministic("kappa_left", levels_q["kappa_left"])
+            pm.Deterministic("kappa_right", levels_q["kappa_right"])
+        # each run's quantities: its level's where they vary by level
+        at_runs = {name: (value[data["level"]] if pt.as_tensor_variable(value).ndim else value)
+                   for name, value in levels_q.items()}
+        mean_loss = surface.mean_loss(at_runs, data["log_r"], data["log_compute"], pt)
         sigma = pm.HalfNormal("sigma", 0.05)
         nu = pm.Gamma("nu", 2.0, 0.1)
-        pm.StudentT("loss", nu=nu, mu=mean_loss, sigma=sigma, observed=observed, dims="run")
-    return model
+        pm.StudentT("loss", nu=nu, mu=mean_loss, sigma=sigma, observed=data["loss_observed"], dims="run")
+    return pymc_model
 
 
-def _valley_surface(log_r, log_c, level, x, form: str, penalty: str):
-    """The frontier plus a valley around ``r*``, whose law across compute and sparsity is the
-    paper's (``form`` power), curved, or signed: the mean loss of each run."""
-    # where r* lies: the population law across sparsity and each level's deviation from it
-    # (non-centred). Four levels less two population slopes leave two degrees of freedom for each
-    # scale, so the data barely move sigma_alpha, sigma_beta and the prior decides their range. Under
-    # a HalfNormal(0.2) the sampler went out to 0.4, where the data-pinned levels squeeze z into an
-    # inverted funnel (divergences, r-hat > 1.01 on sigma_alpha); a Gamma(4, 50) keeps the scales in
-    # [0.016, 0.2] (98%): a level's r* strays 2-20% from the population law. The centred form
-    # diverged more.
-    a0 = pm.Normal("a0", 0.0, 1.0)  # log r* at C0 and S_REF
-    a1 = pm.Normal("a1", 0.0, 1.0)
-    sigma_alpha = pm.Gamma("sigma_alpha", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SCALE_MEAN)
-    z_alpha = pm.Normal("z_alpha", 0.0, 1.0, dims="sparsity")
-    alpha_r = pm.Deterministic("alpha_r", pm.math.exp(a0 + a1 * x + sigma_alpha * z_alpha), dims="sparsity")
-    z_beta = pm.Normal("z_beta", 0.0, 1.0, dims="sparsity")
-    # the "signed" form's line is beta itself (either sign), its level spread on beta's own scale;
-    # the others' is log beta
-    signed = form == SIGNED_FORM
-    b0 = pm.Normal("b0", 0.0, 0.5) if signed else pm.Normal("b0", -1.5, 1.0)  # (log) beta at S_REF
-    b1 = pm.Normal("b1", 0.0, 0.5)
-    sigma_beta = pm.Gamma("sigma_beta", alpha=SCALE_SHAPE,
-                          beta=SCALE_SHAPE / (SIGNED_SCALE_MEAN if signed else SCALE_MEAN))
-    beta_line = b0 + b1 * x + sigma_beta * z_beta
-    beta_r = pm.Deterministic("beta_r", beta_line if signed else pm.math.exp(beta_line), dims="sparsity")
-    curvature = pm.Normal("curvature", 0.0, 0.05) if form == "curved" else 0.0
-
-    # the frontier: the lowest loss at each compute
-    E = pm.HalfNormal("E", 3.0)
-    # per level, unpooled: each frontier is pinned by many runs, and a hierarchy whose spread the
-    # data put near zero makes a funnel; queries at a new S interpolate log A linearly in x
-    A = pm.LogNormal("A", 0.0, 1.5, dims="sparsity")
-    gamma = pm.LogNormal("gamma", np.log(0.2), 0.7)
-
-    # the valley around r*
-    kappa = pm.LogNormal("kappa", np.log(0.05), 1.0)
-    if penalty == "asymmetric":
-        kappa_skew = pm.Normal("kappa_skew", 0.0, 1.0)  # log(kappa_right / kappa_left)
-        kappa_left = pm.Deterministic("kappa_left", kappa * pm.math.exp(-kappa_skew / 2))
-        kappa_right = pm.Deterministic("kappa_right", kappa * pm.math.exp(kappa_skew / 2))
-    else:
-        kappa_left = kappa_right = kappa
-    # the valley flattens (eta > 0) or steepens as compute grows: where attention and experts are
-    # separate power laws (docs/paper.md point 1), the curvature follows their shrinking reducible loss
-    kappa_exponent = pm.Normal("kappa_exponent", 0.0, 0.3)
-
-    log_r_star = laws.log_r_star(pm.math.log(alpha_r[level]), beta_r[level], log_c, curvature)
-    return (laws.frontier(E, A[level], gamma, pm.math.exp(log_c))
-            + laws.valley(log_r - log_r_star, pm.math.exp(log_c), kappa_left, kappa_right, kappa_exponent))
+def structure(levels: tuple, form: str, penalty: str, frontier: str = DEFAULT_FRONTIER) -> tuple:
+    """What nutpie's compiled code of ``build_model`` depends on (everything but the runs and the pivot,
+    which are data): its cache key."""
+    return ("r_star", MODEL_VERSION, levels, form, penalty, frontier)
 
 
-def _two_term_surface(log_r, log_c, level, x):
-    """docs/paper.md point 1: attention and experts as separate power laws in their own compute,
-    ``E + A_A (C_A/C0)^-p + A_E,s (C_E/C0)^-q_s``; r* is where the two marginal returns balance (the
-    first-order condition), so it is a derived quantity (``alpha_r``, ``beta_r`` added after sampling)."""
-    E = pm.HalfNormal("E", 3.0)
-    # attention's term does not depend on the experts' count; the experts' does, per level, unpooled
-    # as the other forms' frontier A (a new S interpolates log A_E linearly in x)
-    A_A = pm.LogNormal("A_A", 0.0, 1.5)
-    A_E = pm.LogNormal("A_E", 0.0, 1.5, dims="sparsity")
-    p = pm.LogNormal("p", np.log(0.2), 0.7)
-    # the experts' exponent, a power law in 1 - S as the paper's beta_r (with one q, r*'s exponent of
-    # compute would barely depend on S): q at S_REF and its slope in x
-    q = pm.LogNormal("q", np.log(0.2), 0.7)
-    q_slope = pm.Normal("q_slope", 0.0, 0.5)
-    q_s = pm.Deterministic("q_s", q * pm.math.exp(q_slope * x), dims="sparsity")
-    return laws.two_term_loss(pm.math.exp(log_r), pm.math.exp(log_c), E, A_A, A_E[level], p, q_s[level])
+def run_data(runs: xr.Dataset, levels, pivot: float = laws.PIVOT) -> dict:
+    """The model's data from ``runs``: log r, log(C/C0), level index and observed loss, per run."""
+    return {"log_r": np.log(runs["r"].values), "log_compute": np.log(runs["compute"].values / pivot),
+            "level": level_index(runs["sparsity"].values, levels), "loss_observed": runs["loss"].values}
+
+
+def _run_labels(runs: xr.Dataset) -> np.ndarray:
+    return runs.run.values if "run" in runs.coords else np.arange(runs.sizes["run"])
+
+
+def form_attrs(form: str, penalty: str, frontier: str = DEFAULT_FRONTIER) -> dict:
+    """What the posterior queries need to know of a form, as the posterior's attrs keep it: its name,
+    valley, ``model_version``, ``law_variables`` (the surface's variables) and its variables by role
+    (``surfaces.Form.roles``: ``deviation_variables``, ``unpooled_variables``), each a space-separated
+    list of names, so that queries need not guess the form from the draws."""
+    surface = surfaces.form(form, penalty, frontier)
+    with pm.Model(coords={"sparsity": [0.0]}):
+        names = list(surface.declare())
+    return {"form": form, "penalty": penalty, "frontier": frontier, "model_version": MODEL_VERSION,
+            "law_variables": " ".join(names),
+            **{f"{role}_variables": " ".join(values) for role, values in surface.roles.items()}}
 
 
 def two_term_law(posterior: xr.Dataset) -> dict:
@@ -189,16 +163,10 @@ def two_term_law(posterior: xr.Dataset) -> dict:
     return {"alpha_r": alpha_r, "beta_r": laws.foc_slope(alpha_r, posterior["p"], posterior["q_s"])}
 
 
-def set_runs(model: pm.Model, runs: xr.Dataset, levels) -> None:
-    """Put ``runs`` into ``model``'s data containers."""
-    pm.set_data({"log_r": np.log(runs["r"].values), "log_compute": np.log(runs["compute"].values / laws.PIVOT),
-                 "level": level_index(runs["sparsity"].values, levels), "loss_observed": runs["loss"].values},
-                model=model, coords={"run": runs.run.values if "run" in runs.coords else np.arange(runs.sizes["run"])})
-
-
 def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
         chains: int = 4, seed: int = 0, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
-        log_likelihood: bool = False, progressbar: bool = True) -> az.InferenceData:
+        frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT, log_likelihood: bool = False,
+        progressbar: bool = True) -> az.InferenceData:
     """Posterior of the joint model given the runs in ``dataset`` (dim ``run``, as Ledger.to_dataset()).
 
     ``attrs`` hold what queries need: pivot, S_REF, sparsity levels, form, penalty, the ledger
@@ -208,7 +176,8 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     and the two-term form and returns the one PSIS-LOO prefers (``preferred``), its reason in
     ``attrs['form_choice']`` and in ``attrs['form_settled']`` whether the other is behind by more than
     2 standard errors (``posterior.law_settled``): the user need not know which law the runs follow."""
-    options = dict(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar)
+    options = dict(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar,
+                   frontier=frontier, pivot=pivot)
     if form != AUTO_FORM:
         return _fit_form(dataset, form=form, penalty=penalty, log_likelihood=log_likelihood, **options)
     fits = {_label(f, p): _fit_form(dataset, form=f, penalty=p, log_likelihood=True, **options)
@@ -223,14 +192,14 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     return idata
 
 
-def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, log_likelihood: bool, **options) -> az.InferenceData:
+def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pivot: float, log_likelihood: bool,
+              **options) -> az.InferenceData:
     """``fit`` with one form."""
     runs = checked_runs(dataset)
     penalty = penalty_of(form, penalty)
     levels = tuple(float(s) for s in sparsity_levels(runs["sparsity"].values))
-    model = build_model(levels, form, penalty)
-    set_runs(model, runs, levels)
-    idata = sampling.sample(model, cache_key=("r_star", levels, form, penalty), **options)
+    model = build_model(runs, levels, form, penalty, frontier, pivot)
+    idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier), **options)
     if form == TWO_TERM_FORM:
         idata.posterior = idata.posterior.assign(two_term_law(idata.posterior))
     kept = {group: idata[group] for group in idata.groups() if group not in ("constant_data", "observed_data")}
@@ -240,8 +209,9 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, log_likelihood: b
             pm.compute_log_likelihood(idata, var_names=["loss"], progressbar=False)
     report = sampling.diagnostics(idata)
     idata.attrs.update({
-        "pivot": laws.PIVOT, "s_ref": laws.S_REF, "sparsity_levels": list(levels), "form": form,
-        "penalty": penalty, "sampler": options["sampler"], "seed": options["seed"], "n_runs": int(runs.sizes["run"]),
+        "pivot": float(pivot), "s_ref": laws.S_REF, "sparsity_levels": list(levels),
+        **form_attrs(form, penalty, frontier),
+        "sampler": options["sampler"], "seed": options["seed"], "n_runs": int(runs.sizes["run"]),
         "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""),
         **{k: (int(v) if isinstance(v, bool) else v) for k, v in report.items()},
     })

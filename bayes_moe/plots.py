@@ -270,6 +270,29 @@ def observed_vs_predicted(idata, runs: xr.Dataset, prob: float = 0.9, title: str
     return fig
 
 
+def residuals_by_compute(idata, runs: xr.Dataset, prob: float = 0.9):
+    """Each run's observed loss less its predictive median against compute, one panel per sparsity
+    level, with the ``prob`` predictive interval as error bars: residuals that trend with compute show
+    where the surface misses the runs (issue #17), which a plot against r hides."""
+    predicted = posterior.predictive_loss(idata, runs["r"].values, runs["compute"].values, runs["sparsity"].values,
+                                          prob=prob)
+    median, lower, upper = (predicted[k].values for k in ("median", "lower", "upper"))
+    residual = runs["loss"].values - median
+    fitted = model.sparsity_levels(runs["sparsity"].values)
+    fig, axes = plt.subplots(1, len(fitted), figsize=(3.2 * len(fitted), 3.4), sharey=True, squeeze=False,
+                             layout="constrained")
+    for ax, colour, s in zip(axes[0], OKABE_ITO, fitted):
+        at = model.level_index(runs["sparsity"].values, [s]) == 0
+        ax.errorbar(runs["compute"].values[at], residual[at], yerr=[median[at] - lower[at], upper[at] - median[at]],
+                    fmt="o", color=colour, markersize=3.5, elinewidth=0.8, alpha=0.85)
+        ax.axhline(0, color="black", linewidth=1)
+        ax.set(xscale="log", xlabel="compute (FLOPs)", title=sparsity_label(s))
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("observed - predicted median (nats)")
+    fig.suptitle(f"Residuals against compute, with {prob:.0%} predictive intervals")
+    return fig
+
+
 def loss_curves(idata, runs: xr.Dataset, sparsities=None, r=None, prob: float = 0.9):
     """Loss against r in every swept (compute, sparsity) cell, one panel per sparsity and one colour
     per compute: the runs and the fitted mean loss (median, ``prob`` band), drawn as the excess over

@@ -4,23 +4,24 @@ the mean and predictive loss of candidate runs, and the bookkeeping (stale, conv
 Every query takes any compute C > 0 and any sparsity 0 <= S < 1, broadcast against each other and
 flattened along dim ``point``; draws lie along dim ``sample`` (chains stacked). At a sparsity the runs
 cover, a level's own parameters are used; elsewhere the population law gives alpha and beta, with a
-new level's deviation drawn from the fitted spread (sigma_alpha, sigma_beta), and the frontier's
-``log A`` (the two-term form's ``log A_E``) is the per-draw least-squares line in ``x`` through the
-fitted levels.
+new level's deviation drawn from the fitted spread (sigma_alpha, sigma_beta), and each per-level
+variable without a population law (the frontier's ``A``, the two-term form's ``A_E``) is the per-draw
+least-squares line in ``x`` through the fitted levels' logs. Which variable plays which role is read
+from the posterior's attrs (``model.form_attrs``); the arithmetic is the form's own (``surfaces``).
 """
 
 from __future__ import annotations
 
 import os
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import arviz as az
 import numpy as np
 import xarray as xr
+from scipy import stats
 
-from bayes_moe import forms, laws, model
+from bayes_moe import laws, model, surfaces
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity
 from bayes_moe.workspace import POSTERIOR_FILE
@@ -64,8 +65,10 @@ def save(idata: az.InferenceData, workspace) -> Path:
 
 
 def is_stale(idata: az.InferenceData, ledger) -> bool:
-    """Whether the ledger's finished runs differ from those the posterior was fit on."""
-    return idata.attrs.get("ledger_fingerprint", "") != ledger.fingerprint()
+    """Whether the ledger's finished runs differ from those the posterior was fit on, or another
+    version of the model fit it."""
+    return (idata.attrs.get("ledger_fingerprint", "") != ledger.fingerprint()
+            or idata.attrs.get("model_version") != model.MODEL_VERSION)
 
 
 def converged(idata: az.InferenceData) -> bool:
@@ -90,7 +93,7 @@ def noise_sd(idata: az.InferenceData) -> xr.DataArray:
 def log_r_star_draws(idata: az.InferenceData, compute, sparsity) -> xr.DataArray:
     """Draws of ``log r*`` at each (compute, sparsity) point: dims ('sample', 'point')."""
     points = _points(compute=compute, sparsity=sparsity)
-    surface = _surface_at(idata, points["sparsity"].values)
+    surface = _SurfaceAt(idata, points["sparsity"].values)
     return _labelled(surface.log_r_star(_log_relative(idata, points)), points, "log_r_star")
 
 
@@ -98,7 +101,7 @@ def population_law(idata: az.InferenceData, sparsity) -> xr.Dataset:
     """Draws of the population law across sparsity, without a new level's own deviation: ``log_alpha``
     (log r* at C0) and ``beta`` (d log r* / d log C at C0), dims ('sample', 'point')."""
     points = _points(sparsity=sparsity)
-    surface = _surface_at(idata, points["sparsity"].values, population=True)
+    surface = _SurfaceAt(idata, points["sparsity"].values, population=True)
     return xr.Dataset({"log_alpha": _labelled(surface.log_r_star(0.0), points, "log_alpha"),
                        "beta": _labelled(surface.slope(0.0), points, "beta")})
 
@@ -112,17 +115,23 @@ def r_star(idata: az.InferenceData, compute, sparsity, prob: float = 0.9) -> xr.
 def loss_draws(idata: az.InferenceData, r, compute, sparsity) -> xr.DataArray:
     """Draws of the mean (noise-free) loss of a run at (r, compute, sparsity): dims ('sample', 'point')."""
     points = _points(r=r, compute=compute, sparsity=sparsity)
-    surface = _surface_at(idata, points["sparsity"].values)
+    surface = _SurfaceAt(idata, points["sparsity"].values)
     return _labelled(surface.mean_loss(np.log(points["r"].values), _log_relative(idata, points)), points, "loss")
 
 
 def predictive_loss(idata: az.InferenceData, r, compute, sparsity, prob: float = 0.9, seed: int = 0) -> xr.Dataset:
     """Median and central ``prob`` predictive interval of the observed loss of a new run (with noise)."""
     _check_prob(prob)
+    return _summary(predictive_draws(idata, r, compute, sparsity, seed), prob)
+
+
+def predictive_draws(idata: az.InferenceData, r, compute, sparsity, seed: int = 0) -> xr.DataArray:
+    """Draws of the observed loss of a new run at each point (mean loss plus a run's noise, seeded):
+    dims ('sample', 'point')."""
     mean = loss_draws(idata, r, compute, sparsity)
     draws = _draws(idata)
     noise = np.random.default_rng(seed).standard_t(draws["nu"].values[:, None], mean.shape)
-    return _summary(mean + draws["sigma"].values[:, None] * noise, prob)
+    return mean + draws["sigma"].values[:, None] * noise
 
 
 # --- internals ------------------------------------------------------------------------------------
@@ -170,101 +179,74 @@ def _log_relative(idata, points) -> np.ndarray:
     return np.log(points["compute"].values / idata.attrs["pivot"])
 
 
-@dataclass(frozen=True)
-class _ValleySurface:
-    """A frontier and a valley around the r* law (forms power, curved, signed), per draw and point."""
+class _SurfaceAt:
+    """Each draw's loss surface at the query points: the form's quantities at each point's sparsity
+    ((sample, point) or (sample, 1) arrays), evaluated by the form's own arithmetic (``surfaces``)."""
 
-    log_alpha: np.ndarray
-    beta: np.ndarray
-    curvature: np.ndarray | float
-    E: np.ndarray
-    A: np.ndarray
-    gamma: np.ndarray
-    kappa_left: np.ndarray
-    kappa_right: np.ndarray
-    kappa_exponent: np.ndarray | float
-
-    def log_r_star(self, log_c):
-        return laws.log_r_star(self.log_alpha, self.beta, log_c, self.curvature)
-
-    def slope(self, log_c):
-        return self.beta + self.curvature * (2 * log_c - laws.CURVE_ANCHOR)
-
-    def mean_loss(self, log_r, log_c):
-        c = np.exp(log_c)
-        return (laws.frontier(self.E, self.A, self.gamma, c)
-                + laws.valley(log_r - self.log_r_star(log_c), c, self.kappa_left, self.kappa_right, self.kappa_exponent))
-
-
-@dataclass(frozen=True)
-class _TwoTermSurface:
-    """The two-term form's surface, per draw and point; r* from its first-order condition."""
-
-    E: np.ndarray
-    A_A: np.ndarray
-    A_E: np.ndarray
-    p: np.ndarray
-    q: np.ndarray
+    def __init__(self, idata, sparsity: np.ndarray, population: bool = False):
+        if idata.attrs.get("model_version") != model.MODEL_VERSION:
+            raise InputError("the posterior was fit by another version of the model: run `bayes-moe fit`")
+        self.surface = surfaces.form(idata.attrs["form"], idata.attrs["penalty"], idata.attrs["frontier"])
+        levels = np.asarray(idata.attrs["sparsity_levels"], float)
+        index = np.full(sparsity.shape, -1) if population else model.level_index(sparsity, levels)
+        # x at a fitted level is the level's own (0.9538 stands for E = 65's 0.953846...)
+        x = np.where(index >= 0, laws.centred_log_active(levels)[index], laws.centred_log_active(sparsity))
+        self.q = self.surface.at_levels(_parameters_at(idata, sparsity, index, x, population), x, np)
 
     def log_r_star(self, log_c):
-        return np.log(laws.foc_r_star(np.exp(log_c), self.A_A, self.A_E, self.p, self.q))
+        return self.surface.log_r_star(self.q, log_c, np)
 
     def slope(self, log_c):
-        return laws.foc_slope(np.exp(self.log_r_star(log_c)), self.p, self.q)
+        return self.surface.slope(self.q, log_c, np)
 
     def mean_loss(self, log_r, log_c):
-        return laws.two_term_loss(np.exp(log_r), np.exp(log_c), self.E, self.A_A, self.A_E, self.p, self.q)
+        return self.surface.mean_loss(self.q, log_r, log_c, np)
 
 
-def _surface_at(idata, sparsity: np.ndarray, population: bool = False):
-    """Each draw's loss surface at each point's sparsity ((sample, point) or (sample, 1) arrays): a
-    fitted level's own parameters, elsewhere the population law with a new level's deviation drawn
-    from the fitted spread; ``population``: the population law alone, at every point."""
+def _roles(idata, role: str) -> list:
+    return idata.attrs[f"{role}_variables"].split()
+
+
+def _parameters_at(idata, sparsity: np.ndarray, index: np.ndarray, x: np.ndarray, population: bool) -> dict:
+    """The surface's variables at each point (roles in the attrs, ``model.form_attrs``): where
+    ``index`` names a fitted level, that level's own draws; elsewhere a new level's deviations drawn
+    from N(0, 1) (0 for ``population``: the population law alone) and unpooled variables on the
+    per-draw line in x of their levels' logs."""
     draws = _draws(idata)
-    levels = np.asarray(idata.attrs["sparsity_levels"], float)
-    index = np.full(sparsity.shape, -1) if population else model.level_index(sparsity, levels)
-    x, x_levels = laws.centred_log_active(sparsity), laws.centred_log_active(levels)
-    column = lambda name: draws[name].values[:, None]  # noqa: E731 -- (sample, 1) for broadcasting
+    n_samples = draws.sizes["sample"]
+    x_levels = laws.centred_log_active(np.asarray(idata.attrs["sparsity_levels"], float))
     fitted = index >= 0
+    deviations, unpooled = _roles(idata, "deviation"), _roles(idata, "unpooled")
 
     def per_level(name, elsewhere):
-        """A per-level parameter at the points: its level's draws where fitted, ``elsewhere`` otherwise."""
-        values = np.array(np.broadcast_to(elsewhere, (draws.sizes["sample"], sparsity.size)))
+        """A per-level variable at the points: its level's draws where fitted, ``elsewhere`` otherwise."""
+        values = np.array(np.broadcast_to(elsewhere, (n_samples, sparsity.size)))
         values[:, fitted] = draws[name].transpose("sample", "sparsity").values[:, index[fitted]]
         return values
 
-    def level_line(name):
-        """``exp`` of the per-draw line of the levels' ``log name`` in x, at the points."""
-        return np.exp(_line_through_levels(np.log(draws[name].transpose("sample", "sparsity").values), x_levels, x))
-
-    if idata.attrs.get("form") == forms.TWO_TERM_FORM:
-        return _TwoTermSurface(E=column("E"), A_A=column("A_A"), A_E=per_level("A_E", level_line("A_E")),
-                               p=column("p"), q=column("q") * np.exp(column("q_slope") * x))
-
-    new_alpha, new_beta = (0.0, 0.0) if population else _new_level_deviations(sparsity, draws.sizes["sample"])
-    log_alpha = column("a0") + column("a1") * x + column("sigma_alpha") * new_alpha
-    beta_line = column("b0") + column("b1") * x + column("sigma_beta") * new_beta
-    kappa = column("kappa")
-    return _ValleySurface(
-        log_alpha=np.log(per_level("alpha_r", np.exp(log_alpha))),
-        beta=per_level("beta_r", beta_line if idata.attrs.get("form") == forms.SIGNED_FORM else np.exp(beta_line)),
-        curvature=column("curvature") if "curvature" in draws else 0.0,
-        E=column("E"), A=per_level("A", level_line("A")), gamma=column("gamma"),
-        kappa_left=column("kappa_left") if "kappa_left" in draws else kappa,
-        kappa_right=column("kappa_right") if "kappa_right" in draws else kappa,
-        kappa_exponent=column("kappa_exponent") if "kappa_exponent" in draws else 0.0,
-    )
+    new = (np.zeros((len(deviations), n_samples, sparsity.size)) if population
+           else _new_level_deviations(sparsity, n_samples, len(deviations)))
+    parameters = {}
+    for name in idata.attrs["law_variables"].split():
+        if name in deviations:
+            parameters[name] = per_level(name, new[deviations.index(name)])
+        elif name in unpooled:
+            level_logs = np.log(draws[name].transpose("sample", "sparsity").values)
+            parameters[name] = per_level(name, np.exp(_line_through_levels(level_logs, x_levels, x)))
+        else:
+            parameters[name] = draws[name].values[:, None]
+    return parameters
 
 
-def _new_level_deviations(sparsity, n_samples) -> tuple[np.ndarray, np.ndarray]:
-    """Standard-normal deviations of a not-yet-seen level, one pair per draw and distinct sparsity,
-    seeded by the sparsity value so that a query's answer does not depend on what else it asks."""
-    alpha, beta = np.empty((n_samples, sparsity.size)), np.empty((n_samples, sparsity.size))
+def _new_level_deviations(sparsity, n_samples, n_variables) -> np.ndarray:
+    """Standard-normal deviations of a not-yet-seen level, (variable, sample, point): one per variable,
+    draw and distinct sparsity, seeded by the sparsity value so that a query's answer does not depend
+    on what else it asks."""
+    values = np.empty((n_variables, n_samples, sparsity.size))
     for s in np.unique(sparsity):
         rng = np.random.default_rng(zlib.crc32(np.float64(s).tobytes()))
-        columns = sparsity == s
-        alpha[:, columns], beta[:, columns] = rng.standard_normal((2, n_samples, 1))
-    return alpha, beta
+        values[:, :, sparsity == s] = rng.standard_normal((n_variables, n_samples, 1))
+    return values
 
 
 def _line_through_levels(values, x_levels, x) -> np.ndarray:
@@ -279,7 +261,11 @@ def _line_through_levels(values, x_levels, x) -> np.ndarray:
 
 def hold_out_validation(dataset: xr.Dataset, sparsity: float, **fit_options) -> dict:
     """Refit without the runs at ``sparsity`` and score the predicted loss of those runs: RMSE and
-    mean absolute error of the predictive median, coverage of the 50% and 90% predictive intervals."""
+    mean absolute error of the predictive median, coverage of the 50% and 90% predictive intervals,
+    and their probability integral transforms (PIT: where each observed loss falls in its predictive
+    distribution, ArviZ ``loo_pit`` with equal weights, as the held-out runs were not fitted), uniform
+    when the predictions are calibrated: ``pit`` per run, their mean (0.5 if unbiased; above: the losses
+    come out higher than predicted), and the Kolmogorov-Smirnov distance from uniform with its p-value."""
     held = model.level_index(dataset["sparsity"].values, [sparsity]) == 0
     if not held.any():
         levels = ", ".join(f"{s:g}" for s in model.sparsity_levels(dataset["sparsity"].values))
@@ -291,10 +277,17 @@ def hold_out_validation(dataset: xr.Dataset, sparsity: float, **fit_options) -> 
     observed = test["loss"].values
     report = {"sparsity": sparsity, "n_fit": int((~held).sum()), "n_held_out": int(held.sum()),
               "converged": converged(idata)}
+    predicted = predictive_draws(idata, test["r"].values, test["compute"].values, test["sparsity"].values)
     for prob in (0.5, 0.9):
-        interval = predictive_loss(idata, test["r"].values, test["compute"].values, test["sparsity"].values, prob)
+        interval = _summary(predicted, prob)
         inside = (observed >= interval["lower"].values) & (observed <= interval["upper"].values)
         report[f"coverage_{round(prob * 100)}"] = float(inside.mean())
     error = interval["median"].values - observed
     report.update(rmse=float(np.sqrt(np.mean(error**2))), mean_abs_error=float(np.mean(np.abs(error))))
+    n_samples = predicted.sizes["sample"]
+    pit = az.loo_pit(y=observed, y_hat=predicted.transpose("point", "sample").values,
+                     log_weights=np.full((observed.size, n_samples), -np.log(n_samples)))
+    ks = stats.kstest(pit, "uniform")
+    report.update(pit=[float(v) for v in pit], pit_mean=float(np.mean(pit)), pit_ks_distance=float(ks.statistic),
+                  pit_ks_pvalue=float(ks.pvalue))
     return report

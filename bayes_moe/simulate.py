@@ -11,6 +11,10 @@ Worlds (``law``):
                   (misspecified for the power law). With ``q_exponent`` != 0 the experts' exponent
                   varies with sparsity, so r*'s exponent of compute does too, as the paper's beta_r(S)
                   (the two-term form follows it through its q_slope).
+  ``bending``     the paper's law from ``bend_compute`` up; below it r* is inflated by ``r_star_bend``
+                  (log r* per decade) and the frontier bends up by ``frontier_bend`` (nats per decade), as
+                  short runs deviated on the measured campaigns (issue #17): a law that holds only at
+                  large compute, so data below ``bend_compute`` mislead a model that assumes it everywhere.
 Noise is Student-t (``nu`` degrees of freedom, scale ``noise``) or Gaussian, from a seeded generator.
 
 Reproducible data set (the demo's runs.csv)::
@@ -32,7 +36,7 @@ from bayes_moe import laws
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity
 
-LAWS = ("paper", "asymmetric", "two-term")
+LAWS = ("paper", "asymmetric", "two-term", "bending")
 NOISES = ("student_t", "normal")
 DEMO_COMPUTES = tuple(np.logspace(17, 19, 5))
 DEMO_R_GRID = (0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 1.2, 1.5)
@@ -55,6 +59,9 @@ class World:
     kappa: float = 0.03
     asymmetry: float = 4.0  # kappa_right / kappa_left in the asymmetric world (geometric mean kappa)
     slope_shift: float = 0.0  # added to the paper's beta_r (paper, asymmetric): < -0.13, r* falls with compute
+    bend_compute: float = 1e18  # bending world: the law holds from this compute up
+    r_star_bend: float = 0.3  # bending world: log r* added per decade below bend_compute (r* x1.35 per decade)
+    frontier_bend: float = 0.05  # bending world: nats added to the frontier per decade below bend_compute
     A_attention: float = 0.25  # two-term world: A_A, p (attention) and q (experts)
     p: float = 0.3
     q: float = 0.15
@@ -99,6 +106,7 @@ class World:
         ratio = np.sqrt(self.asymmetry) if self.law == "asymmetric" else 1.0
         distance = np.log(r) - self._power_log_r_star(compute, sparsity)
         return (laws.frontier(self.E, A, self.gamma, compute / laws.PIVOT)
+                + self.frontier_bend * self._decades_below(compute)
                 + laws.penalty(distance, self.kappa / ratio, self.kappa * ratio))
 
     def loss(self, r, compute, sparsity, *, n_active=None, tokens=None, rng=None):
@@ -110,7 +118,14 @@ class World:
         return mean + self.noise * draws
 
     def _power_log_r_star(self, compute, sparsity):
-        return laws.paper_log_r_star(compute, sparsity) + self.slope_shift * np.log(compute / laws.PIVOT)
+        return (laws.paper_log_r_star(compute, sparsity) + self.slope_shift * np.log(compute / laws.PIVOT)
+                + self.r_star_bend * self._decades_below(compute))
+
+    def _decades_below(self, compute):
+        """Bending world: decades of compute below ``bend_compute`` (0 above it, and in every other world)."""
+        if self.law != "bending":
+            return 0.0
+        return np.maximum(0.0, np.log10(self.bend_compute / compute))
 
     def _expert_weight(self, sparsity):
         """Two-term world: ``A_E(S)`` that puts r* at the paper's value at the pivot compute."""

@@ -59,6 +59,16 @@ targets.assign(paper=laws.paper_r_star(targets["compute"], targets["sparsity"]))
 fig = plots.law_parameters(idata)
 
 # %% [markdown]
+# ## Residuals against compute
+# Each run's observed loss less its predictive median, per sparsity, with 90% predictive intervals:
+# a trend in compute says the frontier or the valley misses the runs there, and that misfit leaks into
+# `r*` and into the noise scale `sigma` (issue #17). `bayes-moe validate` scores the same predictions on
+# a held-out sparsity (coverage of the 50% and 90% intervals, and the PIT).
+
+# %%
+fig = plots.residuals_by_compute(idata, runs)
+
+# %% [markdown]
 # ## Convergence
 # The verdict (r-hat <= 1.01, bulk and tail ESS >= 400, no divergences), the population-level
 # parameters with their 90% HDI, and their rank plots: in a chain that mixes, the ranks of its

@@ -157,7 +157,8 @@ def test_status_says_whether_the_posterior_is_fresh(ws, tmp_path, run_cli):
     with Ledger.open(ws) as ledger:
         idata = az.from_dict(posterior={"x": np.zeros((1, 4))})
         idata.attrs.update(ledger_fingerprint=ledger.to_dataset().attrs["ledger_fingerprint"], converged=1,
-                           form="power", penalty="asymmetric", pivot=1e18, sparsity_levels=[0.9538], n_runs=3)
+                           form="power", penalty="asymmetric", pivot=1e18, sparsity_levels=[0.9538], n_runs=3,
+                           model_version=posterior.model.MODEL_VERSION)
     posterior.save(idata, ws)
     _, out, _ = run_cli("--workspace", ws, "status", "--json")
     assert json.loads(out)["posterior"] == {"fresh": True, "converged": True}

@@ -39,14 +39,20 @@ def idata():
     x = laws.centred_log_active(np.array(LEVELS))
     posterior = {
         "a0": paper["a0"] + noise(0.05), "a1": paper["a1"] + noise(0.05), "b0": paper["b0"] + noise(0.05),
-        "b1": paper["b1"] + noise(0.05), "sigma_alpha": np.abs(noise(0.05)), "sigma_beta": np.abs(noise(0.05)),
-        "alpha_r": alpha_r, "beta_r": beta_r, "A": 1.1 * np.exp(0.1 * x) * np.exp(noise(0.01, n)),
-        "E": 1.7 + noise(0.01), "gamma": 0.15 + noise(0.003), "kappa": kappa, "kappa_left": kappa,
-        "kappa_right": kappa, "sigma": 0.01 * np.exp(noise(0.05)), "nu": 5 * np.exp(noise(0.1)),
+        "b1": paper["b1"] + noise(0.05), "sigma_alpha": 0.02 + np.abs(noise(0.05)),
+        "sigma_beta": 0.02 + np.abs(noise(0.05)), "alpha_r": alpha_r, "beta_r": beta_r,
+        "A": 1.1 * np.exp(0.1 * x) * np.exp(noise(0.01, n)), "E": 1.7 + noise(0.01), "gamma": 0.15 + noise(0.003),
+        "kappa": kappa, "kappa_exponent": noise(0.01), "sigma": 0.01 * np.exp(noise(0.05)), "nu": 5 * np.exp(noise(0.1)),
     }
+    # each level's deviations from the population line, as the model samples them
+    posterior["z_alpha"] = (np.log(alpha_r) - posterior["a0"][..., None] - posterior["a1"][..., None] * x) \
+        / posterior["sigma_alpha"][..., None]
+    posterior["z_beta"] = (np.log(beta_r) - posterior["b0"][..., None] - posterior["b1"][..., None] * x) \
+        / posterior["sigma_beta"][..., None]
     data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)},
-                        dims={"alpha_r": ["sparsity"], "beta_r": ["sparsity"], "A": ["sparsity"]})
-    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS))
+                        dims={name: ["sparsity"] for name in ("alpha_r", "beta_r", "A", "z_alpha", "z_beta")})
+    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS),
+                      **model.form_attrs("power", "symmetric"))
     return data
 
 
@@ -98,6 +104,16 @@ def test_observed_vs_predicted_reports_coverage(idata, runs):
     assert len(left.containers) == len(LEVELS)
     coverage = float(fig.get_suptitle().split("%")[0].split()[-1]) / 100
     assert coverage > 0.7  # the runs come from the world the posterior is centred on
+
+
+def test_residuals_by_compute_draw_every_run_in_its_level(idata, runs):
+    fig = plots.residuals_by_compute(idata, runs)
+    axes = panels(fig)
+    assert [ax.get_title() for ax in axes] == [plots.sparsity_label(s) for s in LEVELS]
+    assert sum(len(ax.containers[0].lines[0].get_xdata()) for ax in axes) == runs.sizes["run"]
+    assert all(ax.get_xscale() == "log" and "FLOPs" in ax.get_xlabel() for ax in axes)
+    residuals = np.concatenate([ax.containers[0].lines[0].get_ydata() for ax in axes])
+    assert np.abs(np.median(residuals)) < 0.01  # the posterior is centred on the world of the runs
 
 
 def test_loss_curves_draw_one_valley_per_swept_compute(idata, runs):
@@ -168,7 +184,8 @@ def test_law_parameters_of_the_two_term_form_follow_its_first_order_condition():
     data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)},
                         dims={"A_E": ["sparsity"], "q_s": ["sparsity"]})
     data.posterior = data.posterior.assign(model.two_term_law(data.posterior))
-    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS), form=forms.TWO_TERM_FORM)
+    data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS),
+                      **model.form_attrs(forms.TWO_TERM_FORM, forms.IMPLIED_PENALTY))
     fig = plots.law_parameters(data)
     r_star_at_pivot = panels(fig)[0]
     median = r_star_at_pivot.get_lines()[0]

@@ -6,6 +6,7 @@ import pytest
 from bayes_moe import laws, model, posterior, simulate
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
+from conftest import assert_near_truth
 
 COMPUTES, R_GRID = (1e17, 1e18, 1e19), (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)
 
@@ -31,8 +32,8 @@ def idata(workspace):
 def test_r_star_beyond_the_data_contains_the_truth(idata):
     # C = 1e21 is two decades past the data; S = 0.95 is not a fitted level
     for compute, sparsity in ((1e21, 0.95), (1e21, 0.9538), (3e17, 0.93)):
-        interval = posterior.r_star(idata, compute, sparsity).isel(point=0)
-        assert interval["lower"] <= laws.paper_r_star(compute, sparsity) <= interval["upper"]
+        draws = posterior.log_r_star_draws(idata, compute, sparsity).values[:, 0]
+        assert_near_truth(draws, np.log(laws.paper_r_star(compute, sparsity)), f"log r* at {compute:g}, {sparsity}")
 
 
 def test_continuous_sparsity_broadcasts_and_uses_levels_where_fitted(idata):
@@ -97,3 +98,6 @@ def test_hold_out_validation_scores_the_held_out_level(workspace):
     report = posterior.hold_out_validation(runs, 0.9767, draws=200, tune=200, chains=2, progressbar=False)
     assert report["n_held_out"] == 18
     assert report["rmse"] < 0.05 and report["coverage_90"] >= 0.6
+    # the held-out losses of a world that follows the model fall across their predictive distributions
+    assert len(report["pit"]) == 18 and all(0 <= p <= 1 for p in report["pit"])
+    assert 0.25 < report["pit_mean"] < 0.75 and report["pit_ks_pvalue"] > 0.001

@@ -26,6 +26,17 @@ def test_paper_world_follows_the_paper_and_two_term_world_does_not():
     assert not np.allclose(two_term, laws.paper_log_r_star(compute, 0.9), atol=1e-3)
 
 
+def test_bending_world_follows_the_paper_from_its_bend_up_and_departs_below():
+    world = simulate.World(law="bending", bend_compute=1e18, r_star_bend=0.3, frontier_bend=0.05)
+    above = np.array([1e18, 1e20])
+    assert world.log_r_star(above, 0.9) == pytest.approx(laws.paper_log_r_star(above, 0.9))
+    assert world.log_r_star(1e16, 0.9) - laws.paper_log_r_star(1e16, 0.9) == pytest.approx(0.6)  # two decades below
+    paper = simulate.World(law="paper")
+    at_r_star = lambda w, c: w.mean_loss(np.exp(w.log_r_star(c, 0.9)), c, 0.9)  # noqa: E731 -- the frontier
+    assert at_r_star(world, 1e17) - at_r_star(paper, 1e17) == pytest.approx(0.05)
+    assert at_r_star(world, 1e19) == pytest.approx(at_r_star(paper, 1e19))
+
+
 def test_two_term_world_with_q_of_sparsity_has_an_exponent_of_compute_per_sparsity():
     """q(S) = q ((1-S)/(1-S_REF))^q_exponent: sparser experts learn slower, so r* rises faster with C
     there (0.10 at E = 17 to 0.17 at E = 129 over 1e17-1e20 FLOPs), as the paper's beta_r(S) does."""

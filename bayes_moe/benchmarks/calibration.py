@@ -7,7 +7,9 @@ check whether the 90% interval of r* contains the true r* inside the data (C = 1
 ``asymmetric`` and ``two-term`` (misspecified). The default model (power law, asymmetric valley) is fit
 to all three; ``asymmetric`` also with a symmetric valley to show what the asymmetry buys, ``two-term``
 also with the curved r* law and with its own (the two-term form); ``auto`` (power or two-term, as
-PSIS-LOO prefers) in the paper's world and the two-term one. Goal: 85-95% in the well-specified world,
+PSIS-LOO prefers) in the paper's world and the two-term one; ``bending`` (the paper's law from 1e18 up,
+r* inflated and the frontier bent below it: simulate.World) with the default model. Goal: 85-95% in the
+well-specified world,
 and >= 95% of fits converged.
 
     nice python -m bayes_moe.benchmarks.calibration [--datasets 20] [--cases two-term/two-term/implied ...] [--name NAME]
@@ -26,7 +28,7 @@ from bayes_moe.benchmarks import write_results
 CASES = (("paper", "power", "asymmetric"), ("asymmetric", "power", "asymmetric"),
          ("asymmetric", "power", "symmetric"), ("two-term", "power", "asymmetric"),
          ("two-term", "curved", "asymmetric"), ("two-term", "two-term", "implied"),
-         ("paper", "auto", "asymmetric"), ("two-term", "auto", "asymmetric"))
+         ("paper", "auto", "asymmetric"), ("two-term", "auto", "asymmetric"), ("bending", "power", "asymmetric"))
 QUERIES = {"inside (1e18)": 1e18, "beyond (1e20)": 1e20, "beyond (1e21)": 1e21}
 
 

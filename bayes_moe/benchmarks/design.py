@@ -12,7 +12,7 @@ runs each strategy needed to first get within that width and the coverage at tha
 campaign that stops short of the target width still measures compute-to-width against the grid),
 with medians per (world, strategy).
 
-    bayes-moe benchmark-design [--seeds 3] [--worlds paper two-term two-term-qs] [--batch 4] [--out DIR]
+    bayes-moe benchmark-design [--seeds 3] [--worlds paper two-term two-term-qs bending] [--batch 4] [--out DIR]
     python -m bayes_moe.benchmarks.design design_benchmark.json   # the tables again, from the JSON
 """
 
@@ -43,7 +43,9 @@ from bayes_moe.simulate import LAWS, World
 # exponent varying with sparsity, q(S) = 0.15 ((1-S)/0.1)^0.3 (r*'s exponent of C 0.10-0.17 across the
 # paper's sparsities, as the paper's beta_r(S)), inside the two-term form only through its q_slope
 WORLDS = {"paper": {"law": "paper"}, "two-term": {"law": "two-term"},
-          "two-term-qs": {"law": "two-term", "q_exponent": 0.3}}
+          "two-term-qs": {"law": "two-term", "q_exponent": 0.3},
+          # the paper's law from 1e18 FLOPs up, r* inflated and the frontier bent up below (issue #17)
+          "bending": {"law": "bending", "bend_compute": 1e18, "r_star_bend": 0.3, "frontier_bend": 0.05}}
 DEFAULT_WORLDS = ("paper", "two-term")
 DEFAULT_STRATEGIES = ("active", "grid", "sobol", "max-variance")
 PROB = 0.9

@@ -10,11 +10,12 @@ from bayes_moe.ledger import Ledger
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
-    from bayes_moe import model
+    from bayes_moe import fitting, model
 
     with Ledger.open(workspace_path(args), readonly=True) as ledger:
         runs = ledger.to_dataset()
-    comparison, verdict = model.compare_forms(runs, **fit_options(args))
+    law = fitting.fit_law(workspace_path(args))  # every variant with the campaign's frontier and pivot
+    comparison, verdict = model.compare_forms(runs, frontier=law["frontier"], pivot=law["pivot"], **fit_options(args))
     columns = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "warning"]
     rows = [{"variant": name, **{c: row[c] for c in columns}} for name, row in comparison.iterrows()]
     emit(args, {"variants": rows, "verdict": verdict},

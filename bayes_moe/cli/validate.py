@@ -18,8 +18,9 @@ def _cmd_validate(args: argparse.Namespace) -> None:
     law = _law(args)
     report = posterior.hold_out_validation(runs, args.hold_out_sparsity, **law, **fit_options(args))
     emit(args, report, f"held out S={args.hold_out_sparsity:g} ({report['n_held_out']} runs), refit on "
-                       f"{report['n_fit']} runs ({law['form']} law, {penalty_of(**law)} penalty)\n"
-                       + table([report], ["rmse", "mean_abs_error", "coverage_50", "coverage_90", "converged"]))
+                       f"{report['n_fit']} runs ({law['form']} law, {penalty_of(law['form'], law['penalty'])} penalty)\n"
+                       + table([report], ["rmse", "mean_abs_error", "coverage_50", "coverage_90", "pit_mean",
+                                          "pit_ks_distance", "pit_ks_pvalue", "converged"]))
 
 
 def _law(args: argparse.Namespace) -> dict:

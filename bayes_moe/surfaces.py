@@ -1,0 +1,212 @@
+"""Each law form's loss surface, defined once: its PyMC priors and the arithmetic that turns its
+parameters into ``log r*`` and the mean loss, which the PyMC model (model.py, on PyTensor tensors) and
+the posterior queries (posterior.py, on numpy draws) both call. Adding a form touches this module.
+
+A form works in two steps. ``at_levels(v, x, xp)`` turns its variables ``v`` into the quantities its
+arithmetic needs (r* at C0 and its slope, the frontier's terms, the valley's curvatures) at sparsities
+``x`` (the centred log activated fraction); ``mean_loss``, ``log_r_star`` and ``slope`` then evaluate those
+quantities ``q`` at log compute ``log_c`` = log(C/C0). ``xp`` is the array module (``numpy`` or
+``pytensor.tensor``). The PyMC model evaluates ``at_levels`` on its sparsity levels and indexes the result
+by each run's level; the queries evaluate it on draws at each query point, (sample, point) arrays.
+
+A form declares its variables by role (``Form.roles``, kept in the posterior's attrs), so that a query
+at a sparsity no run has knows what to do with each: ``deviation`` variables are a level's
+standard-normal draw from the population law (a new level draws a fresh one), ``unpooled`` ones are
+free per level (a new level takes the line in ``x`` through the fitted levels' logs); the rest are
+shared by every level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayes_moe import laws
+from bayes_moe.forms import ANCHORED_FRONTIER, DEFAULT_FRONTIER, SIGNED_FORM, TWO_TERM_FORM
+
+SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
+SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
+
+
+@dataclass(frozen=True)
+class Form:
+    """A law form: its name, the valley it assumes, how its frontier is parametrised
+    (``forms.FRONTIERS``), and its variables' roles."""
+
+    name: str
+    penalty: str
+    frontier: str = DEFAULT_FRONTIER
+
+    @property
+    def roles(self) -> dict:
+        """``{"deviation": names, "unpooled": names}`` (module docstring)."""
+        raise NotImplementedError
+
+    def declare(self) -> dict:
+        """Declare the form's priors in the current PyMC model (dim ``sparsity`` for per-level ones);
+        returns ``{name: variable}``."""
+        raise NotImplementedError
+
+    def at_levels(self, v: dict, x, xp) -> dict:
+        """The quantities the arithmetic needs, at sparsities ``x``, from the variables ``v``."""
+        raise NotImplementedError
+
+    def reported(self, q: dict, xp) -> dict:
+        """The per-level quantities the posterior keeps for plots and notebooks, from ``at_levels``."""
+        raise NotImplementedError
+
+    def mean_loss(self, q, log_r, log_c, xp):
+        raise NotImplementedError
+
+    def log_r_star(self, q, log_c, xp):
+        raise NotImplementedError
+
+    def slope(self, q, log_c, xp):
+        """``d log r* / d log C`` at ``log_c``."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ValleyForm(Form):
+    """The frontier plus a valley around an r* law (forms power, curved, signed):
+
+        log r*       = log alpha + beta l (+ curvature l (l - l_1), form curved)
+        log alpha    = a0 + a1 x + sigma_alpha z_alpha
+        log beta     = b0 + b1 x + sigma_beta z_beta                  (beta itself in the signed form)
+        L_opt        = E + A (C/C0)^-gamma
+        valley       = (C/C0)^-eta [kappa_left d^2 (d < 0), kappa_right d^2 (d > 0)],  d = log r - log r*
+    """
+
+    @property
+    def roles(self) -> dict:
+        frontier = ("L_pivot", "drop") if self.frontier == ANCHORED_FRONTIER else ("A",)
+        return {"deviation": ("z_alpha", "z_beta"), "unpooled": frontier}
+
+    def declare(self) -> dict:
+        import pymc as pm
+
+        # where r* lies: the population law across sparsity and each level's deviation from it
+        # (non-centred). Four levels less two population slopes leave two degrees of freedom for each
+        # scale, so the data barely move sigma_alpha, sigma_beta and the prior decides their range.
+        # Under a HalfNormal(0.2) the sampler went out to 0.4, where the data-pinned levels squeeze z
+        # into an inverted funnel (divergences, r-hat > 1.01 on sigma_alpha); a Gamma(4, 50) keeps the
+        # scales in [0.016, 0.2] (98%): a level's r* strays 2-20% from the population law. The centred
+        # form diverged more.
+        signed = self.name == SIGNED_FORM
+        v = {"a0": pm.Normal("a0", 0.0, 1.0),  # log r* at C0 and S_REF
+             "a1": pm.Normal("a1", 0.0, 1.0),
+             "sigma_alpha": pm.Gamma("sigma_alpha", alpha=SCALE_SHAPE, beta=SCALE_SHAPE / SCALE_MEAN),
+             "z_alpha": pm.Normal("z_alpha", 0.0, 1.0, dims="sparsity"),
+             "z_beta": pm.Normal("z_beta", 0.0, 1.0, dims="sparsity"),
+             # the signed form's line is beta itself (either sign), its level spread on beta's own
+             # scale; the others' is log beta
+             "b0": pm.Normal("b0", 0.0, 0.5) if signed else pm.Normal("b0", -1.5, 1.0),
+             "b1": pm.Normal("b1", 0.0, 0.5),
+             "sigma_beta": pm.Gamma("sigma_beta", alpha=SCALE_SHAPE,
+                                    beta=SCALE_SHAPE / (SIGNED_SCALE_MEAN if signed else SCALE_MEAN))}
+        if self.name == "curved":
+            v["curvature"] = pm.Normal("curvature", 0.0, 0.05)
+        # the frontier, the lowest loss at each compute, per level unpooled (each frontier is pinned by
+        # many runs, and a hierarchy whose spread the data put near zero makes a funnel)
+        if self.frontier == ANCHORED_FRONTIER:
+            # by what the runs pin: its value at C0 and its drop over the decade below, per level
+            v.update(L_pivot=pm.Normal("L_pivot", 3.0, 3.0, dims="sparsity"),
+                     drop=pm.LogNormal("drop", np.log(0.3), 1.5, dims="sparsity"))
+        else:
+            v.update(E=pm.HalfNormal("E", 3.0), A=pm.LogNormal("A", 0.0, 1.5, dims="sparsity"))
+        v.update(gamma=pm.LogNormal("gamma", np.log(0.2), 0.7), kappa=pm.LogNormal("kappa", np.log(0.05), 1.0))
+        if self.penalty == "asymmetric":
+            v["kappa_skew"] = pm.Normal("kappa_skew", 0.0, 1.0)  # log(kappa_right / kappa_left)
+        # the valley flattens (eta > 0) or steepens as compute grows: where attention and experts are
+        # separate power laws (docs/paper.md point 1), its curvature follows their shrinking reducible loss
+        v["kappa_exponent"] = pm.Normal("kappa_exponent", 0.0, 0.3)
+        return v
+
+    def at_levels(self, v, x, xp):
+        log_alpha = v["a0"] + v["a1"] * x + v["sigma_alpha"] * v["z_alpha"]
+        beta_line = v["b0"] + v["b1"] * x + v["sigma_beta"] * v["z_beta"]
+        if self.frontier == ANCHORED_FRONTIER:
+            # E, A from the frontier's value at C0 and its drop over the decade below: over one or two
+            # decades of compute E, A and gamma lie on a curved ridge (only the frontier's level and
+            # slope are pinned), which these coordinates straighten, with E per level
+            A = v["drop"] / (xp.exp(v["gamma"] * np.log(10.0)) - 1)
+            E = v["L_pivot"] - A
+        else:
+            E, A = v["E"], v["A"]
+        if self.penalty == "asymmetric":
+            kappa_left = v["kappa"] * xp.exp(-v["kappa_skew"] / 2)
+            kappa_right = v["kappa"] * xp.exp(v["kappa_skew"] / 2)
+        else:
+            kappa_left = kappa_right = v["kappa"]
+        return {"log_alpha": log_alpha, "beta": beta_line if self.name == SIGNED_FORM else xp.exp(beta_line),
+                "curvature": v.get("curvature", 0.0), "E": E, "A": A, "gamma": v["gamma"],
+                "kappa_left": kappa_left, "kappa_right": kappa_right, "kappa_exponent": v["kappa_exponent"]}
+
+    def reported(self, q, xp):
+        levels = {"alpha_r": xp.exp(q["log_alpha"]), "beta_r": q["beta"]}
+        if self.frontier == ANCHORED_FRONTIER:
+            levels.update(E=q["E"], A=q["A"])
+        return levels
+
+    def log_r_star(self, q, log_c, xp):
+        return laws.log_r_star(q["log_alpha"], q["beta"], log_c, q["curvature"])
+
+    def slope(self, q, log_c, xp):
+        return q["beta"] + q["curvature"] * (2 * log_c - laws.CURVE_ANCHOR)
+
+    def mean_loss(self, q, log_r, log_c, xp):
+        relative = xp.exp(log_c)  # C / C0
+        return (laws.frontier(q["E"], q["A"], q["gamma"], relative)
+                + laws.valley(log_r - self.log_r_star(q, log_c, xp), relative, q["kappa_left"], q["kappa_right"],
+                              q["kappa_exponent"]))
+
+
+@dataclass(frozen=True)
+class TwoTermForm(Form):
+    """docs/paper.md point 1: attention and experts as separate power laws in their own compute,
+    ``E + A_A (C_A/C0)^-p + A_E (C_E/C0)^-q_s``, ``log q_s = log q + q_slope x``; r* is where the two
+    marginal returns balance (the first-order condition, solved in numpy only: ``alpha_r``, ``beta_r``
+    are added per draw after sampling, ``model.two_term_law``)."""
+
+    @property
+    def roles(self) -> dict:
+        return {"deviation": (), "unpooled": ("A_E",)}
+
+    def declare(self) -> dict:
+        import pymc as pm
+
+        return {"E": pm.HalfNormal("E", 3.0),
+                # attention's term does not depend on the experts' count; the experts' does, per level,
+                # unpooled as the other forms' frontier A
+                "A_A": pm.LogNormal("A_A", 0.0, 1.5),
+                "A_E": pm.LogNormal("A_E", 0.0, 1.5, dims="sparsity"),
+                "p": pm.LogNormal("p", np.log(0.2), 0.7),
+                # the experts' exponent, a power law in 1 - S as the paper's beta_r (with one q, r*'s
+                # exponent of compute would barely depend on S): q at S_REF and its slope in x
+                "q": pm.LogNormal("q", np.log(0.2), 0.7),
+                "q_slope": pm.Normal("q_slope", 0.0, 0.5)}
+
+    def at_levels(self, v, x, xp):
+        return {"E": v["E"], "A_A": v["A_A"], "A_E": v["A_E"], "p": v["p"], "q_s": v["q"] * xp.exp(v["q_slope"] * x)}
+
+    def reported(self, q, xp):
+        return {"q_s": q["q_s"]}
+
+    def mean_loss(self, q, log_r, log_c, xp):
+        return laws.two_term_loss(xp.exp(log_r), xp.exp(log_c), q["E"], q["A_A"], q["A_E"], q["p"], q["q_s"])
+
+    def log_r_star(self, q, log_c, xp):
+        return np.log(self._r_star(q, log_c))
+
+    def slope(self, q, log_c, xp):
+        return laws.foc_slope(self._r_star(q, log_c), q["p"], q["q_s"])
+
+    def _r_star(self, q, log_c):
+        return laws.foc_r_star(np.exp(log_c), q["A_A"], q["A_E"], q["p"], q["q_s"])
+
+
+def form(name: str, penalty: str, frontier: str = DEFAULT_FRONTIER) -> Form:
+    """The surface of law form ``name`` with valley ``penalty`` and ``frontier`` (names checked by the
+    caller; the two-term form has no frontier of its own)."""
+    return TwoTermForm(name, penalty) if name == TWO_TERM_FORM else ValleyForm(name, penalty, frontier)
