@@ -13,6 +13,7 @@ import pytest
 
 from bayes_moe.campaign import UNCONVERGED_STOP, law_may_stop, run_campaign
 from bayes_moe.executors import make_executor
+from bayes_moe.fitting import fit_workspace
 from bayes_moe.ledger import Ledger
 from bayes_moe.workspace import create_workspace
 from conftest import DEMO, FAST
@@ -97,7 +98,10 @@ def test_only_a_settled_law_kept_twice_may_stop_a_campaign(laws_fitted, settled,
 
 def test_killed_campaign_resumes_without_losing_or_repeating_runs(workspace):
     """SIGKILL a campaign while it executes a batch of 24 (Sobol, so proposing is instant); the kill is
-    retried if a batch slipped through between two polls, so the test always exercises a resume."""
+    retried if a batch slipped through between two polls, so the test always exercises a resume. The
+    workspace is fitted here first (this process has the model compiled), so the campaign process goes
+    straight to proposing instead of compiling its own."""
+    fit_workspace(workspace, **FAST_FIT)
     command = [sys.executable, "-m", "bayes_moe.cli", "--workspace", str(workspace), "campaign", "--rounds", "3",
                "--batch", "24", "--strategy", "sobol", "--draws", "150", "--tune", "150", "--chains", "2", "--json"]
     for _attempt in range(3):
