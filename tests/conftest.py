@@ -24,6 +24,10 @@ DEMO = REPO / "experiments" / "demo"
 FAST = dict(draws=150, tune=150, chains=2)
 FAST_FLAGS = [f"--{name}={value}" for name, value in FAST.items()]  # the same, as CLI flags
 
+# A fit whose posterior is checked against the truth it was simulated from (assert_near_truth): long enough
+# for the joint model's posterior on a sweep of COMPUTES x R_GRID to be near-normal and well sampled.
+RECOVERY = dict(draws=300, tune=300, chains=2, progressbar=False)
+
 # The sweep the simulated joint-model fits use: three decades of compute, r around the paper's r*.
 COMPUTES = (1e17, 1e18, 1e19)
 R_GRID = (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)

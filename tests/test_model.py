@@ -9,11 +9,7 @@ import pytest
 
 from bayes_moe import forms, laws, model, posterior, sampling, simulate
 from bayes_moe.errors import InputError
-from conftest import assert_near_truth
-
-SMALL = dict(draws=300, tune=300, chains=2, progressbar=False)
-COMPUTES = (1e17, 1e18, 1e19)
-R_GRID = (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)
+from conftest import COMPUTES, R_GRID, RECOVERY, assert_near_truth
 
 
 def paper_runs(seed=0, law="paper"):
@@ -22,7 +18,7 @@ def paper_runs(seed=0, law="paper"):
 
 @pytest.fixture(scope="module")
 def idata():
-    return model.fit(paper_runs(), seed=1, **SMALL)
+    return model.fit(paper_runs(), seed=1, **RECOVERY)
 
 
 def test_population_slopes_are_recovered(idata):
@@ -45,7 +41,7 @@ def test_two_term_world_flattening_valley_is_found_and_r_star_covered():
     """docs/paper.md point 1: the two-term surface's valley flattens as compute grows (curvature ~ C^-0.2
     here); a valley of fixed shape put r* 23% off with 5% coverage inside the data."""
     world = simulate.World(law="two-term", seed=3)
-    idata = model.fit(paper_runs(seed=3, law="two-term"), seed=3, **SMALL)
+    idata = model.fit(paper_runs(seed=3, law="two-term"), seed=3, **RECOVERY)
     # eta > 0: on data sets 0-5 its posterior mean lay 2.1-3.8 sd above 0 (a 5% quantile above 0.05,
     # asked before, failed on data set 0); three draws in four above 0 asks for 0.67 sd
     eta = idata.posterior["kappa_exponent"].values.ravel()
@@ -60,7 +56,7 @@ def test_signed_form_recovers_an_r_star_that_falls_with_compute():
     beta = exp(...) > 0 cannot follow; the signed form recovers beta and r* beyond the data."""
     world = simulate.World(law="paper", seed=4, slope_shift=-0.4)
     runs = simulate.sweep_dataset(world, computes=COMPUTES, r_grid=(0.3, 0.6, 1.0, 1.6, 2.5, 4.0, 6.0))
-    signed = model.fit(runs, form="signed", seed=4, **SMALL)
+    signed = model.fit(runs, form="signed", seed=4, **RECOVERY)
     sparsity = np.array(laws.PAPER_SPARSITIES)
     truth_beta = laws.paper_beta_r(sparsity) - 0.4
     beta = signed.posterior["beta_r"].transpose("sparsity", ...).values.reshape(len(sparsity), -1)
@@ -101,10 +97,10 @@ def test_a_posterior_of_another_model_version_is_refused(idata):
 def test_same_seed_same_draws_and_new_data_reuses_the_compiled_code(idata):
     compiled = sampling.compiled_keys()
     assert model.structure(tuple(idata.attrs["sparsity_levels"]), "power", "asymmetric") in compiled
-    again = model.fit(paper_runs(), seed=1, **SMALL)
+    again = model.fit(paper_runs(), seed=1, **RECOVERY)
     assert np.array_equal(again.posterior["a1"].values, idata.posterior["a1"].values)
     fewer = paper_runs(seed=5).isel(run=slice(0, 60))  # other runs, fewer, at the same four levels
-    other = model.fit(fewer, seed=1, **SMALL)  # a fresh model of the same structure: no recompilation
+    other = model.fit(fewer, seed=1, **RECOVERY)  # a fresh model of the same structure: no recompilation
     assert other.attrs["n_runs"] == 60 and other.constant_data.sizes["run"] == 60
     assert not np.array_equal(other.posterior["a1"].values, idata.posterior["a1"].values)
     assert sampling.compiled_keys() == compiled
@@ -121,7 +117,7 @@ def test_diagnostics_flag_a_short_run():
 
 def test_numpyro_without_jax_says_how_to_install_it(idata):
     with pytest.raises(InputError, match="pip install numpyro"):
-        model.fit(paper_runs(), sampler="numpyro", **SMALL)
+        model.fit(paper_runs(), sampler="numpyro", **RECOVERY)
 
 
 @pytest.mark.parametrize("column, value", [("r", -1.0), ("sparsity", 1.0), ("loss", np.nan)])
@@ -129,18 +125,18 @@ def test_bad_runs_are_named(column, value):
     runs = paper_runs()
     runs[column][3] = value
     with pytest.raises(InputError, match=f"run 4: {column}"):
-        model.fit(runs, **SMALL)
+        model.fit(runs, **RECOVERY)
 
 
 def test_a_valley_form_needs_a_valley():
     """"implied" belongs to the two-term surface; with a valley form it would have meant symmetric."""
     with pytest.raises(InputError, match="--penalty 'implied'"):
-        model.fit(paper_runs(), form="power", penalty=forms.IMPLIED_PENALTY, **SMALL)
+        model.fit(paper_runs(), form="power", penalty=forms.IMPLIED_PENALTY, **RECOVERY)
 
 
 def test_unknown_form_is_an_input_error():
     with pytest.raises(InputError, match="--form"):
-        model.fit(paper_runs(), form="cubic", **SMALL)
+        model.fit(paper_runs(), form="cubic", **RECOVERY)
 
 
 def test_loss_draws_match_the_world_near_the_data(idata):
@@ -160,7 +156,7 @@ def test_two_term_form_recovers_the_first_order_condition_law(q_exponent):
     first-order condition), and r* a decade beyond the runs."""
     world = simulate.World(law="two-term", seed=6, q_exponent=q_exponent)
     runs = simulate.sweep_dataset(world, computes=COMPUTES, r_grid=R_GRID)
-    fitted = model.fit(runs, form="two-term", seed=6, **SMALL)
+    fitted = model.fit(runs, form="two-term", seed=6, **RECOVERY)
     assert fitted.attrs["penalty"] == forms.IMPLIED_PENALTY
     # 15 quantities within SOUND_Z posterior sd: a calibrated fit fails this on < 0.1% of data sets
     for name, value in (("p", world.p), ("q", world.q)):  # positive: on the log scale
@@ -182,7 +178,7 @@ def test_auto_form_keeps_the_law_the_runs_follow(law, kept, computes):
     """The two-term world needs the demo's five computes: on 72 runs its lead over the power law is
     ~2 se of the elpd difference (13.8 vs 2 x 6.95 with seed 7), a coin flip for the 2-se rule."""
     runs = simulate.sweep_dataset(simulate.World(law=law, seed=7), computes=computes, r_grid=R_GRID)
-    fitted = model.fit(runs, form="auto", seed=7, **SMALL)
+    fitted = model.fit(runs, form="auto", seed=7, **RECOVERY)
     assert fitted.attrs["form"] == kept and kept in fitted.attrs["form_choice"]
     assert posterior.law_settled(fitted)  # the runs of either world tell the laws apart by > 2 se
     assert "log_likelihood" not in fitted.groups()  # kept for the choice, dropped unless asked for
@@ -205,7 +201,7 @@ def test_anchored_frontier_at_a_low_pivot_recovers_the_frontier_and_r_star():
     is not: over one decade it rests on gamma's prior, as the ridge that made these fits fail did.)"""
     world = simulate.World(law="paper", seed=8)
     runs = simulate.sweep_dataset(world, computes=(3e14, 1e15, 3e15), r_grid=(0.05, 0.1, 0.17, 0.3, 0.5, 0.9))
-    fitted = model.fit(runs, frontier="anchored", pivot=3e15, seed=8, **SMALL)
+    fitted = model.fit(runs, frontier="anchored", pivot=3e15, seed=8, **RECOVERY)
     assert fitted.attrs["pivot"] == 3e15 and fitted.attrs["frontier"] == "anchored"
     assert fitted.attrs["unpooled_variables"] == "L_pivot drop"
     sparsity = np.array(laws.PAPER_SPARSITIES)

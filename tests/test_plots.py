@@ -14,8 +14,9 @@ from bayes_moe import forms, laws, model, plots, simulate  # noqa: E402
 from bayes_moe.design import DesignSpace, EnsembleModel, PosteriorDraws, TargetVarianceReduction  # noqa: E402
 from bayes_moe.design.space import Candidate  # noqa: E402
 
+from conftest import COMPUTES  # noqa: E402
+
 LEVELS = laws.PAPER_SPARSITIES
-COMPUTES = (1e17, 1e18, 1e19)
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ import pytest
 from bayes_moe import laws, model, posterior, simulate
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
-from conftest import assert_near_truth
-
-COMPUTES, R_GRID = (1e17, 1e18, 1e19), (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)
+from conftest import COMPUTES, R_GRID, RECOVERY, assert_near_truth
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +18,7 @@ def workspace(tmp_path_factory):
     with Ledger.open(path, create=True) as ledger:
         ledger.import_csv(path / "runs.csv")
         runs = ledger.to_dataset()
-    posterior.save(model.fit(runs, draws=300, tune=300, chains=2, seed=0, progressbar=False), path)
+    posterior.save(model.fit(runs, seed=0, **RECOVERY), path)
     return path
 
 
