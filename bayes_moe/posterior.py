@@ -23,7 +23,7 @@ from scipy import stats
 
 from bayes_moe import laws, model, surfaces
 from bayes_moe.errors import InputError
-from bayes_moe.fields import is_sparsity
+from bayes_moe.fields import is_sparsity, rule
 from bayes_moe.workspace import POSTERIOR_FILE
 
 NOISE_NU_FLOOR = 3.0  # noise_sd: a Student-t draw with nu <= 2 has no sd; use that of nu = 3
@@ -151,8 +151,8 @@ def _points(**values) -> xr.Dataset:
         v = points[name].values
         ok = is_sparsity(v) if name == "sparsity" else v > 0
         if not np.all(ok):
-            bound = "0 <= sparsity < 1" if name == "sparsity" else f"{name} > 0"
-            raise InputError(f"need {bound}, got {name} = {v[~ok][0]!r}")
+            bound = rule("sparsity") if name == "sparsity" else "> 0"
+            raise InputError(f"need {name} {bound}, got {name} = {v[~ok][0]!r}")
     return points
 
 
