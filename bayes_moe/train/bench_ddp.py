@@ -26,18 +26,18 @@ R, SPARSITY = 1.0, 0.9538
 
 
 def record(preset: str, steps: int, batch: int, nproc: int, device: str, config: dict, workspace: Path,
-           out: Path) -> dict:
-    """Train the same run (``steps`` steps of ``batch`` sequences) with ``nproc`` processes, then with 1 in
-    this process (in that order, so that the torchrun workers find the GPUs empty); ``out`` is rewritten
-    after each, so a run cut off by a time limit keeps what it measured."""
+           out: Path, seed: int = 0) -> dict:
+    """Train the same run (``steps`` steps of ``batch`` sequences, the run's ``seed``) with ``nproc``
+    processes, then with 1 in this process (in that order, so that the torchrun workers find the GPUs
+    empty); ``out`` is rewritten after each, so a run cut off by a time limit keeps what it measured."""
     a = arch_module.solve_preset(R, SPARSITY, preset)
     compute = 3 * a.c_token * batch * a.n_ctx * (steps - 0.5)  # rounds up to exactly ``steps`` steps
     config = {"batch_size": batch, "checkpoint_interval_s": 1e9, **config}
-    result = {"world_size": nproc, "preset": preset, "arch": a.summary(), "steps": steps, "batch": batch,
+    result = {"world_size": nproc, "preset": preset, "arch": a.summary(), "steps": steps, "batch": batch, "seed": seed,
               "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu", "torch": torch.__version__}
     for world in (nproc, 1):
         with Ledger.open(workspace, create=not (workspace / "ledger.sqlite").exists()) as ledger:
-            run_id = ledger.add_run(a.r, compute, a.sparsity, arch=a.to_dict(), seed=0, label=f"ddp-{world}")
+            run_id = ledger.add_run(a.r, compute, a.sparsity, arch=a.to_dict(), seed=seed, label=f"ddp-{world}")
         began = time.perf_counter()
         run = train_run(workspace, run_id, nproc=world, device=device, config=config, progress=False)
         result[f"wall_s_{world}"] = time.perf_counter() - began
@@ -71,10 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nproc", type=int, default=2)
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cpu: tests of this script (gloo)")
     parser.add_argument("--config", type=Path, help="more trainer settings (TOML), e.g. compile = false")
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed: initialisation and data order (0)")
     args = parser.parse_args(argv)
     config = read_config(args.config) if args.config else {}
     with tempfile.TemporaryDirectory(prefix="bench_ddp_") as workspace:  # checkpoints stay out of --out
-        result = record(args.preset, args.steps, args.batch, args.nproc, args.device, config, Path(workspace), args.out)
+        result = record(args.preset, args.steps, args.batch, args.nproc, args.device, config, Path(workspace), args.out,
+                        args.seed)
     return 0 if "speedup" in result else 1
 
 
