@@ -687,15 +687,15 @@ def _estimate_micro_batch(s: Session, per_rank: int) -> int:
     torch.cuda.synchronize(device)
     free, _ = torch.cuda.mem_get_info(device)
     base = torch.cuda.memory_allocated(device)
-    kept, peak = [], 0
+    kept, peaks = [], []
     for micro in (1, 2):
         torch.cuda.reset_peak_memory_stats(device)
         error = _trial_step(s, s.objective, micro, after_forward=lambda: kept.append(
             torch.cuda.memory_allocated(device) - base))
         if error is not None:
             return 1  # the trial of the settle loop reports it
-        peak = peak or torch.cuda.max_memory_allocated(device) - base
-    per_sequence = max(kept[1] - kept[0], 1)
+        peaks.append(torch.cuda.max_memory_allocated(device) - base)
+    per_sequence, peak = max(kept[1] - kept[0], 1), peaks[0]
     optimizer_state = 0 if s.optimizer.state else 2 * sum(p.numel() * p.element_size() for p in s.model.parameters())
     fits = 1 + int((MEMORY_HEADROOM * free - peak - optimizer_state) // per_sequence)
     s.notes["micro_batch_estimate"] = {"activation_bytes_per_sequence": per_sequence,
