@@ -331,6 +331,9 @@ class Rank:
 def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progress: bool) -> bool:
     """The work of one rank; its ending goes to the ledger: rank 0 records a done run, any rank a failed
     one (the first to fail writes the reason; an unexpected error's traceback also goes to stderr).
+    Over several ranks, a rank records only the failures it owns (RunFailure, InputError): any other
+    error may be the echo of a peer's death (gloo's "Connection closed by peer" when a worker was
+    killed), so it is left to ``_launch``, which sees every rank's exit status in torchrun's report.
     A KeyboardInterrupt leaves the run 'running', to be resumed. True where the run finished."""
     distributed = "RANK" in os.environ
     if distributed:
@@ -349,8 +352,10 @@ def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progr
         fail_if_running(workspace, run_id, f"rank {rank.rank}: {error}" if distributed else str(error))
     except Exception as error:
         traceback.print_exc()
-        fail_if_running(workspace, run_id, (f"rank {rank.rank}: " if distributed else "")
-                        + f"{type(error).__name__}: {error}"[:STDERR_TAIL])
+        if not distributed:
+            fail_if_running(workspace, run_id, f"{type(error).__name__}: {error}"[:STDERR_TAIL])
+        elif isinstance(error, InputError):
+            fail_if_running(workspace, run_id, f"rank {rank.rank}: {type(error).__name__}: {error}"[:STDERR_TAIL])
     finally:
         if distributed:
             dist.destroy_process_group()
