@@ -49,7 +49,8 @@ class Settings:
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
-    return [i for i in rows if i not in chosen and costs[i] <= spend_left * (1 + 1e-12)]
+    rows = np.asarray(rows)
+    return rows[~np.isin(rows, chosen) & (costs[rows] <= spend_left * (1 + 1e-12))].tolist()
 
 
 class GroupCampaign:

@@ -41,11 +41,16 @@ class _ConditionedDraws:
 
     def reductions(self, rows: np.ndarray) -> np.ndarray:
         """Debiased variance reduction at the targets (summed) from observing each row's columns together."""
-        factor = np.linalg.cholesky(_nonnegative(self.blocks[rows]) + self.noise * np.eye(self.k))
         by_column = self.pool_targets.reshape(-1, self.k, self.pool_targets.shape[1])[rows]
-        shares = np.linalg.solve(factor, by_column) ** 2      # rows x k x targets
+        if self.k == 1:  # one output: a division, not batched 1 x 1 factorisations (4x faster on lr_bsz)
+            variance = np.maximum(self.blocks[rows, :, 0], 0.0) + self.noise  # rows x 1
+            shares = by_column ** 2 / variance[..., None]
+            epistemic = 1 - self.noise / variance
+        else:
+            factor = np.linalg.cholesky(_nonnegative(self.blocks[rows]) + self.noise * np.eye(self.k))
+            shares = np.linalg.solve(factor, by_column) ** 2      # rows x k x targets
+            epistemic = 1 - self.noise / np.diagonal(factor, axis1=1, axis2=2) ** 2
         before = self.left - (np.cumsum(shares, axis=1) - shares)
-        epistemic = 1 - self.noise / np.diagonal(factor, axis1=1, axis2=2) ** 2
         debiased = shares - before * epistemic[..., None] / (self.n_draws - 1)
         return np.clip(debiased.sum(axis=1), 0, None).sum(axis=1)
 
@@ -88,17 +93,18 @@ def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.
     draws = _ConditionedDraws(np.asarray(pool_means, float), np.asarray(target_means, float),
                               np.asarray(noise_sd, float), outputs)
     weights = (costs / costs.sum()) ** cost_power
-    left = list(candidates)
+    candidates = np.fromiter(candidates, dtype=int)
+    left = np.ones(len(candidates), dtype=bool)
     picks: list[tuple[int, float]] = []
     for _ in range(q):
         spend = budget_left - sum(costs[i] for i, _ in picks)
-        affordable = np.array([i for i in left if costs[i] <= spend * (1 + 1e-12)], dtype=int)
+        affordable = candidates[left & (costs[candidates] <= spend * (1 + 1e-12))]
         if not affordable.size:
             break
         values = draws.reductions(affordable) / weights[affordable]
         best = int(np.argmax(values))
         row = int(affordable[best])
         picks.append((row, float(values[best])))
-        left.remove(row)
+        left[candidates == row] = False
         draws.observe(row)
     return picks
