@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_moe import laplace
+from bayes_moe.discrepancy import AMPLITUDE, Discrepancy
 from bayes_moe.errors import InputError
 from bayes_moe.pooltask import PoolTask, load_task
 
@@ -46,6 +47,8 @@ class Settings:
     draws: int = 256
     batch_share: float = 0.25  # a batch adds this share of the runs picked so far (at least one)
     cost_power: float = 1.0
+    discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
+    polish: bool = True  # the fit scored at each budget: its best start's least squares run on to converge
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -66,17 +69,30 @@ class GroupCampaign:
         self.chosen: list[int] = []
         self.fit: laplace.LaplaceFit | None = None
         self.modes: tuple = ()
+        self.discrepancy = (Discrepancy({k: v[rows] for k, v in self.features.items()}, self.target_features,
+                                        len(law.outputs)) if settings.discrepancy else None)
 
     def spent(self) -> float:
         return float(self.task.costs[self.chosen].sum())
 
-    def refit(self, starts: int | None = None):
+    def refit(self, starts: int | None = None, polish: bool = False):
         """Fit the picks from ``starts`` random starts (default: the settings') and the last fit's modes."""
         chosen = np.array(self.chosen)
         starts = starts or (self.settings.restarts if self.modes else self.settings.starts)
         self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
-                               rng=self.rng, starts=starts, n_draws=self.settings.draws, warm=self.modes)
+                               rng=self.rng, starts=starts, n_draws=self.settings.draws, warm=self.modes,
+                               polish=polish)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
+
+    def discrepancy_factors(self, *point_sets: dict) -> list:
+        """The model discrepancy's posterior factors at ``point_sets`` given the picks (``discrepancy``), its
+        prior sd the settings' multiple of the fit's noise sd; None without a discrepancy."""
+        if self.discrepancy is None:
+            return None
+        noise_var = float(np.mean(self.fit.noise_sd ** 2))
+        observed = {k: v[self.chosen] for k, v in self.features.items()}
+        return self.discrepancy.posterior_factor(self.settings.discrepancy * math.sqrt(noise_var), observed,
+                                                 noise_var, *point_sets)
 
     def advance(self, budget: float):
         """Pick runs until nothing more fits ``budget`` (a share of the group's cost), then fit."""
@@ -88,7 +104,7 @@ class GroupCampaign:
                 break
             self.chosen.extend(self._pick(affordable, spend_left))
         if self.chosen:
-            self.refit(self.settings.final_starts or None)
+            self.refit(self.settings.final_starts or None, polish=self.settings.polish)
 
     def _pick(self, affordable, spend_left) -> list[int]:
         costs = self.task.costs
@@ -106,7 +122,8 @@ class GroupCampaign:
         q = max(1, math.ceil(self.settings.batch_share * len(self.chosen)))
         picks = select_batch(self.fit.mean_draws(pool_features), self.fit.mean_draws(self.target_features),
                              self.fit.noise_sd, costs[affordable], range(len(affordable)), spend_left, q,
-                             self.settings.cost_power, outputs=len(self.law.outputs))
+                             self.settings.cost_power, outputs=len(self.law.outputs),
+                             discrepancy=self.discrepancy_factors(pool_features, self.target_features))
         return [affordable[i] for i, _ in picks]
 
 
@@ -133,7 +150,9 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
             mean = law.predict(campaign.fit.best, campaign.target_features)[0]
             if not np.isfinite(mean).all():
                 continue
-            lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng)
+            factors = campaign.discrepancy_factors(campaign.target_features)
+            extra_sd = None if factors is None else np.sqrt(np.sum(factors[0] ** 2, axis=0))
+            lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng, extra_sd)
             predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows].ravel())
         results.append(scores(budget, predicted, lower, upper, truth)
                        | {"runs": sum(len(c.chosen) for c, _ in campaigns), "wall_s": time.perf_counter() - start,

@@ -41,7 +41,8 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
     if unknown:
         raise InputError(f"--laws {' '.join(unknown)}: task {task.name} has {', '.join(names)}")
     laws = [names.index(name) for name in args.laws] if args.laws else None
-    settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts)
+    settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
+                                   discrepancy=_amplitude(args), polish=args.polish)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -55,6 +56,15 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
     finally:
         if log:
             log.close()
+
+
+def _amplitude(args: argparse.Namespace) -> float:
+    """``--discrepancy``, by default ``discrepancy.AMPLITUDE``; a negative one is refused."""
+    from bayes_moe.discrepancy import AMPLITUDE
+
+    if args.discrepancy is not None and args.discrepancy < 0:
+        raise InputError(f"--discrepancy {args.discrepancy}: an sd cannot be negative")
+    return AMPLITUDE if args.discrepancy is None else args.discrepancy
 
 
 def _read_log(path: str) -> list[dict]:
@@ -75,6 +85,7 @@ def _read_log(path: str) -> list[dict]:
 def _cmd_pool_next(args: argparse.Namespace) -> None:
     from bayes_moe import laplace
     from bayes_moe.design.pool import select_batch
+    from bayes_moe.discrepancy import Discrepancy
     from bayes_moe.pooltask import read_table, run_costs
     from bayes_moe.userlaw import load_law
 
@@ -96,16 +107,24 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
                          "(e.g. the cheapest runs)")
     rng = np.random.default_rng(args.seed)
     features = law.features(pool)
-    fit = laplace.fit(law, {k: v[done] for k, v in features.items()}, observed[done].ravel(), rng=rng, starts=args.starts)
+    done_features = {k: v[done] for k, v in features.items()}
+    fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=args.starts, polish=True)
     target_features = law.features(targets)
+    noise_var = float(np.mean(fit.noise_sd ** 2))
+    discrepancy = (Discrepancy(features, target_features, len(law.outputs)).posterior_factor(
+        _amplitude(args) * math.sqrt(noise_var), done_features, noise_var, features, target_features)
+        if _amplitude(args) else None)
     budget = math.inf if args.budget is None else args.budget
     picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
-                         candidates, budget, args.batch, args.cost_power, outputs=len(law.outputs))
+                         candidates, budget, args.batch, args.cost_power, outputs=len(law.outputs),
+                         discrepancy=discrepancy)
+    pool_sd, target_sd = ((None, None) if discrepancy is None else
+                          tuple(np.sqrt(np.sum(f ** 2, axis=0)) for f in discrepancy))
     columns = list(law.inputs.values())
     runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
-            for i, value in picks for at in _predictions(fit, features, i, rng)]
+            for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd)]
     at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
-                  for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng)]
+                  for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd)]
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
     text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(picks)} run(s) of "
             f"{len(candidates)} candidates, by variance reduction at the targets per unit cost\n"
@@ -115,12 +134,14 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     emit(args, {"law": law.name, "runs_done": int(done.size), "next": runs, "targets": at_targets}, text)
 
 
-def _predictions(fit, features: dict, row: int, rng) -> list[dict]:
-    """One record per output at ``features``' row ``row``: the best fit and the 90% predictive interval."""
+def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None) -> list[dict]:
+    """One record per output at ``features``' row ``row``: the best fit and the 90% predictive interval
+    (with the model discrepancy's sd at each point and output, ``discrepancy_sd``, when there is one)."""
     law, k = fit.law, len(fit.law.outputs)
     at_row = {symbol: value[row:row + 1] for symbol, value in features.items()}
     best = law.predict(fit.best, at_row)[0]
-    lower, upper = fit.interval(at_row, 0.9, rng)
+    extra = None if discrepancy_sd is None else discrepancy_sd[row * k:(row + 1) * k]
+    lower, upper = fit.interval(at_row, 0.9, rng, extra)
     return [{"output": law.outputs[o], "predicted": best[o], "lower90": lower[o], "upper90": upper[o]} for o in range(k)]
 
 
@@ -135,6 +156,8 @@ def register(command) -> None:
     p.add_argument("--batch", type=positive(int), default=1, help="runs to propose (1)")
     p.add_argument("--cost-power", type=float, default=1.0, help="acquisition per cost**POWER (1: per unit cost)")
     p.add_argument("--starts", type=positive(int), default=16, help="random starts of the MAP search (16)")
+    p.add_argument("--discrepancy", type=float,
+                   help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     p.add_argument("--seed", type=int, default=0)
 
     b = command("benchmark-scalebench", _cmd_benchmark, "ScaleBench's protocol on a task folder: active vs random "
@@ -149,6 +172,10 @@ def register(command) -> None:
     b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
     b.add_argument("--final-starts", type=int, default=0, help="random starts of the fit scored at each budget, "
                    "besides the last fit's modes (0: as a refit, 2)")
+    b.add_argument("--discrepancy", type=float,
+                   help="active: prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
+    b.add_argument("--no-polish", dest="polish", action="store_false",
+                   help="score the fits as the refits are searched, without running the best start on")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
     b.add_argument("--log", help="append each campaign's scores to this file as a JSON line when it ends "
                    "(a long benchmark's partial results)")

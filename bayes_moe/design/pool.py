@@ -27,15 +27,19 @@ from bayes_moe.errors import InputError
 class _ConditionedDraws:
     """Covariances of the pool's columns and the targets over the draws, conditioned on observed columns."""
 
-    def __init__(self, pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, outputs: int):
+    def __init__(self, pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, outputs: int,
+                 discrepancy: tuple | None = None):
         self.n_draws = pool_means.shape[0]
         self.k = outputs
         self.noise = float(np.mean(np.square(noise_sd)))  # E_s sigma_s^2, as TargetVarianceReduction
         self.pool = (pool_means - pool_means.mean(axis=0)) / np.sqrt(self.n_draws - 1)
         targets = (target_means - target_means.mean(axis=0)) / np.sqrt(self.n_draws - 1)
+        if discrepancy is not None:  # its factors' rows join the draws' as more square-root rows
+            self.pool = np.vstack([self.pool, discrepancy[0]])
+            targets = np.vstack([targets, discrepancy[1]])
         self.pool_targets = self.pool.T @ targets            # columns x targets
         self.left = np.sum(targets ** 2, axis=0)              # Var(target) still left
-        by_row = self.pool.reshape(self.n_draws, -1, outputs)
+        by_row = self.pool.reshape(len(self.pool), -1, outputs)
         self.blocks = np.einsum("mri,mrj->rij", by_row, by_row)  # rows x k x k: a row's columns' covariance
         self.updates: list[np.ndarray] = []                  # rank-one corrections, one per observed column
 
@@ -79,11 +83,13 @@ def _nonnegative(blocks: np.ndarray) -> np.ndarray:
 
 def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, costs: np.ndarray,
                  candidates, budget_left: float, q: int, cost_power: float = 1.0,
-                 outputs: int = 1) -> list[tuple[int, float]]:
+                 outputs: int = 1, discrepancy: tuple | None = None) -> list[tuple[int, float]]:
     """Up to ``q`` rows of the pool (indices from ``candidates``) with their acquisition values, picked in
     turn by variance reduction at the targets per ``(cost / total cost) ** cost_power``, each given the
     earlier picks, whose costs sum to at most ``budget_left``. ``pool_means``: draws x (rows * outputs);
-    ``target_means``: draws x (targets * outputs); ``noise_sd``: draws; ``costs``: rows."""
+    ``target_means``: draws x (targets * outputs); ``noise_sd``: draws; ``costs``: rows.
+    ``discrepancy``: the model discrepancy's posterior factors at the pool and the targets
+    (``discrepancy.Discrepancy.posterior_factor``), whose variance the picks also reduce."""
     if pool_means.shape[0] != target_means.shape[0] or pool_means.shape[0] != len(noise_sd):
         raise InputError(f"draws disagree: pool {pool_means.shape}, targets {target_means.shape}, "
                          f"noise {np.shape(noise_sd)}")
@@ -91,7 +97,7 @@ def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.
     if pool_means.shape[1] != len(costs) * outputs:
         raise InputError(f"pool draws {pool_means.shape} do not hold {outputs} output(s) for each of {len(costs)} rows")
     draws = _ConditionedDraws(np.asarray(pool_means, float), np.asarray(target_means, float),
-                              np.asarray(noise_sd, float), outputs)
+                              np.asarray(noise_sd, float), outputs, discrepancy)
     weights = (costs / costs.sum()) ** cost_power
     candidates = np.fromiter(candidates, dtype=int)
     left = np.ones(len(candidates), dtype=bool)

@@ -1,0 +1,75 @@
+"""Model discrepancy near the targets: how far the law itself may be wrong where it has no runs.
+
+The Laplace posterior (``laplace``) knows only its parameters' uncertainty: it trusts the law's
+extrapolation, so the selection buys many cheap runs far from the targets and the intervals at the
+targets are too narrow where the law is misspecified (docs/scalebench.md). A discrepancy ``delta(x)`` is
+added to the law's mean: a Gaussian process with a squared-exponential kernel over the inputs (logs of
+positive inputs, each scaled by its spread over the pool), of prior sd ``amplitude``, represented by
+its values at the target points (inducing points, ``delta(x) = k(x, Z) K_ZZ^-1 delta(Z)``). So it is
+largest at the targets and vanishes far from them; runs observed near the targets explain it away,
+runs far from them cannot. Each output of a law has its own, independent discrepancy.
+
+The discrepancy is a linear-Gaussian term, so its posterior given the observed runs is exact; it is
+returned as a factor ``F`` (``rank x columns``, ``F^T F`` the covariance), the form the selection
+(``design.pool.select_batch``) adds to its draws' covariance and the intervals add to their variance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import cho_factor, solve_triangular
+
+AMPLITUDE = 0.5     # default prior sd at the targets, in noise sds of the fit (docs/scalebench.md: measured)
+LENGTH = 1.0        # the kernel's length scale, in spreads of the pool's (log) inputs
+MAX_INDUCING = 64   # target points that carry the discrepancy (distinct ones; evenly spaced ones beyond)
+JITTER = 1e-8
+
+
+class Discrepancy:
+    """The discrepancy prior of one law's inputs on one pool and its targets, of unit amplitude."""
+
+    def __init__(self, pool_features: dict, target_features: dict, outputs: int = 1):
+        self.symbols = list(pool_features)
+        self.positive = {s: bool(np.all(pool_features[s] > 0) and np.all(target_features[s] > 0))
+                         for s in self.symbols}
+        spread = {s: float(np.std(self._transform(s, pool_features[s]))) for s in self.symbols}
+        self.spread = {s: v if v > 0 else 1.0 for s, v in spread.items()}
+        inducing = np.unique(self._space(target_features), axis=0)
+        if len(inducing) > MAX_INDUCING:
+            inducing = inducing[np.linspace(0, len(inducing) - 1, MAX_INDUCING).astype(int)]
+        self.inducing = inducing
+        self.outputs = outputs
+        kernel = self._kernel(inducing, inducing) + JITTER * np.eye(len(inducing))
+        self.root = np.linalg.cholesky(kernel)
+
+    def _transform(self, symbol, values):
+        return np.log(values) if self.positive[symbol] else np.asarray(values, float)
+
+    def _space(self, features: dict) -> np.ndarray:
+        return np.column_stack([self._transform(s, features[s]) / self.spread[s] for s in self.symbols])
+
+    def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        distance2 = np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
+        return np.exp(-0.5 * distance2 / LENGTH ** 2)
+
+    def _prior_factor(self, features: dict) -> np.ndarray:
+        """``inducing x points``: ``L^-1 k(Z, x)``, whose cross-products are the prior covariance."""
+        return solve_triangular(self.root, self._kernel(self.inducing, self._space(features)), lower=True)
+
+    def posterior_factor(self, amplitude: float, observed: dict, noise_var: float, *point_sets: dict) -> list:
+        """The posterior factor of the discrepancy of prior sd ``amplitude`` at each of ``point_sets`` given
+        runs at ``observed`` with noise variance ``noise_var``: ``(inducing * outputs) x (points * outputs)``
+        each, columns point by point as ``userlaw.Law.predict``, rows output by output."""
+        seen = amplitude * self._prior_factor(observed)
+        precision = np.eye(len(self.inducing)) + seen @ seen.T / noise_var
+        lower, _ = cho_factor(precision, lower=True)
+        factors = []
+        for features in point_sets:
+            single = amplitude * solve_triangular(np.tril(lower), self._prior_factor(features), lower=True)
+            factors.append(np.kron(np.eye(self.outputs), single)[:, _by_point(single.shape[1], self.outputs)])
+        return factors
+
+
+def _by_point(points: int, outputs: int) -> np.ndarray:
+    """Column order taking ``kron(I_outputs, F)``'s output-major columns to point-major ones."""
+    return (np.arange(outputs)[None, :] * points + np.arange(points)[:, None]).ravel()

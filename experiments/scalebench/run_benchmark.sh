@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole ScaleBench benchmark (docs/scalebench.md): every task, 3 seeds, its three budgets, all law forms
+# and strategies, one process, task after task (cheapest first), under nice. Per task: the campaign log
+# (results/full/TASK.jsonl, appended as campaigns end), the summary (TASK.json) and the task's wall and CPU
+# seconds (times.txt). Usage, from the repository root: experiments/scalebench/run_benchmark.sh [TASK ...]
+set -euo pipefail
+out=experiments/scalebench/results/full
+mkdir -p "$out"
+tasks=("$@")
+[ ${#tasks[@]} -gt 0 ] || tasks=(sparsity parallel moe lr_bsz vocab domain_mixture)
+for task in "${tasks[@]}"; do
+    start=$(date +%s)
+    /usr/bin/time -f "%U %S" -o "$out/$task.cpu" nice -n 10 .venv/bin/bayes-moe benchmark-scalebench \
+        --task "$task" --seeds 3 --log "$out/$task.jsonl" --json > "$out/$task.json"
+    read -r user system < "$out/$task.cpu" && rm "$out/$task.cpu"
+    echo "$task wall_s $(( $(date +%s) - start )) cpu_s $(echo "$user + $system" | bc) $(date -u +%FT%TZ)" >> "$out/times.txt"
+done
