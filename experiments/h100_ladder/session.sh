@@ -1,8 +1,10 @@
 #!/bin/bash
 # One call of the ladder campaign on a 4-GPU machine (device tool), from the repository root, torch with
-# CUDA, nothing installed. The workspace travels as ./ladder_in (carried); a machine still warm from the
-# call before keeps its own ./ladderws with the runs' checkpoints, so a run cut by the call's end resumes
-# where it stopped (a fresh machine restarts it from its saved plan).
+# CUDA, nothing installed. The campaign's workspace is experiments/h100_ladder/workspace (committed: ledger,
+# plans, logs); a machine still warm from the call before keeps its own ./ladderws (.gitignore'd) with the
+# runs' checkpoints, so a run cut by the call's end resumes where it stopped; a fresh machine copies the
+# committed workspace and restarts such a run from its saved plan. After a call, unpack ladderws.tgz from
+# ladder.tgz over experiments/h100_ladder/workspace and commit it.
 #   bash experiments/h100_ladder/session.sh first 560   # + #14's pool record on every GPU, then the ladder
 #   bash experiments/h100_ladder/session.sh more 560    # the ladder's queued runs until 560 s
 # Writes $OUT/ladder.tgz: the workspace without the checkpoints' weights (ledger, logs, plans), the corpus
@@ -13,8 +15,8 @@ export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVL
 part=$1 limit=$2
 work=$(mktemp -d)
 nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
-test -f ladderws/ledger.sqlite || cp -r ladder_in ladderws
-echo "workspace: $(test -d ladderws/checkpoints && echo kept from the call before || echo carried)" > "$work/session.log"
+if test -f ladderws/ledger.sqlite; then echo "workspace: kept from the call before" > "$work/session.log"
+else cp -r experiments/h100_ladder/workspace ladderws; echo "workspace: the committed one" > "$work/session.log"; fi
 if [ "$part" = first ]; then  # #14's record on the shipped sample while the CPUs build the corpus
   timeout 200 python3 -m bayes_moe.benchmarks.gpu_pool --out "$work" --time-limit 180 --scale 0.6 \
     > "$work/pool.log" 2>&1 &
