@@ -32,6 +32,7 @@ of ``Campaign``)::
     form = "power"                           # power | curved | signed | two-term | auto (LOO picks)
     penalty = "asymmetric"                   # asymmetric | symmetric valley (not for two-term)
     frontier = "power"                       # power | anchored (by its value at the pivot and drop below)
+    discrepancy = "none"                     # none | hinges (log r* may bend from its law below the runs' top)
     pivot = 1e19                             # C0: the compute the laws' intercepts refer to (FLOPs)
 
     [world]                                  # the simulator's ground truth (bayes_moe.simulate)
@@ -63,7 +64,8 @@ from pathlib import Path
 from bayes_moe import arch
 from bayes_moe.errors import InputError
 from bayes_moe.fields import check_sparsity
-from bayes_moe.forms import DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY, FORM_CHOICES, FRONTIERS, PENALTIES
+from bayes_moe.forms import (DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY, DISCREPANCIES,
+                             FORM_CHOICES, FRONTIERS, PENALTIES)
 from bayes_moe.laws import PIVOT
 
 CAMPAIGN_FILE = "campaign.toml"
@@ -98,6 +100,7 @@ class Campaign:
     form: str = DEFAULT_FORM  # the r* law of the workspace's fits (forms.FORM_CHOICES)
     penalty: str = DEFAULT_PENALTY
     frontier: str = DEFAULT_FRONTIER
+    discrepancy: str = DEFAULT_DISCREPANCY  # of log r* from its law along compute (surfaces; docs/model.md)
     pivot: float = PIVOT  # C0 of the fits: put it at the runs' compute when they lie decades below 1e19
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
     slurm: dict = field(default_factory=dict)  # [slurm]: the Slurm executor's settings (SLURM_KEYS)
@@ -120,7 +123,8 @@ _LAYOUT = {
     "regime": {"min_tokens_per_param": "min_tokens_per_param", "min_steps": "min_steps", "max_epochs": "max_epochs"},
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
-    "model": {"form": "form", "penalty": "penalty", "frontier": "frontier", "pivot": "pivot"},
+    "model": {"form": "form", "penalty": "penalty", "frontier": "frontier", "pivot": "pivot",
+              "discrepancy": "discrepancy"},
 }
 
 
@@ -242,6 +246,7 @@ _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bo
            "sparsities": _sparsities, "targets": _targets, "preset": _one_of(tuple(arch.PRESETS)),
            "run_overhead": _nonnegative, "target_width": _fraction, "compute_budget": _positive,
            "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES), "frontier": _one_of(FRONTIERS),
+           "discrepancy": _one_of(DISCREPANCIES),
            "pivot": _positive, "tokens_per_param": _positive,
            "min_tokens_per_param": _positive, "min_steps": _steps, "max_epochs": _positive}
 

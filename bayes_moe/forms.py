@@ -16,6 +16,11 @@ DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
 ANCHORED_FRONTIER = "anchored"
 FRONTIERS = ("power", ANCHORED_FRONTIER)
 DEFAULT_FRONTIER = "power"
+# a discrepancy of log r* from its law along log C (surfaces.ValleyForm): none, or hinges below the top of
+# the runs' compute, shrunk together, so that the data say over which compute the law holds
+HINGES_DISCREPANCY = "hinges"
+DISCREPANCIES = ("none", HINGES_DISCREPANCY)
+DEFAULT_DISCREPANCY = "none"
 
 
 def penalty_of(form: str, penalty: str) -> str:

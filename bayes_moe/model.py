@@ -35,8 +35,9 @@ import xarray as xr
 from bayes_moe import arch, laws, sampling, surfaces
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity
-from bayes_moe.forms import (AUTO_FORM, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY, FORM_CHOICES, FORMS,
-                             FRONTIERS, IMPLIED_PENALTY, PENALTIES, TWO_TERM_FORM, penalty_of)
+from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY,
+                             DISCREPANCIES, FORM_CHOICES, FORMS, FRONTIERS, HINGES_DISCREPANCY, IMPLIED_PENALTY,
+                             PENALTIES, TWO_TERM_FORM, penalty_of)
 
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 MODEL_VERSION = 2  # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ
@@ -91,9 +92,11 @@ def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
 
 
 def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
-                frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT) -> pm.Model:
+                frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT,
+                discrepancy: str = DEFAULT_DISCREPANCY) -> pm.Model:
     """A fresh PyMC model of ``runs`` (``checked_runs``) at sparsity ``levels``, with the runs inside and
-    compute relative to ``pivot`` (C0).
+    compute relative to ``pivot`` (C0); with ``discrepancy`` "hinges", the hinges' knots
+    (``surfaces.hinge_knots`` of the runs' compute) are data too.
 
     Built anew for every fit, so no caller sees another's data; what fits share is nutpie's compiled
     code, cached by the model's ``structure`` (sampling.sample's ``cache_key``): a model of the same
@@ -106,18 +109,23 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
         raise InputError(f"frontier {frontier!r}: choose one of {', '.join(FRONTIERS)}")
     if not (np.isfinite(pivot) and pivot > 0):
         raise InputError(f"pivot {pivot!r}: need a compute > 0 (FLOPs)")
-    surface = surfaces.form(form, penalty, frontier)
-    with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs)}) as pymc_model:
+    _check_discrepancy(form, discrepancy)
+    surface = surfaces.form(form, penalty, frontier, discrepancy)
+    with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs), **_knot_coords(discrepancy)}) as pymc_model:
         data = {name: pm.Data(name, value, dims="run") for name, value in run_data(runs, levels, pivot).items()}
         x_levels = laws.centred_log_active(np.asarray(levels))  # a constant of the structure (levels are in its key)
-        levels_q = surface.at_levels(surface.declare(), x_levels, pt)
+        variables = surface.declare()
+        if discrepancy == HINGES_DISCREPANCY:
+            variables["knots"] = pm.Data("knots", surfaces.hinge_knots(data["log_compute"].get_value()), dims="knot")
+        levels_q = surface.at_levels(variables, x_levels, pt)
         for name, value in surface.reported(levels_q, pt).items():
             pm.Deterministic(name, value, dims="sparsity")
         if penalty == "asymmetric":
             pm.Deterministic("kappa_left", levels_q["kappa_left"])
             pm.Deterministic("kappa_right", levels_q["kappa_right"])
         # each run's quantities: its level's where they vary by level
-        at_runs = {name: (value[data["level"]] if pt.as_tensor_variable(value).ndim else value)
+        at_runs = {name: (value[data["level"]] if pt.as_tensor_variable(value).ndim
+                          and name not in surfaces.ALONG_COMPUTE else value)
                    for name, value in levels_q.items()}
         mean_loss = surface.mean_loss(at_runs, data["log_r"], data["log_compute"], pt)
         sigma = pm.HalfNormal("sigma", 0.05)
@@ -126,10 +134,24 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
     return pymc_model
 
 
-def structure(levels: tuple, form: str, penalty: str, frontier: str = DEFAULT_FRONTIER) -> tuple:
-    """What nutpie's compiled code of ``build_model`` depends on (everything but the runs and the pivot,
-    which are data): its cache key."""
-    return ("r_star", MODEL_VERSION, levels, form, penalty, frontier)
+def structure(levels: tuple, form: str, penalty: str, frontier: str = DEFAULT_FRONTIER,
+              discrepancy: str = DEFAULT_DISCREPANCY) -> tuple:
+    """What nutpie's compiled code of ``build_model`` depends on (everything but the runs, the pivot and
+    the knots, which are data): its cache key."""
+    return ("r_star", MODEL_VERSION, levels, form, penalty, frontier, discrepancy)
+
+
+def _check_discrepancy(form: str, discrepancy: str) -> None:
+    if discrepancy not in DISCREPANCIES:
+        raise InputError(f"discrepancy {discrepancy!r}: choose one of {', '.join(DISCREPANCIES)}")
+    if form == TWO_TERM_FORM and discrepancy != DEFAULT_DISCREPANCY:
+        raise InputError(f"discrepancy {discrepancy!r}: the two-term form's r* has no law to deviate from; "
+                         f"use it with power, curved or signed")
+
+
+def _knot_coords(discrepancy: str) -> dict:
+    """The model's ``knot`` coordinate where the discrepancy has knots."""
+    return {"knot": list(range(surfaces.HINGE_SEGMENTS - 1))} if discrepancy == HINGES_DISCREPANCY else {}
 
 
 def run_data(runs: xr.Dataset, levels, pivot: float = laws.PIVOT) -> dict:
@@ -142,15 +164,16 @@ def _run_labels(runs: xr.Dataset) -> np.ndarray:
     return runs.run.values if "run" in runs.coords else np.arange(runs.sizes["run"])
 
 
-def form_attrs(form: str, penalty: str, frontier: str = DEFAULT_FRONTIER) -> dict:
+def form_attrs(form: str, penalty: str, frontier: str = DEFAULT_FRONTIER, discrepancy: str = DEFAULT_DISCREPANCY) -> dict:
     """What the posterior queries need to know of a form, as the posterior's attrs keep it: its name,
     valley, ``model_version``, ``law_variables`` (the surface's variables) and its variables by role
     (``surfaces.Form.roles``: ``deviation_variables``, ``unpooled_variables``), each a space-separated
     list of names, so that queries need not guess the form from the draws."""
-    surface = surfaces.form(form, penalty, frontier)
-    with pm.Model(coords={"sparsity": [0.0]}):
+    surface = surfaces.form(form, penalty, frontier, discrepancy)
+    with pm.Model(coords={"sparsity": [0.0], **_knot_coords(discrepancy)}):
         names = list(surface.declare())
-    return {"form": form, "penalty": penalty, "frontier": frontier, "model_version": MODEL_VERSION,
+    return {"form": form, "penalty": penalty, "frontier": frontier, "discrepancy": discrepancy,
+            "model_version": MODEL_VERSION,
             "law_variables": " ".join(names),
             **{f"{role}_variables": " ".join(values) for role, values in surface.roles.items()}}
 
@@ -165,8 +188,8 @@ def two_term_law(posterior: xr.Dataset) -> dict:
 
 def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
         chains: int = 4, seed: int = 0, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
-        frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT, log_likelihood: bool = False,
-        progressbar: bool = True) -> az.InferenceData:
+        frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT, discrepancy: str = DEFAULT_DISCREPANCY,
+        log_likelihood: bool = False, progressbar: bool = True) -> az.InferenceData:
     """Posterior of the joint model given the runs in ``dataset`` (dim ``run``, as Ledger.to_dataset()).
 
     ``attrs`` hold what queries need: pivot, S_REF, sparsity levels, form, penalty, the ledger
@@ -175,12 +198,16 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     pointwise log-likelihood that LOO needs. ``form="auto"`` fits the paper's law (with ``penalty``)
     and the two-term form and returns the one PSIS-LOO prefers (``preferred``), its reason in
     ``attrs['form_choice']`` and in ``attrs['form_settled']`` whether the other is behind by more than
-    2 standard errors (``posterior.law_settled``): the user need not know which law the runs follow."""
+    2 standard errors (``posterior.law_settled``): the user need not know which law the runs follow.
+    ``discrepancy`` "hinges" lets log r* bend away from a valley form's law below the top of the runs'
+    compute (surfaces; the two-term form of "auto" is fitted without it)."""
     options = dict(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar,
                    frontier=frontier, pivot=pivot)
     if form != AUTO_FORM:
-        return _fit_form(dataset, form=form, penalty=penalty, log_likelihood=log_likelihood, **options)
-    fits = {_label(f, p): _fit_form(dataset, form=f, penalty=p, log_likelihood=True, **options)
+        return _fit_form(dataset, form=form, penalty=penalty, discrepancy=discrepancy, log_likelihood=log_likelihood,
+                         **options)
+    fits = {_label(f, p): _fit_form(dataset, form=f, penalty=p, log_likelihood=True,
+                                    discrepancy=DEFAULT_DISCREPANCY if f == TWO_TERM_FORM else discrepancy, **options)
             for f, p in ((DEFAULT_FORM, penalty), (TWO_TERM_FORM, IMPLIED_PENALTY))}
     table = sampling.loo_compare(fits)
     chosen, verdict = preferred(table, _label(DEFAULT_FORM, penalty))
@@ -192,14 +219,14 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     return idata
 
 
-def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pivot: float, log_likelihood: bool,
-              **options) -> az.InferenceData:
+def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pivot: float, discrepancy: str,
+              log_likelihood: bool, **options) -> az.InferenceData:
     """``fit`` with one form."""
     runs = checked_runs(dataset)
     penalty = penalty_of(form, penalty)
     levels = tuple(float(s) for s in sparsity_levels(runs["sparsity"].values))
-    model = build_model(runs, levels, form, penalty, frontier, pivot)
-    idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier), **options)
+    model = build_model(runs, levels, form, penalty, frontier, pivot, discrepancy)
+    idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier, discrepancy), **options)
     if form == TWO_TERM_FORM:
         idata.posterior = idata.posterior.assign(two_term_law(idata.posterior))
     kept = {group: idata[group] for group in idata.groups() if group not in ("constant_data", "observed_data")}
@@ -210,7 +237,9 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pi
     report = sampling.diagnostics(idata)
     idata.attrs.update({
         "pivot": float(pivot), "s_ref": laws.S_REF, "sparsity_levels": list(levels),
-        **form_attrs(form, penalty, frontier),
+        **form_attrs(form, penalty, frontier, discrepancy),
+        **({"discrepancy_knots": [float(t) for t in model["knots"].get_value()]}
+           if discrepancy == HINGES_DISCREPANCY else {}),
         "sampler": options["sampler"], "seed": options["seed"], "n_runs": int(runs.sizes["run"]),
         "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""),
         **{k: (int(v) if isinstance(v, bool) else v) for k, v in report.items()},

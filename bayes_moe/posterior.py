@@ -24,6 +24,7 @@ from scipy import stats
 from bayes_moe import laws, model, surfaces
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity, rule
+from bayes_moe.forms import DEFAULT_DISCREPANCY
 from bayes_moe.workspace import POSTERIOR_FILE
 
 NOISE_NU_FLOOR = 3.0  # noise_sd: a Student-t draw with nu <= 2 has no sd; use that of nu = 3
@@ -186,7 +187,8 @@ class _SurfaceAt:
     def __init__(self, idata, sparsity: np.ndarray, population: bool = False):
         if idata.attrs.get("model_version") != model.MODEL_VERSION:
             raise InputError("the posterior was fit by another version of the model: run `bayes-moe fit`")
-        self.surface = surfaces.form(idata.attrs["form"], idata.attrs["penalty"], idata.attrs["frontier"])
+        self.surface = surfaces.form(idata.attrs["form"], idata.attrs["penalty"], idata.attrs["frontier"],
+                                     idata.attrs.get("discrepancy", DEFAULT_DISCREPANCY))
         levels = np.asarray(idata.attrs["sparsity_levels"], float)
         index = np.full(sparsity.shape, -1) if population else model.level_index(sparsity, levels)
         # x at a fitted level is the level's own (0.9538 stands for E = 65's 0.953846...)
@@ -233,8 +235,10 @@ def _parameters_at(idata, sparsity: np.ndarray, index: np.ndarray, x: np.ndarray
         elif name in unpooled:
             level_logs = np.log(draws[name].transpose("sample", "sparsity").values)
             parameters[name] = per_level(name, np.exp(_line_through_levels(level_logs, x_levels, x)))
-        else:
-            parameters[name] = draws[name].values[:, None]
+        else:  # shared by every level: (sample, 1), or (sample, 1, knot) along the discrepancy's knots
+            parameters[name] = draws[name].transpose("sample", ...).values[:, None]
+    if "discrepancy_knots" in idata.attrs:
+        parameters["knots"] = np.atleast_1d(np.asarray(idata.attrs["discrepancy_knots"], float))
     return parameters
 
 

@@ -14,6 +14,13 @@ at a sparsity no run has knows what to do with each: ``deviation`` variables are
 standard-normal draw from the population law (a new level draws a fresh one), ``unpooled`` ones are
 free per level (a new level takes the line in ``x`` through the fitted levels' logs); the rest are
 shared by every level.
+
+A valley form may carry a **discrepancy** of log r* from its law along compute (``discrepancy =
+"hinges"``): ``delta(l) = sum_j w_j max(0, t_j - l)``, hinges at knots ``t_j`` inside the runs' range of
+log compute (``hinge_knots``), zero from the top knot up, so that the law holds at the top of the data
+and beyond it and may bend below; the weights ``w_j = tau z_j`` share one scale tau (non-centred), so
+that data that follow the law shrink every bend together and data that do not free the law from the
+compute where they disagree. The knots are data of the fit (their log C in the posterior's attrs).
 """
 
 from __future__ import annotations
@@ -23,10 +30,39 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_moe import laws
-from bayes_moe.forms import ANCHORED_FRONTIER, DEFAULT_FRONTIER, SIGNED_FORM, TWO_TERM_FORM
+from bayes_moe.forms import (ANCHORED_FRONTIER, DEFAULT_DISCREPANCY, DEFAULT_FRONTIER, HINGES_DISCREPANCY,
+                             SIGNED_FORM, TWO_TERM_FORM)
 
 SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
 SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
+HINGE_SEGMENTS = 4  # discrepancy: the runs' range of log C cut in this many, a hinge at each inner cut
+# discrepancy: HalfNormal scale of tau, the hinges' change of slope of log r* per unit of log C. On the paper's
+# world (seed 0) 0.1 widened r*'s 90% interval at 1e21 by 65% (r-hat 1.015), HalfCauchy(0.02) by 28% (4
+# divergences), HalfNormal(0.03) by 20%, and still covered the bending world's r* at 1e20 and 1e21
+HINGE_SCALE = 0.03
+ALONG_COMPUTE = ("knots", "bend_weights")  # quantities along the knots of compute, not per sparsity level
+
+
+def hinge_knots(log_c) -> np.ndarray:
+    """The discrepancy's knots in ``log_c`` = log(C/C0) of the runs: ``HINGE_SEGMENTS - 1`` inner cuts of
+    their range, highest first (equal when the runs share one compute: no hinge then reaches a run)."""
+    top, bottom = float(np.max(log_c)), float(np.min(log_c))
+    return top - (top - bottom) * np.arange(1, HINGE_SEGMENTS) / HINGE_SEGMENTS
+
+
+def hinges(knots, log_c, xp):
+    """``max(0, t_j - l)`` per point and knot: shape ``log_c.shape + (knots,)``."""
+    return xp.maximum(_below_knots(knots, log_c, xp), 0.0)
+
+
+def hinge_slopes(knots, log_c, xp):
+    """``d max(0, t_j - l) / dl``: -1 below a knot, 0 above it, per point and knot."""
+    return -1.0 * (_below_knots(knots, log_c, xp) > 0)
+
+
+def _below_knots(knots, log_c, xp):
+    """``t_j - l`` per point and knot (``log_c`` a number, an array or a tensor)."""
+    return knots - (np.asarray(log_c, float) if xp is np else log_c)[..., None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +73,7 @@ class Form:
     name: str
     penalty: str
     frontier: str = DEFAULT_FRONTIER
+    discrepancy: str = DEFAULT_DISCREPANCY
 
     @property
     def roles(self) -> dict:
@@ -74,6 +111,7 @@ class ValleyForm(Form):
         log r*       = log alpha + beta l (+ curvature l (l - l_1), form curved)
         log alpha    = a0 + a1 x + sigma_alpha z_alpha
         log beta     = b0 + b1 x + sigma_beta z_beta                  (beta itself in the signed form)
+                       (+ sum_j tau z_bend_j max(0, t_j - l), discrepancy "hinges")
         L_opt        = E + A (C/C0)^-gamma
         valley       = (C/C0)^-eta [kappa_left d^2 (d < 0), kappa_right d^2 (d > 0)],  d = log r - log r*
     """
@@ -121,6 +159,10 @@ class ValleyForm(Form):
         # the valley flattens (eta > 0) or steepens as compute grows: where attention and experts are
         # separate power laws (docs/paper.md point 1), its curvature follows their shrinking reducible loss
         v["kappa_exponent"] = pm.Normal("kappa_exponent", 0.0, 0.3)
+        if self.discrepancy == HINGES_DISCREPANCY:
+            # the bends of log r* below the top of the runs' compute (module docstring), non-centred
+            v["bend_scale"] = pm.HalfNormal("bend_scale", HINGE_SCALE)
+            v["z_bend"] = pm.Normal("z_bend", 0.0, 1.0, dims="knot")
         return v
 
     def at_levels(self, v, x, xp):
@@ -139,9 +181,12 @@ class ValleyForm(Form):
             kappa_right = v["kappa"] * xp.exp(v["kappa_skew"] / 2)
         else:
             kappa_left = kappa_right = v["kappa"]
-        return {"log_alpha": log_alpha, "beta": beta_line if self.name == SIGNED_FORM else xp.exp(beta_line),
-                "curvature": v.get("curvature", 0.0), "E": E, "A": A, "gamma": v["gamma"],
-                "kappa_left": kappa_left, "kappa_right": kappa_right, "kappa_exponent": v["kappa_exponent"]}
+        q = {"log_alpha": log_alpha, "beta": beta_line if self.name == SIGNED_FORM else xp.exp(beta_line),
+             "curvature": v.get("curvature", 0.0), "E": E, "A": A, "gamma": v["gamma"],
+             "kappa_left": kappa_left, "kappa_right": kappa_right, "kappa_exponent": v["kappa_exponent"]}
+        if self.discrepancy == HINGES_DISCREPANCY:
+            q.update(knots=v["knots"], bend_weights=v["bend_scale"][..., None] * v["z_bend"])
+        return q
 
     def reported(self, q, xp):
         levels = {"alpha_r": xp.exp(q["log_alpha"]), "beta_r": q["beta"]}
@@ -150,10 +195,16 @@ class ValleyForm(Form):
         return levels
 
     def log_r_star(self, q, log_c, xp):
-        return laws.log_r_star(q["log_alpha"], q["beta"], log_c, q["curvature"])
+        law = laws.log_r_star(q["log_alpha"], q["beta"], log_c, q["curvature"])
+        if self.discrepancy != HINGES_DISCREPANCY:
+            return law
+        return law + (q["bend_weights"] * hinges(q["knots"], log_c, xp)).sum(-1)
 
     def slope(self, q, log_c, xp):
-        return q["beta"] + q["curvature"] * (2 * log_c - laws.CURVE_ANCHOR)
+        law = q["beta"] + q["curvature"] * (2 * log_c - laws.CURVE_ANCHOR)
+        if self.discrepancy != HINGES_DISCREPANCY:
+            return law
+        return law + (q["bend_weights"] * hinge_slopes(q["knots"], log_c, xp)).sum(-1)
 
     def mean_loss(self, q, log_r, log_c, xp):
         relative = xp.exp(log_c)  # C / C0
@@ -206,7 +257,8 @@ class TwoTermForm(Form):
         return laws.foc_r_star(np.exp(log_c), q["A_A"], q["A_E"], q["p"], q["q_s"])
 
 
-def form(name: str, penalty: str, frontier: str = DEFAULT_FRONTIER) -> Form:
-    """The surface of law form ``name`` with valley ``penalty`` and ``frontier`` (names checked by the
-    caller; the two-term form has no frontier of its own)."""
-    return TwoTermForm(name, penalty) if name == TWO_TERM_FORM else ValleyForm(name, penalty, frontier)
+def form(name: str, penalty: str, frontier: str = DEFAULT_FRONTIER, discrepancy: str = DEFAULT_DISCREPANCY) -> Form:
+    """The surface of law form ``name`` with valley ``penalty``, ``frontier`` and ``discrepancy`` (names
+    checked by the caller; the two-term form has neither frontier nor discrepancy of its own)."""
+    return (TwoTermForm(name, penalty) if name == TWO_TERM_FORM
+            else ValleyForm(name, penalty, frontier, discrepancy))
