@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,7 +167,9 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
 
 def prepare_text_folder(folder: Path, cache: Path) -> Path:
     """A user's folder of ``*.txt`` documents, tokenized once into ``cache/<content hash>``; whole
-    documents held out for validation by the same rule as the default corpus (at least one)."""
+    documents held out for validation by the same rule as the default corpus (at least one). Built in a
+    private folder and renamed into place, so processes that prepare the same folder at once (a pool's
+    runs) never see, or overwrite, each other's half-written shards: the first rename wins."""
     files = sorted(folder.rglob("*.txt"))
     if len(files) < 2:
         raise InputError(f"corpus folder {folder} needs at least 2 .txt documents (one is held out), "
@@ -174,13 +178,26 @@ def prepare_text_folder(folder: Path, cache: Path) -> Path:
     for path in files:
         digest.update(str(path.relative_to(folder)).encode() + sha256_file(path).encode())
     out = cache / digest.hexdigest()[:16]
-    if not (out / MANIFEST).is_file():
-        names = [str(p.relative_to(folder)) for p in files]
-        held = {n for n in names if is_validation(n)} or {names[-1]}
-        texts = {n: p.read_text(encoding="utf-8", errors="replace") for n, p in zip(names, files)}
-        write_corpus(out, {"train": [texts[n] for n in names if n not in held],
-                           "val": [texts[n] for n in names if n in held]},
+    if (out / MANIFEST).is_file():
+        return out
+    names = [str(p.relative_to(folder)) for p in files]
+    held = {n for n in names if is_validation(n)} or {names[-1]}
+    texts = {n: p.read_text(encoding="utf-8", errors="replace") for n, p in zip(names, files)}
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=cache))
+    try:
+        write_corpus(staging, {"train": [texts[n] for n in names if n not in held],
+                               "val": [texts[n] for n in names if n in held]},
                      sources=[{"folder": str(folder.resolve()), "documents": len(files)}])
+        if out.is_dir() and not (out / MANIFEST).is_file():
+            shutil.rmtree(out)  # left half-written by a version that tokenized in place
+        try:
+            os.rename(staging, out)
+        except OSError:
+            if not (out / MANIFEST).is_file():  # not another process's complete copy: a real fault
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return out
 
 
