@@ -98,6 +98,15 @@ def log_r_star_draws(idata: az.InferenceData, compute, sparsity) -> xr.DataArray
     return _labelled(surface.log_r_star(_log_relative(idata, points)), points, "log_r_star")
 
 
+def frontier_draws(idata: az.InferenceData, compute, sparsity) -> xr.DataArray:
+    """Draws of the frontier, the lowest mean loss reachable at each (compute, sparsity) point (the mean
+    loss at each draw's own r*): dims ('sample', 'point')."""
+    points = _points(compute=compute, sparsity=sparsity)
+    surface = _SurfaceAt(idata, points["sparsity"].values)
+    log_c = _log_relative(idata, points)
+    return _labelled(surface.mean_loss(surface.log_r_star(log_c), log_c), points, "frontier")
+
+
 def population_law(idata: az.InferenceData, sparsity) -> xr.Dataset:
     """Draws of the population law across sparsity, without a new level's own deviation: ``log_alpha``
     (log r* at C0) and ``beta`` (d log r* / d log C at C0), dims ('sample', 'point')."""

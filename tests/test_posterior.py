@@ -34,6 +34,18 @@ def test_r_star_beyond_the_data_contains_the_truth(idata):
         assert_near_truth(draws, np.log(laws.paper_r_star(compute, sparsity)), f"log r* at {compute:g}, {sparsity}")
 
 
+def test_frontier_is_the_lowest_mean_loss_and_near_the_worlds(idata):
+    world = simulate.World(law="paper", seed=2)
+    sparsity = np.array(laws.PAPER_SPARSITIES)
+    frontier = posterior.frontier_draws(idata, 1e18, sparsity)
+    assert frontier.dims == ("sample", "point")
+    r_star = np.exp(posterior.log_r_star_draws(idata, 1e18, sparsity).values)
+    off_optimum = posterior.loss_draws(idata, 1.5 * np.median(r_star, axis=0), 1e18, sparsity)
+    assert (frontier.values <= off_optimum.values + 1e-12).all()  # no r does better than r*, draw by draw
+    assert_near_truth(frontier.values, world.mean_loss(np.exp(world.log_r_star(1e18, sparsity)), 1e18, sparsity),
+                      "frontier at 1e18")
+
+
 def test_continuous_sparsity_broadcasts_and_uses_levels_where_fitted(idata):
     sparsity = np.linspace(0.8, 0.98, 7)
     result = posterior.r_star(idata, np.array([[1e18], [1e20]]), sparsity)
