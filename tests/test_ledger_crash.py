@@ -89,7 +89,9 @@ def test_four_processes_writing_at_once_lose_nothing(workspace):
         assert len({run.label for run in runs}) == n_workers * n_runs  # each run exactly once
         workers_by_id = [run.label.split("-")[0] for run in runs]
         switches = sum(a != b for a, b in zip(workers_by_id, workers_by_id[1:]))
-        assert switches > 10 * n_workers  # the writers really ran at the same time
+        # the writers really ran at the same time: one after another would switch n_workers - 1 times (a
+        # count that depends on the machine's load beyond that: 37 to well over 100 switches seen)
+        assert switches > n_workers
         for worker, lines in enumerate(outputs):
             reported = committed(lines)
             assert len(reported) == n_runs and set(reported.values()) == {"done"}
