@@ -2,6 +2,7 @@
 
     loss_i     = L_opt(C_i, S_i) + valley(log r_i - log r*(C_i, S_i), C_i) + noise_i
     log r*     = log alpha_s + beta_s l + curvature l (l - l_1)    l = log(C / C0), curvature = 0 unless "curved"
+                 (+ sum_j tau z_bend_j max(0, t_j - l): discrepancy "hinges", knots t_j below the runs' top)
     log alpha_s = a0 + a1 x_s + sigma_alpha z_alpha_s               x = log(1 - S) - log(1 - S_REF)
     log beta_s  = b0 + b1 x_s + sigma_beta z_beta_s                 (non-centred; sigma ~ Gamma(4, 50))
     beta_s      = b0 + b1 x_s + sigma_beta z_beta_s                 form "signed": r* may also fall with C
@@ -21,7 +22,8 @@ at C0 and its local exponent of C there, derived per draw.
 not the paper's raw alpha (r* at 1 FLOP). Each
 form's priors and arithmetic live in surfaces.py, shared with the posterior queries. A fresh PyMC
 model is built for every fit with its runs inside; nutpie's compiled code is cached by the model's
-structure (``structure``: sparsity levels, form, penalty), so a structure is compiled once.
+structure (``structure``: sparsity levels, form, penalty, frontier, discrepancy), so a structure is
+compiled once.
 """
 
 from __future__ import annotations

@@ -210,6 +210,20 @@ def test_each_child_sees_only_its_gpus_and_a_child_that_leaves_its_run_unfinishe
     assert seen == ["0,1", "2,3"]
 
 
+@pytest.mark.parametrize("pool_flags, threads", [
+    (dict(slots=2), 8), (dict(slots=1, nproc=2), 8), (dict(gpus="all"), 4), (dict(gpus="all", gpus_per_run=2), 4),
+])
+def test_children_share_the_cores_instead_of_each_taking_all(four_gpus, monkeypatch, pool_flags, threads):
+    """On 16 cores, each child's OMP_NUM_THREADS is its share (per process where it spans several), so K
+    children do not oversubscribe the CPU; a value the user set is left alone."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    pool = TrainerPool(**pool_flags)
+    assert pool.environment(pool._free[0])["OMP_NUM_THREADS"] == str(threads)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert pool.environment(pool._free[0])["OMP_NUM_THREADS"] == "3"
+
+
 @pytest.mark.slow
 def test_pool_children_die_with_the_campaign_and_their_runs_resume(tmp_path, sample_corpus, tiny_config):
     """SIGKILL the process running the pool: its child dies too (no stray trainer racing the restart),

@@ -113,13 +113,23 @@ class TrainerPool(Executor):
                 command += [flag, str(value)]
         return command
 
+    def environment(self, slot) -> dict[str, str]:
+        """A child's environment: its GPUs (a pinned slot), and its share of the CPU cores as
+        ``OMP_NUM_THREADS`` unless the user set it. Left to torch's default, every child (and each of its
+        torchrun processes) would start a thread per core: K children on a 2-core machine then wait on
+        each other's OpenMP barriers, a tiny CPU run ~9x slower with two threads than with one."""
+        environment = dict(os.environ)
+        processes = len(slot) if isinstance(slot, tuple) else self.nproc
+        if isinstance(slot, tuple):
+            environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot))
+        environment.setdefault("OMP_NUM_THREADS", str(max(1, len(os.sched_getaffinity(0)) // (self.slots * processes))))
+        return environment
+
     def start(self, workspace: Path, runs: list[Run]) -> list[_Child]:
         children = []
         for run in runs:
             slot = self._free.pop(0)
-            environment = dict(os.environ)
-            if isinstance(slot, tuple):
-                environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot))
+            environment = self.environment(slot)
             log = Path(workspace) / LOGS / f"{run.id}.log"
             log.parent.mkdir(exist_ok=True)
             with open(log, "w") as out:
