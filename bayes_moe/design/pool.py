@@ -51,7 +51,11 @@ class _ConditionedDraws:
             shares = by_column ** 2 / variance[..., None]
             epistemic = 1 - self.noise / variance
         else:
-            factor = np.linalg.cholesky(_nonnegative(self.blocks[rows]) + self.noise * np.eye(self.k))
+            blocks = _nonnegative(self.blocks[rows])
+            # the noise, and a rounding floor for blocks whose variances dwarf it (domain_mixture sl_4's
+            # wide posterior: the repaired blocks plus the noise alone were not positive definite)
+            floor = self.noise + 1e-9 * np.max(np.diagonal(blocks, axis1=1, axis2=2), axis=1)
+            factor = np.linalg.cholesky(blocks + floor[:, None, None] * np.eye(self.k))
             shares = np.linalg.solve(factor, by_column) ** 2      # rows x k x targets
             epistemic = 1 - self.noise / np.diagonal(factor, axis1=1, axis2=2) ** 2
         before = self.left - (np.cumsum(shares, axis=1) - shares)
