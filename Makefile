@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # The whole suite; `make test-fast` leaves out the tests marked slow (a quick loop while editing).
 test: setup
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=15 -n auto --dist loadfile
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
