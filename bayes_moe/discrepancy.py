@@ -17,7 +17,7 @@ returned as a factor ``F`` (``rank x columns``, ``F^T F`` the covariance), the f
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_factor, solve_triangular
+from scipy.linalg import cholesky, solve_triangular
 
 AMPLITUDE = 0.5     # default prior sd at the targets, in noise sds of the fit (docs/scalebench.md: measured)
 LENGTH = 1.0        # the kernel's length scale, in spreads of the pool's (log) inputs
@@ -59,17 +59,12 @@ class Discrepancy:
     def posterior_factor(self, amplitude: float, observed: dict, noise_var: float, *point_sets: dict) -> list:
         """The posterior factor of the discrepancy of prior sd ``amplitude`` at each of ``point_sets`` given
         runs at ``observed`` with noise variance ``noise_var``: ``(inducing * outputs) x (points * outputs)``
-        each, columns point by point as ``userlaw.Law.predict``, rows output by output."""
+        each, columns point by point as ``userlaw.Law.predict`` (``kron(F, I_outputs)``: each output its own)."""
         seen = amplitude * self._prior_factor(observed)
         precision = np.eye(len(self.inducing)) + seen @ seen.T / noise_var
-        lower, _ = cho_factor(precision, lower=True)
+        lower = cholesky(precision, lower=True)
         factors = []
         for features in point_sets:
-            single = amplitude * solve_triangular(np.tril(lower), self._prior_factor(features), lower=True)
-            factors.append(np.kron(np.eye(self.outputs), single)[:, _by_point(single.shape[1], self.outputs)])
+            single = amplitude * solve_triangular(lower, self._prior_factor(features), lower=True)
+            factors.append(np.kron(single, np.eye(self.outputs)))
         return factors
-
-
-def _by_point(points: int, outputs: int) -> np.ndarray:
-    """Column order taking ``kron(I_outputs, F)``'s output-major columns to point-major ones."""
-    return (np.arange(outputs)[None, :] * points + np.arange(points)[:, None]).ravel()
