@@ -104,14 +104,17 @@ class TrainerPool(Executor):
 
     def command(self, workspace: Path, run_id: int, slot) -> list[str]:
         """The child that trains ``run_id`` in ``slot`` (a GPU group, or an unpinned slot number)."""
-        pinned = isinstance(slot, tuple)
-        nproc, device = (len(slot), "cuda") if pinned else (self.nproc, self.device)
+        device = "cuda" if isinstance(slot, tuple) else self.device
         command = [sys.executable, "-m", "bayes_moe.cli", "--workspace", str(workspace), "run", str(run_id),
-                   "--executor", "trainer", "--nproc", str(nproc), "--json"]
+                   "--executor", "trainer", "--nproc", str(self.processes(slot)), "--json"]
         for flag, value in (("--device", device), ("--config", self.config), ("--corpus", self.corpus)):
             if value is not None:
                 command += [flag, str(value)]
         return command
+
+    def processes(self, slot) -> int:
+        """Processes of the child in ``slot``: one per GPU of a pinned group, else ``nproc``."""
+        return len(slot) if isinstance(slot, tuple) else self.nproc
 
     def environment(self, slot) -> dict[str, str]:
         """A child's environment: its GPUs (a pinned slot), and its share of the CPU cores as
@@ -119,10 +122,10 @@ class TrainerPool(Executor):
         torchrun processes) would start a thread per core: K children on a 2-core machine then wait on
         each other's OpenMP barriers, a tiny CPU run ~9x slower with two threads than with one."""
         environment = dict(os.environ)
-        processes = len(slot) if isinstance(slot, tuple) else self.nproc
         if isinstance(slot, tuple):
             environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot))
-        environment.setdefault("OMP_NUM_THREADS", str(max(1, len(os.sched_getaffinity(0)) // (self.slots * processes))))
+        cores = len(os.sched_getaffinity(0))
+        environment.setdefault("OMP_NUM_THREADS", str(max(1, cores // (self.slots * self.processes(slot)))))
         return environment
 
     def start(self, workspace: Path, runs: list[Run]) -> list[_Child]:

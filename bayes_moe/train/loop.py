@@ -342,6 +342,7 @@ def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progr
             device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
             torch.cuda.set_device(device)
     rank = Rank(device, dist.get_rank(), dist.get_world_size()) if distributed else Rank(device)
+    prefix = f"rank {rank.rank}: " if distributed else ""  # of a failure's reason
     try:
         metrics = _optimise(workspace, run_id, plan, rank, progress)
         if rank.rank == 0:
@@ -349,13 +350,11 @@ def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progr
                 ledger.finish(run_id, metrics["val_loss"], tokens=metrics["tokens"], metrics=metrics)
         return True
     except RunFailure as error:
-        fail_if_running(workspace, run_id, f"rank {rank.rank}: {error}" if distributed else str(error))
+        fail_if_running(workspace, run_id, f"{prefix}{error}")
     except Exception as error:
         traceback.print_exc()
-        if not distributed:
-            fail_if_running(workspace, run_id, f"{type(error).__name__}: {error}"[:STDERR_TAIL])
-        elif isinstance(error, InputError):
-            fail_if_running(workspace, run_id, f"rank {rank.rank}: {type(error).__name__}: {error}"[:STDERR_TAIL])
+        if not distributed or isinstance(error, InputError):
+            fail_if_running(workspace, run_id, prefix + f"{type(error).__name__}: {error}"[:STDERR_TAIL])
     finally:
         if distributed:
             dist.destroy_process_group()
@@ -692,15 +691,16 @@ def _estimate_micro_batch(s: Session, per_rank: int) -> int:
     torch.cuda.synchronize(device)
     free, _ = torch.cuda.mem_get_info(device)
     base = torch.cuda.memory_allocated(device)
-    kept, peaks = [], []
+    kept = []
     for micro in (1, 2):
         torch.cuda.reset_peak_memory_stats(device)
         error = _trial_step(s, s.objective, micro, after_forward=lambda: kept.append(
             torch.cuda.memory_allocated(device) - base))
         if error is not None:
             return 1  # the trial of the settle loop reports it
-        peaks.append(torch.cuda.max_memory_allocated(device) - base)
-    per_sequence, peak = max(kept[1] - kept[0], 1), peaks[0]
+        if micro == 1:
+            peak = torch.cuda.max_memory_allocated(device) - base  # the one-sequence step's peak
+    per_sequence = max(kept[1] - kept[0], 1)
     optimizer_state = 0 if s.optimizer.state else 2 * sum(p.numel() * p.element_size() for p in s.model.parameters())
     fits = 1 + int((MEMORY_HEADROOM * free - peak - optimizer_state) // per_sequence)
     s.notes["micro_batch_estimate"] = {"activation_bytes_per_sequence": per_sequence,
