@@ -120,7 +120,7 @@ class TrainerPool(Executor):
         """A child's environment: its GPUs (a pinned slot), and its share of the CPU cores as
         ``OMP_NUM_THREADS`` unless the user set it. Left to torch's default, every child (and each of its
         torchrun processes) would start a thread per core: K children on a 2-core machine then wait on
-        each other's OpenMP barriers, a tiny CPU run ~9x slower with two threads than with one."""
+        each other's OpenMP barriers (a tiny model's step ~9x slower with two threads than with one)."""
         environment = dict(os.environ)
         if isinstance(slot, tuple):
             environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot))
