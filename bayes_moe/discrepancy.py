@@ -16,6 +16,8 @@ returned as a factor ``F`` (``rank x columns``, ``F^T F`` the covariance), the f
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.linalg import cholesky, solve_triangular
 
@@ -68,3 +70,13 @@ class Discrepancy:
             single = amplitude * solve_triangular(lower, self._prior_factor(features), lower=True)
             factors.append(np.kron(single, np.eye(self.outputs)))
         return factors
+
+    def given_fit(self, amplitude: float, noise_sd: np.ndarray, observed: dict, *point_sets: dict) -> list:
+        """``posterior_factor`` with ``amplitude`` in noise sds of a fit whose noise sd draws are ``noise_sd``."""
+        noise_var = float(np.mean(noise_sd ** 2))
+        return self.posterior_factor(amplitude * math.sqrt(noise_var), observed, noise_var, *point_sets)
+
+
+def pointwise_sd(factor: np.ndarray) -> np.ndarray:
+    """The discrepancy's sd at each of a posterior factor's columns."""
+    return np.sqrt(np.sum(factor ** 2, axis=0))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_moe import laplace
-from bayes_moe.discrepancy import AMPLITUDE, Discrepancy
+from bayes_moe.discrepancy import AMPLITUDE, Discrepancy, pointwise_sd
 from bayes_moe.errors import InputError
 from bayes_moe.pooltask import PoolTask, load_task
 
@@ -84,15 +84,13 @@ class GroupCampaign:
                                polish=polish)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
 
-    def discrepancy_factors(self, *point_sets: dict) -> list:
+    def discrepancy_factors(self, *point_sets: dict) -> list | None:
         """The model discrepancy's posterior factors at ``point_sets`` given the picks (``discrepancy``), its
         prior sd the settings' multiple of the fit's noise sd; None without a discrepancy."""
         if self.discrepancy is None:
             return None
-        noise_var = float(np.mean(self.fit.noise_sd ** 2))
         observed = {k: v[self.chosen] for k, v in self.features.items()}
-        return self.discrepancy.posterior_factor(self.settings.discrepancy * math.sqrt(noise_var), observed,
-                                                 noise_var, *point_sets)
+        return self.discrepancy.given_fit(self.settings.discrepancy, self.fit.noise_sd, observed, *point_sets)
 
     def advance(self, budget: float):
         """Pick runs until nothing more fits ``budget`` (a share of the group's cost), then fit."""
@@ -151,7 +149,7 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
             if not np.isfinite(mean).all():
                 continue
             factors = campaign.discrepancy_factors(campaign.target_features)
-            extra_sd = None if factors is None else np.sqrt(np.sum(factors[0] ** 2, axis=0))
+            extra_sd = None if factors is None else pointwise_sd(factors[0])
             lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng, extra_sd)
             predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows].ravel())
         results.append(scores(budget, predicted, lower, upper, truth)

@@ -85,7 +85,7 @@ def _read_log(path: str) -> list[dict]:
 def _cmd_pool_next(args: argparse.Namespace) -> None:
     from bayes_moe import laplace
     from bayes_moe.design.pool import select_batch
-    from bayes_moe.discrepancy import Discrepancy
+    from bayes_moe.discrepancy import Discrepancy, pointwise_sd
     from bayes_moe.pooltask import read_table, run_costs
     from bayes_moe.userlaw import load_law
 
@@ -110,16 +110,14 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     done_features = {k: v[done] for k, v in features.items()}
     fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=args.starts, polish=True)
     target_features = law.features(targets)
-    noise_var = float(np.mean(fit.noise_sd ** 2))
-    discrepancy = (Discrepancy(features, target_features, len(law.outputs)).posterior_factor(
-        _amplitude(args) * math.sqrt(noise_var), done_features, noise_var, features, target_features)
-        if _amplitude(args) else None)
+    amplitude = _amplitude(args)
+    discrepancy = (Discrepancy(features, target_features, len(law.outputs)).given_fit(
+        amplitude, fit.noise_sd, done_features, features, target_features) if amplitude else None)
     budget = math.inf if args.budget is None else args.budget
     picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, args.batch, args.cost_power, outputs=len(law.outputs),
                          discrepancy=discrepancy)
-    pool_sd, target_sd = ((None, None) if discrepancy is None else
-                          tuple(np.sqrt(np.sum(f ** 2, axis=0)) for f in discrepancy))
+    pool_sd, target_sd = (None, None) if discrepancy is None else map(pointwise_sd, discrepancy)
     columns = list(law.inputs.values())
     runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
             for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd)]
