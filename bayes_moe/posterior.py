@@ -24,7 +24,6 @@ from scipy import stats
 from bayes_moe import laws, model, surfaces
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity, rule
-from bayes_moe.forms import DEFAULT_DISCREPANCY
 from bayes_moe.workspace import POSTERIOR_FILE
 
 NOISE_NU_FLOOR = 3.0  # noise_sd: a Student-t draw with nu <= 2 has no sd; use that of nu = 3
@@ -197,7 +196,7 @@ class _SurfaceAt:
         if idata.attrs.get("model_version") != model.MODEL_VERSION:
             raise InputError("the posterior was fit by another version of the model: run `bayes-moe fit`")
         self.surface = surfaces.form(idata.attrs["form"], idata.attrs["penalty"], idata.attrs["frontier"],
-                                     idata.attrs.get("discrepancy", DEFAULT_DISCREPANCY))
+                                     idata.attrs["discrepancy"])
         levels = np.asarray(idata.attrs["sparsity_levels"], float)
         index = np.full(sparsity.shape, -1) if population else model.level_index(sparsity, levels)
         # x at a fitted level is the level's own (0.9538 stands for E = 65's 0.953846...)
