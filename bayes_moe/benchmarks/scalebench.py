@@ -75,8 +75,8 @@ class GroupCampaign:
     def spent(self) -> float:
         return float(self.task.costs[self.chosen].sum())
 
-    def refit(self, starts: int | None = None, polish: bool = False):
-        """Fit the picks from ``starts`` random starts (default: the settings') and the last fit's modes."""
+    def refit(self, starts: int = 0, polish: bool = False):
+        """Fit the picks from ``starts`` random starts (0: the settings') and the last fit's modes."""
         chosen = np.array(self.chosen)
         starts = starts or (self.settings.restarts if self.modes else self.settings.starts)
         self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
@@ -102,7 +102,7 @@ class GroupCampaign:
                 break
             self.chosen.extend(self._pick(affordable, spend_left))
         if self.chosen:
-            self.refit(self.settings.final_starts or None, polish=self.settings.polish)
+            self.refit(self.settings.final_starts, polish=self.settings.polish)
 
     def _pick(self, affordable, spend_left) -> list[int]:
         costs = self.task.costs
