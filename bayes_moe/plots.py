@@ -234,12 +234,17 @@ def diagnostics_table(idata, var_names=HYPERPARAMETERS) -> pd.DataFrame:
 # --- the loss surface ----------------------------------------------------------------------------
 
 
+def _predicted_at_runs(idata, runs: xr.Dataset, prob: float):
+    """The posterior predictive loss of each run: its median, lower and upper ``prob`` bounds."""
+    predicted = posterior.predictive_loss(idata, runs["r"].values, runs["compute"].values, runs["sparsity"].values,
+                                          prob=prob)
+    return tuple(predicted[k].values for k in ("median", "lower", "upper"))
+
+
 def observed_vs_predicted(idata, runs: xr.Dataset, prob: float = 0.9, title: str | None = None):
     """Each run's observed loss against the posterior predictive (median and ``prob`` interval),
     and the residual against r, coloured by sparsity; the title gives the interval's coverage."""
-    predicted = posterior.predictive_loss(idata, runs["r"].values, runs["compute"].values, runs["sparsity"].values,
-                                          prob=prob)
-    median, lower, upper = (predicted[k].values for k in ("median", "lower", "upper"))
+    median, lower, upper = _predicted_at_runs(idata, runs, prob)
     observed = runs["loss"].values
     covered = np.mean((observed >= lower) & (observed <= upper))
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
@@ -274,9 +279,7 @@ def residuals_by_compute(idata, runs: xr.Dataset, prob: float = 0.9):
     """Each run's observed loss less its predictive median against compute, one panel per sparsity
     level, with the ``prob`` predictive interval as error bars: residuals that trend with compute show
     where the surface misses the runs (issue #17), which a plot against r hides."""
-    predicted = posterior.predictive_loss(idata, runs["r"].values, runs["compute"].values, runs["sparsity"].values,
-                                          prob=prob)
-    median, lower, upper = (predicted[k].values for k in ("median", "lower", "upper"))
+    median, lower, upper = _predicted_at_runs(idata, runs, prob)
     residual = runs["loss"].values - median
     fitted = model.sparsity_levels(runs["sparsity"].values)
     fig, axes = plt.subplots(1, len(fitted), figsize=(3.2 * len(fitted), 3.4), sharey=True, squeeze=False,
