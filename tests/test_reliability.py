@@ -466,6 +466,7 @@ def test_export_dash_writes_csv_to_stdout(ws, run_cli):
     (["arch", "--r", "1", "--c-token", "nan", "--sparsity", "0.9538", "--preset", "20M"], "must be finite and > 0"),
     (["arch", "--r", "1", "--sparsity", "0.9538", "--preset", "20M", "--layers", "0"], "must be finite and > 0"),
     (["fit", "--draws", "0", "--if-stale"], "argument --draws: must be finite and > 0, got '0'"),
+    (["benchmark-scalebench", "--task", "moe", "--final-starts", "-1"], "argument --final-starts: must be finite and >= 0, got '-1'"),
 ])
 def test_absurd_values_are_refused_and_nothing_is_recorded(ws, run_cli, argv, match):
     fails(run_cli, "--workspace", ws, *argv, match=match)

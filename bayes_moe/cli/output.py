@@ -81,18 +81,19 @@ def _jsonable(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def positive(kind: type):
-    """An argparse type: a finite number of ``kind`` (int or float) > 0, else one line naming the value."""
+def positive(kind: type, *, or_zero: bool = False):
+    """An argparse type: a finite number of ``kind`` (int or float) > 0 (>= 0 with ``or_zero``), else one
+    line naming the value."""
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") \
                 from None
-        if not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text!r}")
+        if not math.isfinite(value) or value < 0 or (value == 0 and not or_zero):
+            raise argparse.ArgumentTypeError(f"must be finite and {'>=' if or_zero else '>'} 0, got {text!r}")
         return value
 
-    parse.__name__ = f"positive {kind.__name__}"
+    parse.__name__ = f"{'non-negative' if or_zero else 'positive'} {kind.__name__}"
     return parse
 

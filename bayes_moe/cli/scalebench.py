@@ -168,7 +168,7 @@ def register(command) -> None:
                    choices=["active", "random", "cost_random"])
     b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
     b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
-    b.add_argument("--final-starts", type=int, default=0, help="random starts of the fit scored at each budget, "
+    b.add_argument("--final-starts", type=positive(int, or_zero=True), default=0, help="random starts of the fit scored at each budget, "
                    "besides the last fit's modes (0: as a refit, 2)")
     b.add_argument("--discrepancy", type=float,
                    help="active: prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
