@@ -23,6 +23,7 @@ from bayes_moe.errors import InputError
 from bayes_moe.userlaw import Law, load_law
 
 REQUIRED_KEYS = ("pool", "targets", "cost", "budgets", "laws")
+SPEND_TOLERANCE = 1e-12  # relative: a budget share times a total, less summed costs, rounds below an exact fit
 TASKS_FOLDER = Path(__file__).resolve().parents[1] / "experiments" / "scalebench"  # the committed ScaleBench tasks
 
 
@@ -66,6 +67,12 @@ def run_costs(table: pd.DataFrame, rule: str, where: str) -> np.ndarray:
     if bad.size:
         raise InputError(f"{where}: cost rule {rule!r} gives {costs[bad[0]]} at row {bad[0] + 1}; costs must be > 0")
     return costs
+
+
+def fits_budget(costs: np.ndarray, spend_left: float) -> np.ndarray:
+    """Which ``costs`` the budget left can still pay: the one spending rule of the selection and the
+    benchmark's campaigns (a run costing exactly what is left fits, up to rounding)."""
+    return np.asarray(costs) <= spend_left * (1 + SPEND_TOLERANCE)
 
 
 def find_task(name: str) -> Path:

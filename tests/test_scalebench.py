@@ -12,7 +12,7 @@ from bayes_moe.benchmarks import scalebench
 from bayes_moe.cli import main
 from bayes_moe.design.pool import select_batch
 from bayes_moe.errors import InputError
-from bayes_moe.pooltask import load_task
+from bayes_moe.pooltask import fits_budget, load_task
 
 LAW = textwrap.dedent('''
     from bayes_moe.userlaw import HalfNormal, Uniform
@@ -121,3 +121,13 @@ def test_pool_next_bad_cost_rule_exits_2(tmp_path, capsys):
 def test_unknown_task_exits_2(capsys):
     assert main(["benchmark-scalebench", "--task", "no-such-task", "--seeds", "1"]) == 2
     assert "no-such-task" in capsys.readouterr().err
+
+
+def test_a_run_costing_exactly_what_is_left_fits_and_the_selection_obeys_the_same_rule():
+    """One spending rule (pooltask.fits_budget) for the campaigns and select_batch: a cost equal to the
+    budget left up to rounding fits, a cost 1e-9 above it does not."""
+    left = 0.1 + 0.2  # 0.30000000000000004: a share of a total rarely is exactly the cost
+    assert fits_budget(np.array([0.3, left, left * (1 + 1e-9)]), left).tolist() == [True, True, False]
+    draws = np.random.default_rng(1).standard_normal((64, 3))
+    picks = select_batch(draws, draws[:, :1], np.full(64, 0.1), np.array([0.3, 0.3 * (1 + 1e-9), 5.0]), range(3), 0.3, 3)
+    assert [row for row, _ in picks] == [0]

@@ -31,7 +31,7 @@ import numpy as np
 from bayes_moe import laplace
 from bayes_moe.discrepancy import AMPLITUDE, Discrepancy, pointwise_sd
 from bayes_moe.errors import InputError
-from bayes_moe.pooltask import PoolTask, load_task
+from bayes_moe.pooltask import PoolTask, fits_budget, load_task
 
 STRATEGIES = ("active", "random", "cost_random")
 LEVEL = 0.9
@@ -53,7 +53,7 @@ class Settings:
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
     rows = np.asarray(rows)
-    return rows[~np.isin(rows, chosen) & (costs[rows] <= spend_left * (1 + 1e-12))].tolist()
+    return rows[~np.isin(rows, chosen) & fits_budget(costs[rows], spend_left)].tolist()
 
 
 class GroupCampaign:

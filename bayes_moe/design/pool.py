@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayes_moe.errors import InputError
+from bayes_moe.pooltask import fits_budget
 
 
 class _ConditionedDraws:
@@ -46,7 +47,7 @@ class _ConditionedDraws:
     def reductions(self, rows: np.ndarray) -> np.ndarray:
         """Debiased variance reduction at the targets (summed) from observing each row's columns together."""
         by_column = self.pool_targets.reshape(-1, self.k, self.pool_targets.shape[1])[rows]
-        if self.k == 1:  # one output: a division, not batched 1 x 1 factorisations (4x faster on lr_bsz)
+        if self.k == 1:  # one output: a division, not batched 1 x 1 eigh and Cholesky (1.7x faster on 2702 rows)
             variance = np.maximum(self.blocks[rows, :, 0], 0.0) + self.noise  # rows x 1
             shares = by_column ** 2 / variance[..., None]
             epistemic = 1 - self.noise / variance
@@ -108,7 +109,7 @@ def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.
     picks: list[tuple[int, float]] = []
     for _ in range(q):
         spend = budget_left - sum(costs[i] for i, _ in picks)
-        affordable = candidates[left & (costs[candidates] <= spend * (1 + 1e-12))]
+        affordable = candidates[left & fits_budget(costs[candidates], spend)]
         if not affordable.size:
             break
         values = draws.reductions(affordable) / weights[affordable]
