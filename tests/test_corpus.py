@@ -250,7 +250,7 @@ def test_build_is_byte_identical_and_independent_of_input_order(tmp_path, monkey
     assert first["tokenizer_sha256"] == data.sha256_file(data.TOKENIZER_PATH)
 
 
-def test_loader_maps_shards_and_batches_depend_on_seed_step_rank_only(tmp_path, monkeypatch):
+def test_loader_maps_shards_and_batches_depend_on_seed_and_step_and_ranks_share_them(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "SHARD_TOKENS", 1000)
     build.write(tmp_path, _documents(), PINS)
     corpus = data.open_corpus(tmp_path)
@@ -260,10 +260,15 @@ def test_loader_maps_shards_and_batches_depend_on_seed_step_rank_only(tmp_path, 
     assert stream.size == whole.size
     for a, b in [(990, 1010), (0, 2500), (1999, 2000), (whole.size - 5, whole.size)]:
         np.testing.assert_array_equal(stream[a:b], whole[a:b])
-    batches = [data.TrainBatches(stream, 4, 32, seed=7, rank=r) for r in (0, 0, 1)]
+    batches = [data.TrainBatches(stream, 4, 32, seed=7) for _ in range(2)] + [data.TrainBatches(stream, 4, 32, seed=8)]
     x0, y0 = batches[0].get(3)
     assert torch_equal(x0, batches[1].get(3)[0]) and not torch_equal(x0, batches[2].get(3)[0])
     assert not torch_equal(x0, batches[0].get(4)[0]) and torch_equal(x0[:, 1:], y0[:, :-1])
+    # two ranks read the one-process batch's halves, in order: the run sees the same data on any nproc
+    halves = [data.TrainBatches(stream, 4, 32, seed=7, rank=r, world=2).get(3)[0] for r in (0, 1)]
+    assert [h.shape[0] for h in halves] == [2, 2] and torch_equal(np.concatenate(halves), x0)
+    with pytest.raises(InputError, match="not divisible by 3"):
+        data.TrainBatches(stream, 4, 32, seed=7, world=3)
     assert corpus.passes(2 * whole.size) == 2.0
 
 

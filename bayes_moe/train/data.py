@@ -300,17 +300,23 @@ def open_corpus(path: Path, vocab_size: int = DEFAULT_VOCAB) -> Corpus:
 
 
 class TrainBatches:
-    """Random windows of ``n_ctx + 1`` training tokens; batch ``step`` of rank ``rank`` depends only on
-    (seed, step, rank), so a resumed run reads exactly what it would have read."""
+    """Random windows of ``n_ctx + 1`` training tokens. Step ``step``'s global batch of ``batch_size``
+    windows depends only on (seed, step), and rank ``rank`` of ``world`` reads its contiguous share:
+    the same run reads the same data on any number of GPUs, and a resumed run (with any nproc) exactly
+    what the uninterrupted run would have read."""
 
-    def __init__(self, tokens: TokenStream | np.ndarray, batch_size: int, n_ctx: int, seed: int, rank: int = 0):
+    def __init__(self, tokens: TokenStream | np.ndarray, batch_size: int, n_ctx: int, seed: int, rank: int = 0,
+                 world: int = 1):
         if tokens.size <= n_ctx + 1:
             raise InputError(f"training split has {tokens.size} tokens, fewer than one context of {n_ctx + 1}")
-        self.tokens, self.batch_size, self.n_ctx, self.seed, self.rank = tokens, batch_size, n_ctx, seed, rank
+        if batch_size % world:
+            raise InputError(f"batch_size {batch_size} is not divisible by {world} processes")
+        self.tokens, self.batch_size, self.n_ctx, self.seed = tokens, batch_size, n_ctx, seed
+        self.share = slice(rank * batch_size // world, (rank + 1) * batch_size // world)
 
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, step, self.rank])
-        starts = rng.integers(0, self.tokens.size - self.n_ctx - 1, size=self.batch_size)
+        starts = np.random.default_rng([self.seed, step]).integers(0, self.tokens.size - self.n_ctx - 1,
+                                                                   size=self.batch_size)[self.share]
         windows = torch.from_numpy(np.stack([self.tokens[s:s + self.n_ctx + 1] for s in starts]).astype(np.int64))
         return windows[:, :-1], windows[:, 1:]
 

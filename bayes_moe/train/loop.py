@@ -407,7 +407,7 @@ def _build(workspace: Path, run_id: int, plan: Plan, rank: Rank) -> tuple[Sessio
     torch.manual_seed(config.seed)
     corpus = data.open_corpus(plan.corpus, arch.vocab_size)
     per_rank = config.batch_size // rank.world
-    batches = data.TrainBatches(corpus.split("train"), per_rank, arch.n_ctx, config.seed, rank.rank)
+    batches = data.TrainBatches(corpus.split("train"), config.batch_size, arch.n_ctx, config.seed, rank.rank, rank.world)
     model = MoEGPT(arch, balance=config.balance).to(rank.device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
