@@ -6,6 +6,8 @@
 #                                                             # T = 20 and the smoke campaign
 #   bash experiments/gpu_node/session.sh pool                 # #14: 16 runs through the GPU pool, then the
 #                                                             # 100M bench compiled alone (no eager OOM before it)
+#   bash experiments/gpu_node/session.sh ddp-seeds 400        # on 4 GPUs: the DDP record on the real corpus, seeds 0
+#                                                             # and 1 side by side on GPU pairs (0,1) and (2,3), 400 steps
 # The corpus: the pinned wheels, Ubuntu packages and English texts (experiments/corpus), ~50 s on 16 cores.
 # Everything a part writes is packed into $OUT/<part>.tgz (a call brings back at most 8 files).
 set -u
@@ -49,6 +51,21 @@ case $part in
     timeout 330 python3 -m bayes_moe.benchmarks.gpu_pool --out "$work" --time-limit 300 --scale 0.6 > "$work/pool.log" 2>&1
     CUDA_VISIBLE_DEVICES=0 timeout 200 python3 -m bayes_moe.train.bench --out "$work/trainer_bench_100M.json" \
       --sizes 100M --compile on --time-limit 180 > "$work/bench.log" 2>&1 ;;
+  ddp-seeds)
+    steps=${2:?steps per run}
+    if ! corpus_ready; then
+      start=$SECONDS
+      timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --out corpus \
+        > "$work/corpus.log" 2>&1
+      echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
+    fi
+    cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
+    corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
+    for seed in 0 1; do
+      CUDA_VISIBLE_DEVICES=$((2 * seed)),$((2 * seed + 1)) timeout $((570 - SECONDS)) python3 -m bayes_moe.train.bench_ddp \
+        --steps "$steps" --seed $seed --out "$work/ddp_seed$seed.json" > "$work/ddp_seed$seed.log" 2>&1 &
+    done
+    wait ;;
   *) echo "unknown part $part" >&2; exit 2 ;;
 esac
 status=$?
