@@ -3,8 +3,9 @@
 Pool selection refits after every batch, and the ScaleBench protocol runs thousands of fits, so NUTS
 per step is too slow here (docs/scalebench.md has the measurements). What this does instead:
 
-1. MAP by trust-region least squares (``scipy.optimize.least_squares``) from prior draws and warm
-   starts, inside the priors' bounds; Normal and HalfNormal priors enter as extra residuals.
+1. MAP by trust-region least squares (``scipy.optimize.least_squares``) from the priors' starting
+   points (``start``: half of a wide box's log-uniform in magnitude) and warm starts, inside the
+   priors' bounds; Normal and HalfNormal priors enter as extra residuals.
 2. Noise: the conjugate scaled-inverse-chi^2 posterior of sigma^2 given the best fit's residuals with
    ``NOISE_PRIOR_DOF`` pseudo-observations at the ``noise_sd`` prior's scale (so that a fit with as many
    runs as parameters still has noise); every draw has its own sigma.
@@ -80,9 +81,9 @@ def value_and_jacobian(law: Law, theta: np.ndarray, features: dict) -> tuple[np.
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,
         n_draws: int = 256, warm: tuple = (), linearized: bool = True, polish: bool = False) -> LaplaceFit:
     """Laplace posterior of ``law`` given observations ``y`` at ``features`` (module docstring): ``starts``
-    prior draws and the ``warm`` parameter vectors start the MAP search, ``SEARCH_NFEV`` evaluations each;
-    ``polish``: the best of them then goes on for up to ``POLISH_NFEV`` (the fit that is scored or
-    reported; a refit that only guides the selection need not converge)."""
+    starting points from the priors (``start``) and the ``warm`` parameter vectors start the MAP search,
+    ``SEARCH_NFEV`` evaluations each; ``polish``: the best of them then goes on for up to ``POLISH_NFEV``
+    (the fit that is scored or reported; a refit that only guides the selection need not converge)."""
     y = np.asarray(y, float)
     lower, upper = law.bounds
     priors = list(law.priors.values())
@@ -102,7 +103,7 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         return np.vstack([J / scale0, prior_rows])
 
     initial = [np.clip(w, lower, upper) for w in warm]
-    initial += list(np.column_stack([p.sample(rng, starts) for p in priors]))
+    initial += list(np.column_stack([p.start(rng, starts) for p in priors]))
     def search(theta0, max_nfev):
         theta0 = np.clip(theta0, np.nextafter(lower, upper), np.nextafter(upper, lower))
         try:

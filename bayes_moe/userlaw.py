@@ -35,6 +35,9 @@ import numpy as np
 
 from bayes_moe.errors import InputError
 
+WIDE_BOX = 100.0      # a Uniform box reaching this magnitude holds a scale: half its starts are log-uniform
+START_DECADES = 4     # over its top four decades (docs/scalebench.md: measured on vocab, moe, sparsity, parallel)
+
 
 @dataclass(frozen=True)
 class Uniform:
@@ -50,8 +53,20 @@ class Uniform:
     bounds = property(lambda self: (self.lower, self.upper))
     sd = property(lambda self: (self.upper - self.lower) / np.sqrt(12.0))
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.uniform(self.lower, self.upper, n)
+    def start(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Starting points of a MAP search: uniform on the box, but for a box reaching ``WIDE_BOX`` or more
+        (amplitudes, scales) each start is, with probability 1/2, drawn log-uniformly in magnitude over
+        the box's top ``START_DECADES`` decades, with a random sign where the box has both: a uniform draw
+        on [-1e4, 1e4] is almost never of order 1-100, where such amplitudes usually are."""
+        uniform = rng.uniform(self.lower, self.upper, n)
+        top = max(abs(self.lower), abs(self.upper))
+        if top < WIDE_BOX:
+            return uniform
+        floor = max(top * 10.0 ** -START_DECADES, self.lower if self.lower > 0 else 0.0, -self.upper if self.upper < 0 else 0.0)
+        magnitude = np.exp(rng.uniform(np.log(floor), np.log(top), n))
+        sign = np.where(rng.uniform(self.lower, self.upper, n) < 0, -1.0, 1.0)
+        logged = np.clip(sign * magnitude, self.lower, self.upper)
+        return np.where(rng.random(n) < 0.5, logged, uniform)
 
     def penalty(self, value: float) -> float | None:
         return None  # flat inside the bounds
@@ -71,7 +86,8 @@ class Normal:
     bounds = property(lambda self: (-np.inf, np.inf))
     sd = property(lambda self: self.sigma)
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def start(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Starting points of a MAP search: prior draws."""
         return rng.normal(self.mu, self.sigma, n)
 
     def penalty(self, value: float) -> float:
@@ -91,7 +107,8 @@ class HalfNormal:
     bounds = property(lambda self: (0.0, np.inf))
     sd = property(lambda self: self.sigma)
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def start(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Starting points of a MAP search: prior draws."""
         return np.abs(rng.normal(0.0, self.sigma, n))
 
     def penalty(self, value: float) -> float:

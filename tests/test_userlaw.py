@@ -7,7 +7,7 @@ import pytest
 
 from bayes_moe import laplace
 from bayes_moe.errors import InputError
-from bayes_moe.userlaw import load_law
+from bayes_moe.userlaw import Uniform, load_law
 
 POWER_LAW = textwrap.dedent('''
     from bayes_moe.userlaw import HalfNormal, Normal, Uniform
@@ -88,3 +88,16 @@ def test_laplace_with_fewer_runs_than_parameters_still_gives_draws(tmp_path):
     features, y = simulate(law, 2, rng)
     fit = laplace.fit(law, features, y, rng=rng, starts=4, n_draws=64)
     assert fit.draws.shape == (64, 3) and np.isfinite(fit.mean_draws(features)).all()
+
+
+def test_starts_stay_in_the_box_and_reach_small_amplitudes_in_a_wide_one():
+    """A MAP search's starts: a box of exponents is uniform; a box of amplitudes reaching 1e4 also gives
+    starts of order 1-100 (a uniform draw there is below 100 in magnitude 1% of the time)."""
+    rng = np.random.default_rng(0)
+    for box in (Uniform(-1e4, 1e4), Uniform(0.1, 500), Uniform(-500, -1), Uniform(-5, 5)):
+        starts = box.start(rng, 4000)
+        assert starts.min() >= box.lower and starts.max() <= box.upper
+    amplitudes = np.abs(Uniform(-1e4, 1e4).start(rng, 4000))
+    assert 0.2 < np.mean(amplitudes < 100) < 0.35 and 0.4 < np.mean(Uniform(-1e4, 1e4).start(rng, 4000) < 0) < 0.6
+    exponents = Uniform(-5, 5).start(rng, 4000)
+    assert abs(np.mean(np.abs(exponents) < 1) - 0.2) < 0.03
