@@ -57,6 +57,16 @@ def test_tables_are_printed_again_from_the_json(tmp_path, capsys):
     assert capsys.readouterr().out == md_path.read_text()
 
 
+def test_result_files_are_pooled_into_one_table(tmp_path, capsys):
+    """Strategies run separately (here with different run caps) are compared in one table."""
+    active_json, _ = write(OUTCOMES[:2], Settings(seeds=2, strategies=("active",), max_runs=72), tmp_path / "a", 60.0)
+    grid_json, _ = write(OUTCOMES[2:], Settings(seeds=2, strategies=("grid",)), tmp_path / "g", 60.0)
+    main([str(active_json), str(grid_json)])
+    table = capsys.readouterr().out
+    assert "/ 72/120 runs" in table and '"strategies": ["active", "grid"]' in table and "Wall time 2.0 min" in table
+    assert "5e+19 (0.03), 16, 100% [2/2]" in table  # active's compute to ±100% against the grid's
+
+
 def test_a_real_campaign_is_written_as_json(tmp_path):
     """One short simulated campaign end to end, the law chosen by LOO each fit: its numbers (numpy's,
     from the fits) serialise, each fit reports its standing, and the table names the law kept."""
@@ -78,7 +88,33 @@ def test_a_real_campaign_is_written_as_json(tmp_path):
     (dict(strategies=("best",)), "unknown strategy 'best'"),
     (dict(seeds=0), "seeds must be >= 1, got 0"),
     (dict(form="wavy"), "unknown form 'wavy'"),
+    (dict(discrepancy="wiggles"), "unknown discrepancy 'wiggles'"),
 ])
 def test_bad_settings_are_named(settings, message):
     with pytest.raises(InputError, match=message):
         Settings(**settings)
+
+
+def test_every_fit_gets_the_discrepancy_and_the_table_names_it(tmp_path, monkeypatch):
+    """The campaign's fits are the hinged model's when asked (model.fit is stopped at its first call,
+    having recorded what it was asked for), and the table says so."""
+    from bayes_moe.benchmarks import design
+
+    class Stopped(Exception):
+        pass
+
+    asked = {}
+
+    def fit(dataset, **options):
+        asked.update(options, runs=dataset.sizes["run"])
+        raise Stopped
+
+    monkeypatch.setattr(design.model, "fit", fit)
+    settings = Settings(worlds=("bending",), strategies=("sobol",), seeds=1, initial=4, discrepancy="hinges")
+    with pytest.raises(Stopped):
+        run_campaign("bending", "sobol", 0, settings)
+    assert (asked["discrepancy"], asked["form"], asked["runs"]) == ("hinges", "power", 4)
+    _, md_path = write(OUTCOMES, settings, tmp_path, 1.0)
+    assert ", discrepancy hinges." in md_path.read_text()
+    _, md_path = write(OUTCOMES, Settings(seeds=2, discrepancy="none"), tmp_path, 1.0)
+    assert ", discrepancy none." in md_path.read_text()

@@ -13,7 +13,7 @@ campaign that stops short of the target width still measures compute-to-width ag
 with medians per (world, strategy).
 
     bayes-moe benchmark-design [--seeds 3] [--worlds paper two-term two-term-qs bending] [--batch 4] [--out DIR]
-    python -m bayes_moe.benchmarks.design design_benchmark.json   # the tables again, from the JSON
+    python -m bayes_moe.benchmarks.design design_benchmark.json [more.json]  # the tables again, from the JSON(s)
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ class Settings:
     chains: int = 2
     noise: float = 0.01
     form: str = forms.DEFAULT_FORM  # the r* law every fit assumes (forms.FORM_CHOICES; auto: LOO picks)
+    discrepancy: str = forms.DEFAULT_DISCREPANCY  # of log r* from that law along compute (forms.DISCREPANCIES)
+    top_picks: int = 0  # active / max-variance: picks per batch kept near the largest compute (the guard)
     campaign: Campaign = field(default_factory=Campaign)
 
     def __post_init__(self):
@@ -79,9 +81,13 @@ class Settings:
                 raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
         if self.form not in forms.FORM_CHOICES:
             raise InputError(f"unknown form {self.form!r}; choose from {', '.join(forms.FORM_CHOICES)}")
+        if self.discrepancy not in forms.DISCREPANCIES:
+            raise InputError(f"unknown discrepancy {self.discrepancy!r}; choose from {', '.join(forms.DISCREPANCIES)}")
         for name in ("seeds", "batch", "initial", "max_runs", "draws", "chains"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.top_picks < 0:
+            raise InputError(f"top_picks must be >= 0, got {self.top_picks!r}")
 
     @property
     def cap(self) -> float:
@@ -128,7 +134,8 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
             spent = sum(run.compute for run in done)
             if done:
                 idata = model.fit(ledger.to_dataset(), draws=settings.draws, tune=settings.draws,
-                                  chains=settings.chains, seed=seed + rounds, form=settings.form, progressbar=False)
+                                  chains=settings.chains, seed=seed + rounds, form=settings.form,
+                                  discrepancy=settings.discrepancy, progressbar=False)
                 rows = target_intervals(idata, campaign.targets, prob=PROB)
                 half_width = worst_half_width(rows)
                 covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
@@ -148,7 +155,7 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
             batch = settings.initial if not done and strategy != "grid" else settings.batch
             batch = min(batch, settings.max_runs - len(done))
             candidates, _, _ = plan(strategy, space, draws, batch=batch, done=done,
-                                    budget_left=settings.cap - spent, seed=seed)
+                                    budget_left=settings.cap - spent, seed=seed, top_picks=settings.top_picks)
             if not candidates:
                 break
             for c in candidates:
@@ -267,12 +274,14 @@ def markdown(summary: list[dict], config: dict, seconds: float) -> str:
                   + "".join(f"| {r['world']} | {r['strategy']} | " + " | ".join(cell(r, w) for w in MILESTONES)
                             + " |\n" for r in summary))
     extras = "".join(f", {name} {config[key]}" for key, name, default in
-                     (("form", "law form", forms.DEFAULT_FORM), ("run_overhead", "run overhead", 0.0))
+                     (("form", "law form", forms.DEFAULT_FORM), ("top_picks", "picks per batch near the largest compute", 0),
+                      ("run_overhead", "run overhead", 0.0))
                      if config.get(key, default) != default)
+    extras += f", discrepancy {config.get('discrepancy', 'none')}"  # records before the setting had none
     settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}
     return (f"# Design benchmark\n\nSimulated campaigns: stop when the {PROB:.0%} interval of r* at every target "
             f"({len(config['targets'])} points at {config['targets'][0][0]:.0e} FLOPs) is within "
-            f"±{config['target_width']:.0%} of its median, or at {config['cap']:.3g} FLOPs / {config['max_runs']} runs"
+            f"±{config['target_width']:.0%} of its median, or at {_number(config['cap'])} FLOPs / {config['max_runs']} runs"
             f"{extras}. Half-width: the largest over targets of max(upper/median - 1, 1 - lower/median). "
             f"Settings: {json.dumps(settings)}. Wall time {seconds / 60:.1f} min.\n\n## Final state\n\n" + final
             + "\n## Milestones\n\nPer width: the median compute when the interval was first that narrow (its ratio "
@@ -280,15 +289,38 @@ def markdown(summary: list[dict], config: dict, seconds: float) -> str:
             "there]; \"not reached\" where the median campaign did not.\n\n" + milestones)
 
 
+def pooled_config(configs: list[dict]) -> dict:
+    """The settings of several result files as one: a setting they share as it is, the lists of worlds
+    and strategies joined, any other that differs as its values in file order joined by '/'."""
+    pooled = {}
+    for key in dict.fromkeys(k for config in configs for k in config):
+        values = [config.get(key) for config in configs]
+        if key in ("worlds", "strategies"):
+            pooled[key] = list(dict.fromkeys(v for value in values for v in value or ()))
+        elif all(value == values[0] for value in values):
+            pooled[key] = values[0]
+        else:
+            pooled[key] = "/".join(str(value) for value in values)
+    return pooled
+
+
+def _number(value) -> str:
+    """A number to 3 significant digits; pooled settings that differ (a string) as they are."""
+    return value if isinstance(value, str) else f"{value:.3g}"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Print the tables of a ``design_benchmark.json`` again (e.g. after changing MILESTONES)."""
+    """Print the tables of one or several ``design_benchmark.json`` again (e.g. after changing
+    MILESTONES), several pooled into one table (e.g. strategies run with different run caps)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bayes_moe.benchmarks.design", description=main.__doc__)
-    parser.add_argument("json", type=Path)
-    path = parser.parse_args(argv).json
-    payload = json.loads(path.read_text())
-    print(markdown(summarise(load(path)), payload["settings"], payload["seconds"]), end="")
+    parser.add_argument("json", type=Path, nargs="+")
+    paths = parser.parse_args(argv).json
+    payloads = [json.loads(path.read_text()) for path in paths]
+    outcomes = [outcome for path in paths for outcome in load(path)]
+    config = pooled_config([payload["settings"] for payload in payloads])
+    print(markdown(summarise(outcomes), config, sum(payload["seconds"] for payload in payloads)), end="")
 
 
 if __name__ == "__main__":

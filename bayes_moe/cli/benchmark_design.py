@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bayes_moe import config
 from bayes_moe.cli.output import emit
-from bayes_moe.forms import DEFAULT_FORM, FORM_CHOICES
+from bayes_moe.forms import DEFAULT_DISCREPANCY, DEFAULT_FORM, DISCREPANCIES, FORM_CHOICES
 from bayes_moe.strategy_names import STRATEGY_NAMES
 
 
@@ -26,6 +26,7 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
                               batch=args.batch, initial=args.initial, max_runs=args.max_runs,
                               compute_cap=args.compute_cap, draws=args.draws, chains=args.chains,
                               form=args.form or campaign.form,
+                              discrepancy=args.discrepancy or campaign.discrepancy, top_picks=args.top_picks,
                               campaign=campaign)
     started = time.perf_counter()
 
@@ -49,7 +50,8 @@ def register(command) -> None:
     p = command("benchmark-design", _cmd_benchmark_design, "simulated campaigns: compute each design strategy "
                 "spends to pin r* at the targets", reports=True)
     p.add_argument("--worlds", nargs="+", default=["paper", "two-term"],
-                   help="simulated worlds (paper two-term; also two-term-qs, the experts' exponent varying with sparsity)")
+                   help="simulated worlds (paper two-term; also two-term-qs, the experts' exponent varying with sparsity, and "
+                        "bending, the law holding only from 1e18 FLOPs up)")
     p.add_argument("--strategies", nargs="+", choices=STRATEGY_NAMES, metavar="STRATEGY",
                    default=["active", "grid", "sobol", "max-variance"],
                    help=f"strategies to compare, among {', '.join(STRATEGY_NAMES)} (active grid sobol max-variance)")
@@ -65,4 +67,9 @@ def register(command) -> None:
     p.add_argument("--form", choices=FORM_CHOICES,
                    help=f"the r* law every fit assumes (auto: power or two-term, as PSIS-LOO prefers); default: "
                         f"the campaign's [model] form, else {DEFAULT_FORM}")
+    p.add_argument("--discrepancy", choices=DISCREPANCIES,
+                   help=f"hinges: log r* may bend from the law below the top of the runs' compute (docs/model.md); "
+                        f"default: the campaign's [model] discrepancy, else {DEFAULT_DISCREPANCY}")
+    p.add_argument("--top-picks", type=int, default=0,
+                   help="active, max-variance: picks per batch kept within half a decade of the largest compute (0)")
     p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")

@@ -100,16 +100,18 @@ def propose_next(workspace, *, batch: int = 1, strategy: str = "active", force: 
 
 
 def plan(strategy: str, space: DesignSpace, draws: PosteriorDraws | None, *, batch: int, done=(), pending=(),
-         budget_left: float = math.inf, seed: int = 0) -> tuple[list[Candidate], str, EnsembleModel | None]:
+         budget_left: float = math.inf, seed: int = 0, top_picks: int = 0
+         ) -> tuple[list[Candidate], str, EnsembleModel | None]:
     """The runs ``strategy`` proposes given the posterior ``draws`` (None: not fitted yet, and an
     acquisition strategy gives way to a space-filling first batch); returns them, the strategy
-    used, and the ensemble model (None without draws)."""
+    used, and the ensemble model (None without draws). ``top_picks``: the acquisition strategies'
+    guard (strategies._AcquisitionStrategy)."""
     pending_levels = {space.campaign_sparsity(run.sparsity) for run in pending}
     model = None if draws is None else EnsembleModel.from_draws(draws, space, pending_levels)
     if STRATEGIES[strategy].needs_posterior and model is None:
         strategy = FIRST_BATCH_STRATEGY
     targets = None if draws is None else draws.targets
-    chooser = make_strategy(strategy, model=model, targets=targets, seed=seed)
+    chooser = make_strategy(strategy, model=model, targets=targets, seed=seed, top_picks=top_picks)
     candidates = chooser.propose(batch, space, done=done, pending=pending, budget_left=budget_left)
     return candidates, strategy, model
 

@@ -55,6 +55,7 @@ class DesignSpace:
     sparsities: tuple[float, ...]
     preset: str | None = None
     compute_max: float | None = None  # a budget's cap on one run; features keep compute_bounds' scale
+    compute_min: float | None = None  # a floor on one run (a pick kept near the top: ``top``); the same scale
     run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of a run (start-up, evaluation)
     tokens_per_param: float | None = None
 
@@ -102,17 +103,27 @@ class DesignSpace:
             )
         return replace(self, compute_max=min(self.compute_bounds[1], compute_max))
 
+    def top(self, decades: float) -> "DesignSpace":
+        """The space with runs within ``decades`` of the largest compute allowed (the whole space when
+        that reaches below its smallest compute)."""
+        return replace(self, compute_min=max(self.compute_bounds[0], self.largest_compute / 10**decades))
+
     @property
     def largest_compute(self) -> float:
         return self.compute_bounds[1] if self.compute_max is None else self.compute_max
+
+    @property
+    def smallest_compute(self) -> float:
+        return self.compute_bounds[0] if self.compute_min is None else self.compute_min
 
     # --- features -------------------------------------------------------------------------------
 
     def bounds(self) -> torch.Tensor:
         """``2 x 3`` feature bounds: unit interval for log r and log compute (less under a budget
-        cap), the sparsity range."""
-        u_max = float(_unit(math.log(self.largest_compute), *np.log(self.compute_bounds)))
-        return torch.tensor([[0.0, 0.0, min(self.sparsities)], [1.0, u_max, max(self.sparsities)]],
+        cap or a floor), the sparsity range."""
+        u_min, u_max = (float(_unit(math.log(c), *np.log(self.compute_bounds)))
+                        for c in (self.smallest_compute, self.largest_compute))
+        return torch.tensor([[0.0, u_min, min(self.sparsities)], [1.0, u_max, max(self.sparsities)]],
                             dtype=torch.float64)
 
     def fixed_sparsities(self) -> list[dict[int, float]]:
@@ -152,7 +163,7 @@ class DesignSpace:
         digits), r and sparsity as achieved. Rounding of widths leaves narrow gaps in the buildable r; where ``x``'s r falls in
         one, the nearest buildable r (in 1% steps, at most 10%) inside the bounds is taken."""
         r, sparsity = float(self.r_of(x)), float(x[SPARSITY_COL])
-        compute = min(max(float(f"{float(self.compute_of(x)):.{COMPUTE_DIGITS}g}"), self.compute_bounds[0]),
+        compute = min(max(float(f"{float(self.compute_of(x)):.{COMPUTE_DIGITS}g}"), self.smallest_compute),
                       self.largest_compute)
         nearest = min(self.sparsities, key=lambda s: abs(s - sparsity))
         low, high = self.r_bounds

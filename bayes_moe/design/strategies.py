@@ -36,6 +36,7 @@ FALLBACK_CHOICES = 256  # space-filling choices ranked when the optimum repeats 
 GRID_R = tuple(np.geomspace(0.2, 1.5, 6))  # the paper's r sweep
 GRID_LEVELS = 5  # compute refinements: decades, then halves, quarters, ... of a decade
 SOBOL_TRIES = 64
+TOP_DECADES = 0.5  # the guard's "top of the affordable range": within this many decades of the largest run allowed
 
 
 class Strategy(ABC):
@@ -58,8 +59,12 @@ class Strategy(ABC):
             left = budget_left - sum(c.compute for c in picks)
             if left < space.compute_bounds[0]:
                 break
-            picks.append(self._pick(space.capped(left), list(done), [*pending, *picks]))
+            picks.append(self._pick(self._space_for(space.capped(left), len(picks)), list(done), [*pending, *picks]))
         return picks
+
+    def _space_for(self, space: DesignSpace, index: int) -> DesignSpace:
+        """Where the batch's pick number ``index`` may go: anywhere in ``space`` unless a strategy says otherwise."""
+        return space
 
     @abstractmethod
     def _pick(self, space: DesignSpace, done: list, pending: list) -> Candidate:
@@ -82,7 +87,8 @@ def sobol_features(space: DesignSpace, n: int, seed: int, skip: int = 0) -> torc
     u = SobolEngine(3, scramble=True, seed=seed).fast_forward(skip).draw(n, dtype=torch.float64)
     k = len(space.sparsities)
     sparsity = torch.tensor(space.sparsities, dtype=torch.float64)[(u[:, 2] * k).long().clamp(max=k - 1)]
-    return torch.stack([u[:, 0], u[:, 1] * space.bounds()[1, COMPUTE_COL], sparsity], dim=-1)
+    low, high = space.bounds()[:, COMPUTE_COL]
+    return torch.stack([u[:, 0], low + u[:, 1] * (high - low), sparsity], dim=-1)
 
 
 class Grid(Strategy):
@@ -114,14 +120,23 @@ class Grid(Strategy):
 
 class _AcquisitionStrategy(Strategy):
     """Picks by maximising an acquisition function over the posterior draws with BoTorch.
-    ``model`` must tabulate every sparsity of the space and of the pending runs."""
+    ``model`` must tabulate every sparsity of the space and of the pending runs. The guard
+    ``top_picks``: the first that many picks of each batch are kept within ``TOP_DECADES`` of the
+    largest compute allowed (conditioned on as usual by the later ones), so that a myopic criterion
+    per FLOP cannot spend a campaign on cheap runs whose law may not hold where the targets are."""
 
     needs_posterior = True
 
-    def __init__(self, model: EnsembleModel, targets, seed: int = 0):
+    def __init__(self, model: EnsembleModel, targets, seed: int = 0, top_picks: int = 0):
         super().__init__(seed)
+        if not isinstance(top_picks, int) or top_picks < 0:
+            raise InputError(f"top_picks must be a whole number >= 0, got {top_picks!r}")
         self.model = model
         self.targets = torch.as_tensor(targets, dtype=torch.float64)
+        self.top_picks = top_picks
+
+    def _space_for(self, space, index):
+        return space.top(TOP_DECADES) if index < self.top_picks else space
 
     @abstractmethod
     def acquisition(self, model: EnsembleModel, space: DesignSpace):
@@ -172,16 +187,17 @@ class MaxVariance(_AcquisitionStrategy):
 STRATEGIES = {cls.name: cls for cls in (Active, MaxVariance, Sobol, Grid)}  # named in bayes_moe.strategy_names
 
 
-def make_strategy(name: str, *, model: EnsembleModel | None = None, targets=None, seed: int = 0) -> Strategy:
+def make_strategy(name: str, *, model: EnsembleModel | None = None, targets=None, seed: int = 0,
+                  top_picks: int = 0) -> Strategy:
     """The strategy called ``name``; the acquisition strategies need the posterior's ``model`` and
-    its draws of log r* at the ``targets`` (``draws x targets``)."""
+    its draws of log r* at the ``targets`` (``draws x targets``) and take the guard ``top_picks``."""
     if name not in STRATEGIES:
         raise InputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     cls = STRATEGIES[name]
     if cls.needs_posterior:
         if model is None or targets is None:
             raise InputError(f"strategy {name!r} needs a fitted posterior")
-        return cls(model, targets, seed)
+        return cls(model, targets, seed, top_picks)
     return cls(seed)
 
 

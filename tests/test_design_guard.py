@@ -1,0 +1,65 @@
+"""The acquisition strategies' guard: picks kept near the top of the affordable compute.
+
+The hand-built posterior is unsure only of log r*'s level, the same at every compute, so a run at
+1e17 FLOPs teaches as much about the targets as one at 1e20 and the criterion per FLOP buys the
+cheapest runs; the guard keeps the first picks of a batch within half a decade of the largest run
+allowed (budget included), the rest as before.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from bayes_moe.design import DesignSpace, EnsembleModel, PosteriorDraws, make_strategy
+from bayes_moe.design.strategies import TOP_DECADES, sobol_features
+from bayes_moe.errors import InputError
+
+SPARSITIES = (0.8235, 0.9091)
+
+
+def level_only_draws(n_draws=64, seed=0):
+    """Draws of a quadratic-in-log-r loss whose optimum's level (not its slope in compute) is uncertain."""
+    level = np.log(0.5) + 0.3 * np.random.default_rng(seed).standard_normal(n_draws)
+
+    def loss(r, compute, sparsity):
+        frontier = 2.0 + 5.0 * (np.asarray(compute) / 1e17) ** -0.05
+        return frontier[None] + 0.05 * (np.log(np.asarray(r))[None] - level[:, None]) ** 2
+
+    return PosteriorDraws(loss, np.full(n_draws, 0.01), np.repeat(level[:, None], 2, axis=1))
+
+
+@pytest.fixture(scope="module")
+def setting():
+    space = DesignSpace(r_bounds=(0.1, 4.0), compute_bounds=(1e17, 1e20), sparsities=SPARSITIES)
+    draws = level_only_draws()
+    return space, draws, EnsembleModel.from_draws(draws, space)
+
+
+def test_the_guard_keeps_the_first_picks_near_the_top_and_leaves_the_rest(setting):
+    space, draws, model = setting
+    unguarded = make_strategy("active", model=model, targets=draws.targets).propose(3, space)
+    assert max(c.compute for c in unguarded) < 1e18  # per FLOP, the cheapest runs win here
+    guarded = make_strategy("active", model=model, targets=draws.targets, top_picks=1).propose(3, space)
+    floor = 1e20 / 10**TOP_DECADES
+    assert floor <= guarded[0].compute <= 1e20
+    assert max(c.compute for c in guarded[1:]) < 1e18
+
+
+def test_the_top_follows_the_budget_left(setting):
+    space, draws, model = setting
+    [pick] = make_strategy("max-variance", model=model, targets=draws.targets, top_picks=1).propose(
+        1, space, budget_left=5e19)
+    assert 5e19 / 10**TOP_DECADES <= pick.compute <= 5e19
+    top = space.capped(5e19).top(TOP_DECADES)
+    assert top.smallest_compute == pytest.approx(5e19 / 10**TOP_DECADES)
+    computes = top.compute_of(sobol_features(top, 64, seed=0))
+    assert computes.min() >= top.smallest_compute * (1 - 1e-9) and computes.max() <= 5e19 * (1 + 1e-9)
+    assert space.top(5).smallest_compute == 1e17  # a top wider than the space is the space
+    assert math.isclose(space.top(1).bounds()[0, 1], 2 / 3)  # log-compute feature of 1e19 in [1e17, 1e20]
+
+
+def test_a_bad_guard_is_named(setting):
+    _, draws, model = setting
+    with pytest.raises(InputError, match="top_picks must be a whole number >= 0, got -1"):
+        make_strategy("active", model=model, targets=draws.targets, top_picks=-1)
