@@ -48,6 +48,7 @@ def test_results_are_written_as_strict_json_and_a_table(tmp_path):
     assert "| paper | active | 1 / 2 |" in table and "not reached [1/2]" in table
     assert "5e+19 (0.03), 16, 100% [2/2]" in table  # to ±100%: compute (vs grid), runs, coverage [got there]
     assert "| 88% | power | 0 / 2 |" in table  # the law every fit assumed; no final fit known to converge
+    assert "| paper | active | 0 | 0.250 | 1e+20 | 24 | 75% | 75% |" in table  # each campaign, its lowest coverage
     assert load(json_path) == OUTCOMES
 
 

@@ -231,7 +231,7 @@ def write(outcomes: list[Outcome], settings: Settings, out: Path, seconds: float
     payload = dict(settings=config, seconds=seconds, summary=summary, campaigns=[asdict(o) for o in outcomes])
     json_path, md_path = out / "design_benchmark.json", out / "design_benchmark.md"
     json_path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
-    md_path.write_text(markdown(summary, config, seconds))
+    md_path.write_text(markdown(summary, config, seconds, outcomes))
     return json_path, md_path
 
 
@@ -250,9 +250,10 @@ def config_of(settings: Settings) -> dict:
     return config
 
 
-def markdown(summary: list[dict], config: dict, seconds: float) -> str:
+def markdown(summary: list[dict], config: dict, seconds: float, outcomes: list[Outcome] = ()) -> str:
     """The final state per (world, strategy), then the milestones: per width, the median compute (its
-    ratio to the grid's), median runs, coverage of the true r* at that moment and [campaigns that got there]."""
+    ratio to the grid's), median runs, coverage of the true r* at that moment and [campaigns that got there];
+    then, given the ``outcomes``, each campaign's final state and its lowest coverage after any fit."""
     final = ("| world | strategy | reached / campaigns | final FLOPs | runs | final half-width | coverage | final law "
              "| final fit converged |\n|---|---|---|---|---|---|---|---|---|\n"
              + "".join(f"| {r['world']} | {r['strategy']} | {r['reached']} / {r['campaigns']} | {r['compute']:.3g} "
@@ -286,7 +287,19 @@ def markdown(summary: list[dict], config: dict, seconds: float) -> str:
             f"Settings: {json.dumps(settings)}. Wall time {seconds / 60:.1f} min.\n\n## Final state\n\n" + final
             + "\n## Milestones\n\nPer width: the median compute when the interval was first that narrow (its ratio "
             "to the grid's), the median runs, the coverage of the true r* at that moment, [campaigns that got "
-            "there]; \"not reached\" where the median campaign did not.\n\n" + milestones)
+            "there]; \"not reached\" where the median campaign did not.\n\n" + milestones + campaign_table(outcomes))
+
+
+def campaign_table(outcomes: list[Outcome]) -> str:
+    """Each campaign's final half-width, compute, runs and coverage, and its lowest coverage after any fit
+    (a campaign may cover at its end and have missed on the way); empty without campaigns."""
+    if not outcomes:
+        return ""
+    rows = "".join(f"| {o.world} | {o.strategy} | {o.seed} | {o.half_width:.3f} | {o.compute:.3g} | {o.runs} "
+                   f"| {o.covered:.0%} | {min((t[3] for t in o.trajectory), default=o.covered):.0%} |\n"
+                   for o in outcomes)
+    return ("\n## Campaigns\n\n| world | strategy | seed | final half-width | FLOPs | runs | coverage at the end "
+            "| lowest coverage on the way |\n|---|---|---|---|---|---|---|---|\n" + rows)
 
 
 def pooled_config(configs: list[dict]) -> dict:
@@ -320,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     payloads = [json.loads(path.read_text()) for path in paths]
     outcomes = [outcome for path in paths for outcome in load(path)]
     config = pooled_config([payload["settings"] for payload in payloads])
-    print(markdown(summarise(outcomes), config, sum(payload["seconds"] for payload in payloads)), end="")
+    print(markdown(summarise(outcomes), config, sum(payload["seconds"] for payload in payloads), outcomes), end="")
 
 
 if __name__ == "__main__":
