@@ -32,7 +32,7 @@ of ``Campaign``)::
     form = "power"                           # power | curved | signed | two-term | auto (LOO picks)
     penalty = "asymmetric"                   # asymmetric | symmetric valley (not for two-term)
     frontier = "power"                       # power | anchored (by its value at the pivot and drop below)
-    discrepancy = "none"                     # none | hinges (log r* may bend from its law below the runs' top)
+    discrepancy = "hinges"                   # hinges (log r* may bend from its law below the runs' top) | none
     pivot = 1e19                             # C0: the compute the laws' intercepts refer to (FLOPs)
 
     [world]                                  # the simulator's ground truth (bayes_moe.simulate)

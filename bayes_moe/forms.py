@@ -19,11 +19,18 @@ DEFAULT_FRONTIER = "power"
 # a discrepancy of log r* from its law along log C (surfaces.ValleyForm): none, or hinges below the top of
 # the runs' compute, shrunk together, so that the data say over which compute the law holds
 HINGES_DISCREPANCY = "hinges"
-DISCREPANCIES = ("none", HINGES_DISCREPANCY)
-DEFAULT_DISCREPANCY = "none"
+NO_DISCREPANCY = "none"
+DISCREPANCIES = (NO_DISCREPANCY, HINGES_DISCREPANCY)
+DEFAULT_DISCREPANCY = HINGES_DISCREPANCY
 
 
 def penalty_of(form: str, penalty: str) -> str:
     """The valley a fit assumes: ``penalty``, or ``IMPLIED_PENALTY`` for the two-term form, whose
     surface fixes its own valley."""
     return IMPLIED_PENALTY if form == TWO_TERM_FORM else penalty
+
+
+def discrepancy_of(form: str, discrepancy: str) -> str:
+    """The discrepancy a fit has: ``discrepancy``, or none for the two-term form, whose r* is no law to
+    bend from (it comes from the first-order condition of its surface)."""
+    return NO_DISCREPANCY if form == TWO_TERM_FORM else discrepancy

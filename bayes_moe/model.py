@@ -10,7 +10,8 @@
                  from the frontier's value at C0 and its drop over the decade below, per level
     valley(d, C) = (C / C0)^-eta [kappa_left d^2 (d < 0),  kappa_right d^2 (d > 0)]   (eta = kappa_exponent;
                                                      kappa_left = kappa_right if symmetric)
-    noise      ~ StudentT(nu, 0, sigma)
+    noise      ~ StudentT(nu, 0, sigma): seed noise, and misfit shared by runs at one (r, C, S)
+                 (replicates): sigma^2 = sigma_seed^2 + sigma_misfit^2, seed_share = sigma_seed^2 / sigma^2
 
 Form "two-term" (docs/paper.md point 1) replaces frontier and valley by one surface,
     loss_i     = E + A_A (C_A,i / C0)^-p + A_E,s (C_E,i / C0)^-q_s + noise_i,   C_A = C/(1+r), C_E = C r/(1+r)
@@ -39,10 +40,11 @@ from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity
 from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY,
                              DISCREPANCIES, FORM_CHOICES, FORMS, FRONTIERS, HINGES_DISCREPANCY, IMPLIED_PENALTY,
-                             PENALTIES, TWO_TERM_FORM, penalty_of)
+                             PENALTIES, TWO_TERM_FORM, discrepancy_of, penalty_of)
 
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
-MODEL_VERSION = 2  # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ
+CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at one level, are replicates
+MODEL_VERSION = 3  # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ
 
 
 def achieved_sparsity(sparsity) -> np.ndarray:
@@ -98,7 +100,8 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
                 discrepancy: str = DEFAULT_DISCREPANCY) -> pm.Model:
     """A fresh PyMC model of ``runs`` (``checked_runs``) at sparsity ``levels``, with the runs inside and
     compute relative to ``pivot`` (C0); with ``discrepancy`` "hinges", the hinges' knots
-    (``surfaces.hinge_knots`` of the runs' compute) are data too.
+    (``surfaces.hinge_knots`` of the runs' compute) and their lines over the runs
+    (``surfaces.hinge_projection``) are data too.
 
     Built anew for every fit, so no caller sees another's data; what fits share is nutpie's compiled
     code, cached by the model's ``structure`` (sampling.sample's ``cache_key``): a model of the same
@@ -111,14 +114,20 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
         raise InputError(f"frontier {frontier!r}: choose one of {', '.join(FRONTIERS)}")
     if not (np.isfinite(pivot) and pivot > 0):
         raise InputError(f"pivot {pivot!r}: need a compute > 0 (FLOPs)")
-    _check_discrepancy(form, discrepancy)
+    _check_discrepancy(discrepancy)
+    discrepancy = discrepancy_of(form, discrepancy)
     surface = surfaces.form(form, penalty, frontier, discrepancy)
     with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs), **_knot_coords(discrepancy)}) as pymc_model:
         data = {name: pm.Data(name, value, dims="run") for name, value in run_data(runs, levels, pivot).items()}
         x_levels = laws.centred_log_active(np.asarray(levels))  # a constant of the structure (levels are in its key)
         variables = surface.declare()
         if discrepancy == HINGES_DISCREPANCY:
-            variables["knots"] = pm.Data("knots", surfaces.hinge_knots(data["log_compute"].get_value()), dims="knot")
+            log_c = data["log_compute"].get_value()
+            knots = surfaces.hinge_knots(log_c)
+            offsets, tilts = surfaces.hinge_projection(knots, log_c)
+            variables.update(knots=pm.Data("knots", knots, dims="knot"),
+                             hinge_offsets=pm.Data("hinge_offsets", offsets, dims="knot"),
+                             hinge_tilts=pm.Data("hinge_tilts", tilts, dims="knot"))
         levels_q = surface.at_levels(variables, x_levels, pt)
         for name, value in surface.reported(levels_q, pt).items():
             pm.Deterministic(name, value, dims="sparsity")
@@ -130,10 +139,24 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
                           and name not in surfaces.ALONG_COMPUTE else value)
                    for name, value in levels_q.items()}
         mean_loss = surface.mean_loss(at_runs, data["log_r"], data["log_compute"], pt)
-        sigma = pm.HalfNormal("sigma", 0.05)
-        nu = pm.Gamma("nu", 2.0, 0.1)
-        pm.StudentT("loss", nu=nu, mu=mean_loss, sigma=sigma, observed=data["loss_observed"], dims="run")
+        _likelihood(mean_loss, data)
     return pymc_model
+
+
+def _likelihood(mean_loss, data: dict) -> None:
+    """The runs' losses about the surface. A run strays from it by seed noise and by what the surface
+    misses at its (r, C, S) cell (misfit), which the cell's replicates (runs that differ only by seed)
+    share: their spread measures the seed noise alone, so misfit is not read as seed noise. ``sigma`` is
+    a lone run's sd about the surface (the two together), ``seed_share`` the seed noise's part of its
+    variance (left to its prior by runs without replicates). The cell's misfit is integrated out
+    (``replicate_conditionals``): no latent variable per cell, whose scale would make a funnel."""
+    sigma = pm.HalfNormal("sigma", 0.05)
+    seed_share = pm.Beta("seed_share", 1.0, 1.0)
+    pm.Deterministic("sigma_seed", sigma * pt.sqrt(seed_share))
+    pm.Deterministic("sigma_misfit", sigma * pt.sqrt(1 - seed_share))
+    shift, scale = replicate_conditionals(data["loss_observed"] - mean_loss, sigma, seed_share, data, pt)
+    nu = pm.Gamma("nu", 2.0, 0.1)
+    pm.StudentT("loss", nu=nu, mu=mean_loss + shift, sigma=scale, observed=data["loss_observed"], dims="run")
 
 
 def structure(levels: tuple, form: str, penalty: str, frontier: str = DEFAULT_FRONTIER,
@@ -143,12 +166,9 @@ def structure(levels: tuple, form: str, penalty: str, frontier: str = DEFAULT_FR
     return ("r_star", MODEL_VERSION, levels, form, penalty, frontier, discrepancy)
 
 
-def _check_discrepancy(form: str, discrepancy: str) -> None:
+def _check_discrepancy(discrepancy: str) -> None:
     if discrepancy not in DISCREPANCIES:
         raise InputError(f"discrepancy {discrepancy!r}: choose one of {', '.join(DISCREPANCIES)}")
-    if form == TWO_TERM_FORM and discrepancy != DEFAULT_DISCREPANCY:
-        raise InputError(f"discrepancy {discrepancy!r}: the two-term form's r* has no law to deviate from; "
-                         f"use it with power, curved or signed")
 
 
 def _knot_coords(discrepancy: str) -> dict:
@@ -157,9 +177,42 @@ def _knot_coords(discrepancy: str) -> dict:
 
 
 def run_data(runs: xr.Dataset, levels, pivot: float = laws.PIVOT) -> dict:
-    """The model's data from ``runs``: log r, log(C/C0), level index and observed loss, per run."""
-    return {"log_r": np.log(runs["r"].values), "log_compute": np.log(runs["compute"].values / pivot),
-            "level": level_index(runs["sparsity"].values, levels), "loss_observed": runs["loss"].values}
+    """The model's data from ``runs``: log r, log(C/C0), level index and observed loss, per run, and
+    their replicate cells (``replicate_cells``)."""
+    log_r, log_c = np.log(runs["r"].values), np.log(runs["compute"].values / pivot)
+    level = level_index(runs["sparsity"].values, levels)
+    return {"log_r": log_r, "log_compute": log_c, "level": level, "loss_observed": runs["loss"].values,
+            **replicate_cells(log_r, log_c, level)}
+
+
+def replicate_cells(log_r, log_c, level) -> dict:
+    """The runs grouped by (r, C, S) cell, replicates that differ only by seed: ``cell_order`` sorts the
+    runs by cell (in run order within one), ``cell_position`` is each run's place in that order and
+    ``cell_start`` the place of its cell's first run."""
+    key = np.stack([np.round(log_r, CELL_DIGITS), np.round(log_c, CELL_DIGITS), level], axis=1)
+    cell = np.unique(key, axis=0, return_inverse=True)[1].ravel()
+    order = np.lexsort((np.arange(cell.size), cell))
+    position = np.empty(cell.size, int)
+    position[order] = np.arange(cell.size)
+    return {"cell_order": order, "cell_position": position,
+            "cell_start": np.searchsorted(cell[order], cell, side="left")}
+
+
+def replicate_conditionals(residual, sigma, seed_share, cells: dict, xp) -> tuple:
+    """Each run's loss given its cell's earlier runs (``replicate_cells``), when a lone run strays from
+    the surface by sd ``sigma``, ``seed_share`` of its variance seed noise and the rest misfit shared by
+    the cell: the shift of its mean from the surface (the misfit that the earlier runs' ``residual``
+    imply) and its sd. A cell's first run has shift 0 and sd ``sigma``; the product over a cell is the
+    normal density of its runs with covariance sigma^2 (share I + (1 - share) J). ``xp``: numpy or
+    pytensor.tensor."""
+    running = xp.concatenate([xp.zeros(1), xp.cumsum(residual[cells["cell_order"]])])
+    earlier = cells["cell_position"] - cells["cell_start"]  # the cell's runs before this one
+    earlier_residual = running[cells["cell_position"]] - running[cells["cell_start"]]
+    denominator = seed_share + earlier * (1 - seed_share)
+    shift = (1 - seed_share) * earlier_residual / denominator
+    # seed noise plus the misfit's variance left after the earlier runs, (1 - share) share / denominator
+    scale = sigma * xp.sqrt(seed_share + (1 - seed_share) * seed_share / denominator)
+    return shift, scale
 
 
 def _run_labels(runs: xr.Dataset) -> np.ndarray:
@@ -171,6 +224,7 @@ def form_attrs(form: str, penalty: str, frontier: str = DEFAULT_FRONTIER, discre
     valley, ``model_version``, ``law_variables`` (the surface's variables) and its variables by role
     (``surfaces.Form.roles``: ``deviation_variables``, ``unpooled_variables``), each a space-separated
     list of names, so that queries need not guess the form from the draws."""
+    discrepancy = discrepancy_of(form, discrepancy)
     surface = surfaces.form(form, penalty, frontier, discrepancy)
     with pm.Model(coords={"sparsity": [0.0], **_knot_coords(discrepancy)}):
         names = list(surface.declare())
@@ -202,14 +256,13 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     ``attrs['form_choice']`` and in ``attrs['form_settled']`` whether the other is behind by more than
     2 standard errors (``posterior.law_settled``): the user need not know which law the runs follow.
     ``discrepancy`` "hinges" lets log r* bend away from a valley form's law below the top of the runs'
-    compute (surfaces; the two-term form of "auto" is fitted without it)."""
+    compute (surfaces; the two-term form, also under "auto", is fitted without it: forms.discrepancy_of)."""
     options = dict(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar,
                    frontier=frontier, pivot=pivot)
     if form != AUTO_FORM:
         return _fit_form(dataset, form=form, penalty=penalty, discrepancy=discrepancy, log_likelihood=log_likelihood,
                          **options)
-    fits = {_label(f, p): _fit_form(dataset, form=f, penalty=p, log_likelihood=True,
-                                    discrepancy=DEFAULT_DISCREPANCY if f == TWO_TERM_FORM else discrepancy, **options)
+    fits = {_label(f, p): _fit_form(dataset, form=f, penalty=p, log_likelihood=True, discrepancy=discrepancy, **options)
             for f, p in ((DEFAULT_FORM, penalty), (TWO_TERM_FORM, IMPLIED_PENALTY))}
     table = sampling.loo_compare(fits)
     chosen, verdict = preferred(table, _label(DEFAULT_FORM, penalty))
@@ -225,7 +278,7 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pi
               log_likelihood: bool, **options) -> az.InferenceData:
     """``fit`` with one form."""
     runs = checked_runs(dataset)
-    penalty = penalty_of(form, penalty)
+    penalty, discrepancy = penalty_of(form, penalty), discrepancy_of(form, discrepancy)
     levels = tuple(float(s) for s in sparsity_levels(runs["sparsity"].values))
     model = build_model(runs, levels, form, penalty, frontier, pivot, discrepancy)
     idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier, discrepancy), **options)
@@ -240,7 +293,8 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pi
     idata.attrs.update({
         "pivot": float(pivot), "s_ref": laws.S_REF, "sparsity_levels": list(levels),
         **form_attrs(form, penalty, frontier, discrepancy),
-        **({"discrepancy_knots": [float(t) for t in model["knots"].get_value()]}
+        **({f"discrepancy_{name}": [float(t) for t in model[data].get_value()]
+            for name, data in (("knots", "knots"), ("offsets", "hinge_offsets"), ("tilts", "hinge_tilts"))}
            if discrepancy == HINGES_DISCREPANCY else {}),
         "sampler": options["sampler"], "seed": options["seed"], "n_runs": int(runs.sizes["run"]),
         "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""),

@@ -5,7 +5,7 @@ zero where it does not. Both recovery fits share one structure, so nutpie compil
 import numpy as np
 import pytest
 
-from bayes_moe import config, laws, model, posterior, simulate, surfaces
+from bayes_moe import config, forms, laws, model, posterior, simulate, surfaces
 from bayes_moe.errors import InputError
 from conftest import R_GRID, RECOVERY, assert_near_truth
 
@@ -31,12 +31,40 @@ def test_hinges_bend_log_r_star_below_their_knots_only():
     np.testing.assert_allclose(form.slope(q, log_c, np)[0], [0.15, 0.15, 0.05, 0.1])
 
 
-def test_a_bad_or_lawless_discrepancy_is_one_input_error():
+def test_a_bad_discrepancy_is_one_input_error():
     runs = simulate.sweep_dataset(simulate.World(seed=0))
     with pytest.raises(InputError, match="discrepancy 'wiggly'"):
         model.fit(runs, discrepancy="wiggly", **RECOVERY)
-    with pytest.raises(InputError, match="two-term form"):
-        model.fit(runs, form="two-term", discrepancy="hinges", **RECOVERY)
+
+
+def test_the_two_term_form_has_no_law_to_bend():
+    assert forms.discrepancy_of("two-term", "hinges") == "none" and forms.discrepancy_of("power", "hinges") == "hinges"
+    attrs = model.form_attrs("two-term", "implied", discrepancy="hinges")
+    assert attrs["discrepancy"] == "none" and "bend_scale" not in attrs["law_variables"]
+
+
+def test_hinges_are_orthogonal_to_the_runs_line_and_leave_the_law_above_the_top_knot():
+    """Bending by the hinges keeps the least-squares line of log r* over the runs' compute (the sampled
+    line, the runs' average law) and changes log r* only through the top law beyond the top knot."""
+    log_c = np.log(np.repeat(np.array([1e17, 1e18, 1e19]), 4) / laws.PIVOT)
+    knots = surfaces.hinge_knots(log_c)
+    offsets, tilts = surfaces.hinge_projection(knots, log_c)
+    form = surfaces.form("power", "asymmetric", discrepancy="hinges")
+    line = {"a0": 0.2, "a1": 0.0, "sigma_alpha": 0.05, "z_alpha": 0.0, "b0": np.log(0.15), "b1": 0.0,
+            "sigma_beta": 0.05, "z_beta": 0.0, "E": 1.7, "A": 1.0, "gamma": 0.2, "kappa": 0.05,
+            "kappa_skew": 0.0, "kappa_exponent": 0.0, "knots": knots, "hinge_offsets": offsets, "hinge_tilts": tilts}
+    weights = np.array([0.1, -0.2, 0.05])
+
+    def log_r_star(bend_scale, log_c_at):
+        q = form.at_levels({**line, "bend_scale": np.array(bend_scale), "z_bend": weights / 0.1}, 0.0, np)
+        return form.log_r_star(q, log_c_at, np)
+
+    bent = log_r_star(0.1, log_c) - log_r_star(0.0, log_c)
+    design = np.stack([np.ones_like(log_c), log_c], axis=1)
+    assert design.T @ bent == pytest.approx(np.zeros(2), abs=1e-9)  # the same line over the runs
+    assert np.abs(bent).max() > 0.05  # but bent
+    above = np.log(np.array([1e20, 1e21]) / laws.PIVOT)  # beyond the top knot: the top law, its slope the line's
+    assert np.diff(log_r_star(0.1, above)) / np.diff(above) == pytest.approx(0.15 - weights @ tilts)  # less the tilts
 
 
 def test_campaign_model_section_names_the_discrepancy(tmp_path):

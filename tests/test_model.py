@@ -6,6 +6,7 @@ by model.structure)."""
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from bayes_moe import forms, laws, model, posterior, sampling, simulate
 from bayes_moe.errors import InputError
@@ -189,8 +190,13 @@ def test_population_law_is_the_line_across_sparsity(idata):
     law = posterior.population_law(idata, sparsity)
     x = laws.centred_log_active(sparsity)
     draws = idata.posterior.stack(sample=("chain", "draw"))
-    assert law["log_alpha"].values == pytest.approx((draws["a0"].values[:, None] + draws["a1"].values[:, None] * x))
-    assert law["beta"].values == pytest.approx(np.exp(draws["b0"].values[:, None] + draws["b1"].values[:, None] * x))
+    # at C0, the top of the runs: the sampled line (the runs' average law) less the hinges' lines
+    weights = (draws["bend_scale"] * draws["z_bend"]).transpose("sample", "knot").values
+    offsets, tilts = (np.asarray(idata.attrs[f"discrepancy_{name}"]) for name in ("offsets", "tilts"))
+    assert law["log_alpha"].values == pytest.approx(draws["a0"].values[:, None] + draws["a1"].values[:, None] * x
+                                                    - (weights @ offsets)[:, None])
+    assert law["beta"].values == pytest.approx(np.exp(draws["b0"].values[:, None] + draws["b1"].values[:, None] * x)
+                                               - (weights @ tilts)[:, None])
 
 
 @pytest.mark.slow  # a structure of its own: nutpie compiles it (~1 min on 2 cores)
@@ -212,3 +218,24 @@ def test_anchored_frontier_at_a_low_pivot_recovers_the_frontier_and_r_star():
     np.testing.assert_allclose(median("drop"), frontier(3e14) - frontier(3e15), rtol=0.25)
     log_r_star = posterior.log_r_star_draws(fitted, 3e15, sparsity).values  # within SOUND_Z sd at every level
     assert_near_truth(log_r_star, np.log(laws.paper_r_star(3e15, sparsity)), "log r* at 3e15")
+
+
+def replicated_runs(seed_sd, misfit_sd, seed=5):
+    """The sweep at every (r, C, S) twice, each cell's mean loss off the world's by a misfit shared by its
+    two runs, each run's own seed noise on top (normal)."""
+    world = simulate.World(seed=seed)
+    base = simulate.sweep_dataset(world, computes=COMPUTES, r_grid=R_GRID)
+    rng = np.random.default_rng(seed)
+    cell_mean = (world.mean_loss(base["r"].values, base["compute"].values, base["sparsity"].values)
+                 + rng.normal(0.0, misfit_sd, base.sizes["run"]))
+    runs = xr.concat([base.assign(loss=("run", cell_mean + rng.normal(0.0, seed_sd, base.sizes["run"])))
+                      for _ in range(2)], "run")
+    return runs.assign_coords(run=np.arange(1, runs.sizes["run"] + 1))
+
+
+@pytest.mark.slow  # one recovery fit of 144 runs (~40 s on 2 shared cores), the structure this file compiles
+def test_replicates_tell_seed_noise_from_misfit():
+    idata = model.fit(replicated_runs(seed_sd=0.01, misfit_sd=0.03), seed=3, **RECOVERY)
+    assert_near_truth(idata.posterior["sigma_seed"].values.ravel(), 0.01, "sigma_seed")
+    assert_near_truth(idata.posterior["sigma_misfit"].values.ravel(), 0.03, "sigma_misfit")
+    assert float(idata.posterior["sigma_seed"].quantile(0.95)) < 0.02  # the misfit is not read as seed noise
