@@ -131,3 +131,17 @@ def test_a_run_costing_exactly_what_is_left_fits_and_the_selection_obeys_the_sam
     draws = np.random.default_rng(1).standard_normal((64, 3))
     picks = select_batch(draws, draws[:, :1], np.full(64, 0.1), np.array([0.3, 0.3 * (1 + 1e-9), 5.0]), range(3), 0.3, 3)
     assert [row for row, _ in picks] == [0]
+
+
+@pytest.mark.parametrize("first_design, cheapest", [(0.0, 1), (0.5, 2), (1.0, 3)])
+def test_active_takes_the_cheapest_runs_until_its_first_design_then_selects(tmp_path, first_design, cheapest):
+    """The power law has 3 parameters: first_design 0.5 takes the 2 cheapest runs (1.5 rounded up), 0 still
+    one (nothing to fit otherwise); the selection then prefers informative, dearer runs."""
+    task = load_task(make_task(tmp_path / "tiny"))
+    settings = scalebench.Settings(starts=4, draws=64, first_design=first_design)
+    campaign = scalebench.GroupCampaign(task, task.laws[0], *task.groups()[0], "active", np.random.default_rng(0),
+                                        settings)
+    campaign.advance(0.3)
+    order = np.argsort(task.costs)
+    assert campaign.chosen[:cheapest] == order[:cheapest].tolist()
+    assert campaign.chosen[cheapest] != order[cheapest]

@@ -42,7 +42,7 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
         raise InputError(f"--laws {' '.join(unknown)}: task {task.name} has {', '.join(names)}")
     laws = [names.index(name) for name in args.laws] if args.laws else None
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
-                                   discrepancy=_amplitude(args), polish=args.polish)
+                                   first_design=args.first_design, discrepancy=_amplitude(args), polish=args.polish)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -168,6 +168,8 @@ def register(command) -> None:
                    choices=["active", "random", "cost_random"])
     b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
     b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
+    b.add_argument("--first-design", type=positive(float, or_zero=True), default=0.5,
+                   help="active: the cheapest runs until this many observations per law parameter, then selection (0.5)")
     b.add_argument("--final-starts", type=positive(int, or_zero=True), default=0, help="random starts of the fit scored at each budget, "
                    "besides the last fit's modes (0: as a refit, 2)")
     b.add_argument("--discrepancy", type=float,
