@@ -93,7 +93,7 @@ def fits():
             for law, world in worlds.items()}
 
 
-@pytest.mark.slow  # one structure of its own: nutpie compiles it (~30 CPU s)
+@pytest.mark.slow  # two recovery fits of the default structure (compiled once per worker, ~30 CPU s)
 def test_bending_world_the_hinges_find_the_bend_and_r_star_beyond_the_data(fits):
     world, idata = fits["bending"]
     assert idata.attrs["discrepancy"] == "hinges" and len(idata.attrs["discrepancy_knots"]) == 3
