@@ -35,7 +35,8 @@ BANDS = (0.9, 0.5)  # central credible intervals drawn as bands, widest first
 BAND_ALPHA = {0.9: 0.22, 0.5: 0.45}
 PAPER_STYLE = dict(color="black", linestyle="--", linewidth=1.2)
 HYPERPARAMETERS = ("a0", "a1", "b0", "b1", "sigma_alpha", "sigma_beta", "curvature", "E", "gamma", "kappa",
-                   "kappa_skew", "kappa_exponent", "A_A", "p", "q", "q_slope", "sigma", "nu")  # those a form has
+                   "kappa_skew", "kappa_exponent", "A_A", "p", "q", "q_slope", "bend_scale", "sigma", "seed_share",
+                   "nu")  # those a fit has
 DODGE = 0.025  # relative horizontal offset between sparsities that share an r
 EDGE = 1.12  # margin (a factor) around the design space, so runs on its edge are seen whole
 MIN_SWEEP = 3  # distinct r values at one (compute, sparsity) for the cell to count as a sweep

@@ -62,7 +62,8 @@ fig = plots.law_parameters(idata)
 # ## Residuals against compute
 # Each run's observed loss less its predictive median, per sparsity, with 90% predictive intervals:
 # a trend in compute says the frontier or the valley misses the runs there, and that misfit leaks into
-# `r*` and into the noise scale `sigma` (issue #17). `bayes-moe validate` scores the same predictions on
+# `r*` and into the noise scale `sigma` (issue #17; replicates of a run, if any, split `sigma` into
+# `sigma_seed` and `sigma_misfit`: docs/model.md). `bayes-moe validate` scores the same predictions on
 # a held-out sparsity (coverage of the 50% and 90% intervals, and the PIT).
 
 # %%
