@@ -1,6 +1,6 @@
 """How far the fitted frontier (the lowest loss reachable at each compute) and the runs' residuals stray
 from a world's truth, per compute: the frontier's flexibility measured (docs/model.md). For each model
-(the default, and with the hinged discrepancy of r*) and each of N seeds: simulate the demo design, fit
+(the law of r* alone, and with the hinged discrepancy, the default) and each of N seeds: simulate the demo design, fit
 at the CLI's defaults, and record at each of its computes the posterior median frontier less the true
 one and the mean residual of the runs (observed loss less the posterior mean loss), over the four
 sparsities. A frontier that follows the data has both near 0 (the noise's scale is 0.01 nats).
