@@ -16,6 +16,15 @@ export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVL
 part=$1
 work=$(mktemp -d)
 corpus_ready() { test -f corpus/manifest.json; }
+build_corpus() {  # unless a warm machine kept it; on 16 of the cores: the limit is stated for a 16-core machine
+  if ! corpus_ready; then
+    local start=$SECONDS
+    timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --out corpus > "$work/corpus.log" 2>&1
+    echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
+  fi
+  cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
+  corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
+}
 case $part in
   corpus-and-trainer)
     nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
@@ -27,23 +36,12 @@ case $part in
         --sizes 4x4x256 --compile on --batches 64 128 --share 1 2 4 --time-limit 250 > "$OUT/share.log" 2>&1 &
       wait' &
     benches=$!
-    start=$SECONDS  # the build on 16 of the 64 cores: the limit is stated for a 16-core machine
-    timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --out corpus > "$work/corpus.log" 2>&1
-    echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
-    cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
-    corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
+    build_corpus
     wait $benches  # both GPUs free again
     CUDA_VISIBLE_DEVICES=0,1 timeout 260 python3 -m bayes_moe.train.bench_ddp --out "$work/ddp_2gpu.json" \
       > "$work/ddp.log" 2>&1 ;;
   corpus-and-sweep)
-    if ! corpus_ready; then
-      start=$SECONDS
-      timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --out corpus \
-        > "$work/corpus.log" 2>&1
-      echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
-      cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
-    fi
-    corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
+    build_corpus
     timeout $((560 - SECONDS)) python3 -m bayes_moe.train.lr_sweep run --out "$work" --time-limit $((530 - SECONDS)) \
       > "$work/sweep.log" 2>&1 ;;
   pool)
@@ -53,14 +51,7 @@ case $part in
       --sizes 100M --compile on --time-limit 180 > "$work/bench.log" 2>&1 ;;
   ddp-seeds)
     steps=${2:?steps per run}
-    if ! corpus_ready; then
-      start=$SECONDS
-      timeout 200 taskset -c 0-15 python3 -m bayes_moe.train.corpus --from-installed --out corpus \
-        > "$work/corpus.log" 2>&1
-      echo "corpus build: $((SECONDS - start)) s wall, exit $?" >> "$work/corpus.log"
-    fi
-    cp corpus/manifest.json "$work/corpus_manifest.json" 2>/dev/null
-    corpus_ready && export BAYES_MOE_CORPUS=$PWD/corpus
+    build_corpus
     for seed in 0 1; do
       CUDA_VISIBLE_DEVICES=$((2 * seed)),$((2 * seed + 1)) timeout $((570 - SECONDS)) python3 -m bayes_moe.train.bench_ddp \
         --steps "$steps" --seed $seed --out "$work/ddp_seed$seed.json" > "$work/ddp_seed$seed.log" 2>&1 &
