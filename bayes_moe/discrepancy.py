@@ -1,13 +1,17 @@
-"""Model discrepancy near the targets: how far the law itself may be wrong where it has no runs.
+"""Model discrepancy: how far the law itself may be wrong, near the targets and where the pool's runs are.
 
 The Laplace posterior (``laplace``) knows only its parameters' uncertainty: it trusts the law's
 extrapolation, so the selection buys many cheap runs far from the targets and the intervals at the
 targets are too narrow where the law is misspecified (docs/scalebench.md). A discrepancy ``delta(x)`` is
 added to the law's mean: a Gaussian process with a squared-exponential kernel over the inputs (logs of
 positive inputs, each scaled by its spread over the pool), of prior sd ``amplitude``, represented by
-its values at the target points (inducing points, ``delta(x) = k(x, Z) K_ZZ^-1 delta(Z)``). So it is
-largest at the targets and vanishes far from them; runs observed near the targets explain it away,
-runs far from them cannot. Each output of a law has its own, independent discrepancy.
+its values at inducing points (``delta(x) = k(x, Z) K_ZZ^-1 delta(Z)``): the target points, and pool
+points chosen farthest-first until every pool row is within ``COVER`` length scales of one. So it has its
+prior sd at the targets and over the whole pool (Kennedy and O'Hagan's model discrepancy): runs near the
+targets explain it away there; a cluster of cheap runs far from them shares one smooth discrepancy, so
+averaging them cannot pin the law's parameters (and its extrapolation) beyond what that discrepancy
+allows - with the inducing points at the targets alone, such runs saw none and were bought by the hundred
+(lr_bsz). Each output of a law has its own, independent discrepancy.
 
 The discrepancy is a linear-Gaussian term, so its posterior given the observed runs is exact; it is
 returned as a factor ``F`` (``rank x columns``, ``F^T F`` the covariance), the form the selection
@@ -24,6 +28,8 @@ from scipy.linalg import cholesky, solve_triangular
 AMPLITUDE = 0.5     # default prior sd at the targets, in noise sds of the fit (docs/scalebench.md: measured)
 LENGTH = 1.0        # the kernel's length scale, in spreads of the pool's (log) inputs
 MAX_INDUCING = 64   # target points that carry the discrepancy (distinct ones; evenly spaced ones beyond)
+MAX_POOL_INDUCING = 64  # pool points that carry it besides, farthest-first
+COVER = 0.5         # until every pool row is this many length scales from an inducing point
 JITTER = 1e-8
 
 
@@ -39,9 +45,9 @@ class Discrepancy:
         inducing = np.unique(self._space(target_features), axis=0)
         if len(inducing) > MAX_INDUCING:
             inducing = inducing[np.linspace(0, len(inducing) - 1, MAX_INDUCING).astype(int)]
-        self.inducing = inducing
+        self.inducing = _cover(self._space(pool_features), inducing)
         self.outputs = outputs
-        kernel = self._kernel(inducing, inducing) + JITTER * np.eye(len(inducing))
+        kernel = self._kernel(self.inducing, self.inducing) + JITTER * np.eye(len(self.inducing))
         self.root = np.linalg.cholesky(kernel)
 
     def _transform(self, symbol, values):
@@ -75,6 +81,18 @@ class Discrepancy:
         """``posterior_factor`` with ``amplitude`` in noise sds of a fit whose noise sd draws are ``noise_sd``."""
         noise_var = float(np.mean(noise_sd ** 2))
         return self.posterior_factor(amplitude * math.sqrt(noise_var), observed, noise_var, *point_sets)
+
+
+def _cover(points: np.ndarray, inducing: np.ndarray) -> np.ndarray:
+    """``inducing`` and, farthest-first, up to ``MAX_POOL_INDUCING`` of ``points`` until every point is
+    within ``COVER`` length scales of one of them."""
+    distance = np.min(np.linalg.norm(points[:, None, :] - inducing[None, :, :], axis=-1), axis=1)
+    chosen = []
+    while len(chosen) < MAX_POOL_INDUCING and distance.max() > COVER * LENGTH:
+        far = int(np.argmax(distance))
+        chosen.append(far)
+        distance = np.minimum(distance, np.linalg.norm(points - points[far], axis=1))
+    return np.vstack([inducing, points[chosen]])
 
 
 def pointwise_sd(factor: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
-"""The model discrepancy (bayes_moe.discrepancy): its posterior is the exact Gaussian-process one, it is
-largest at the targets and vanishes far from them, observed runs near the targets explain it away, and the
-selection buys the run near the targets when the law's own parameters are known."""
+"""The model discrepancy (bayes_moe.discrepancy): its posterior is the exact Gaussian-process one, it has its
+prior sd at the targets and over the pool and vanishes far from both, observed runs near the targets explain
+it away, the selection buys the run near the targets when the law's own parameters are known, and cheap runs
+far from the targets cannot pin the law's extrapolation."""
 
 import json
 
@@ -19,12 +20,36 @@ def variance(factor):
     return np.sum(factor ** 2, axis=0)
 
 
-def test_prior_sd_is_the_amplitude_at_the_targets_and_vanishes_far_from_them():
+def test_prior_sd_is_the_amplitude_at_the_targets_and_over_the_pool_and_vanishes_far_from_both():
     d = Discrepancy(POOL, TARGETS)
-    far = {"N": np.array([1e6])}
-    at_targets, at_far = d.posterior_factor(0.1, {"N": np.array([1e3])}, 1e6, TARGETS, far)  # nothing learnt
+    far = {"N": np.array([1e2])}  # 4.6 spreads of the pool's log N below it
+    at_targets, at_pool, at_far = d.posterior_factor(0.1, {"N": np.array([1e2])}, 1e6, TARGETS, POOL, far)
     np.testing.assert_allclose(np.sqrt(variance(at_targets)), 0.1, rtol=1e-3)
+    np.testing.assert_allclose(np.sqrt(variance(at_pool)), 0.1, rtol=0.02)
     assert np.sqrt(variance(at_far))[0] < 1e-3
+
+
+def test_cheap_runs_far_from_the_targets_cannot_pin_the_laws_extrapolation(monkeypatch):
+    """A line with unknown intercept and slope, nearly noiseless cheap runs at one end of the pool and one
+    run near the targets costing 8 of them. Two cheap runs pin the line; with the discrepancy over the pool
+    they share one smooth discrepancy, so the run near the targets keeps the law's extrapolation error as
+    its value: more than the targets' own discrepancy, which is all it has when the discrepancy lives at the
+    targets alone (no pool inducing points, as before)."""
+    import bayes_moe.discrepancy as discrepancy
+
+    n = np.append(np.geomspace(1e6, 1e7, 20), 1e9)
+    x, x_targets = np.log10(n) - 7.5, np.log10(TARGETS["N"]) - 7.5
+    theta = np.random.default_rng(0).standard_normal((256, 2))
+    costs = np.append(np.ones(20), 8.0)
+    amplitude = 0.05
+    value_near = {}
+    for pool_points in (0, discrepancy.MAX_POOL_INDUCING):
+        monkeypatch.setattr(discrepancy, "MAX_POOL_INDUCING", pool_points)
+        factors = Discrepancy({"N": n}, TARGETS).posterior_factor(amplitude, {"N": n[:1]}, 1e6, {"N": n}, TARGETS)
+        picks = dict(select_batch(theta[:, :1] + theta[:, 1:] * x, theta[:, :1] + theta[:, 1:] * x_targets,
+                                  np.full(256, 0.01), costs, range(21), 20.0, 8, discrepancy=tuple(factors)))
+        value_near[pool_points] = picks.get(20, 0.0) * costs[20] / costs.sum()  # variance it removes
+    assert value_near[0] < 4 * 2 * amplitude ** 2 < value_near[discrepancy.MAX_POOL_INDUCING]
 
 
 def test_posterior_equals_the_exact_gaussian_process_one_at_the_inducing_points():
@@ -43,7 +68,7 @@ def test_outputs_have_independent_discrepancies_point_by_point():
     d = Discrepancy(POOL, TARGETS, outputs=2)
     (factor,) = d.posterior_factor(0.1, {"N": np.array([1e3])}, 1e6, TARGETS)
     covariance = factor.T @ factor  # columns: (target 0, out 0), (target 0, out 1), (target 1, out 0), ...
-    assert factor.shape == (4, 4)
+    assert factor.shape == (2 * len(d.inducing), 4)
     np.testing.assert_allclose(covariance[0, 1], 0, atol=1e-12)   # two outputs of a point: independent
     assert covariance[0, 2] > 0.5 * 0.1 ** 2                       # one output at the two targets: close
 

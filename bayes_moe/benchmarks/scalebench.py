@@ -10,8 +10,8 @@ forms and seeds.
 A law with several outputs (domain_mixture's per-domain losses) is scored on all its outputs at the
 targets together, as the paper's R^2 flattens them; each pick observes every output of its run.
 
-Strategies: ``active`` (the cheapest runs until they give half as many observations as the law has
-parameters, ``Settings.first_design``, ties in random order, then batches by variance reduction at the
+Strategies: ``active`` (cheap runs that vary every input until they give half as many observations as
+the law has parameters, ``Settings.first_design`` and ``design.pool.first_design_pick``, then batches by variance reduction at the
 targets per unit cost, ``design.pool.select_batch``, refitting after each batch), ``random`` (one
 affordable run uniformly at a time) and ``cost_random`` (probability proportional to 1 / cost, the
 paper's Cost-Rand).
@@ -45,7 +45,7 @@ class Settings:
     restarts: int = 2    # random starts of a refit, besides the previous fit's modes
     final_starts: int = 0  # random starts of the fit scored at each budget, besides the modes (0: restarts)
     draws: int = 256
-    first_design: float = 0.5  # the cheapest runs until this many observations per parameter, then selection
+    first_design: float = 0.5  # cheap runs varying every input until this many observations per parameter
     batch_share: float = 0.25  # a batch adds this share of the runs picked so far (at least one)
     cost_power: float = 1.0
     discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
@@ -112,11 +112,11 @@ class GroupCampaign:
         if self.strategy == "cost_random":
             weights = 1.0 / costs[affordable]
             return [int(self.rng.choice(affordable, p=weights / weights.sum()))]
-        observations = len(self.chosen) * len(self.law.outputs)
-        if not self.chosen or observations < self.settings.first_design * len(self.law.priors):  # the first design
-            return [min(affordable, key=lambda i: (costs[i], self.tiebreak[i]))]
-        from bayes_moe.design.pool import select_batch  # BoTorch: imported by the active strategy only
+        from bayes_moe.design.pool import first_design_pick, select_batch  # BoTorch: the active strategy only
 
+        observations = len(self.chosen) * len(self.law.outputs)
+        if not self.chosen or observations < self.settings.first_design * len(self.law.priors):
+            return [first_design_pick(self.features, costs, affordable, self.chosen, self.tiebreak)]
         self.refit()
         pool_features = {k: v[affordable] for k, v in self.features.items()}
         q = max(1, math.ceil(self.settings.batch_share * len(self.chosen)))

@@ -169,7 +169,8 @@ def register(command) -> None:
     b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
     b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
     b.add_argument("--first-design", type=positive(float, or_zero=True), default=0.5,
-                   help="active: the cheapest runs until this many observations per law parameter, then selection (0.5)")
+                   help="active: cheap runs varying every input until this many observations per law parameter, "
+                   "then selection (0.5)")
     b.add_argument("--final-starts", type=positive(int, or_zero=True), default=0, help="random starts of the fit scored at each budget, "
                    "besides the last fit's modes (0: as a refit, 2)")
     b.add_argument("--discrepancy", type=float,

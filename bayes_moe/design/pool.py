@@ -86,6 +86,23 @@ def _nonnegative(blocks: np.ndarray) -> np.ndarray:
     return (vectors * np.maximum(values, 0.0)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
 
 
+def first_design_pick(features: dict, costs: np.ndarray, candidates, chosen, tiebreak: np.ndarray) -> int:
+    """The next run of a first design, before there is a posterior to select by: the cheapest candidate
+    that brings a new value of the input with the fewest distinct values among the ``chosen`` runs (inputs
+    in turn, ties in the law's order; ``tiebreak`` orders equal costs), else the cheapest. The cheapest
+    runs alone often share a value of some input (lr_bsz's 8 cheapest: one model and data size, varying
+    only learning rate and batch size), and a posterior from them knows nothing of that input's effect:
+    the linearized criterion then extrapolates from the prior (docs/scalebench.md)."""
+    candidates = np.asarray(candidates)
+    ranked = candidates[np.lexsort((tiebreak[candidates], costs[candidates]))]
+    seen = {symbol: np.unique(values[list(chosen)]) for symbol, values in features.items()}
+    for symbol in sorted(features, key=lambda symbol: len(seen[symbol])):
+        new = ~np.isin(features[symbol][ranked], seen[symbol])
+        if new.any():
+            return int(ranked[np.argmax(new)])
+    return int(ranked[0])
+
+
 def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, costs: np.ndarray,
                  candidates, budget_left: float, q: int, cost_power: float = 1.0,
                  outputs: int = 1, discrepancy: tuple | None = None) -> list[tuple[int, float]]:
