@@ -66,10 +66,10 @@ class Discrepancy:
 
     def posterior_factor(self, amplitude: float, observed: dict, noise_var: float, *point_sets: dict) -> list:
         """The posterior factor of the discrepancy of prior sd ``amplitude`` at each of ``point_sets`` given
-        runs at ``observed`` with noise variance ``noise_var``: ``(inducing * outputs) x (points * outputs)``
+        runs at ``observed`` with noise variance ``noise_var`` (one, or one per run): ``(inducing * outputs) x (points * outputs)``
         each, columns point by point as ``userlaw.Law.predict`` (``kron(F, I_outputs)``: each output its own)."""
         seen = amplitude * self._prior_factor(observed)
-        precision = np.eye(len(self.inducing)) + seen @ seen.T / noise_var
+        precision = np.eye(len(self.inducing)) + (seen / noise_var) @ seen.T
         lower = cholesky(precision, lower=True)
         factors = []
         for features in point_sets:
@@ -77,10 +77,13 @@ class Discrepancy:
             factors.append(np.kron(single, np.eye(self.outputs)))
         return factors
 
-    def given_fit(self, amplitude: float, noise_sd: np.ndarray, observed: dict, *point_sets: dict) -> list:
-        """``posterior_factor`` with ``amplitude`` in noise sds of a fit whose noise sd draws are ``noise_sd``."""
+    def given_fit(self, amplitude: float, noise_sd: np.ndarray, observed: dict, *point_sets: dict,
+                  noise_scale=None) -> list:
+        """``posterior_factor`` with ``amplitude`` in noise sds of a fit whose noise sd draws are ``noise_sd``;
+        ``noise_scale``: each observed run's noise sd over those (a noise trend's)."""
         noise_var = float(np.mean(noise_sd ** 2))
-        return self.posterior_factor(amplitude * math.sqrt(noise_var), observed, noise_var, *point_sets)
+        per_run = noise_var if noise_scale is None else noise_var * np.square(noise_scale)
+        return self.posterior_factor(amplitude * math.sqrt(noise_var), observed, per_run, *point_sets)
 
 
 def _cover(points: np.ndarray, inducing: np.ndarray) -> np.ndarray:

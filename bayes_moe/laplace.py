@@ -9,6 +9,12 @@ per step is too slow here (docs/scalebench.md has the measurements). What this d
 2. Noise: the conjugate scaled-inverse-chi^2 posterior of sigma^2 given the best fit's residuals with
    ``NOISE_PRIOR_DOF`` pseudo-observations at the ``noise_sd`` prior's scale (so that a fit with as many
    runs as parameters still has noise); every draw has its own sigma.
+   With ``size`` (each run's log size, e.g. its log cost) the noise sd is ``sigma * exp(trend * u)``,
+   ``u`` the size standardised over the runs: ``trend`` is estimated from the best fit's residuals
+   (its prior sd ``NOISE_TREND_SD``), the fit is then searched again weighted by it, and the noise at
+   a point outside the runs' sizes is that of the nearest size seen (no extrapolation). ScaleBench's
+   cheap runs are often noisier than its dear ones (lr_bsz: residual sd 0.040 on the cheapest quarter of
+   the pool, 0.021-0.024 on the rest and at the targets).
 3. Every distinct mode within ``MODE_WINDOW`` nats of the best gets a Gaussian with the Gauss-Newton
    precision ``J^T J / sigma^2`` plus the prior's precision, weighted by its Laplace evidence. Laws
    that extrapolate are often multimodal at few runs; one Gaussian at the best mode under-covers.
@@ -20,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, minimize_scalar
 
 from bayes_moe.userlaw import Law
 
@@ -30,12 +36,15 @@ MAX_MODES = 8
 SEARCH_NFEV = 100  # evaluations of each start's least squares
 POLISH_NFEV = 1000  # of the best start's, when polished: 100 leave lr_bsz and vocab fits 1.1-4x above their RSS
 BAD_RESIDUAL = 1e6  # stands in for a non-finite prediction, so the optimiser backs away from it
+NOISE_TREND_SD = 0.5  # prior sd of the noise trend: log noise sd per sd of the runs' log size
+REFIT_STARTS = 3  # best solutions searched again once the noise trend is known
 
 
 @dataclass(frozen=True)
 class LaplaceFit:
     """``best``: the MAP parameters; ``modes``: ``(parameters, slice of draws)`` of each Gaussian;
-    ``draws``: ``draws x parameters``; ``noise_sd``: per draw. ``linearized``: a draw's mean is the
+    ``draws``: ``draws x parameters``; ``noise_sd``: per draw, at the runs' mean log size; ``trend`` and
+    ``sizes`` (centre, scale, lowest and highest standardised size seen): the noise trend. ``linearized``: a draw's mean is the
     first-order expansion of the law around its mode (the Gaussian's own predictive; otherwise the law
     itself at the draw, whose nonlinear tails are far wider than the posterior's)."""
 
@@ -45,6 +54,16 @@ class LaplaceFit:
     draws: np.ndarray
     noise_sd: np.ndarray
     linearized: bool = True
+    trend: float = 0.0
+    sizes: tuple = (0.0, 1.0, 0.0, 0.0)
+
+    def noise_scale(self, size) -> np.ndarray | float:
+        """The noise sd at runs of log size ``size`` over the ``noise_sd`` draws (1 without a size), clipped
+        to the sizes the fit has seen."""
+        if size is None:
+            return 1.0
+        centre, scale, lowest, highest = self.sizes
+        return np.exp(self.trend * np.clip((np.asarray(size, float) - centre) / scale, lowest, highest))
 
     def mean_draws(self, features: dict) -> np.ndarray:
         """``draws x points`` mean of each draw (the best fit's where a draw is not finite)."""
@@ -58,10 +77,12 @@ class LaplaceFit:
         return out
 
     def interval(self, features: dict, level: float, rng: np.random.Generator,
-                 extra_sd: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 extra_sd: np.ndarray | None = None, size=None) -> tuple[np.ndarray, np.ndarray]:
         """Equal-tailed predictive interval (noise included) at ``features``; ``extra_sd``: the sd of a
-        further independent Gaussian term at each point (the model discrepancy, ``discrepancy``)."""
-        predictive = self.mean_draws(features) + self.noise_sd[:, None] * rng.standard_normal(
+        further independent Gaussian term at each point (the model discrepancy, ``discrepancy``); ``size``:
+        each point's log size, for a fit with a noise trend."""
+        scale = np.repeat(self.noise_scale(size), len(self.law.outputs)) if size is not None else 1.0
+        predictive = self.mean_draws(features) + self.noise_sd[:, None] * scale * rng.standard_normal(
             (len(self.noise_sd), 1))
         if extra_sd is not None:
             predictive = predictive + extra_sd * rng.standard_normal(predictive.shape)
@@ -79,20 +100,23 @@ def value_and_jacobian(law: Law, theta: np.ndarray, features: dict) -> tuple[np.
 
 
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,
-        n_draws: int = 256, warm: tuple = (), linearized: bool = True, polish: bool = False) -> LaplaceFit:
+        n_draws: int = 256, warm: tuple = (), linearized: bool = True, polish: bool = False,
+        size: np.ndarray | None = None) -> LaplaceFit:
     """Laplace posterior of ``law`` given observations ``y`` at ``features`` (module docstring): ``starts``
     starting points from the priors (``start``) and the ``warm`` parameter vectors start the MAP search,
     ``SEARCH_NFEV`` evaluations each; ``polish``: the best of them then goes on for up to ``POLISH_NFEV``
-    (the fit that is scored or reported; a refit that only guides the selection need not converge)."""
+    (the fit that is scored or reported; a refit that only guides the selection need not converge).
+    ``size``: each observation's log run size, for a noise trend (module docstring; None: one noise sd)."""
     y = np.asarray(y, float)
     lower, upper = law.bounds
     priors = list(law.priors.values())
     penalised = [j for j, p in enumerate(priors) if p.penalty(0.0) is not None]
     scale0 = law.noise_sd.sigma
+    weight = np.ones_like(y)  # each observation's noise sd over sigma's (the noise trend's)
 
     def residuals(theta):
         predicted = law.predict(theta, features)[0]
-        r = np.where(np.isfinite(predicted), (predicted - y) / scale0, BAD_RESIDUAL)
+        r = np.where(np.isfinite(predicted), (predicted - y) / (scale0 * weight), BAD_RESIDUAL)
         return np.concatenate([r, [priors[j].penalty(theta[j]) for j in penalised]])
 
     def jacobian(theta):
@@ -100,7 +124,7 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         prior_rows = np.zeros((len(penalised), len(theta)))
         for row, j in enumerate(penalised):
             prior_rows[row, j] = (priors[j].penalty(theta[j] + 1.0) - priors[j].penalty(theta[j]))
-        return np.vstack([J / scale0, prior_rows])
+        return np.vstack([J / (scale0 * weight[:, None]), prior_rows])
 
     initial = [np.clip(w, lower, upper) for w in warm]
     initial += list(np.column_stack([p.start(rng, starts) for p in priors]))
@@ -119,12 +143,19 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         if not solutions:
             raise ArithmeticError(f"law {law.name}: no start gave a finite fit")
         solutions.sort(key=lambda s: s[0])
+        trend, sizes = 0.0, LaplaceFit.sizes
+        if size is not None:
+            sizes, u = _standardised(np.asarray(size, float))
+            trend = noise_trend(law.predict(solutions[0][1], features)[0] - y, u)
+            weight = np.exp(trend * u)
+            solutions = sorted(s for s in (search(theta, SEARCH_NFEV) for _, theta in solutions[:REFIT_STARTS])
+                               if s is not None) or solutions
         polished = search(solutions[0][1], POLISH_NFEV) if polish else None
     if polished is not None and polished[0] < solutions[0][0]:
         solutions.insert(0, polished)
 
     best = solutions[0][1]
-    rss = float(np.sum((law.predict(best, features)[0] - y) ** 2))
+    rss = float(np.sum(((law.predict(best, features)[0] - y) / weight) ** 2))
     dof = max(len(y) - len(priors), 0) + NOISE_PRIOR_DOF
     sigma2 = (rss + NOISE_PRIOR_DOF * scale0 ** 2) / dof
 
@@ -135,7 +166,7 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
             break
         if any(np.allclose(theta, m, rtol=1e-3, atol=1e-9) for m, _ in modes):
             continue
-        root, log_det = _laplace_covariance_root(law, theta, features, sigma2)
+        root, log_det = _laplace_covariance_root(law, theta, features, sigma2 * weight ** 2)
         modes.append((theta, root))
         log_weights.append(log_post + 0.5 * log_det)
     weights = np.exp(np.array(log_weights) - max(log_weights))
@@ -146,15 +177,35 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
     ends = np.cumsum(counts)
     spans = tuple((m, slice(end - k, end)) for (m, _), k, end in zip(modes, counts, ends) if k)
     noise_sd = np.sqrt(dof * sigma2 / rng.chisquare(dof, n_draws))
-    return LaplaceFit(law=law, best=best, modes=spans, draws=draws, noise_sd=noise_sd, linearized=linearized)
+    return LaplaceFit(law=law, best=best, modes=spans, draws=draws, noise_sd=noise_sd, linearized=linearized,
+                      trend=trend, sizes=sizes)
 
 
-def _laplace_covariance_root(law: Law, theta: np.ndarray, features: dict, sigma2: float):
+def _standardised(size: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """``(centre, scale, lowest, highest)`` of the runs' log sizes and each standardised (scale 1 when all
+    are equal)."""
+    centre, scale = float(np.mean(size)), float(np.std(size)) or 1.0
+    u = (size - centre) / scale
+    return (centre, scale, float(u.min()), float(u.max())), u
+
+
+def noise_trend(residuals: np.ndarray, u: np.ndarray) -> float:
+    """The MAP of ``t`` in ``residual ~ Normal(0, s exp(t u))`` with ``s`` profiled out and a
+    ``Normal(0, NOISE_TREND_SD)`` prior (``u`` standardised: its mean is 0)."""
+    r2 = np.maximum(residuals ** 2, 1e-30)
+
+    def objective(t):
+        return 0.5 * len(r2) * np.log(np.mean(r2 * np.exp(-2 * t * u))) + 0.5 * (t / NOISE_TREND_SD) ** 2
+
+    return float(minimize_scalar(objective, bounds=(-3.0, 3.0), method="bounded").x)
+
+
+def _laplace_covariance_root(law: Law, theta: np.ndarray, features: dict, noise_var):
     """A square root ``S`` (``S S^T`` = the covariance) of the Gauss-Newton covariance at ``theta``,
-    (J^T J / sigma^2 + prior precision)^-1, and the covariance's log-determinant."""
+    (J^T diag(1 / noise_var) J + prior precision)^-1, and the covariance's log-determinant."""
     _, jacobian = value_and_jacobian(law, theta, features)
     prior_precision = np.array([1.0 / p.sd ** 2 for p in law.priors.values()])
-    precision = jacobian.T @ jacobian / sigma2 + np.diag(prior_precision)
+    precision = jacobian.T @ (jacobian / np.reshape(noise_var, (-1, 1))) + np.diag(prior_precision)
     eigenvalues, vectors = np.linalg.eigh(precision)
     eigenvalues = np.maximum(eigenvalues, prior_precision.min())
     return vectors / np.sqrt(eigenvalues), -float(np.sum(np.log(eigenvalues)))

@@ -29,13 +29,15 @@ TASKS_FOLDER = Path(__file__).resolve().parents[1] / "experiments" / "scalebench
 
 @dataclass(frozen=True)
 class PoolTask:
-    """A loaded task: ``pool`` and ``targets`` tables, each pool row's ``costs``, its ``laws``."""
+    """A loaded task: ``pool`` and ``targets`` tables, each pool and target row's cost (``costs``,
+    ``target_costs``: a run's size for a noise trend), its ``laws``."""
 
     name: str
     folder: Path
     pool: pd.DataFrame
     targets: pd.DataFrame
     costs: np.ndarray
+    target_costs: np.ndarray
     group: str | None
     budgets: tuple[float, ...]
     laws: tuple[Law, ...]
@@ -110,4 +112,5 @@ def load_task(folder) -> PoolTask:
             if absent:
                 raise InputError(f"{folder / spec[name]}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
     return PoolTask(name=folder.name, folder=folder, pool=pool, targets=targets, costs=run_costs(pool, spec["cost"], str(spec_path)),
+                    target_costs=run_costs(targets, spec["cost"], str(folder / spec["targets"])),
                     group=group, budgets=budgets, laws=laws)

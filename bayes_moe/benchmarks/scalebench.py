@@ -50,6 +50,7 @@ class Settings:
     cost_power: float = 1.0
     discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
     polish: bool = True  # the fit scored at each budget: its best start's least squares run on to converge
+    noise_trend: bool = False  # the noise sd a log-linear function of the run's log cost (laplace.fit's size)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -66,6 +67,8 @@ class GroupCampaign:
         self.y = law.observed(task.pool).reshape(len(task.pool), -1)  # rows x outputs
         self.tiebreak = rng.permutation(len(task.pool))  # the first design's order among equal costs
         self.target_features = {k: v[target_rows] for k, v in law.features(task.targets).items()}
+        self.size = np.log(task.costs) if settings.noise_trend else None  # each pool row's, for a noise trend
+        self.target_size = np.log(task.target_costs[target_rows]) if settings.noise_trend else None
         self.total = float(task.costs[rows].sum())
         self.chosen: list[int] = []
         self.fit: laplace.LaplaceFit | None = None
@@ -80,9 +83,10 @@ class GroupCampaign:
         """Fit the picks from ``starts`` random starts (0: the settings') and the last fit's modes."""
         chosen = np.array(self.chosen)
         starts = starts or (self.settings.restarts if self.modes else self.settings.starts)
+        size = None if self.size is None else np.repeat(self.size[chosen], len(self.law.outputs))
         self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
                                rng=self.rng, starts=starts, n_draws=self.settings.draws, warm=self.modes,
-                               polish=polish)
+                               polish=polish, size=size)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
 
     def discrepancy_factors(self, *point_sets: dict) -> list | None:
@@ -91,7 +95,12 @@ class GroupCampaign:
         if self.discrepancy is None:
             return None
         observed = {k: v[self.chosen] for k, v in self.features.items()}
-        return self.discrepancy.given_fit(self.settings.discrepancy, self.fit.noise_sd, observed, *point_sets)
+        return self.discrepancy.given_fit(self.settings.discrepancy, self.fit.noise_sd, observed, *point_sets,
+                                          noise_scale=self.noise_scale(self.chosen))
+
+    def noise_scale(self, rows):
+        """Each of pool ``rows``' noise sd over the fit's (its noise trend), or None without one."""
+        return None if self.size is None else self.fit.noise_scale(self.size[rows])
 
     def advance(self, budget: float):
         """Pick runs until nothing more fits ``budget`` (a share of the group's cost), then fit."""
@@ -123,7 +132,8 @@ class GroupCampaign:
         picks = select_batch(self.fit.mean_draws(pool_features), self.fit.mean_draws(self.target_features),
                              self.fit.noise_sd, costs[affordable], range(len(affordable)), spend_left, q,
                              self.settings.cost_power, outputs=len(self.law.outputs),
-                             discrepancy=self.discrepancy_factors(pool_features, self.target_features))
+                             discrepancy=self.discrepancy_factors(pool_features, self.target_features),
+                             noise_scale=self.noise_scale(affordable))
         return [affordable[i] for i, _ in picks]
 
 
@@ -152,7 +162,7 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
                 continue
             factors = campaign.discrepancy_factors(campaign.target_features)
             extra_sd = None if factors is None else pointwise_sd(factors[0])
-            lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng, extra_sd)
+            lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng, extra_sd, campaign.target_size)
             predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows].ravel())
         results.append(scores(budget, predicted, lower, upper, truth)
                        | {"runs": sum(len(c.chosen) for c, _ in campaigns), "wall_s": time.perf_counter() - start,

@@ -42,7 +42,8 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
         raise InputError(f"--laws {' '.join(unknown)}: task {task.name} has {', '.join(names)}")
     laws = [names.index(name) for name in args.laws] if args.laws else None
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
-                                   first_design=args.first_design, discrepancy=_amplitude(args), polish=args.polish)
+                                   first_design=args.first_design, discrepancy=_amplitude(args), polish=args.polish,
+                                   noise_trend=args.noise_trend)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -177,6 +178,8 @@ def register(command) -> None:
                    help="active: prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     b.add_argument("--no-polish", dest="polish", action="store_false",
                    help="score the fits as the refits are searched, without running the best start on")
+    b.add_argument("--noise-trend", action="store_true", help="the noise sd a log-linear function of each run's "
+                   "log cost, fitted (default: one noise sd per law)")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
     b.add_argument("--log", help="append each campaign's scores to this file as a JSON line when it ends "
                    "(a long benchmark's partial results)")

@@ -29,10 +29,12 @@ class _ConditionedDraws:
     """Covariances of the pool's columns and the targets over the draws, conditioned on observed columns."""
 
     def __init__(self, pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, outputs: int,
-                 discrepancy: tuple | None = None):
+                 discrepancy: tuple | None = None, noise_scale: np.ndarray | None = None):
         self.n_draws = pool_means.shape[0]
         self.k = outputs
-        self.noise = float(np.mean(np.square(noise_sd)))  # E_s sigma_s^2, as TargetVarianceReduction
+        # each column's noise variance: E_s sigma_s^2, as TargetVarianceReduction, times its row's scale^2
+        scale = np.ones(pool_means.shape[1] // outputs) if noise_scale is None else np.asarray(noise_scale, float)
+        self.noise = float(np.mean(np.square(noise_sd))) * np.repeat(scale ** 2, outputs)
         self.pool = (pool_means - pool_means.mean(axis=0)) / np.sqrt(self.n_draws - 1)
         targets = (target_means - target_means.mean(axis=0)) / np.sqrt(self.n_draws - 1)
         if discrepancy is not None:  # its factors' rows join the draws' as more square-root rows
@@ -47,18 +49,19 @@ class _ConditionedDraws:
     def reductions(self, rows: np.ndarray) -> np.ndarray:
         """Debiased variance reduction at the targets (summed) from observing each row's columns together."""
         by_column = self.pool_targets.reshape(-1, self.k, self.pool_targets.shape[1])[rows]
+        noise = self.noise.reshape(-1, self.k)[rows]  # rows x k
         if self.k == 1:  # one output: a division, not batched 1 x 1 eigh and Cholesky (1.7x faster on 2702 rows)
-            variance = np.maximum(self.blocks[rows, :, 0], 0.0) + self.noise  # rows x 1
+            variance = np.maximum(self.blocks[rows, :, 0], 0.0) + noise  # rows x 1
             shares = by_column ** 2 / variance[..., None]
-            epistemic = 1 - self.noise / variance
+            epistemic = 1 - noise / variance
         else:
             blocks = _nonnegative(self.blocks[rows])
             # the noise, and a rounding floor for blocks whose variances dwarf it (domain_mixture sl_4's
             # wide posterior: the repaired blocks plus the noise alone were not positive definite)
-            floor = self.noise + 1e-9 * np.max(np.diagonal(blocks, axis1=1, axis2=2), axis=1)
-            factor = np.linalg.cholesky(blocks + floor[:, None, None] * np.eye(self.k))
+            floor = 1e-9 * np.max(np.diagonal(blocks, axis1=1, axis2=2), axis=1)
+            factor = np.linalg.cholesky(blocks + (noise + floor[:, None])[:, :, None] * np.eye(self.k))
             shares = np.linalg.solve(factor, by_column) ** 2      # rows x k x targets
-            epistemic = 1 - self.noise / np.diagonal(factor, axis1=1, axis2=2) ** 2
+            epistemic = 1 - noise / np.diagonal(factor, axis1=1, axis2=2) ** 2
         before = self.left - (np.cumsum(shares, axis=1) - shares)
         debiased = shares - before * epistemic[..., None] / (self.n_draws - 1)
         return np.clip(debiased.sum(axis=1), 0, None).sum(axis=1)
@@ -70,7 +73,7 @@ class _ConditionedDraws:
             if self.updates:
                 done = np.asarray(self.updates)
                 covariance -= done[:, column] @ done
-            scale = np.sqrt(max(covariance[column], 0.0) + self.noise)
+            scale = np.sqrt(max(covariance[column], 0.0) + self.noise[column])
             u, w = covariance / scale, self.pool_targets[column] / scale
             self.pool_targets -= np.outer(u, w)
             self.left = np.maximum(self.left - w ** 2, 0.0)
@@ -105,13 +108,15 @@ def first_design_pick(features: dict, costs: np.ndarray, candidates, chosen, tie
 
 def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, costs: np.ndarray,
                  candidates, budget_left: float, q: int, cost_power: float = 1.0,
-                 outputs: int = 1, discrepancy: tuple | None = None) -> list[tuple[int, float]]:
+                 outputs: int = 1, discrepancy: tuple | None = None,
+                 noise_scale: np.ndarray | None = None) -> list[tuple[int, float]]:
     """Up to ``q`` rows of the pool (indices from ``candidates``) with their acquisition values, picked in
     turn by variance reduction at the targets per ``(cost / total cost) ** cost_power``, each given the
     earlier picks, whose costs sum to at most ``budget_left``. ``pool_means``: draws x (rows * outputs);
     ``target_means``: draws x (targets * outputs); ``noise_sd``: draws; ``costs``: rows.
     ``discrepancy``: the model discrepancy's posterior factors at the pool and the targets
-    (``discrepancy.Discrepancy.posterior_factor``), whose variance the picks also reduce."""
+    (``discrepancy.Discrepancy.posterior_factor``), whose variance the picks also reduce. ``noise_scale``:
+    each row's noise sd over ``noise_sd``'s (a fit's noise trend, ``laplace.LaplaceFit.noise_scale``)."""
     if pool_means.shape[0] != target_means.shape[0] or pool_means.shape[0] != len(noise_sd):
         raise InputError(f"draws disagree: pool {pool_means.shape}, targets {target_means.shape}, "
                          f"noise {np.shape(noise_sd)}")
@@ -119,7 +124,7 @@ def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.
     if pool_means.shape[1] != len(costs) * outputs:
         raise InputError(f"pool draws {pool_means.shape} do not hold {outputs} output(s) for each of {len(costs)} rows")
     draws = _ConditionedDraws(np.asarray(pool_means, float), np.asarray(target_means, float),
-                              np.asarray(noise_sd, float), outputs, discrepancy)
+                              np.asarray(noise_sd, float), outputs, discrepancy, noise_scale)
     weights = (costs / costs.sum()) ** cost_power
     candidates = np.fromiter(candidates, dtype=int)
     left = np.ones(len(candidates), dtype=bool)

@@ -1,0 +1,58 @@
+"""The noise trend (laplace.fit's size): the noise sd a log-linear function of a run's log size, recovered
+from residuals, used by the fit's weights, the intervals and the selection, and off by default."""
+
+import numpy as np
+from test_scalebench import LAW, make_task
+
+from bayes_moe import laplace
+from bayes_moe.benchmarks import scalebench
+from bayes_moe.design.pool import select_batch
+from bayes_moe.pooltask import load_task
+from bayes_moe.userlaw import load_law
+
+
+def test_the_trend_is_recovered_from_residuals_and_shrunk_to_none_without_one():
+    rng = np.random.default_rng(0)
+    u = rng.standard_normal(400)
+    assert abs(laplace.noise_trend(0.03 * np.exp(-0.5 * u) * rng.standard_normal(400), u) + 0.5) < 0.1
+    assert abs(laplace.noise_trend(0.03 * rng.standard_normal(400), u)) < 0.1
+
+
+def test_a_fit_with_sizes_finds_the_trend_and_its_noise_at_a_size_is_clipped_to_the_sizes_seen(tmp_path):
+    """Cheap runs ten times as noisy as dear ones: the fitted noise sd falls with size, the interval at the
+    largest size is narrower than at the smallest, and beyond the sizes seen it stays at the largest's."""
+    (tmp_path / "power.py").write_text(LAW)
+    law = load_law(tmp_path / "power.py")
+    rng = np.random.default_rng(1)
+    n = np.geomspace(1e3, 1e6, 80)
+    noise = 0.05 * (n / 1e3) ** (-1 / 3)  # 0.05 at the smallest, 0.005 at the largest
+    y = 1.8 + 20.0 * n ** -0.3 + noise * rng.standard_normal(80)
+    fit = laplace.fit(law, {"N": n}, y, rng=rng, starts=4, n_draws=256, size=np.log(n))
+    assert fit.trend < -0.5
+    small, large, beyond = fit.noise_scale(np.log([1e3, 1e6, 1e9])) * np.median(fit.noise_sd)
+    assert small > 4 * large and beyond == large
+    assert 0.02 < small < 0.1 and 0.002 < large < 0.012
+    lower, upper = fit.interval({"N": np.array([1e3, 1e6])}, 0.9, rng, size=np.log([1e3, 1e6]))
+    assert upper[0] - lower[0] > 3 * (upper[1] - lower[1])
+    assert laplace.fit(law, {"N": n}, y, rng=rng, starts=4, n_draws=16).trend == 0.0
+
+
+def test_the_selection_values_a_noisier_row_less():
+    """Two rows with the same draws and cost: the one whose noise is scaled up is worth less."""
+    draws = np.random.default_rng(2).standard_normal((64, 1))
+    pool = np.hstack([draws, draws])
+    (row, _), = select_batch(pool, draws, np.full(64, 0.5), np.ones(2), range(2), 1.0, 1,
+                             noise_scale=np.array([3.0, 1.0]))
+    assert row == 1
+
+
+def test_the_benchmark_fits_a_noise_trend_only_when_asked(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))
+    results = {}
+    for trend in (False, True):
+        settings = scalebench.Settings(starts=4, draws=64, noise_trend=trend)
+        campaign = scalebench.GroupCampaign(task, task.laws[0], *task.groups()[0], "active",
+                                            np.random.default_rng(0), settings)
+        campaign.advance(0.3)
+        results[trend] = campaign.fit.trend
+    assert results[False] == 0.0 and results[True] != 0.0
