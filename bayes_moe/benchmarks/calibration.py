@@ -14,7 +14,8 @@ hinges): the law alone ("none") on the paper, two-term and bending worlds. Goal:
 and >= 95% of fits converged. The tables are rewritten after every case, so that a long run leaves the
 cases it finished.
 
-    nice python -m bayes_moe.benchmarks.calibration [--datasets 20] [--cases two-term/two-term/implied ...] [--name NAME]
+    nice python -m bayes_moe.benchmarks.calibration [--datasets 20] [--first-seed 0] [--cases two-term/two-term/implied ...]
+        [--name NAME]
 """
 
 from __future__ import annotations
@@ -55,11 +56,13 @@ def run_case(law: str, form: str, penalty: str, seeds, discrepancy: str = DEFAUL
             widths[name] += list((interval["upper"].values - interval["lower"].values) / (2 * interval["median"].values))
             errors[name] += list(interval["median"].values / truth - 1)
     return {"world": law, "form": form, "penalty": penalty, "discrepancy": discrepancy_of(form, discrepancy),
-            "datasets": len(seeds),
+            "datasets": len(seeds), "seeds": [int(seeds[0]), int(seeds[-1])],
             "unconverged": len(unconverged),
             "unconverged fits": unconverged,
             "median seconds per fit": float(np.median(seconds)),
             **{f"coverage {n}": float(np.mean(hits[n])) for n in QUERIES},
+            # targets covered per data set (of its sparsities): the four of one fit are not independent
+            "covered per data set": {n: np.reshape(hits[n], (len(seeds), -1)).sum(axis=1).tolist() for n in QUERIES},
             **{f"relative half-width {n}": float(np.median(widths[n])) for n in QUERIES},
             **{f"median abs error {n}": float(np.median(np.abs(errors[n]))) for n in QUERIES}}
 
@@ -67,26 +70,31 @@ def run_case(law: str, form: str, penalty: str, seeds, discrepancy: str = DEFAUL
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0, help="the data sets are seeds first-seed, first-seed + 1, ...")
     parser.add_argument("--cases", nargs="+", choices=["/".join(case) for case in CASES],
                         metavar="WORLD/FORM/PENALTY[/DISCREPANCY]",
                         help="the rows to run (default: all of " + ", ".join("/".join(case) for case in CASES) + ")")
     parser.add_argument("--name", default="model_calibration", help="result files experiments/benchmarks/NAME.json|md")
     args = parser.parse_args(argv)
+    if args.datasets < 1 or args.first_seed < 0:
+        parser.error(f"--datasets must be >= 1 and --first-seed >= 0, got {args.datasets} and {args.first_seed}")
     cases = [tuple(case.split("/")) for case in args.cases] if args.cases else CASES
     start, cpu_start = time.perf_counter(), time.process_time()
     results = []
     for case in cases:
-        results.append(run_case(*case[:3], range(args.datasets), *case[3:]))
+        results.append(run_case(*case[:3], range(args.first_seed, args.first_seed + args.datasets), *case[3:]))
         write_results(args.name, {"datasets": args.datasets, "results": results},
                       _markdown(results, args.datasets, time.perf_counter() - start, time.process_time() - cpu_start))
 
 
 def _markdown(results: list, datasets: int, seconds: float, cpu_seconds: float) -> str:
-    keys = [k for k in results[0] if k not in ("world", "form", "penalty", "discrepancy", "datasets", "unconverged fits")]
+    keys = [k for k in results[0] if k not in ("world", "form", "penalty", "discrepancy", "datasets", "seeds",
+                                               "unconverged fits", "covered per data set")]
     header = "| world | model | " + " | ".join(keys) + " |\n|---|---|" + "---|" * len(keys)
     rows = "\n".join(f"| {r['world']} | {_label(r)} | " + " | ".join(
         f"{r[k]:.0%}" if "coverage" in k else f"{r[k]:.3g}" for k in keys) + " |" for r in results)
-    return (f"# Calibration of 90% r* intervals ({datasets} simulated data sets per row, "
+    first, last = results[0]["seeds"]
+    return (f"# Calibration of 90% r* intervals ({datasets} simulated data sets per row, seeds {first}-{last}, "
             f"{4 * datasets} intervals per cell)\n\nDesign: 4 sparsities x 5 computes (1e17..1e19) x 9 r; "
             f"default fit (nutpie, 4 chains x 1000 draws + 1000 tune). Coverage goal 85-95%; half-width and "
             f"error relative to r*.\n\n{header}\n{rows}\n\n({seconds:.0f} s wall, {cpu_seconds:.0f} CPU s in all, "
