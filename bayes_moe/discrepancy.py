@@ -34,9 +34,11 @@ JITTER = 1e-8
 
 
 class Discrepancy:
-    """The discrepancy prior of one law's inputs on one pool and its targets, of unit amplitude."""
+    """The discrepancy prior of one law's inputs on one pool and its targets, of unit amplitude;
+    ``over_pool=False``: inducing points at the targets alone (it vanishes far from them: the record
+    before this session, docs/scalebench.md)."""
 
-    def __init__(self, pool_features: dict, target_features: dict, outputs: int = 1):
+    def __init__(self, pool_features: dict, target_features: dict, outputs: int = 1, over_pool: bool = True):
         self.symbols = list(pool_features)
         self.positive = {s: bool(np.all(pool_features[s] > 0) and np.all(target_features[s] > 0))
                          for s in self.symbols}
@@ -45,7 +47,7 @@ class Discrepancy:
         inducing = np.unique(self._space(target_features), axis=0)
         if len(inducing) > MAX_INDUCING:
             inducing = inducing[np.linspace(0, len(inducing) - 1, MAX_INDUCING).astype(int)]
-        self.inducing = _cover(self._space(pool_features), inducing)
+        self.inducing = _cover(self._space(pool_features), inducing) if over_pool else inducing
         self.outputs = outputs
         kernel = self._kernel(self.inducing, self.inducing) + JITTER * np.eye(len(self.inducing))
         self.root = np.linalg.cholesky(kernel)

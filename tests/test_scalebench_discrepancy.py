@@ -29,27 +29,25 @@ def test_prior_sd_is_the_amplitude_at_the_targets_and_over_the_pool_and_vanishes
     assert np.sqrt(variance(at_far))[0] < 1e-3
 
 
-def test_cheap_runs_far_from_the_targets_cannot_pin_the_laws_extrapolation(monkeypatch):
+def test_cheap_runs_far_from_the_targets_cannot_pin_the_laws_extrapolation():
     """A line with unknown intercept and slope, nearly noiseless cheap runs at one end of the pool and one
     run near the targets costing 8 of them. Two cheap runs pin the line; with the discrepancy over the pool
     they share one smooth discrepancy, so the run near the targets keeps the law's extrapolation error as
     its value: more than the targets' own discrepancy, which is all it has when the discrepancy lives at the
-    targets alone (no pool inducing points, as before)."""
-    import bayes_moe.discrepancy as discrepancy
-
+    targets alone (``over_pool=False``, as before)."""
     n = np.append(np.geomspace(1e6, 1e7, 20), 1e9)
     x, x_targets = np.log10(n) - 7.5, np.log10(TARGETS["N"]) - 7.5
     theta = np.random.default_rng(0).standard_normal((256, 2))
     costs = np.append(np.ones(20), 8.0)
     amplitude = 0.05
     value_near = {}
-    for pool_points in (0, discrepancy.MAX_POOL_INDUCING):
-        monkeypatch.setattr(discrepancy, "MAX_POOL_INDUCING", pool_points)
-        factors = Discrepancy({"N": n}, TARGETS).posterior_factor(amplitude, {"N": n[:1]}, 1e6, {"N": n}, TARGETS)
+    for over_pool in (False, True):
+        factors = Discrepancy({"N": n}, TARGETS, over_pool=over_pool).posterior_factor(
+            amplitude, {"N": n[:1]}, 1e6, {"N": n}, TARGETS)
         picks = dict(select_batch(theta[:, :1] + theta[:, 1:] * x, theta[:, :1] + theta[:, 1:] * x_targets,
                                   np.full(256, 0.01), costs, range(21), 20.0, 8, discrepancy=tuple(factors)))
-        value_near[pool_points] = picks.get(20, 0.0) * costs[20] / costs.sum()  # variance it removes
-    assert value_near[0] < 4 * 2 * amplitude ** 2 < value_near[discrepancy.MAX_POOL_INDUCING]
+        value_near[over_pool] = picks.get(20, 0.0) * costs[20] / costs.sum()  # variance it removes
+    assert value_near[False] < 4 * 2 * amplitude ** 2 < value_near[True]
 
 
 def test_posterior_equals_the_exact_gaussian_process_one_at_the_inducing_points():

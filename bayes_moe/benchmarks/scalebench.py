@@ -51,6 +51,8 @@ class Settings:
     discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
     polish: bool = True  # the fit scored at each budget: its best start's least squares run on to converge
     noise_trend: bool = False  # the noise sd a log-linear function of the run's log cost (laplace.fit's size)
+    discrepancy_over_pool: bool = True  # the discrepancy's inducing points cover the pool, not the targets alone
+    first_design_spread: bool = True  # the first design varies every input (False: the cheapest runs alone)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -74,7 +76,8 @@ class GroupCampaign:
         self.fit: laplace.LaplaceFit | None = None
         self.modes: tuple = ()
         self.discrepancy = (Discrepancy({k: v[rows] for k, v in self.features.items()}, self.target_features,
-                                        len(law.outputs)) if settings.discrepancy else None)
+                                        len(law.outputs), settings.discrepancy_over_pool)
+                            if settings.discrepancy else None)
 
     def spent(self) -> float:
         return float(self.task.costs[self.chosen].sum())
@@ -125,6 +128,8 @@ class GroupCampaign:
 
         observations = len(self.chosen) * len(self.law.outputs)
         if not self.chosen or observations < self.settings.first_design * len(self.law.priors):
+            if not self.settings.first_design_spread:
+                return [min(affordable, key=lambda i: (costs[i], self.tiebreak[i]))]
             return [first_design_pick(self.features, costs, affordable, self.chosen, self.tiebreak)]
         self.refit()
         pool_features = {k: v[affordable] for k, v in self.features.items()}

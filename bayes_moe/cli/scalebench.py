@@ -43,7 +43,8 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
     laws = [names.index(name) for name in args.laws] if args.laws else None
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
                                    first_design=args.first_design, discrepancy=_amplitude(args), polish=args.polish,
-                                   noise_trend=args.noise_trend)
+                                   noise_trend=args.noise_trend, discrepancy_over_pool=args.discrepancy_over_pool,
+                                   first_design_spread=args.first_design_spread)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -178,6 +179,10 @@ def register(command) -> None:
                    help="active: prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     b.add_argument("--no-polish", dest="polish", action="store_false",
                    help="score the fits as the refits are searched, without running the best start on")
+    b.add_argument("--discrepancy-at-targets", dest="discrepancy_over_pool", action="store_false",
+                   help="active: the discrepancy's inducing points at the targets alone (the record before)")
+    b.add_argument("--first-design-cheapest", dest="first_design_spread", action="store_false",
+                   help="active: the first design the cheapest runs alone, not cheap runs varying every input")
     b.add_argument("--noise-trend", action="store_true", help="the noise sd a log-linear function of each run's "
                    "log cost, fitted (default: one noise sd per law)")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
