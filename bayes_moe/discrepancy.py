@@ -1,17 +1,17 @@
-"""Model discrepancy: how far the law itself may be wrong, near the targets and where the pool's runs are.
+"""Model discrepancy: how far the law itself may be wrong where it has no runs.
 
 The Laplace posterior (``laplace``) knows only its parameters' uncertainty: it trusts the law's
 extrapolation, so the selection buys many cheap runs far from the targets and the intervals at the
 targets are too narrow where the law is misspecified (docs/scalebench.md). A discrepancy ``delta(x)`` is
 added to the law's mean: a Gaussian process with a squared-exponential kernel over the inputs (logs of
 positive inputs, each scaled by its spread over the pool), of prior sd ``amplitude``, represented by
-its values at inducing points (``delta(x) = k(x, Z) K_ZZ^-1 delta(Z)``): the target points, and pool
-points chosen farthest-first until every pool row is within ``COVER`` length scales of one. So it has its
-prior sd at the targets and over the whole pool (Kennedy and O'Hagan's model discrepancy): runs near the
-targets explain it away there; a cluster of cheap runs far from them shares one smooth discrepancy, so
-averaging them cannot pin the law's parameters (and its extrapolation) beyond what that discrepancy
-allows - with the inducing points at the targets alone, such runs saw none and were bought by the hundred
-(lr_bsz). Each output of a law has its own, independent discrepancy.
+its values at inducing points (``delta(x) = k(x, Z) K_ZZ^-1 delta(Z)``): the target points, so it is
+largest at the targets and vanishes far from them; runs observed near the targets explain it away, runs
+far from them cannot. With ``over_pool`` pool points join them, farthest-first until every pool row is
+within ``COVER`` length scales of one (Kennedy and O'Hagan's discrepancy, everywhere): a cluster of cheap
+runs far from the targets then shares one smooth discrepancy and cannot pin the law's extrapolation
+beyond what it allows (docs/scalebench.md measures both). Each output of a law has its own, independent
+discrepancy.
 
 The discrepancy is a linear-Gaussian term, so its posterior given the observed runs is exact; it is
 returned as a factor ``F`` (``rank x columns``, ``F^T F`` the covariance), the form the selection
@@ -34,11 +34,11 @@ JITTER = 1e-8
 
 
 class Discrepancy:
-    """The discrepancy prior of one law's inputs on one pool and its targets, of unit amplitude;
-    ``over_pool=False``: inducing points at the targets alone (it vanishes far from them: the record
-    before this session, docs/scalebench.md)."""
+    """The discrepancy prior of one law's inputs on one pool and its targets, of unit amplitude, carried by
+    the target points (it vanishes far from them), or with ``over_pool`` by the pool's too (measured in
+    docs/scalebench.md: not better on the whole benchmark, so not the default)."""
 
-    def __init__(self, pool_features: dict, target_features: dict, outputs: int = 1, over_pool: bool = True):
+    def __init__(self, pool_features: dict, target_features: dict, outputs: int = 1, over_pool: bool = False):
         self.symbols = list(pool_features)
         self.positive = {s: bool(np.all(pool_features[s] > 0) and np.all(target_features[s] > 0))
                          for s in self.symbols}

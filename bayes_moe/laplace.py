@@ -148,8 +148,8 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
             sizes, u = _standardised(np.asarray(size, float))
             trend = noise_trend(law.predict(solutions[0][1], features)[0] - y, u)
             weight = np.exp(trend * u)
-            solutions = sorted(s for s in (search(theta, SEARCH_NFEV) for _, theta in solutions[:REFIT_STARTS])
-                               if s is not None) or solutions
+            solutions = sorted((s for s in (search(theta, SEARCH_NFEV) for _, theta in solutions[:REFIT_STARTS])
+                                if s is not None), key=lambda s: s[0]) or solutions
         polished = search(solutions[0][1], POLISH_NFEV) if polish else None
     if polished is not None and polished[0] < solutions[0][0]:
         solutions.insert(0, polished)

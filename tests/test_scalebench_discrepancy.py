@@ -1,7 +1,7 @@
-"""The model discrepancy (bayes_moe.discrepancy): its posterior is the exact Gaussian-process one, it has its
-prior sd at the targets and over the pool and vanishes far from both, observed runs near the targets explain
-it away, the selection buys the run near the targets when the law's own parameters are known, and cheap runs
-far from the targets cannot pin the law's extrapolation."""
+"""The model discrepancy (bayes_moe.discrepancy): its posterior is the exact Gaussian-process one, it is
+largest at the targets and vanishes far from them (over the pool too with over_pool), observed runs near
+the targets explain it away, the selection buys the run near the targets when the law's own parameters are
+known, and with over_pool cheap runs far from the targets cannot pin the law's extrapolation."""
 
 import json
 
@@ -20,8 +20,15 @@ def variance(factor):
     return np.sum(factor ** 2, axis=0)
 
 
-def test_prior_sd_is_the_amplitude_at_the_targets_and_over_the_pool_and_vanishes_far_from_both():
+def test_prior_sd_is_the_amplitude_at_the_targets_and_vanishes_far_from_them():
     d = Discrepancy(POOL, TARGETS)
+    at_targets, at_far = d.posterior_factor(0.1, {"N": np.array([1e3])}, 1e6, TARGETS, {"N": np.array([1e6])})
+    np.testing.assert_allclose(np.sqrt(variance(at_targets)), 0.1, rtol=1e-3)
+    assert np.sqrt(variance(at_far))[0] < 1e-3
+
+
+def test_over_the_pool_its_prior_sd_is_the_amplitude_there_too_and_vanishes_far_from_both():
+    d = Discrepancy(POOL, TARGETS, over_pool=True)
     far = {"N": np.array([1e2])}  # 4.6 spreads of the pool's log N below it
     at_targets, at_pool, at_far = d.posterior_factor(0.1, {"N": np.array([1e2])}, 1e6, TARGETS, POOL, far)
     np.testing.assert_allclose(np.sqrt(variance(at_targets)), 0.1, rtol=1e-3)
@@ -34,7 +41,7 @@ def test_cheap_runs_far_from_the_targets_cannot_pin_the_laws_extrapolation():
     run near the targets costing 8 of them. Two cheap runs pin the line; with the discrepancy over the pool
     they share one smooth discrepancy, so the run near the targets keeps the law's extrapolation error as
     its value: more than the targets' own discrepancy, which is all it has when the discrepancy lives at the
-    targets alone (``over_pool=False``, as before)."""
+    targets alone (the default)."""
     n = np.append(np.geomspace(1e6, 1e7, 20), 1e9)
     x, x_targets = np.log10(n) - 7.5, np.log10(TARGETS["N"]) - 7.5
     theta = np.random.default_rng(0).standard_normal((256, 2))

@@ -10,8 +10,9 @@ forms and seeds.
 A law with several outputs (domain_mixture's per-domain losses) is scored on all its outputs at the
 targets together, as the paper's R^2 flattens them; each pick observes every output of its run.
 
-Strategies: ``active`` (cheap runs that vary every input until they give half as many observations as
-the law has parameters, ``Settings.first_design`` and ``design.pool.first_design_pick``, then batches by variance reduction at the
+Strategies: ``active`` (the cheapest runs until they give half as many observations as the law has
+parameters, ``Settings.first_design``, ties in random order, or cheap runs that vary every input,
+``Settings.first_design_spread`` and ``design.pool.first_design_pick``; then batches by variance reduction at the
 targets per unit cost, ``design.pool.select_batch``, refitting after each batch), ``random`` (one
 affordable run uniformly at a time) and ``cost_random`` (probability proportional to 1 / cost, the
 paper's Cost-Rand).
@@ -45,14 +46,14 @@ class Settings:
     restarts: int = 2    # random starts of a refit, besides the previous fit's modes
     final_starts: int = 0  # random starts of the fit scored at each budget, besides the modes (0: restarts)
     draws: int = 256
-    first_design: float = 0.5  # cheap runs varying every input until this many observations per parameter
+    first_design: float = 0.5  # the first design until this many observations per parameter, then selection
     batch_share: float = 0.25  # a batch adds this share of the runs picked so far (at least one)
     cost_power: float = 1.0
     discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
     polish: bool = True  # the fit scored at each budget: its best start's least squares run on to converge
     noise_trend: bool = False  # the noise sd a log-linear function of the run's log cost (laplace.fit's size)
-    discrepancy_over_pool: bool = True  # the discrepancy's inducing points cover the pool, not the targets alone
-    first_design_spread: bool = True  # the first design varies every input (False: the cheapest runs alone)
+    discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
+    first_design_spread: bool = False  # the first design varies every input, not the cheapest runs (measured)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -128,9 +129,9 @@ class GroupCampaign:
 
         observations = len(self.chosen) * len(self.law.outputs)
         if not self.chosen or observations < self.settings.first_design * len(self.law.priors):
-            if not self.settings.first_design_spread:
-                return [min(affordable, key=lambda i: (costs[i], self.tiebreak[i]))]
-            return [first_design_pick(self.features, costs, affordable, self.chosen, self.tiebreak)]
+            if self.settings.first_design_spread:
+                return [first_design_pick(self.features, costs, affordable, self.chosen, self.tiebreak)]
+            return [min(affordable, key=lambda i: (costs[i], self.tiebreak[i]))]
         self.refit()
         pool_features = {k: v[affordable] for k, v in self.features.items()}
         q = max(1, math.ceil(self.settings.batch_share * len(self.chosen)))

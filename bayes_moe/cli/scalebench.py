@@ -171,18 +171,17 @@ def register(command) -> None:
     b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
     b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
     b.add_argument("--first-design", type=positive(float, or_zero=True), default=0.5,
-                   help="active: cheap runs varying every input until this many observations per law parameter, "
-                   "then selection (0.5)")
+                   help="active: the cheapest runs until this many observations per law parameter, then selection (0.5)")
     b.add_argument("--final-starts", type=positive(int, or_zero=True), default=0, help="random starts of the fit scored at each budget, "
                    "besides the last fit's modes (0: as a refit, 2)")
     b.add_argument("--discrepancy", type=float,
                    help="active: prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     b.add_argument("--no-polish", dest="polish", action="store_false",
                    help="score the fits as the refits are searched, without running the best start on")
-    b.add_argument("--discrepancy-at-targets", dest="discrepancy_over_pool", action="store_false",
-                   help="active: the discrepancy's inducing points at the targets alone (the record before)")
-    b.add_argument("--first-design-cheapest", dest="first_design_spread", action="store_false",
-                   help="active: the first design the cheapest runs alone, not cheap runs varying every input")
+    b.add_argument("--discrepancy-over-pool", action="store_true",
+                   help="active: the discrepancy's inducing points cover the pool too, not the targets alone")
+    b.add_argument("--first-design-spread", action="store_true",
+                   help="active: the first design takes cheap runs that vary every input, not the cheapest runs")
     b.add_argument("--noise-trend", action="store_true", help="the noise sd a log-linear function of each run's "
                    "log cost, fitted (default: one noise sd per law)")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
