@@ -56,3 +56,29 @@ def test_the_benchmark_fits_a_noise_trend_only_when_asked(tmp_path):
         campaign.advance(0.3)
         results[trend] = campaign.fit.trend
     assert results[False] == 0.0 and results[True] != 0.0
+
+
+def test_pool_next_with_a_noise_trend_narrows_the_targets_intervals_when_cheap_runs_are_noisier(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from bayes_moe.cli import main
+
+    rng = np.random.default_rng(3)
+    n = np.geomspace(1e3, 1e6, 60)
+    loss = 1.8 + 20.0 * n ** -0.3 + 0.05 * (n / 1e3) ** (-1 / 3) * rng.standard_normal(60)
+    pool = pd.DataFrame({"params": n, "steps": 1.0, "loss": np.where(np.arange(60) % 6 == 5, np.nan, loss)})
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    pd.DataFrame({"params": [1e6, 2e6]}).to_csv(tmp_path / "targets.csv", index=False)
+    (tmp_path / "power.py").write_text(LAW)
+    common = ["pool-next", "--law", str(tmp_path / "power.py"), "--pool", str(tmp_path / "pool.csv"), "--targets",
+              str(tmp_path / "targets.csv"), "--cost", "params", "--starts", "4", "--discrepancy", "0", "--json"]
+    widths = []
+    for trend in ([], ["--noise-trend"]):
+        assert main([*common, *trend]) == 0
+        out = json.loads(capsys.readouterr().out)
+        widths.append(np.mean([t["upper90"] - t["lower90"] for t in out["targets"]]))
+    assert widths[1] < 0.6 * widths[0]
+    assert main([*common, "--noise-trend", "--cost", "params * steps"]) == 2  # the targets lack steps
+    assert "targets.csv" in capsys.readouterr().err

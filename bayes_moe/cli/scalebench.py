@@ -110,21 +110,26 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     features = law.features(pool)
     done_features = {k: v[done] for k, v in features.items()}
-    fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=args.starts, polish=True)
+    # a noise trend: each run's log cost its size, the targets' by the same rule (their table needs its columns)
+    size = np.log(costs) if args.noise_trend else None
+    target_size = np.log(run_costs(targets, args.cost, args.targets)) if args.noise_trend else None
+    fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=args.starts, polish=True,
+                      size=None if size is None else np.repeat(size[done], len(law.outputs)))
     target_features = law.features(targets)
     amplitude = _amplitude(args)
     discrepancy = (Discrepancy(features, target_features, len(law.outputs)).given_fit(
-        amplitude, fit.noise_sd, done_features, features, target_features) if amplitude else None)
+        amplitude, fit.noise_sd, done_features, features, target_features,
+        noise_scale=None if size is None else fit.noise_scale(size[done])) if amplitude else None)
     budget = math.inf if args.budget is None else args.budget
     picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, args.batch, args.cost_power, outputs=len(law.outputs),
-                         discrepancy=discrepancy)
+                         discrepancy=discrepancy, noise_scale=None if size is None else fit.noise_scale(size))
     pool_sd, target_sd = (None, None) if discrepancy is None else map(pointwise_sd, discrepancy)
     columns = list(law.inputs.values())
     runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
-            for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd)]
+            for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd, size)]
     at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
-                  for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd)]
+                  for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
     text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(picks)} run(s) of "
             f"{len(candidates)} candidates, by variance reduction at the targets per unit cost\n"
@@ -134,14 +139,15 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     emit(args, {"law": law.name, "runs_done": int(done.size), "next": runs, "targets": at_targets}, text)
 
 
-def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None) -> list[dict]:
+def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None, size=None) -> list[dict]:
     """One record per output at ``features``' row ``row``: the best fit and the 90% predictive interval
-    (with the model discrepancy's sd at each point and output, ``discrepancy_sd``, when there is one)."""
+    (with the model discrepancy's sd at each point and output, ``discrepancy_sd``, when there is one, and
+    the noise at the row's log size, ``size``, for a fit with a noise trend)."""
     law, k = fit.law, len(fit.law.outputs)
     at_row = {symbol: value[row:row + 1] for symbol, value in features.items()}
     best = law.predict(fit.best, at_row)[0]
     extra = None if discrepancy_sd is None else discrepancy_sd[row * k:(row + 1) * k]
-    lower, upper = fit.interval(at_row, 0.9, rng, extra)
+    lower, upper = fit.interval(at_row, 0.9, rng, extra, None if size is None else size[row:row + 1])
     return [{"output": law.outputs[o], "predicted": best[o], "lower90": lower[o], "upper90": upper[o]} for o in range(k)]
 
 
@@ -158,6 +164,8 @@ def register(command) -> None:
     p.add_argument("--starts", type=positive(int), default=16, help="random starts of the MAP search (16)")
     p.add_argument("--discrepancy", type=float,
                    help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
+    p.add_argument("--noise-trend", action="store_true", help="the noise sd a log-linear function of each run's "
+                   "log cost, fitted; the targets' costs by --cost (default: one noise sd)")
     p.add_argument("--seed", type=int, default=0)
 
     b = command("benchmark-scalebench", _cmd_benchmark, "ScaleBench's protocol on a task folder: active vs random "
