@@ -8,7 +8,6 @@ slow"`` (``make test-fast``) is the quick loop, ``make test`` runs everything.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,14 +15,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-
-# The suite's fits are short and compile-bound: nutpie compiles each model structure through numba, and
-# LLVM's cheapest pipeline (NUMBA_OPT=0) cuts the demo's hinged model from 34 to 24 CPU s a compile (2
-# runs each, this 2-core box, load 3-4), with the same draws (the demo's default fit: r-hat 1.0028, ESS
-# 872/862 at every level) at twice the sampling time, which short fits hardly spend. Set before
-# anything imports numba; the CLI subprocesses and the notebooks' kernel inherit it. Users keep numba's
-# default (3): on a 4 x 1000-draw fit the doubled sampling (demo: 17 -> 34 CPU s) outweighs the compile saved.
-os.environ.setdefault("NUMBA_OPT", "0")
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "experiments" / "demo"
