@@ -37,6 +37,7 @@ SEARCH_NFEV = 100  # evaluations of each start's least squares
 POLISH_NFEV = 1000  # of the best start's, when polished: 100 leave lr_bsz and vocab fits 1.1-4x above their RSS
 BAD_RESIDUAL = 1e6  # stands in for a non-finite prediction, so the optimiser backs away from it
 NOISE_TREND_SD = 0.5  # prior sd of the noise trend: log noise sd per sd of the runs' log size
+NOISE_TREND_EVIDENCE = 6.63  # a trend is kept when its likelihood ratio statistic passes chi^2_1's 99% point
 REFIT_STARTS = 3  # best solutions searched again once the noise trend is known
 
 
@@ -146,7 +147,8 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         trend, sizes = 0.0, LaplaceFit.sizes
         if size is not None:
             sizes, u = _standardised(np.asarray(size, float))
-            trend = noise_trend(law.predict(solutions[0][1], features)[0] - y, u)
+            trend = noise_trend(law.predict(solutions[0][1], features)[0] - y, u, len(y) - len(priors))
+        if trend:
             weight = np.exp(trend * u)
             solutions = sorted((s for s in (search(theta, SEARCH_NFEV) for _, theta in solutions[:REFIT_STARTS])
                                 if s is not None), key=lambda s: s[0]) or solutions
@@ -189,15 +191,21 @@ def _standardised(size: np.ndarray) -> tuple[tuple, np.ndarray]:
     return (centre, scale, float(u.min()), float(u.max())), u
 
 
-def noise_trend(residuals: np.ndarray, u: np.ndarray) -> float:
+def noise_trend(residuals: np.ndarray, u: np.ndarray, dof: int | None = None) -> float:
     """The MAP of ``t`` in ``residual ~ Normal(0, s exp(t u))`` with ``s`` profiled out and a
-    ``Normal(0, NOISE_TREND_SD)`` prior (``u`` standardised: its mean is 0)."""
+    ``Normal(0, NOISE_TREND_SD)`` prior (``u`` standardised: its mean is 0), or 0 unless the data show
+    one: its likelihood ratio against ``t = 0``, scaled by ``dof`` / runs (the residuals' degrees of
+    freedom: a fit with about as many runs as parameters leaves residuals near 0 on some runs, which
+    look like a steep trend), must pass ``NOISE_TREND_EVIDENCE``."""
     r2 = np.maximum(residuals ** 2, 1e-30)
+    dof = len(r2) if dof is None else dof
 
-    def objective(t):
-        return 0.5 * len(r2) * np.log(np.mean(r2 * np.exp(-2 * t * u))) + 0.5 * (t / NOISE_TREND_SD) ** 2
+    def log_ratio(t):  # the profiled negative log-likelihood less its value at t = 0
+        return 0.5 * len(r2) * (np.log(np.mean(r2 * np.exp(-2 * t * u))) - np.log(np.mean(r2)))
 
-    return float(minimize_scalar(objective, bounds=(-3.0, 3.0), method="bounded").x)
+    t = float(minimize_scalar(lambda t: log_ratio(t) + 0.5 * (t / NOISE_TREND_SD) ** 2, bounds=(-3.0, 3.0),
+                              method="bounded").x)
+    return t if dof > 0 and -2 * log_ratio(t) * dof / len(r2) > NOISE_TREND_EVIDENCE else 0.0
 
 
 def _laplace_covariance_root(law: Law, theta: np.ndarray, features: dict, noise_var):

@@ -1,5 +1,6 @@
 """The noise trend (laplace.fit's size): the noise sd a log-linear function of a run's log size, recovered
-from residuals, used by the fit's weights, the intervals and the selection, and off by default."""
+from residuals where they show one (a likelihood ratio test), used by the fit's weights, the intervals and the
+selection; the benchmark's default, pool-next's option."""
 
 import numpy as np
 from test_scalebench import LAW, make_task
@@ -11,11 +12,17 @@ from bayes_moe.pooltask import load_task
 from bayes_moe.userlaw import load_law
 
 
-def test_the_trend_is_recovered_from_residuals_and_shrunk_to_none_without_one():
+def test_the_trend_is_recovered_from_residuals_and_is_none_without_evidence_of_one():
     rng = np.random.default_rng(0)
     u = rng.standard_normal(400)
     assert abs(laplace.noise_trend(0.03 * np.exp(-0.5 * u) * rng.standard_normal(400), u) + 0.5) < 0.1
-    assert abs(laplace.noise_trend(0.03 * rng.standard_normal(400), u)) < 0.1
+    assert laplace.noise_trend(0.03 * rng.standard_normal(400), u) == 0.0
+    # twelve runs with a steep trend: found with the residuals' 12 degrees of freedom, not with 2 (a fit of ten
+    # parameters, whose residuals are near 0 on some runs whatever the noise)
+    u12 = np.linspace(-1.6, 1.6, 12)
+    steep = 0.03 * np.exp(-1.5 * u12) * np.where(np.arange(12) % 2, 1.0, -1.0)
+    assert laplace.noise_trend(steep, u12) < -0.5
+    assert laplace.noise_trend(steep, u12, dof=2) == 0.0
 
 
 def test_a_fit_with_sizes_finds_the_trend_and_its_noise_at_a_size_is_clipped_to_the_sizes_seen(tmp_path):
@@ -46,16 +53,27 @@ def test_the_selection_values_a_noisier_row_less():
     assert row == 1
 
 
-def test_the_benchmark_fits_a_noise_trend_only_when_asked(tmp_path):
-    task = load_task(make_task(tmp_path / "tiny"))
-    results = {}
-    for trend in (False, True):
-        settings = scalebench.Settings(starts=4, draws=64, noise_trend=trend)
-        campaign = scalebench.GroupCampaign(task, task.laws[0], *task.groups()[0], "active",
+def test_the_benchmark_fits_a_noise_trend_by_default_where_the_pool_shows_one(tmp_path):
+    """make_task's pool has one noise sd: no trend; the same pool with cheap runs 10x noisier: a falling one,
+    unless the settings turn it off."""
+    import pandas as pd
+
+    folder = make_task(tmp_path / "tiny", n_pool=120)
+    pool = pd.read_csv(folder / "pool.csv")
+    n = pool["params"].to_numpy()
+    pool["loss"] = 1.8 + 20.0 * n ** -0.3 + 0.05 * (n / 1e3) ** (-1 / 3) * np.random.default_rng(4).standard_normal(len(n))
+    trends = {}
+    for name, rows, settings in [("one noise", None, scalebench.Settings(starts=4, draws=64)),
+                                 ("noisier cheap runs", pool, scalebench.Settings(starts=4, draws=64)),
+                                 ("turned off", pool, scalebench.Settings(starts=4, draws=64, noise_trend=False))]:
+        if rows is not None:
+            rows.to_csv(folder / "pool.csv", index=False)
+        task = load_task(folder)
+        campaign = scalebench.GroupCampaign(task, task.laws[0], *task.groups()[0], "random",
                                             np.random.default_rng(0), settings)
-        campaign.advance(0.3)
-        results[trend] = campaign.fit.trend
-    assert results[False] == 0.0 and results[True] != 0.0
+        campaign.advance(0.6)
+        trends[name] = campaign.fit.trend
+    assert trends["one noise"] == 0.0 and trends["turned off"] == 0.0 and trends["noisier cheap runs"] < -0.3
 
 
 def test_pool_next_with_a_noise_trend_narrows_the_targets_intervals_when_cheap_runs_are_noisier(tmp_path, capsys):

@@ -51,7 +51,7 @@ class Settings:
     cost_power: float = 1.0
     discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
     polish: bool = True  # the fit scored at each budget: its best start's least squares run on to converge
-    noise_trend: bool = False  # the noise sd a log-linear function of the run's log cost (laplace.fit's size)
+    noise_trend: bool = True  # the noise sd log-linear in the run's log cost where the runs show it (laplace.fit's size)
     discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
     first_design_spread: bool = False  # the first design varies every input, not the cheapest runs (measured)
 

@@ -13,7 +13,8 @@ import numpy as np
 from bayes_moe.cli.output import emit, fmt, positive, table
 from bayes_moe.errors import InputError
 
-NOISE_TREND_HELP = "the noise sd a log-linear function of each run's log cost, fitted (default: one noise sd)"
+NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
+                    "(a likelihood ratio test)")
 
 def _cmd_benchmark(args: argparse.Namespace) -> None:
     from bayes_moe.benchmarks import scalebench
@@ -166,7 +167,8 @@ def register(command) -> None:
     p.add_argument("--starts", type=positive(int), default=16, help="random starts of the MAP search (16)")
     p.add_argument("--discrepancy", type=float,
                    help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
-    p.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP + "; the targets' costs by --cost")
+    p.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP + "; the targets' costs by --cost "
+                   "(default: one noise sd)")
     p.add_argument("--seed", type=int, default=0)
 
     b = command("benchmark-scalebench", _cmd_benchmark, "ScaleBench's protocol on a task folder: active vs random "
@@ -191,7 +193,8 @@ def register(command) -> None:
                    help="active: the discrepancy's inducing points cover the pool too, not the targets alone")
     b.add_argument("--first-design-spread", action="store_true",
                    help="active: the first design takes cheap runs that vary every input, not the cheapest runs")
-    b.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP)
+    b.add_argument("--no-noise-trend", dest="noise_trend", action="store_false",
+                   help="one noise sd for all runs (default: " + NOISE_TREND_HELP + ")")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
     b.add_argument("--log", help="append each campaign's scores to this file as a JSON line when it ends "
                    "(a long benchmark's partial results)")
