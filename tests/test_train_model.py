@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from bayes_moe import arch
 from bayes_moe.train.flopcount import count_forward_flops, peak_bf16_for_name
 from bayes_moe.train.model import MoEGPT
-from bayes_moe.train.moe import MoE, _Dispatch, _Permute, grouped_experts, grouped_mm_supported, reference_experts
+from bayes_moe.train.moe import MoE, _Dispatch, _Permute, grouped_experts, grouped_mm_supported, reference_experts, top_k_indices
 
 pytestmark = pytest.mark.skipif(not grouped_mm_supported(torch.device("cpu")),
                                 reason="this torch has no CPU grouped_mm")
@@ -74,6 +74,15 @@ def test_moe_layer_grouped_equals_reference_path():
     grads = [torch.autograd.grad(o.square().sum(), layer.w_gate_up)[0] for o, layer in zip(outs, layers)]
     assert torch.allclose(grads[0], grads[1], atol=1e-4)
     assert layers[0].load.sum() == x.shape[0] * x.shape[1] * 2  # every token routed to top_k experts
+
+
+def test_top_k_indices_pick_what_topk_picks_in_its_order():
+    torch.manual_seed(3)
+    scores = torch.randn(500, 64)
+    for k in (1, 2, 6):
+        assert torch.equal(top_k_indices(scores, k), scores.topk(k, dim=-1).indices)
+    tied = torch.tensor([[0.5, 0.9, 0.9, 0.1]])
+    assert top_k_indices(tied, 2).tolist() == [[1, 2]]
 
 
 def test_model_compiles_to_one_graph():

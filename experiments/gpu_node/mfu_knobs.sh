@@ -1,25 +1,45 @@
 #!/bin/bash
-# Inductor's autotuning against the trainer's default compilation, on one GPU (#14 item 6), from the repository
-# root, torch with CUDA, nothing installed: the 20M and 100M presets compiled as `make bench` measures them,
-# first as the trainer compiles them, then with TORCHINDUCTOR_MAX_AUTOTUNE=1 and
-# TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1 (Triton GEMM templates and kernel configs searched at compile time).
-#   bash experiments/gpu_node/mfu_knobs.sh    # ~8 minutes; writes $OUT/<variant>-<size>.json and .log, mfu.log
+# The trainer's compiled step speed at 20M and 100M, as `make bench` measures it, under variants, each in its own
+# process, on one GPU (#14 item 6). From the repository root, torch with CUDA, nothing installed:
+#   bash experiments/gpu_node/mfu_knobs.sh autotune   # ~8 min: the trainer's default compilation against
+#       TORCHINDUCTOR_MAX_AUTOTUNE=1 and TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1 (Triton GEMM templates and kernel
+#       configs searched at compile time)
+#   BASE=.base bash experiments/gpu_node/mfu_knobs.sh against-base   # ~8 min: this tree against a baseline tree
+#       (BASE holds the baseline commit's package: `mkdir .base && git archive COMMIT bayes_moe | tar -x -C .base`,
+#       untracked, so it travels with the tree), with the top kernels of this tree's steps, then this tree with
+#       coordinate-descent tuning alone
+# Writes $OUT/<variant>-<size>.json and .log, and mfu.log.
 set -u
 : "${OUT:?set OUT to the folder for the results}"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv > "$OUT/gpus.csv"
-measure() {  # variant size seconds [VAR=value ...]: one bench process, stopped before the call's 10 minutes
-  local variant=$1 size=$2 limit=$3 left=$((580 - SECONDS)) start=$SECONDS
+measure() {  # variant size seconds [VAR=value ...] [-- bench flags]: one bench process, stopped before the call's end,
+             # run in the folder $tree (default: here)
+  local variant=$1 size=$2 limit=$3 left=$((580 - SECONDS)) start=$SECONDS settings=() flags=()
   shift 3
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do settings+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && flags=("$@")
   if [ "$left" -lt 60 ]; then echo "$variant $size: skipped, too late" >> "$OUT/mfu.log"; return; fi
   [ "$limit" -gt "$left" ] && limit=$left
-  env "$@" timeout "$limit" python3 -m bayes_moe.train.bench --out "$OUT/$variant-$size.json" --sizes "$size" \
-    --compile on --seconds 6 > "$OUT/$variant-$size.log" 2>&1
+  (cd "${tree:-.}" && env "${settings[@]}" timeout "$limit" python3 -m bayes_moe.train.bench \
+    --out "$OUT/$variant-$size.json" --sizes "$size" --compile on --seconds 6 "${flags[@]}") > "$OUT/$variant-$size.log" 2>&1
   echo "$variant $size: exit $? after $((SECONDS - start)) s" >> "$OUT/mfu.log"
 }
-autotune=(TORCHINDUCTOR_MAX_AUTOTUNE=1 TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1)
-measure default 20M 100
-measure autotune 20M 240 "${autotune[@]}"
-measure default 100M 130
-measure autotune 100M 250 "${autotune[@]}"
+case ${1:?say autotune or against-base} in
+  autotune)
+    autotune=(TORCHINDUCTOR_MAX_AUTOTUNE=1 TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1)
+    measure default 20M 100
+    measure autotune 20M 240 "${autotune[@]}"
+    measure default 100M 130
+    measure autotune 100M 250 "${autotune[@]}"
+    ;;
+  against-base)
+    : "${BASE:?set BASE to the baseline tree}"
+    tree=$BASE measure base 20M 100
+    measure this 20M 110 -- --profile
+    tree=$BASE measure base 100M 140
+    measure this 100M 150 -- --profile
+    measure coordinate-descent 20M 150 TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1
+    ;;
+esac
 cat "$OUT/mfu.log"
