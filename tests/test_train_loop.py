@@ -121,3 +121,32 @@ def test_two_gloo_processes_train_the_run_one_process_trains(tmp_path):
     assert two.status == one.status == "done", (two.reason, one.reason)
     assert two.metrics["world_size"] == 2 and two.metrics["micro_batch_size"] == 4
     assert two.loss == pytest.approx(one.loss, abs=1e-4) and abs(two.loss - unigram_cross_entropy()) > 1e-3
+
+
+def test_a_running_run_resumes_on_its_corpus_moved_elsewhere_and_refuses_other_data(tmp_path, monkeypatch):
+    """A workspace carried to another machine or checkout finds its corpus at another path: a running run
+    resumes there when the data are the same (the plan's manifest hash), and is refused, with both named,
+    when they are not."""
+    import shutil
+
+    from bayes_moe.train.loop import PLAN, prepare_run
+
+    first = tmp_path / "first" / "corpus"
+    shutil.copytree(data.SAMPLE_DIR, first)
+    run_id = add_run(tmp_path, steps=2)
+    prepare_run(tmp_path, run_id, 1, FAST, first)
+    moved = tmp_path / "moved" / "corpus"
+    first.parent.rename(moved.parent)
+    plan = prepare_run(tmp_path, run_id, 1, None, moved)
+    assert plan.corpus == moved and plan.config.batch_size == FAST["batch_size"]
+    assert prepare_run(tmp_path, run_id, 1, None, None).corpus == moved  # the plan on disk names it now
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    for name in ("a", "b"):
+        (texts / f"{name}.txt").write_text("other words entirely " * 200)
+    shutil.rmtree(moved)
+    with pytest.raises(InputError, match=f"{moved}.*gone.*not the same data"):
+        prepare_run(tmp_path, run_id, 1, None, texts)
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.get(run_id).status == "running"
+    assert (checkpoint_dir(tmp_path, run_id) / PLAN).is_file()

@@ -191,13 +191,16 @@ def prepare_run(workspace: Path, run_id: int, nproc: int, config: dict | None, c
             raise InputError(f"run {run_id} is {run.status!r}: the trainer takes proposed runs, or running "
                              f"ones it started itself (with {folder / PLAN})")
         if resuming:
-            plan = _plan_from(torch.load(folder / PLAN, weights_only=True))
+            saved = torch.load(folder / PLAN, weights_only=True)
+            plan = _plan_from(saved, _saved_corpus(saved, corpus, workspace, run_id))
             check_world(plan.config, nproc)
+            if str(plan.corpus) != saved["corpus"]:  # the same data found elsewhere: the workers read it there
+                _save_atomic(_plan_dict(plan), folder / PLAN)
             return plan
         plan = _plan(run, config, data.resolve_corpus(corpus, workspace), nproc)  # checks before start()
         ledger.start(run_id, EXECUTOR)
         folder.mkdir(parents=True, exist_ok=True)
-        torch.save(_plan_dict(plan), folder / PLAN)
+        _save_atomic(_plan_dict(plan), folder / PLAN)
         return plan
 
 
@@ -249,12 +252,28 @@ def _plan(run: Run, config: dict | None, corpus: Path, world: int) -> Plan:
 
 def _plan_dict(plan: Plan) -> dict:
     return {"arch": plan.arch.to_dict(), "config": dataclasses.asdict(plan.config), "corpus": str(plan.corpus),
+            "corpus_sha256": data.sha256_file(plan.corpus / data.MANIFEST),
             "steps": plan.steps, "tokens_per_step": plan.tokens_per_step}
 
 
-def _plan_from(saved: dict) -> Plan:
-    return Plan(MoEArch.from_dict(saved["arch"]), TrainConfig(**saved["config"]), Path(saved["corpus"]),
+def _plan_from(saved: dict, corpus: Path | None = None) -> Plan:
+    """A saved plan; ``corpus``: where its data are found now (default: the folder it names)."""
+    return Plan(MoEArch.from_dict(saved["arch"]), TrainConfig(**saved["config"]), corpus or Path(saved["corpus"]),
                 saved["steps"], saved["tokens_per_step"])
+
+
+def _saved_corpus(saved: dict, corpus: Path | None, workspace: Path, run_id: int) -> Path:
+    """The corpus a resumed run reads: the folder its plan names, or, where that folder is gone (the
+    workspace moved to another machine or checkout), the corpus resolved now if it is the same data
+    (the plan's manifest hash). Plans saved before the hash was recorded resume only from their folder."""
+    named = Path(saved["corpus"])
+    if (named / data.MANIFEST).is_file():
+        return named
+    here = data.resolve_corpus(corpus, workspace)
+    if saved.get("corpus_sha256") == data.sha256_file(here / data.MANIFEST):
+        return here
+    raise InputError(f"run {run_id} resumes on the corpus its plan names, {named}, which is gone, and the corpus "
+                     f"here ({here}) is not the same data (manifest sha256 {saved.get('corpus_sha256', 'not recorded')})")
 
 
 # --- several processes ----------------------------------------------------------------------------
@@ -729,10 +748,14 @@ def _min_over_ranks(values: list[int], rank: Rank) -> list[int]:
 
 
 def _save_checkpoint(path: Path, model, optimizer, step: int, wall_s: float) -> None:
-    """Written to a temporary file and renamed: a kill leaves the old checkpoint or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall_s": wall_s}, path)
+
+
+def _save_atomic(content: dict, path: Path) -> None:
+    """Written to a temporary file and renamed: a kill leaves the old file or the new one."""
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall_s": wall_s}, tmp)
+    torch.save(content, tmp)
     os.replace(tmp, path)
 
 
