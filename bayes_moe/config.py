@@ -15,6 +15,8 @@ of ``Campaign``)::
     preset = "55M"                           # size preset of bayes_moe.arch that builds the runs, or
     # tokens_per_param = 20                  # size each run from its compute: tokens / n_active = 20
     run_overhead = 0.0                       # FLOPs-equivalent fixed cost of a run (start-up, evaluation)
+    top_picks = 0                            # picks per batch near the largest compute, each at the target
+                                             # sparsity with the fewest runs there (the design's guard)
 
     [regime]                                 # limits on runs: next/add refuse, fit/r-star/plots flag
     min_tokens_per_param = 10                # tokens / n_active
@@ -97,6 +99,7 @@ class Campaign:
     min_steps: int | None = None
     max_epochs: float | None = None
     run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of every run, added to its compute by the design
+    top_picks: int = 0  # the design's guard (design.strategies): picks per batch near the largest compute
     form: str = DEFAULT_FORM  # the r* law of the workspace's fits (forms.FORM_CHOICES)
     penalty: str = DEFAULT_PENALTY
     frontier: str = DEFAULT_FRONTIER
@@ -119,7 +122,7 @@ class Campaign:
 _LAYOUT = {
     "campaign": {"name": "name", "description": "description"},
     "space": {"r": "r_bounds", "compute": "compute_bounds", "sparsities": "sparsities", "preset": "preset",
-              "run_overhead": "run_overhead", "tokens_per_param": "tokens_per_param"},
+              "run_overhead": "run_overhead", "tokens_per_param": "tokens_per_param", "top_picks": "top_picks"},
     "regime": {"min_tokens_per_param": "min_tokens_per_param", "min_steps": "min_steps", "max_epochs": "max_epochs"},
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
@@ -236,6 +239,12 @@ def _one_of(choices):
     return check
 
 
+def _count(where: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"{where} must be an integer >= 0, got {value!r}")
+    return value
+
+
 def _steps(where: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{where} must be an integer >= 1, got {value!r}")
@@ -244,7 +253,7 @@ def _steps(where: str, value) -> int:
 
 _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
            "sparsities": _sparsities, "targets": _targets, "preset": _one_of(tuple(arch.PRESETS)),
-           "run_overhead": _nonnegative, "target_width": _fraction, "compute_budget": _positive,
+           "run_overhead": _nonnegative, "top_picks": _count, "target_width": _fraction, "compute_budget": _positive,
            "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES), "frontier": _one_of(FRONTIERS),
            "discrepancy": _one_of(DISCREPANCIES),
            "pivot": _positive, "tokens_per_param": _positive,

@@ -3,7 +3,7 @@
 The hand-built posterior is unsure only of log r*'s level, the same at every compute, so a run at
 1e17 FLOPs teaches as much about the targets as one at 1e20 and the criterion per FLOP buys the
 cheapest runs; the guard keeps the first picks of a batch within half a decade of the largest run
-allowed (budget included), the rest as before.
+allowed (budget included), each at a target sparsity with the fewest runs there so far, the rest as before.
 """
 
 import math
@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+from bayes_moe.config import Campaign, dump_campaign, load_campaign
 from bayes_moe.design import DesignSpace, EnsembleModel, PosteriorDraws, make_strategy
 from bayes_moe.design.strategies import TOP_DECADES, sobol_features
 from bayes_moe.errors import InputError
@@ -59,7 +60,35 @@ def test_the_top_follows_the_budget_left(setting):
     assert math.isclose(space.top(1).bounds()[0, 1], 2 / 3)  # log-compute feature of 1e19 in [1e17, 1e20]
 
 
+def test_the_guard_gives_every_target_sparsity_a_run_near_the_top(setting):
+    space, draws, model = setting
+    floor = 1e20 / 10**TOP_DECADES
+    picks = make_strategy("active", model=model, targets=draws.targets, top_picks=2).propose(3, space)
+    assert all(c.compute >= floor for c in picks[:2]) and picks[2].compute < 1e18
+    assert sorted(c.sparsity for c in picks[:2]) == pytest.approx(sorted(SPARSITIES), abs=1e-3)
+    # a level that already has a run near the top gets the next guarded pick only after the others
+    done = [space.snap(space.to_features(0.5, 5e19, SPARSITIES[0])[0])]
+    [pick] = make_strategy("active", model=model, targets=draws.targets, top_picks=1).propose(1, space, done=done)
+    assert pick.compute >= floor and pick.sparsity == pytest.approx(SPARSITIES[1], abs=1e-3)
+    # only the targets' sparsities are guarded
+    [pick] = make_strategy("active", model=model, targets=draws.targets, top_picks=1,
+                           target_sparsities=SPARSITIES[:1]).propose(1, space, done=done)
+    assert pick.compute >= floor and pick.sparsity == pytest.approx(SPARSITIES[0], abs=1e-3)
+
+
 def test_a_bad_guard_is_named(setting):
     _, draws, model = setting
     with pytest.raises(InputError, match="top_picks must be a whole number >= 0, got -1"):
         make_strategy("active", model=model, targets=draws.targets, top_picks=-1)
+
+
+def test_the_guard_is_a_campaign_setting(tmp_path):
+    path = tmp_path / "campaign.toml"
+    path.write_text("[space]\ntop_picks = 4\n")
+    campaign = load_campaign(path)
+    assert campaign.top_picks == 4 and Campaign().top_picks == 0
+    path.write_text(dump_campaign(campaign))
+    assert load_campaign(path) == campaign
+    path.write_text("[space]\ntop_picks = 1.5\n")
+    with pytest.raises(InputError, match=r"\[space\] top_picks must be an integer >= 0, got 1.5"):
+        load_campaign(path)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_moe import forms, model, posterior
+from bayes_moe import forms, model, posterior, surfaces
 from bayes_moe.campaign import law_may_stop, target_intervals, worst_half_width
 from bayes_moe.config import Campaign
 from bayes_moe.design.proposals import plan, posterior_draws
@@ -243,10 +243,11 @@ def load(path) -> list[Outcome]:
 
 
 def config_of(settings: Settings) -> dict:
-    """The settings as JSON-ready values, with the campaign's targets, width and the compute cap."""
+    """The settings as JSON-ready values, with the campaign's targets, width and the compute cap, and the
+    hinges' prior scale the fits used (surfaces.HINGE_SCALE, which a process may set: design_benchmark_hinge_scale.py)."""
     config = {k: v for k, v in asdict(settings).items() if k != "campaign"}
     config.update(targets=settings.campaign.targets, target_width=settings.campaign.target_width, cap=settings.cap,
-                  run_overhead=settings.campaign.run_overhead)
+                  run_overhead=settings.campaign.run_overhead, hinge_scale=surfaces.HINGE_SCALE)
     return config
 
 
@@ -276,7 +277,7 @@ def markdown(summary: list[dict], config: dict, seconds: float, outcomes: list[O
                             + " |\n" for r in summary))
     extras = "".join(f", {name} {config[key]}" for key, name, default in
                      (("form", "law form", forms.DEFAULT_FORM), ("top_picks", "picks per batch near the largest compute", 0),
-                      ("run_overhead", "run overhead", 0.0))
+                      ("run_overhead", "run overhead", 0.0), ("hinge_scale", "hinges' prior scale", 0.03))
                      if config.get(key, default) != default)
     extras += f", discrepancy {config.get('discrepancy', 'none')}"  # records before the setting had none
     settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}

@@ -26,7 +26,8 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
                               batch=args.batch, initial=args.initial, max_runs=args.max_runs,
                               compute_cap=args.compute_cap, draws=args.draws, chains=args.chains,
                               form=args.form or campaign.form,
-                              discrepancy=args.discrepancy or campaign.discrepancy, top_picks=args.top_picks,
+                              discrepancy=args.discrepancy or campaign.discrepancy,
+                              top_picks=campaign.top_picks if args.top_picks is None else args.top_picks,
                               campaign=campaign)
     started = time.perf_counter()
 
@@ -70,6 +71,8 @@ def register(command) -> None:
     p.add_argument("--discrepancy", choices=DISCREPANCIES,
                    help=f"hinges: log r* may bend from the law below the top of the runs' compute (docs/model.md); "
                         f"default: the campaign's [model] discrepancy, else {DEFAULT_DISCREPANCY}")
-    p.add_argument("--top-picks", type=int, default=0,
-                   help="active, max-variance: picks per batch kept within half a decade of the largest compute (0)")
+    p.add_argument("--top-picks", type=int,
+                   help="active, max-variance: picks per batch kept within half a decade of the largest compute, "
+                        "each at the target sparsity with the fewest runs there (default: the campaign's "
+                        "[space] top_picks, else 0)")
     p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")

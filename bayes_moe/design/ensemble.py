@@ -36,11 +36,13 @@ MIN_VARIANCE = 1e-12  # keeps a noiseless per-draw Gaussian proper
 class PosteriorDraws:
     """Posterior draws for design: ``loss(r, compute, sparsity)`` gives each draw's mean loss at
     runs (``draws x points``, nats), ``noise_sd`` each draw's noise (nats), ``targets`` each draw's
-    ``log r*`` at the target points (``draws x targets``)."""
+    ``log r*`` at the target points (``draws x targets``), ``target_sparsities`` their sparsities
+    (where the design's guard spreads its picks; empty: unknown, every sparsity)."""
 
     loss: LossDraws
     noise_sd: np.ndarray
     targets: np.ndarray
+    target_sparsities: tuple = ()
 
     def __post_init__(self):
         if self.targets.ndim != 2 or self.noise_sd.shape != self.targets.shape[:1]:

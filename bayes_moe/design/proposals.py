@@ -4,7 +4,8 @@ The checks come first and nothing is written unless every proposal is ready: a s
 posterior is refused unless forced, and so is a batch with a run outside the campaign's [regime] limits
 (bayes_moe.regime); with no posterior yet (or an empty ledger) the first batch is space-filling (Sobol);
 runs already proposed or running are conditioned on and never proposed again; the batch fits the
-campaign's compute budget left.
+campaign's compute budget left; the campaign's guard (``[space] top_picks``) keeps that many picks of a batch
+near the largest compute, each at the target sparsity with the fewest runs there.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def posterior_draws(idata, targets, max_draws: int = DESIGN_DRAWS) -> PosteriorD
         loss=loss,
         noise_sd=posterior_queries.noise_sd(idata).values,
         targets=posterior_queries.log_r_star_draws(idata, compute, sparsity).transpose("sample", "point").values,
+        target_sparsities=tuple(float(s) for s in sparsity),
     )
 
 
@@ -87,7 +89,7 @@ def propose_next(workspace, *, batch: int = 1, strategy: str = "active", force: 
         budget_left = campaign.compute_budget - sum(run.compute for run in ledger.runs(COMMITTED))
         draws = _fresh_draws(workspace, ledger, campaign.targets, force) if done else None
         candidates, strategy, model = plan(strategy, space, draws, batch=batch, done=done, pending=pending,
-                                           budget_left=budget_left, seed=seed)
+                                           budget_left=budget_left, seed=seed, top_picks=campaign.top_picks)
         if not candidates:
             raise InputError(f"compute budget exhausted: {campaign.compute_budget - budget_left:.4g} of "
                              f"{campaign.compute_budget:.4g} FLOPs done or committed; the smallest run costs "
@@ -105,13 +107,14 @@ def plan(strategy: str, space: DesignSpace, draws: PosteriorDraws | None, *, bat
     """The runs ``strategy`` proposes given the posterior ``draws`` (None: not fitted yet, and an
     acquisition strategy gives way to a space-filling first batch); returns them, the strategy
     used, and the ensemble model (None without draws). ``top_picks``: the acquisition strategies'
-    guard (strategies._AcquisitionStrategy)."""
+    guard (strategies._AcquisitionStrategy), spread over the targets' sparsities."""
     pending_levels = {space.campaign_sparsity(run.sparsity) for run in pending}
     model = None if draws is None else EnsembleModel.from_draws(draws, space, pending_levels)
     if STRATEGIES[strategy].needs_posterior and model is None:
         strategy = FIRST_BATCH_STRATEGY
     targets = None if draws is None else draws.targets
-    chooser = make_strategy(strategy, model=model, targets=targets, seed=seed, top_picks=top_picks)
+    chooser = make_strategy(strategy, model=model, targets=targets, seed=seed, top_picks=top_picks,
+                            target_sparsities=() if draws is None else draws.target_sparsities)
     candidates = chooser.propose(batch, space, done=done, pending=pending, budget_left=budget_left)
     return candidates, strategy, model
 

@@ -58,6 +58,7 @@ class DesignSpace:
     compute_min: float | None = None  # a floor on one run (a pick kept near the top: ``top``); the same scale
     run_overhead: float = 0.0  # FLOPs-equivalent fixed cost of a run (start-up, evaluation)
     tokens_per_param: float | None = None
+    run_sparsities: tuple[float, ...] = ()  # the sparsities new runs may take, some of ``sparsities`` (empty: all)
 
     def __post_init__(self):
         for name, (low, high) in (("r", self.r_bounds), ("compute", self.compute_bounds)):
@@ -108,6 +109,16 @@ class DesignSpace:
         that reaches below its smallest compute)."""
         return replace(self, compute_min=max(self.compute_bounds[0], self.largest_compute / 10**decades))
 
+    def at_sparsities(self, sparsities) -> "DesignSpace":
+        """The space with new runs at ``sparsities`` only (some of its own; runs done at the others
+        keep their features)."""
+        return replace(self, run_sparsities=tuple(sparsities))
+
+    @property
+    def new_run_sparsities(self) -> tuple[float, ...]:
+        """The sparsities a new run may take: ``run_sparsities`` where set, else all."""
+        return self.run_sparsities or self.sparsities
+
     @property
     def largest_compute(self) -> float:
         return self.compute_bounds[1] if self.compute_max is None else self.compute_max
@@ -127,8 +138,8 @@ class DesignSpace:
                             dtype=torch.float64)
 
     def fixed_sparsities(self) -> list[dict[int, float]]:
-        """One ``{column: value}`` per sparsity, for ``optimize_acqf_mixed``."""
-        return [{SPARSITY_COL: float(s)} for s in self.sparsities]
+        """One ``{column: value}`` per sparsity a new run may take, for ``optimize_acqf_mixed``."""
+        return [{SPARSITY_COL: float(s)} for s in self.new_run_sparsities]
 
     def to_features(self, r, compute, sparsity) -> torch.Tensor:
         """``n x 3`` features of runs (arrays or scalars in natural units)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections import Counter
 from typing import ClassVar
 
 import numpy as np
@@ -26,7 +27,8 @@ from torch.quasirandom import SobolEngine
 
 from bayes_moe.design.acquisition import PredictiveVariance, TargetVarianceReduction
 from bayes_moe.design.ensemble import EnsembleModel
-from bayes_moe.design.space import COMPUTE_COL, Candidate, DesignSpace, same_run
+from bayes_moe import arch
+from bayes_moe.design.space import COMPUTE_COL, SAME_RUN, Candidate, DesignSpace, same_run
 from bayes_moe.errors import InputError
 
 # Small multistart settings keep memory and time in check (BoTorch's defaults ran out of 24 GB here).
@@ -59,11 +61,13 @@ class Strategy(ABC):
             left = budget_left - sum(c.compute for c in picks)
             if left < space.compute_bounds[0]:
                 break
-            picks.append(self._pick(self._space_for(space.capped(left), len(picks)), list(done), [*pending, *picks]))
+            allowed = self._space_for(space.capped(left), len(picks), [*done, *pending, *picks])
+            picks.append(self._pick(allowed, list(done), [*pending, *picks]))
         return picks
 
-    def _space_for(self, space: DesignSpace, index: int) -> DesignSpace:
-        """Where the batch's pick number ``index`` may go: anywhere in ``space`` unless a strategy says otherwise."""
+    def _space_for(self, space: DesignSpace, index: int, runs: list) -> DesignSpace:
+        """Where the batch's pick number ``index`` may go, given the ``runs`` done and pending (the batch's
+        earlier picks included): anywhere in ``space`` unless a strategy says otherwise."""
         return space
 
     @abstractmethod
@@ -85,8 +89,8 @@ class Sobol(Strategy):
 def sobol_features(space: DesignSpace, n: int, seed: int, skip: int = 0) -> torch.Tensor:
     """``n x 3`` scrambled Sobol features in ``space`` (past the first ``skip``), sparsities equally often."""
     u = SobolEngine(3, scramble=True, seed=seed).fast_forward(skip).draw(n, dtype=torch.float64)
-    k = len(space.sparsities)
-    sparsity = torch.tensor(space.sparsities, dtype=torch.float64)[(u[:, 2] * k).long().clamp(max=k - 1)]
+    k = len(space.new_run_sparsities)
+    sparsity = torch.tensor(space.new_run_sparsities, dtype=torch.float64)[(u[:, 2] * k).long().clamp(max=k - 1)]
     low, high = space.bounds()[:, COMPUTE_COL]
     return torch.stack([u[:, 0], low + u[:, 1] * (high - low), sparsity], dim=-1)
 
@@ -123,20 +127,32 @@ class _AcquisitionStrategy(Strategy):
     ``model`` must tabulate every sparsity of the space and of the pending runs. The guard
     ``top_picks``: the first that many picks of each batch are kept within ``TOP_DECADES`` of the
     largest compute allowed (conditioned on as usual by the later ones), so that a myopic criterion
-    per FLOP cannot spend a campaign on cheap runs whose law may not hold where the targets are."""
+    per FLOP cannot spend a campaign on cheap runs whose law may not hold where the targets are; each
+    such pick goes to a target sparsity (``target_sparsities``, default every sparsity of the space)
+    with the fewest runs near the top so far, done, pending or picked, so that every target's own
+    level gets runs where it is wanted (a law's transfer across levels is what fails first)."""
 
     needs_posterior = True
 
-    def __init__(self, model: EnsembleModel, targets, seed: int = 0, top_picks: int = 0):
+    def __init__(self, model: EnsembleModel, targets, seed: int = 0, top_picks: int = 0, target_sparsities=()):
         super().__init__(seed)
         if not isinstance(top_picks, int) or top_picks < 0:
             raise InputError(f"top_picks must be a whole number >= 0, got {top_picks!r}")
         self.model = model
         self.targets = torch.as_tensor(targets, dtype=torch.float64)
         self.top_picks = top_picks
+        self.target_sparsities = tuple(target_sparsities)
 
-    def _space_for(self, space, index):
-        return space.top(TOP_DECADES) if index < self.top_picks else space
+    def _space_for(self, space, index, runs):
+        if index >= self.top_picks:
+            return space
+        top = space.top(TOP_DECADES)
+        levels = [s for s in space.sparsities if not self.target_sparsities
+                  or any(abs(s - t) < arch.SPARSITY_TOLERANCE for t in self.target_sparsities)] or space.sparsities
+        near_top = Counter(space.campaign_sparsity(run.sparsity) for run in runs
+                           if run.compute >= top.smallest_compute * (1 - SAME_RUN))
+        fewest = min(near_top[s] for s in levels)
+        return top.at_sparsities([s for s in levels if near_top[s] == fewest])
 
     @abstractmethod
     def acquisition(self, model: EnsembleModel, space: DesignSpace):
@@ -188,16 +204,17 @@ STRATEGIES = {cls.name: cls for cls in (Active, MaxVariance, Sobol, Grid)}  # na
 
 
 def make_strategy(name: str, *, model: EnsembleModel | None = None, targets=None, seed: int = 0,
-                  top_picks: int = 0) -> Strategy:
+                  top_picks: int = 0, target_sparsities=()) -> Strategy:
     """The strategy called ``name``; the acquisition strategies need the posterior's ``model`` and
-    its draws of log r* at the ``targets`` (``draws x targets``) and take the guard ``top_picks``."""
+    its draws of log r* at the ``targets`` (``draws x targets``) and take the guard ``top_picks``,
+    spread over the ``target_sparsities`` (default: every sparsity of the space)."""
     if name not in STRATEGIES:
         raise InputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     cls = STRATEGIES[name]
     if cls.needs_posterior:
         if model is None or targets is None:
             raise InputError(f"strategy {name!r} needs a fitted posterior")
-        return cls(model, targets, seed, top_picks)
+        return cls(model, targets, seed, top_picks, target_sparsities)
     return cls(seed)
 
 
