@@ -41,6 +41,56 @@ R_GRID = (0.2, 0.35, 0.6, 0.9, 1.2, 1.5)
 # than 0.1% of the time, whatever the data set. (Coverage itself needs many data sets: make bench-model.)
 SOUND_Z = 4.0
 
+# `make test` runs the files on two xdist workers (-n auto --dist loadfile); the suite takes as long as the
+# busier one. Files go out heaviest first, so that no heavy file starts last while the other worker idles, and
+# the files in one of SHARED_FITS go to one worker as one unit: they fit the same model structures beyond the
+# default one, which that worker's process then compiles once (sampling.compiled_nutpie) instead of both.
+# CPU s of each file run alone (this 2-core box, /usr/bin/time, nutpie compiles included; files under 20 s
+# are left out and count as FILE_CPU_DEFAULT): only their order matters, so a stale figure costs time, never
+# a result.
+FILE_CPU_S = {
+    "test_cli_model.py": 250, "test_notebooks.py": 199, "test_model.py": 192, "test_next_experiment.py": 144,
+    "test_campaign.py": 111, "test_posterior.py": 94, "test_design_benchmark.py": 77, "test_design_posterior.py": 62,
+    "test_reliability.py": 58, "test_discrepancy.py": 53, "test_train_loop.py": 53, "test_train_endings.py": 44,
+    "test_train_bench.py": 41, "test_loss_law.py": 39, "test_executors.py": 34, "test_slurm.py": 31,
+    "test_design.py": 24, "test_pool_benchmark.py": 22, "test_sizing_sweep.py": 20, "test_train_balance.py": 20,
+}
+FILE_CPU_DEFAULT = 10
+SHARED_FITS = {  # file -> its unit: both fit the signed and two-term forms at the paper's four levels
+    "test_cli_model.py": "r-star-forms", "test_model.py": "r-star-forms",
+}
+
+
+def work_unit(path) -> str:
+    """The xdist work unit of a test file: its SHARED_FITS unit, else the file itself."""
+    return SHARED_FITS.get(Path(path).name, str(path))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own ordering by fixture, which this keeps within a file
+def pytest_collection_modifyitems(config, items):
+    """The heaviest units first (FILE_CPU_S), each unit's files together and each file's tests in their order."""
+    cost = {}
+    for path in {item.path for item in items}:
+        unit = work_unit(path)
+        cost[unit] = cost.get(unit, 0) + FILE_CPU_S.get(path.name, FILE_CPU_DEFAULT)
+    items.sort(key=lambda item: (-cost[work_unit(item.path)], work_unit(item.path)))
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under --dist loadfile, xdist's file scheduling with work_unit as the unit and the collection's order
+    (pytest_collection_modifyitems) in place of its own (by number of tests); any other --dist is xdist's."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class UnitScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid.split("::", 1)[0])
+
+    config.option.loadscopereorder = False
+    return UnitScheduling(config, log)
+
 
 def sd_from_truth(draws, truth, axis=0):
     """|posterior mean - truth| in posterior standard deviations, per quantity (draws along ``axis``)."""
