@@ -8,6 +8,7 @@ slow"`` (``make test-fast``) is the quick loop, ``make test`` runs everything.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+
+# One OpenMP thread per test process (torch, BLAS; inherited by the CLI processes and notebook kernels tests
+# start), set before anything imports torch: the xdist workers are the suite's parallelism, and a second
+# thread per worker on as many cores only spins waiting for its sibling: test_train_loop.py alone took 86.8
+# CPU s with torch's default 2 threads against 36.4 s with 1 (this shared 2-core box at load ~6). nutpie's
+# draws do not depend on it (its chains are Rust threads, the log density numba's, no BLAS in the graph).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "experiments" / "demo"
