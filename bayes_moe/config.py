@@ -239,25 +239,22 @@ def _one_of(choices):
     return check
 
 
-def _count(where: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InputError(f"{where} must be an integer >= 0, got {value!r}")
-    return value
-
-
-def _steps(where: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{where} must be an integer >= 1, got {value!r}")
-    return value
+def _whole(minimum: int):
+    """A check that a value is an integer >= ``minimum`` (not a bool)."""
+    def check(where: str, value) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise InputError(f"{where} must be an integer >= {minimum}, got {value!r}")
+        return value
+    return check
 
 
 _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bounds": _bounds,
            "sparsities": _sparsities, "targets": _targets, "preset": _one_of(tuple(arch.PRESETS)),
-           "run_overhead": _nonnegative, "top_picks": _count, "target_width": _fraction, "compute_budget": _positive,
+           "run_overhead": _nonnegative, "top_picks": _whole(0), "target_width": _fraction, "compute_budget": _positive,
            "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES), "frontier": _one_of(FRONTIERS),
            "discrepancy": _one_of(DISCREPANCIES),
            "pivot": _positive, "tokens_per_param": _positive,
-           "min_tokens_per_param": _positive, "min_steps": _steps, "max_epochs": _positive}
+           "min_tokens_per_param": _positive, "min_steps": _whole(1), "max_epochs": _positive}
 
 
 def _world(path: Path, entries) -> dict:

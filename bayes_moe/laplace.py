@@ -11,7 +11,8 @@ per step is too slow here (docs/scalebench.md has the measurements). What this d
    runs as parameters still has noise); every draw has its own sigma.
    With ``size`` (each run's log size, e.g. its log cost) the noise sd is ``sigma * exp(trend * u)``,
    ``u`` the size standardised over the runs: ``trend`` is estimated from the best fit's residuals
-   (its prior sd ``NOISE_TREND_SD``), the fit is then searched again weighted by it, and the noise at
+   (its prior sd ``NOISE_TREND_SD``) and kept only where they show one (``noise_trend``'s likelihood
+   ratio test), the fit is then searched again weighted by it, and the noise at
    a point outside the runs' sizes is that of the nearest size seen (no extrapolation). ScaleBench's
    cheap runs are often noisier than its dear ones (lr_bsz: residual sd 0.040 on the cheapest quarter of
    the pool, 0.021-0.024 on the rest and at the targets).

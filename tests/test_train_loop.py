@@ -2,6 +2,7 @@
 resumes after SIGKILL, trains over 2 gloo processes, and refuses bad run rows without touching the ledger."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from bayes_moe import arch
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import LEDGER_FILE, Ledger
 from bayes_moe.train import data
-from bayes_moe.train.loop import CHECKPOINT, checkpoint_dir, train_run
+from bayes_moe.train.loop import CHECKPOINT, PLAN, checkpoint_dir, prepare_run, train_run
 
 FAST = {"batch_size": 16, "lr": 1e-2, "eval_tokens": 8192}
 
@@ -123,14 +124,10 @@ def test_two_gloo_processes_train_the_run_one_process_trains(tmp_path):
     assert two.loss == pytest.approx(one.loss, abs=1e-4) and abs(two.loss - unigram_cross_entropy()) > 1e-3
 
 
-def test_a_running_run_resumes_on_its_corpus_moved_elsewhere_and_refuses_other_data(tmp_path, monkeypatch):
+def test_a_running_run_resumes_on_its_corpus_moved_elsewhere_and_refuses_other_data(tmp_path):
     """A workspace carried to another machine or checkout finds its corpus at another path: a running run
     resumes there when the data are the same (the plan's manifest hash), and is refused, with both named,
     when they are not."""
-    import shutil
-
-    from bayes_moe.train.loop import PLAN, prepare_run
-
     first = tmp_path / "first" / "corpus"
     shutil.copytree(data.SAMPLE_DIR, first)
     run_id = add_run(tmp_path, steps=2)

@@ -27,7 +27,6 @@ from torch.quasirandom import SobolEngine
 
 from bayes_moe.design.acquisition import PredictiveVariance, TargetVarianceReduction
 from bayes_moe.design.ensemble import EnsembleModel
-from bayes_moe import arch
 from bayes_moe.design.space import COMPUTE_COL, SAME_RUN, Candidate, DesignSpace, same_run
 from bayes_moe.errors import InputError
 
@@ -147,8 +146,8 @@ class _AcquisitionStrategy(Strategy):
         if index >= self.top_picks:
             return space
         top = space.top(TOP_DECADES)
-        levels = [s for s in space.sparsities if not self.target_sparsities
-                  or any(abs(s - t) < arch.SPARSITY_TOLERANCE for t in self.target_sparsities)] or space.sparsities
+        wanted = {space.campaign_sparsity(t) for t in self.target_sparsities}
+        levels = [s for s in space.sparsities if s in wanted] or space.sparsities
         near_top = Counter(space.campaign_sparsity(run.sparsity) for run in runs
                            if run.compute >= top.smallest_compute * (1 - SAME_RUN))
         fewest = min(near_top[s] for s in levels)
