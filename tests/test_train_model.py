@@ -93,6 +93,7 @@ def test_model_compiles_to_one_graph():
     for layer in model.modules():
         if isinstance(layer, MoE):
             layer.compute_dtype = torch.bfloat16  # grouped_mm's shape check wants bf16 when traced
+    model.refresh_casts()
     explained = torch._dynamo.explain(model)(torch.randint(0, a.vocab_size, (2, a.n_ctx)))
     assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
 
@@ -126,6 +127,32 @@ def test_low_precision_expert_copies_follow_optimizer_steps():
     fresh = MoE(32, 24, n_routed=6, n_shared=1, top_k=2, compute_dtype=torch.bfloat16)
     fresh.load_state_dict(layer.state_dict())
     assert torch.equal(layer(x)[0], fresh(x)[0])
+
+
+def test_compiled_forward_reads_the_copies_refreshed_once_per_step():
+    """Compiled, the bf16 copies are graph inputs: a weight change reaches the compiled layer at the
+    next ``refresh_casts`` (the trainer calls it once per step), not before, and without recompiling."""
+    torch.manual_seed(2)
+    layer = MoE(32, 24, n_routed=6, n_shared=1, top_k=2, compute_dtype=torch.bfloat16)
+    layer.reset_parameters(0.1, 0.1)
+    x = torch.randn(2, 9, 32)
+    graphs = []
+
+    def backend(graph, inputs):
+        graphs.append(graph)
+        return graph.forward
+
+    compiled = torch.compile(layer, backend=backend, fullgraph=True, dynamic=False)
+    layer.refresh_casts()
+    before = compiled(x)[0]
+    with torch.no_grad():
+        layer.w_down.mul_(2.0)
+    stale = compiled(x)[0]
+    layer.refresh_casts()
+    after = compiled(x)[0]
+    assert torch.equal(stale, before)
+    assert torch.equal(after, layer(x)[0]) and not torch.equal(after, before)
+    assert len(graphs) == 1
 
 
 def test_dispatch_and_permute_gradients():

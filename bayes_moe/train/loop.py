@@ -452,6 +452,7 @@ def _train_step(s: Session, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         group["lr"] = _lr(step, s.plan.steps, config)
     x, y = (t.to(rank.device, non_blocking=True) for t in s.batches.get(step))
     pieces = list(zip(x.split(s.micro), y.split(s.micro)))
+    s.model.refresh_casts()  # a compiled forward reads the routed weights' bf16 copies as they are
     ce_sum = torch.zeros((), device=rank.device)
     for i, (xm, ym) in enumerate(pieces):
         sync = s.objective.no_sync() if rank.world > 1 and i < len(pieces) - 1 else nullcontext()
@@ -662,9 +663,6 @@ def _settle_micro_and_compile(s: Session) -> None:
         if not compile and "compile_fallback" not in s.notes and proposal[1]:
             s.notes["compile_fallback"] = "another rank could not compile"
     s.micro, s.compiled = micro, compile
-    if compile:  # the eager estimate's bf16 copies of the routed weights (half the parameters' bytes)
-        for layer in s.model.moe_layers:
-            layer.drop_cast_copies()
 
 
 def compile_objective(objective: nn.Module) -> nn.Module:
@@ -678,6 +676,7 @@ def _trial_step(s: Session, objective: nn.Module, micro: int, after_forward=None
     ``after_forward`` is called between the two (a memory reading). Returns the error it raised, if
     any, with its memory freed."""
     x, y = (t[:micro].to(s.rank.device) for t in s.batches.get(0))
+    s.model.refresh_casts()
     try:
         with s.rank.autocast():
             loss, _, _ = objective(x, y)

@@ -96,6 +96,11 @@ class MoEGPT(nn.Module):
     def moe_layers(self) -> list[MoE]:
         return [block.moe for block in self.blocks]
 
+    def refresh_casts(self) -> None:
+        """The routed weights' compute-dtype copies, made once per optimizer step (``MoE.refresh_casts``)."""
+        for layer in self.moe_layers:
+            layer.refresh_casts()
+
     def forward(self, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x = self.embed(idx)
         aux = {"balance": x.new_zeros((), dtype=torch.float32), "z": x.new_zeros((), dtype=torch.float32)}

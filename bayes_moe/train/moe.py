@@ -136,7 +136,10 @@ class MoE(nn.Module):
         # n_shared * d_expert (same parameters, one matmul)
         self.w_gate_up = nn.Parameter(torch.empty(n_routed, d_model, 2 * d_expert))
         self.w_down = nn.Parameter(torch.empty(n_routed, d_expert, d_model))
-        self._casts: dict[str, tuple[tuple, torch.Tensor]] = {}  # name -> (weight version, cast copy)
+        # compute-dtype copies of the routed weights, made once per optimizer step (``refresh_casts``)
+        self.register_buffer("w_gate_up_cast", None, persistent=False)
+        self.register_buffer("w_down_cast", None, persistent=False)
+        self._cast_keys: dict[str, tuple] = {}  # weight name -> (version, data pointer) its copy was made at
         self.shared_gate_up = nn.Parameter(torch.empty(2 * n_shared * d_expert, d_model)) if n_shared else None
         self.shared_down = nn.Parameter(torch.empty(d_model, n_shared * d_expert)) if n_shared else None
         self.register_buffer("expert_bias", torch.zeros(n_routed))  # selection bias, 'bias' mode only
@@ -198,26 +201,35 @@ class MoE(nn.Module):
         return (y * weights.to(dtype).unsqueeze(-1)).sum(1)
 
     def _expert_weights(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """The routed weights in ``dtype``. In eager mode a lower-precision copy is made once per
-        change of the weights (an optimizer step), not once per forward: at S = 0.95 the copies move
-        as many bytes as the grouped GEMMs do work. Under torch.compile the cast stays in the graph."""
+        """The routed weights in ``dtype``, from copies made once per change of the weights (an optimizer
+        step), not once per forward: at S = 0.95 a cast moves as many bytes as the grouped GEMMs do work,
+        and with k micro-batches a step would cast k times. Eager forwards refresh the copies themselves;
+        compiled ones read them as graph inputs, so whoever runs a compiled forward calls
+        ``refresh_casts`` first (the trainer does, once per step)."""
         weights = (self.w_gate_up, self.w_down)
-        if weights[0].dtype == dtype or torch.compiler.is_compiling():
-            return tuple(w.to(dtype) for w in weights)
-        return tuple(_CastOnce.apply(w, self._cast(name, w, dtype))
-                     for name, w in zip(("w_gate_up", "w_down"), weights))
+        if weights[0].dtype == dtype:
+            return weights
+        if not torch.compiler.is_compiling():
+            self.refresh_casts()
+        if self.w_gate_up_cast is None:
+            raise RuntimeError("a compiled MoE forward needs refresh_casts() before it")
+        return _CastOnce.apply(weights[0], self.w_gate_up_cast), _CastOnce.apply(weights[1], self.w_down_cast)
 
-    def drop_cast_copies(self) -> None:
-        """Free the eager cast copies (compiled code casts in its graph and does not use them)."""
-        self._casts.clear()
-
-    def _cast(self, name: str, weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        key = (weight._version, weight.data_ptr(), dtype)  # in-place updates bump _version
-        cached = self._casts.get(name)
-        if cached is None or cached[0] != key:
-            cached = (key, weight.detach().to(dtype))
-            self._casts[name] = cached
-        return cached[1]
+    @torch.no_grad()
+    def refresh_casts(self) -> None:
+        """Bring the compute-dtype copies of the routed weights up to date (in place, so a compiled graph
+        that reads them sees the new values): a no-op unless the weights changed since the last call."""
+        dtype = self.compute_dtype or (torch.bfloat16 if self.w_gate_up.is_cuda else self.w_gate_up.dtype)
+        if self.w_gate_up.dtype == dtype:
+            return
+        for name in ("w_gate_up", "w_down"):
+            weight, copy = getattr(self, name), getattr(self, name + "_cast")
+            key = (weight._version, weight.data_ptr())  # in-place updates bump _version
+            if copy is None or copy.dtype != dtype or copy.device != weight.device:
+                setattr(self, name + "_cast", weight.detach().to(dtype))
+            elif self._cast_keys.get(name) != key:
+                copy.copy_(weight)
+            self._cast_keys[name] = key
 
     @torch.no_grad()
     def reset_load(self) -> None:
