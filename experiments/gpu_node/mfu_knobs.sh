@@ -8,6 +8,8 @@
 #       (BASE holds the baseline commit's package: `mkdir .base && git archive COMMIT bayes_moe | tar -x -C .base`,
 #       untracked, so it travels with the tree), with the top kernels of this tree's steps, then this tree with
 #       coordinate-descent tuning alone
+#   BASE=.base bash experiments/gpu_node/mfu_knobs.sh against-base-twice 100M   # ~8 min: base, this, this with
+#       the profile, base again, each in its own process (for a change that only one size sees)
 # Writes $OUT/<variant>-<size>.json and .log, and mfu.log.
 set -u
 : "${OUT:?set OUT to the folder for the results}"
@@ -25,7 +27,7 @@ measure() {  # variant size seconds [VAR=value ...] [-- bench flags]: one bench 
     --out "$OUT/$variant-$size.json" --sizes "$size" --compile on --seconds 6 "${flags[@]}") > "$OUT/$variant-$size.log" 2>&1
   echo "$variant $size: exit $? after $((SECONDS - start)) s" >> "$OUT/mfu.log"
 }
-case ${1:?say autotune or against-base} in
+case ${1:?say autotune, against-base or against-base-twice} in
   autotune)
     autotune=(TORCHINDUCTOR_MAX_AUTOTUNE=1 TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1)
     measure default 20M 100
@@ -40,6 +42,14 @@ case ${1:?say autotune or against-base} in
     tree=$BASE measure base 100M 140
     measure this 100M 150 -- --profile
     measure coordinate-descent 20M 150 TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1
+    ;;
+  against-base-twice)
+    : "${BASE:?set BASE to the baseline tree}"
+    size=${2:?say the size}
+    tree=$BASE measure base "$size" 140
+    measure this "$size" 140
+    measure this-profile "$size" 150 -- --profile
+    tree=$BASE measure base2 "$size" 140
     ;;
 esac
 cat "$OUT/mfu.log"
