@@ -3,7 +3,8 @@
 The hand-built posterior is unsure only of log r*'s level, the same at every compute, so a run at
 1e17 FLOPs teaches as much about the targets as one at 1e20 and the criterion per FLOP buys the
 cheapest runs; the guard keeps the first picks of a batch within half a decade of the largest run
-allowed (budget included), each at a target sparsity with the fewest runs there so far, the rest as before.
+allowed (budget included), each at a target sparsity with the fewest runs there so far and, within its level, in
+the half-decade stratum with the fewest of its runs (top first), the rest as before.
 """
 
 import math
@@ -13,7 +14,7 @@ import pytest
 
 from bayes_moe.config import Campaign, dump_campaign, load_campaign
 from bayes_moe.design import DesignSpace, EnsembleModel, PosteriorDraws, make_strategy
-from bayes_moe.design.strategies import TOP_DECADES, sobol_features
+from bayes_moe.design.strategies import TOP_DECADES, TOP_STRATA, guard_strata, sobol_features
 from bayes_moe.errors import InputError
 
 SPARSITIES = (0.8235, 0.9091)
@@ -70,10 +71,24 @@ def test_the_guard_gives_every_target_sparsity_a_run_near_the_top(setting):
     done = [space.snap(space.to_features(0.5, 5e19, SPARSITIES[0])[0])]
     [pick] = make_strategy("active", model=model, targets=draws.targets, top_picks=1).propose(1, space, done=done)
     assert pick.compute >= floor and pick.sparsity == pytest.approx(SPARSITIES[1], abs=1e-3)
-    # only the targets' sparsities are guarded
+    # only the targets' sparsities are guarded (that level's next run goes to the stratum below its top run's)
     [pick] = make_strategy("active", model=model, targets=draws.targets, top_picks=1,
                            target_sparsities=SPARSITIES[:1]).propose(1, space, done=done)
-    assert pick.compute >= floor and pick.sparsity == pytest.approx(SPARSITIES[0], abs=1e-3)
+    assert floor / 10**TOP_DECADES <= pick.compute < floor and pick.sparsity == pytest.approx(SPARSITIES[0], abs=1e-3)
+
+
+def test_a_level_s_guarded_picks_take_turns_among_the_strata(setting):
+    """Per FLOP every pick in one window goes to its cheap end; the strata put a level's runs near the top at
+    more than one compute, so that they measure the law's slope there and not only its level."""
+    space, draws, model = setting
+    floor = 1e20 / 10**TOP_DECADES
+    guard = make_strategy("active", model=model, targets=draws.targets, top_picks=2, target_sparsities=SPARSITIES[:1])
+    first, second = guard.propose(2, space)
+    assert first.compute >= floor and floor / 10**TOP_DECADES <= second.compute < floor
+    [third] = guard.propose(1, space, done=[first, second])
+    assert third.compute >= floor  # one run in each stratum: the top's turn again
+    assert [s.largest_compute for s in guard_strata(space)] == pytest.approx([1e20, floor])
+    assert len(guard_strata(space.capped(2e17))) == 1  # a stratum wholly below the smallest compute is left out
 
 
 def test_a_bad_guard_is_named(setting):
@@ -92,3 +107,14 @@ def test_the_guard_is_a_campaign_setting(tmp_path):
     path.write_text("[space]\ntop_picks = 1.5\n")
     with pytest.raises(InputError, match=r"\[space\] top_picks must be an integer >= 0, got 1.5"):
         load_campaign(path)
+
+
+def test_a_guarded_record_names_its_strata(tmp_path):
+    from bayes_moe.benchmarks.design import Outcome, Settings, write
+
+    outcomes = [Outcome("bending", "active", 0, False, 1e20, 24, 2, 0.5, 1.0, 1.0, ((24, 1e20, 0.5, 1.0),))]
+    _, md_path = write(outcomes, Settings(worlds=("bending",), strategies=("active",), seeds=1, top_picks=4),
+                       tmp_path, 1.0)
+    assert f"largest compute 4, taking turns among half-decade strata {TOP_STRATA}," in md_path.read_text()
+    _, md_path = write(outcomes, Settings(worlds=("bending",), strategies=("active",), seeds=1), tmp_path, 1.0)
+    assert "strata" not in md_path.read_text()  # no guard, no strata

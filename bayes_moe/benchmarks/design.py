@@ -33,6 +33,7 @@ from bayes_moe.campaign import law_may_stop, target_intervals, worst_half_width
 from bayes_moe.config import Campaign
 from bayes_moe.design.proposals import plan, posterior_draws
 from bayes_moe.design.space import DesignSpace
+from bayes_moe.design import strategies
 from bayes_moe.design.strategies import STRATEGIES
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
@@ -243,11 +244,14 @@ def load(path) -> list[Outcome]:
 
 
 def config_of(settings: Settings) -> dict:
-    """The settings as JSON-ready values, with the campaign's targets, width and the compute cap, and the
-    hinges' prior scale the fits used (surfaces.HINGE_SCALE, which a process may set: design_benchmark_hinge_scale.py)."""
+    """The settings as JSON-ready values, with the campaign's targets, width and the compute cap, the
+    hinges' prior scale the fits used (surfaces.HINGE_SCALE, which a process may set: design_benchmark_hinge_scale.py)
+    and the guard's strata (strategies.TOP_STRATA)."""
     config = {k: v for k, v in asdict(settings).items() if k != "campaign"}
     config.update(targets=settings.campaign.targets, target_width=settings.campaign.target_width, cap=settings.cap,
                   run_overhead=settings.campaign.run_overhead, hinge_scale=surfaces.HINGE_SCALE)
+    if settings.top_picks:
+        config.update(top_strata=strategies.TOP_STRATA)
     return config
 
 
@@ -277,7 +281,8 @@ def markdown(summary: list[dict], config: dict, seconds: float, outcomes: list[O
                             + " |\n" for r in summary))
     extras = "".join(f", {name} {config[key]}" for key, name, default in
                      (("form", "law form", forms.DEFAULT_FORM), ("top_picks", "picks per batch near the largest compute", 0),
-                      ("run_overhead", "run overhead", 0.0), ("hinge_scale", "hinges' prior scale", 0.03))
+                      ("top_strata", "taking turns among half-decade strata", 1), ("run_overhead", "run overhead", 0.0),
+                      ("hinge_scale", "hinges' prior scale", 0.03))
                      if config.get(key, default) != default)
     extras += f", discrepancy {config.get('discrepancy', 'none')}"  # records before the setting had none
     settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}

@@ -37,7 +37,8 @@ FALLBACK_CHOICES = 256  # space-filling choices ranked when the optimum repeats 
 GRID_R = tuple(np.geomspace(0.2, 1.5, 6))  # the paper's r sweep
 GRID_LEVELS = 5  # compute refinements: decades, then halves, quarters, ... of a decade
 SOBOL_TRIES = 64
-TOP_DECADES = 0.5  # the guard's "top of the affordable range": within this many decades of the largest run allowed
+TOP_DECADES = 0.5  # the guard's stratum: this many decades of compute, the first ending at the largest run allowed
+TOP_STRATA = 2  # the guard's strata, from the top down: a level's guarded picks take turns among them
 
 
 class Strategy(ABC):
@@ -124,12 +125,15 @@ class Grid(Strategy):
 class _AcquisitionStrategy(Strategy):
     """Picks by maximising an acquisition function over the posterior draws with BoTorch.
     ``model`` must tabulate every sparsity of the space and of the pending runs. The guard
-    ``top_picks``: the first that many picks of each batch are kept within ``TOP_DECADES`` of the
-    largest compute allowed (conditioned on as usual by the later ones), so that a myopic criterion
-    per FLOP cannot spend a campaign on cheap runs whose law may not hold where the targets are; each
-    such pick goes to a target sparsity (``target_sparsities``, default every sparsity of the space)
-    with the fewest runs near the top so far, done, pending or picked, so that every target's own
-    level gets runs where it is wanted (a law's transfer across levels is what fails first)."""
+    ``top_picks``: the first that many picks of each batch are kept near the largest compute allowed
+    (conditioned on as usual by the later ones), so that a myopic criterion per FLOP cannot spend a
+    campaign on cheap runs whose law may not hold where the targets are; each such pick goes to a
+    target sparsity (``target_sparsities``, default every sparsity of the space) with the fewest runs
+    near the top so far, done, pending or picked, so that every target's own level gets runs where it
+    is wanted (a law's transfer across levels is what fails first), and within that level to the
+    stratum of ``guard_strata`` with the fewest of its runs (ties: the higher), so that its runs near
+    the top sit at more than one compute and measure the law's slope there, not only its level (per
+    FLOP, every pick in one stratum goes to its cheap end)."""
 
     needs_posterior = True
 
@@ -145,13 +149,20 @@ class _AcquisitionStrategy(Strategy):
     def _space_for(self, space, index, runs):
         if index >= self.top_picks:
             return space
-        top = space.top(TOP_DECADES)
+        strata = guard_strata(space)
         wanted = {space.campaign_sparsity(t) for t in self.target_sparsities}
         levels = [s for s in space.sparsities if s in wanted] or space.sparsities
-        near_top = Counter(space.campaign_sparsity(run.sparsity) for run in runs
-                           if run.compute >= top.smallest_compute * (1 - SAME_RUN))
-        fewest = min(near_top[s] for s in levels)
-        return top.at_sparsities([s for s in levels if near_top[s] == fewest])
+        counts = Counter()  # (level, stratum) -> runs done, pending or picked there
+        for run in runs:
+            stratum = next((k for k, top in enumerate(strata) if run.compute >= top.smallest_compute * (1 - SAME_RUN)),
+                           None)
+            if stratum is not None:
+                counts[space.campaign_sparsity(run.sparsity), stratum] += 1
+        near_top = {s: sum(counts[s, k] for k in range(len(strata))) for s in levels}
+        levels = [s for s in levels if near_top[s] == min(near_top.values())]
+        fewest = {k: min(counts[s, k] for s in levels) for k in range(len(strata))}
+        stratum = min(fewest, key=lambda k: (fewest[k], k))  # ties: the higher stratum
+        return strata[stratum].at_sparsities([s for s in levels if counts[s, stratum] == fewest[stratum]])
 
     @abstractmethod
     def acquisition(self, model: EnsembleModel, space: DesignSpace):
@@ -215,6 +226,18 @@ def make_strategy(name: str, *, model: EnsembleModel | None = None, targets=None
             raise InputError(f"strategy {name!r} needs a fitted posterior")
         return cls(model, targets, seed, top_picks, target_sparsities)
     return cls(seed)
+
+
+def guard_strata(space: DesignSpace) -> list[DesignSpace]:
+    """The guard's strata of ``space``, from the top down: ``TOP_STRATA`` windows of ``TOP_DECADES`` each below
+    the largest compute allowed, those that reach above the smallest compute (the lowest clipped to it)."""
+    strata = []
+    for k in range(TOP_STRATA):
+        ceiling = space.largest_compute / 10 ** (k * TOP_DECADES)
+        if ceiling <= space.compute_bounds[0] * (1 + SAME_RUN):
+            break
+        strata.append(space.capped(ceiling).top(TOP_DECADES))
+    return strata
 
 
 def _first_new(space: DesignSpace, X: torch.Tensor, existing: list, name: str, required: bool = True,
