@@ -41,7 +41,7 @@ def test_cheap_runs_far_from_the_targets_cannot_pin_the_laws_extrapolation():
     run near the targets costing 8 of them. Two cheap runs pin the line; with the discrepancy over the pool
     they share one smooth discrepancy, so the run near the targets keeps the law's extrapolation error as
     its value: more than the targets' own discrepancy, which is all it has when the discrepancy lives at the
-    targets alone (the default)."""
+    targets alone (the default). No budget: the greedy picks by value per cost, not a plan to a budget's end."""
     n = np.append(np.geomspace(1e6, 1e7, 20), 1e9)
     x, x_targets = np.log10(n) - 7.5, np.log10(TARGETS["N"]) - 7.5
     theta = np.random.default_rng(0).standard_normal((256, 2))
@@ -52,7 +52,7 @@ def test_cheap_runs_far_from_the_targets_cannot_pin_the_laws_extrapolation():
         factors = Discrepancy({"N": n}, TARGETS, over_pool=over_pool).posterior_factor(
             amplitude, {"N": n[:1]}, 1e6, {"N": n}, TARGETS)
         picks = dict(select_batch(theta[:, :1] + theta[:, 1:] * x, theta[:, :1] + theta[:, 1:] * x_targets,
-                                  np.full(256, 0.01), costs, range(21), 20.0, 8, discrepancy=tuple(factors)))
+                                  np.full(256, 0.01), costs, range(21), np.inf, 8, discrepancy=tuple(factors)))
         value_near[over_pool] = picks.get(20, 0.0) * costs[20] / costs.sum()  # variance it removes
     assert value_near[False] < 4 * 2 * amplitude ** 2 < value_near[True]
 

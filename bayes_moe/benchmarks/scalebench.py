@@ -11,7 +11,8 @@ A law with several outputs (domain_mixture's per-domain losses) is scored on all
 targets together, as the paper's R^2 flattens them; each pick observes every output of its run.
 
 Strategies: ``active`` (the cheapest runs until they give half as many observations as the law has
-parameters, ``Settings.first_design``, ties in random order, or cheap runs that vary every input,
+parameters, ``Settings.first_design``, or would spend more than half the budget in force, which is left to
+the selection, ``Settings.first_design_budget``; ties in random order, or cheap runs that vary every input,
 ``Settings.first_design_spread`` and ``design.pool.first_design_pick``; then batches by variance reduction at the
 targets per unit cost, ``design.pool.select_batch``, refitting after each batch), ``random`` (one
 affordable run uniformly at a time) and ``cost_random`` (probability proportional to 1 / cost, the
@@ -54,6 +55,7 @@ class Settings:
     noise_trend: bool = True  # the noise sd log-linear in the run's log cost where the runs show it (laplace.fit's size)
     discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
     first_design_spread: bool = False  # the first design varies every input, not the cheapest runs (measured)
+    first_design_budget: float = 0.5  # the first design's runs (but the first) spend at most this share of the budget in force
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -130,8 +132,11 @@ class GroupCampaign:
         observations = len(self.chosen) * len(self.law.outputs)
         if not self.chosen or observations < self.settings.first_design * len(self.law.priors):
             if self.settings.first_design_spread:
-                return [first_design_pick(self.features, costs, affordable, self.chosen, self.tiebreak)]
-            return [min(affordable, key=lambda i: (costs[i], self.tiebreak[i]))]
+                pick = first_design_pick(self.features, costs, affordable, self.chosen, self.tiebreak)
+            else:
+                pick = min(affordable, key=lambda i: (costs[i], self.tiebreak[i]))
+            if not self.chosen or self.spent() + costs[pick] <= self.settings.first_design_budget * (spend_left + self.spent()):
+                return [pick]  # else the selection has the rest: the first design must not leave it no choice
         self.refit()
         pool_features = {k: v[affordable] for k, v in self.features.items()}
         q = max(1, math.ceil(self.settings.batch_share * len(self.chosen)))
