@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from bayes_moe import arch
 from bayes_moe.train.flopcount import count_forward_flops, peak_bf16_for_name
+from bayes_moe.train.loop import TrainConfig, make_optimizer
 from bayes_moe.train.model import MoEGPT
 from bayes_moe.train.moe import MoE, _Dispatch, _Permute, grouped_experts, grouped_mm_supported, reference_experts, top_k_indices
 
@@ -109,24 +110,33 @@ def test_router_stays_fp32_under_bf16_autocast():
     assert torch.equal(logits, F.linear(x, layer.router))
 
 
-def test_low_precision_expert_copies_follow_optimizer_steps():
-    """The bf16 copies of the expert weights are made once per weight change: after an optimizer step
-    the layer computes with the new weights, exactly as a fresh cast would, and gradients reach the
-    fp32 weights."""
+@pytest.mark.parametrize("fused", [False, True])
+def test_low_precision_expert_copies_follow_every_optimizer_step(fused):
+    """The trainer's optimizer remakes the bf16 copies of the routed weights after every step, fused AdamW
+    included (it does not bump the weights' version counters: copies keyed on them computed with the
+    initial experts for a whole run): after two steps the model computes exactly as a fresh one with the
+    same weights, and gradients reach the fp32 weights."""
     torch.manual_seed(2)
-    layer = MoE(32, 24, n_routed=6, n_shared=1, top_k=2, compute_dtype=torch.bfloat16)
-    layer.reset_parameters(0.1, 0.1)
-    x = torch.randn(2, 9, 32)
-    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+    a = small_arch()
+    model = MoEGPT(a)
+    for layer in model.moe_layers:
+        layer.compute_dtype = torch.bfloat16
+    model.refresh_casts()
+    optimizer = make_optimizer(model, TrainConfig(batch_size=2, lr=1e-2), fused=fused)
+    idx = torch.randint(0, a.vocab_size, (2, a.n_ctx))
     for _ in range(2):
-        out, _ = layer(x)
-        out.float().square().sum().backward()
-        assert layer.w_gate_up.grad.dtype == torch.float32 and layer.w_gate_up.grad.abs().sum() > 0
+        logits, _ = model(idx)
+        logits.float().square().mean().backward()
+        assert model.moe_layers[0].w_gate_up.grad.dtype == torch.float32
+        assert model.moe_layers[0].w_gate_up.grad.abs().sum() > 0
         optimizer.step()
         optimizer.zero_grad()
-    fresh = MoE(32, 24, n_routed=6, n_shared=1, top_k=2, compute_dtype=torch.bfloat16)
-    fresh.load_state_dict(layer.state_dict())
-    assert torch.equal(layer(x)[0], fresh(x)[0])
+    fresh = MoEGPT(a)
+    for layer in fresh.moe_layers:
+        layer.compute_dtype = torch.bfloat16
+    fresh.load_state_dict(model.state_dict())
+    assert model.moe_layers[0].w_gate_up_cast is not None and fresh.moe_layers[0].w_gate_up_cast is None
+    assert torch.equal(model(idx)[0], fresh(idx)[0])
 
 
 def test_compiled_forward_reads_the_copies_refreshed_once_per_step():

@@ -24,7 +24,7 @@ from bayes_moe import flops
 from bayes_moe.arch import MoEArch
 
 LR_COEF, LR_EXPONENT = 0.3118, -0.1250  # DeepSeek LLM eq. 1: eta_opt = 0.3118 C^-0.1250
-LR_SCALE = 0.5  # measured at 1e15 and 3e15 FLOPs, 20 tokens per parameter (experiments/lr_sweep)
+LR_SCALE = 0.5  # from experiments/lr_sweep (1e15, 3e15 FLOPs), whose runs trained with frozen routed experts: to re-measure
 BATCH_COEF, BATCH_EXPONENT = 0.2920, 0.3271  # B_opt = 0.2920 C^0.3271 tokens
 BATCH_MULTIPLE = 8  # sequences: the batch splits over 1, 2, 4 or 8 processes
 WARMUP_FRAC = 0.05

@@ -428,12 +428,9 @@ def _build(workspace: Path, run_id: int, plan: Plan, rank: Rank) -> tuple[Sessio
     per_rank = config.batch_size // rank.world
     batches = data.TrainBatches(corpus.split("train"), config.batch_size, arch.n_ctx, config.seed, rank.rank, rank.world)
     model = MoEGPT(arch, balance=config.balance).to(rank.device)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=config.lr, betas=(0.9, config.beta2), fused=rank.device.type == "cuda")
+    optimizer = make_optimizer(model, config, fused=rank.device.type == "cuda")
     state = _load_checkpoint(checkpoint_dir(workspace, run_id) / CHECKPOINT, model, optimizer, rank.device)
+    model.refresh_casts()
     session = Session(plan, rank, model, optimizer, Objective(model, config), corpus, batches, per_rank, False)
     _settle_micro_and_compile(session)
     if rank.world > 1:  # buffers stay per rank: each counts its own routed tokens (summed at the bias step)
@@ -441,6 +438,19 @@ def _build(workspace: Path, run_id: int, plan: Plan, rank: Rank) -> tuple[Sessio
             session.objective, device_ids=[rank.device] if rank.device.type == "cuda" else None,
             broadcast_buffers=False, gradient_as_bucket_view=True)
     return session, state
+
+
+def make_optimizer(model: MoEGPT, config: TrainConfig, fused: bool) -> torch.optim.Optimizer:
+    """AdamW, weight decay on matrices only. After every step the routed experts' low-precision copies
+    are made again (``MoE.refresh_casts``): fused AdamW updates the weights without bumping their version
+    counters, so this hook is what keeps the forward from computing with the weights of the start."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=config.lr, betas=(0.9, config.beta2), fused=fused)
+    optimizer.register_step_post_hook(lambda optimizer, args, kwargs: model.refresh_casts())
+    return optimizer
 
 
 def _train_step(s: Session, step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -452,7 +462,6 @@ def _train_step(s: Session, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         group["lr"] = _lr(step, s.plan.steps, config)
     x, y = (t.to(rank.device, non_blocking=True) for t in s.batches.get(step))
     pieces = list(zip(x.split(s.micro), y.split(s.micro)))
-    s.model.refresh_casts()  # a compiled forward reads the routed weights' bf16 copies as they are
     ce_sum = torch.zeros((), device=rank.device)
     for i, (xm, ym) in enumerate(pieces):
         sync = s.objective.no_sync() if rank.world > 1 and i < len(pieces) - 1 else nullcontext()
@@ -676,7 +685,6 @@ def _trial_step(s: Session, objective: nn.Module, micro: int, after_forward=None
     ``after_forward`` is called between the two (a memory reading). Returns the error it raised, if
     any, with its memory freed."""
     x, y = (t[:micro].to(s.rank.device) for t in s.batches.get(0))
-    s.model.refresh_casts()
     try:
         with s.rank.autocast():
             loss, _, _ = objective(x, y)

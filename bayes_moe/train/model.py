@@ -97,7 +97,7 @@ class MoEGPT(nn.Module):
         return [block.moe for block in self.blocks]
 
     def refresh_casts(self) -> None:
-        """The routed weights' compute-dtype copies, made once per optimizer step (``MoE.refresh_casts``)."""
+        """The routed weights' compute-dtype copies, made again after every change of the weights (``MoE.refresh_casts``)."""
         for layer in self.moe_layers:
             layer.refresh_casts()
 

@@ -139,7 +139,6 @@ class MoE(nn.Module):
         # compute-dtype copies of the routed weights, made once per optimizer step (``refresh_casts``)
         self.register_buffer("w_gate_up_cast", None, persistent=False)
         self.register_buffer("w_down_cast", None, persistent=False)
-        self._cast_keys: dict[str, tuple] = {}  # weight name -> (version, data pointer) its copy was made at
         self.shared_gate_up = nn.Parameter(torch.empty(2 * n_shared * d_expert, d_model)) if n_shared else None
         self.shared_down = nn.Parameter(torch.empty(d_model, n_shared * d_expert)) if n_shared else None
         self.register_buffer("expert_bias", torch.zeros(n_routed))  # selection bias, 'bias' mode only
@@ -201,35 +200,31 @@ class MoE(nn.Module):
         return (y * weights.to(dtype).unsqueeze(-1)).sum(1)
 
     def _expert_weights(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """The routed weights in ``dtype``, from copies made once per change of the weights (an optimizer
-        step), not once per forward: at S = 0.95 a cast moves as many bytes as the grouped GEMMs do work,
-        and with k micro-batches a step would cast k times. Eager forwards refresh the copies themselves;
-        compiled ones read them as graph inputs, so whoever runs a compiled forward calls
-        ``refresh_casts`` first (the trainer does, once per step)."""
+        """The routed weights in ``dtype``: the copies ``refresh_casts`` made, where it was called, else
+        cast here. At S = 0.95 a cast moves as many bytes as the grouped GEMMs do work, and with k
+        micro-batches a step would cast k times: the trainer refreshes the copies once per optimizer step."""
         weights = (self.w_gate_up, self.w_down)
         if weights[0].dtype == dtype:
             return weights
-        if not torch.compiler.is_compiling():
-            self.refresh_casts()
-        if self.w_gate_up_cast is None:
-            raise RuntimeError("a compiled MoE forward needs refresh_casts() before it")
+        if self.w_gate_up_cast is None or self.w_gate_up_cast.dtype != dtype:
+            return weights[0].to(dtype), weights[1].to(dtype)
         return _CastOnce.apply(weights[0], self.w_gate_up_cast), _CastOnce.apply(weights[1], self.w_down_cast)
 
     @torch.no_grad()
     def refresh_casts(self) -> None:
-        """Bring the compute-dtype copies of the routed weights up to date (in place, so a compiled graph
-        that reads them sees the new values): a no-op unless the weights changed since the last call."""
+        """Copy the routed weights into their compute-dtype copies, in place (a compiled graph reads them as
+        inputs). From the first call on, the forward computes with the copies, so whoever changes the
+        weights calls this after: the trainer's optimizer does after every step. Nothing can tell by
+        itself: fused AdamW updates the weights without bumping their version counters."""
         dtype = self.compute_dtype or (torch.bfloat16 if self.w_gate_up.is_cuda else self.w_gate_up.dtype)
         if self.w_gate_up.dtype == dtype:
             return
         for name in ("w_gate_up", "w_down"):
             weight, copy = getattr(self, name), getattr(self, name + "_cast")
-            key = (weight._version, weight.data_ptr())  # in-place updates bump _version
             if copy is None or copy.dtype != dtype or copy.device != weight.device:
                 setattr(self, name + "_cast", weight.detach().to(dtype))
-            elif self._cast_keys.get(name) != key:
+            else:
                 copy.copy_(weight)
-            self._cast_keys[name] = key
 
     @torch.no_grad()
     def reset_load(self) -> None:
