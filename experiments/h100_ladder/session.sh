@@ -33,6 +33,6 @@ BAYES_MOE_CORPUS=$PWD/corpus timeout $((limit - SECONDS)) python3 -m bayes_moe.c
   --executor trainer --gpus all --execute-only > "$work/campaign.log" 2>&1
 echo "campaign exit $? at $SECONDS s" >> "$work/session.log"
 sleep 5  # children killed with the campaign (parent-death signal) are gone before the ledger is packed
-tar czf "$work/ladderws.tgz" --exclude="ladderws/checkpoints/*/$(echo checkpoint).pt*" ladderws
+tar czf "$work/ladderws.tgz" --exclude="ladderws/checkpoints/*/checkpoint.*" ladderws  # weights, and a half-written one
 tar czf "$OUT/ladder.tgz" -C "$work" .
 cat "$work/session.log"; tail -n 3 "$work"/*.log
