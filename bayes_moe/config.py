@@ -36,6 +36,7 @@ of ``Campaign``)::
     frontier = "power"                       # power | anchored (by its value at the pivot and drop below)
     discrepancy = "hinges"                   # hinges (log r* may bend from its law below the runs' top) | none
     pivot = 1e19                             # C0: the compute the laws' intercepts refer to (FLOPs)
+    min_compute = 1e16                       # runs below this compute stay in the ledger but are not fitted
 
     [world]                                  # the simulator's ground truth (bayes_moe.simulate)
     law = "paper"
@@ -105,6 +106,7 @@ class Campaign:
     frontier: str = DEFAULT_FRONTIER
     discrepancy: str = DEFAULT_DISCREPANCY  # of log r* from its law along compute (surfaces; docs/model.md)
     pivot: float = PIVOT  # C0 of the fits: put it at the runs' compute when they lie decades below 1e19
+    min_compute: float | None = None  # the fit floor: runs below it are in a regime the laws do not describe
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
     slurm: dict = field(default_factory=dict)  # [slurm]: the Slurm executor's settings (SLURM_KEYS)
 
@@ -127,7 +129,7 @@ _LAYOUT = {
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
     "model": {"form": "form", "penalty": "penalty", "frontier": "frontier", "pivot": "pivot",
-              "discrepancy": "discrepancy"},
+              "discrepancy": "discrepancy", "min_compute": "min_compute"},
 }
 
 
@@ -253,7 +255,7 @@ _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bo
            "run_overhead": _nonnegative, "top_picks": _whole(0), "target_width": _fraction, "compute_budget": _positive,
            "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES), "frontier": _one_of(FRONTIERS),
            "discrepancy": _one_of(DISCREPANCIES),
-           "pivot": _positive, "tokens_per_param": _positive,
+           "pivot": _positive, "min_compute": _positive, "tokens_per_param": _positive,
            "min_tokens_per_param": _positive, "min_steps": _whole(1), "max_epochs": _positive}
 
 
@@ -275,14 +277,9 @@ def _world(path: Path, entries) -> dict:
     return world
 
 
-def _count(where: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InputError(f"{where} must be an integer >= 0, got {value!r}")
-    return value
-
-
-SLURM_KEYS = {"partition": _text, "account": _text, "gpus_per_job": _count, "cpus_per_job": _count,
-              "mem_gb": _positive, "time_limit_min": _count, "max_jobs": _count, "retries": _count, "folder": _text}
+SLURM_KEYS = {"partition": _text, "account": _text, "gpus_per_job": _whole(0), "cpus_per_job": _whole(0),
+              "mem_gb": _positive, "time_limit_min": _whole(0), "max_jobs": _whole(0), "retries": _whole(0),
+              "folder": _text}
 
 
 def _slurm(path: Path, entries) -> dict:

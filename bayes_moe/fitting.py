@@ -23,26 +23,44 @@ def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None
             "pivot": campaign.pivot, "discrepancy": campaign.discrepancy}
 
 
+def fitted_runs(workspace: Path, ledger: Ledger):
+    """The finished runs a fit of the workspace reads: all, or those at or above its campaign's
+    ``[model] min_compute`` (a floor below which the runs are in a regime the laws do not describe; they
+    stay in the ledger). ``attrs`` carry the fingerprint of exactly these runs and the floor."""
+    floor = load_campaign(workspace).min_compute
+    runs = ledger.to_dataset(min_compute=floor)
+    if runs.sizes["run"] == 0:
+        below = "" if floor is None else f" at or above [model] min_compute = {floor:g}"
+        raise InputError(f"no finished runs{below} in {workspace}: nothing to fit")
+    if floor is not None:
+        runs.attrs["min_compute"] = floor
+    return runs
+
+
 def fit_workspace(workspace: Path, **fit_options):
-    """Fit the joint model to the ledger's finished runs and save ``posterior.nc`` with their fingerprint;
-    the law (form, penalty) is the campaign's [model] unless ``fit_options`` name one (``fit_law``)."""
+    """Fit the joint model to the workspace's ``fitted_runs`` and save ``posterior.nc`` with their
+    fingerprint (and the floor); the law (form, penalty) is the campaign's [model] unless
+    ``fit_options`` name one (``fit_law``)."""
     from bayes_moe import model
 
     fit_options = {**fit_options, **fit_law(workspace, fit_options.get("form"), fit_options.get("penalty"))}
     with Ledger.open(workspace) as ledger:
-        runs = ledger.to_dataset()  # attrs carry the fingerprint of exactly these runs
-    if runs.sizes["run"] == 0:
-        raise InputError(f"no finished runs in {workspace}: nothing to fit")
+        runs = fitted_runs(workspace, ledger)
     idata = model.fit(runs, **fit_options)
+    if "min_compute" in runs.attrs:
+        idata.attrs["min_compute"] = runs.attrs["min_compute"]
     posterior.save(idata, workspace)
     return idata
 
 
 def fresh_posterior(workspace: Path):
-    """The workspace's posterior if it exists and was fit on the ledger's current finished runs, else None."""
+    """The workspace's posterior if it exists, was fit on the runs a fit would read now (the ledger's
+    finished runs above the campaign's floor, the same floor), else None."""
     if not (Path(workspace) / posterior.POSTERIOR_FILE).is_file():
         return None
     idata = posterior.load(workspace)
+    if idata.attrs.get("min_compute") != load_campaign(workspace).min_compute:
+        return None
     with Ledger.open(workspace) as ledger:
         return None if posterior.is_stale(idata, ledger) else idata
 

@@ -337,14 +337,15 @@ class Ledger:
         found = dict(self._read("SELECT status, COUNT(*) FROM runs GROUP BY status"))
         return {status: found.get(status, 0) for status in STATUSES}
 
-    def to_dataset(self, status: str | tuple | None = "done") -> xr.Dataset:
+    def to_dataset(self, status: str | tuple | None = "done", min_compute: float | None = None) -> xr.Dataset:
         """The runs as an ``xarray.Dataset`` along dim ``run`` (coordinate: run id): float variables
         r, compute, sparsity, loss, n_active, n_total, tokens and coordinate seed (NaN where unknown);
-        coordinates label and executor ('' where none). ``attrs['ledger_fingerprint']`` is the
-        ``fingerprint`` of exactly these rows, read in the same query."""
+        coordinates label and executor ('' where none); only runs at or above ``min_compute`` where
+        given. ``attrs['ledger_fingerprint']`` is the ``fingerprint`` of exactly these rows, read in the
+        same query."""
         import xarray as xr  # ~1 s to import: only the model needs this view, not the CLI or executors
 
-        runs = self.runs(status)
+        runs = self._runs_from(status, min_compute)
         variables = {
             name: ("run", np.array([np.nan if getattr(run, name) is None else getattr(run, name) for run in runs],
                                    dtype=float))
@@ -359,10 +360,15 @@ class Ledger:
         attrs = {"ledger_fingerprint": _fingerprint(runs), "status": ",".join(_status_filter(status)[1])}
         return xr.Dataset(variables, coords=coords, attrs=attrs)
 
-    def fingerprint(self, status: str | tuple | None = "done") -> str:
+    def fingerprint(self, status: str | tuple | None = "done", min_compute: float | None = None) -> str:
         """sha256 (hex) over (id, r, compute, sparsity, loss, n_active, n_total, tokens) of the runs
-        with ``status``, in id order: equal fingerprints mean a model sees the same data."""
-        return _fingerprint(self.runs(status))
+        with ``status`` (at or above ``min_compute`` where given), in id order: equal fingerprints mean a
+        model sees the same data."""
+        return _fingerprint(self._runs_from(status, min_compute))
+
+    def _runs_from(self, status, min_compute: float | None) -> list[Run]:
+        runs = self.runs(status)
+        return runs if min_compute is None else [run for run in runs if run.compute >= min_compute]
 
     # --- writing ----------------------------------------------------------------------------------
 

@@ -65,9 +65,9 @@ def save(idata: az.InferenceData, workspace) -> Path:
 
 
 def is_stale(idata: az.InferenceData, ledger) -> bool:
-    """Whether the ledger's finished runs differ from those the posterior was fit on, or another
-    version of the model fit it."""
-    return (idata.attrs.get("ledger_fingerprint", "") != ledger.fingerprint()
+    """Whether the ledger's finished runs (those at or above the fit's floor, ``attrs['min_compute']``)
+    differ from those the posterior was fit on, or another version of the model fit it."""
+    return (idata.attrs.get("ledger_fingerprint", "") != ledger.fingerprint(min_compute=idata.attrs.get("min_compute"))
             or idata.attrs.get("model_version") != model.MODEL_VERSION)
 
 

@@ -13,7 +13,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     from bayes_moe import fitting, model
 
     with Ledger.open(workspace_path(args), readonly=True) as ledger:
-        runs = ledger.to_dataset()
+        runs = fitting.fitted_runs(workspace_path(args), ledger)
     law = fitting.fit_law(workspace_path(args))  # every variant with the campaign's frontier and pivot
     comparison, verdict = model.compare_forms(runs, frontier=law["frontier"], pivot=law["pivot"], **fit_options(args))
     columns = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "warning"]

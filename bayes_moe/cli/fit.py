@@ -30,6 +30,9 @@ def _cmd_fit(args: argparse.Namespace) -> None:
                "form": idata.attrs["form"], "penalty": idata.attrs["penalty"], **report}
     if "form_choice" in idata.attrs:
         payload["form_choice"] = idata.attrs["form_choice"]
+    floor = idata.attrs.get("min_compute")
+    if floor is not None:
+        payload["min_compute"] = float(floor)
     choice = f"\nform chosen by PSIS-LOO: {payload['form_choice']}" if "form_choice" in payload else ""
     if not report["converged"]:
         print("bayes-moe fit: warning: posterior NOT converged (needs r-hat <= 1.01, ESS >= 400, no divergences); "
@@ -37,7 +40,8 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     with Ledger.open(workspace, readonly=True) as ledger:  # runs outside the [regime] are flagged, not dropped
         regime.warn_flagged("fit", load_campaign(workspace), ledger.runs("done"))
     what = "fit" if refitted else "posterior is fresh, kept: fit on"
-    emit(args, payload, f"{what} {payload['n_runs']} runs ({payload['form']} law, {payload['penalty']} penalty) "
+    runs = f"{payload['n_runs']} runs" + ("" if floor is None else f" at or above [model] min_compute = {floor:g}")
+    emit(args, payload, f"{what} {runs} ({payload['form']} law, {payload['penalty']} penalty) "
                         f"-> {path}{choice}\n" + table([report], list(report)))
 
 

@@ -11,10 +11,10 @@ from bayes_moe.ledger import Ledger
 
 
 def _cmd_validate(args: argparse.Namespace) -> None:
-    from bayes_moe import posterior
+    from bayes_moe import fitting, posterior
 
-    with Ledger.open(workspace_path(args)) as ledger:
-        runs = ledger.to_dataset()
+    with Ledger.open(workspace_path(args), readonly=True) as ledger:
+        runs = fitting.fitted_runs(workspace_path(args), ledger)
     law = _law(args)
     report = posterior.hold_out_validation(runs, args.hold_out_sparsity, **law, **fit_options(args))
     emit(args, report, f"held out S={args.hold_out_sparsity:g} ({report['n_held_out']} runs), refit on "
