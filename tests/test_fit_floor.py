@@ -8,6 +8,7 @@ import xarray as xr
 
 from bayes_moe import fitting, model, posterior
 from bayes_moe.config import dump_campaign, load_campaign
+from bayes_moe.design.space import DesignSpace
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
 
@@ -78,3 +79,12 @@ def test_the_posterior_stays_fresh_while_only_runs_below_the_floor_arrive(tmp_pa
     assert fitting.fresh_posterior(workspace) is not None
     _done(workspace, 4e16, 1.2)  # above it: stale
     assert fitting.fresh_posterior(workspace) is None
+
+
+def test_the_design_proposes_no_run_below_the_floor(tmp_path):
+    (tmp_path / "campaign.toml").write_text("[space]\ncompute = [3e15, 1e17]\ntokens_per_param = 20.0\n"
+                                            "[model]\nmin_compute = 1e16\n")
+    assert DesignSpace.from_campaign(load_campaign(tmp_path)).compute_bounds == (1e16, 1e17)
+    (tmp_path / "campaign.toml").write_text("[space]\ncompute = [3e15, 1e17]\ntokens_per_param = 20.0\n"
+                                            "[model]\nmin_compute = 1e15\n")
+    assert DesignSpace.from_campaign(load_campaign(tmp_path)).compute_bounds == (3e15, 1e17)

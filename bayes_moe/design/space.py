@@ -80,7 +80,11 @@ class DesignSpace:
 
     @classmethod
     def from_campaign(cls, campaign) -> "DesignSpace":
-        return cls(tuple(campaign.r_bounds), tuple(campaign.compute_bounds), tuple(campaign.sparsities),
+        """The campaign's [space], its compute starting at the fit floor (``[model] min_compute``) where that
+        lies higher: no fit would read a run below it."""
+        low, high = campaign.compute_bounds
+        compute = (max(low, campaign.min_compute or low), high)
+        return cls(tuple(campaign.r_bounds), compute, tuple(campaign.sparsities),
                    campaign.preset, run_overhead=campaign.run_overhead, tokens_per_param=campaign.tokens_per_param)
 
     def build(self, r: float, compute: float, sparsity: float) -> arch.MoEArch:
