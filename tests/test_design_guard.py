@@ -4,7 +4,8 @@ The hand-built posterior is unsure only of log r*'s level, the same at every com
 1e17 FLOPs teaches as much about the targets as one at 1e20 and the criterion per FLOP buys the
 cheapest runs; the guard keeps the first picks of a batch within half a decade of the largest run
 allowed (budget included), each at a target sparsity with the fewest runs there so far and, within its level, in
-the half-decade stratum with the fewest of its runs (top first), the rest as before.
+the window below the top (guard_strata: down a half decade, down a decade and a half) with the fewest of its runs,
+the rest as before.
 """
 
 import math
@@ -71,24 +72,26 @@ def test_the_guard_gives_every_target_sparsity_a_run_near_the_top(setting):
     done = [space.snap(space.to_features(0.5, 5e19, SPARSITIES[0])[0])]
     [pick] = make_strategy("active", model=model, targets=draws.targets, top_picks=1).propose(1, space, done=done)
     assert pick.compute >= floor and pick.sparsity == pytest.approx(SPARSITIES[1], abs=1e-3)
-    # only the targets' sparsities are guarded (that level's next run goes to the stratum below its top run's)
+    # only the targets' sparsities are guarded (that level's next run goes to the window its run is not in)
     [pick] = make_strategy("active", model=model, targets=draws.targets, top_picks=1,
                            target_sparsities=SPARSITIES[:1]).propose(1, space, done=done)
-    assert floor / 10**TOP_DECADES <= pick.compute < floor and pick.sparsity == pytest.approx(SPARSITIES[0], abs=1e-3)
+    floors = [1e20 / 10**d for d in sorted(TOP_STRATA)]
+    assert floors[1] <= pick.compute < floors[0] and pick.sparsity == pytest.approx(SPARSITIES[0], abs=1e-3)
 
 
-def test_a_level_s_guarded_picks_take_turns_among_the_strata(setting):
-    """Per FLOP every pick in one window goes to its cheap end; the strata put a level's runs near the top at
-    more than one compute, so that they measure the law's slope there and not only its level."""
+def test_a_level_s_guarded_picks_take_turns_among_the_windows(setting):
+    """Per FLOP every pick in one window goes to its floor; the windows put a level's runs near the top at more
+    than one compute, so that they measure the law's slope there and not only its level at one compute."""
     space, draws, model = setting
-    floor = 1e20 / 10**TOP_DECADES
+    windows = guard_strata(space)
+    floors = [1e20 / 10**d for d in sorted(TOP_STRATA)]
+    assert [w.smallest_compute for w in windows] == pytest.approx(floors) and floors[0] == 1e20 / 10**TOP_DECADES
     guard = make_strategy("active", model=model, targets=draws.targets, top_picks=2, target_sparsities=SPARSITIES[:1])
     first, second = guard.propose(2, space)
-    assert first.compute >= floor and floor / 10**TOP_DECADES <= second.compute < floor
+    assert first.compute >= floors[0] and floors[1] <= second.compute < floors[0]
     [third] = guard.propose(1, space, done=[first, second])
-    assert third.compute >= floor  # one run in each stratum: the top's turn again
-    assert [s.largest_compute for s in guard_strata(space)] == pytest.approx([1e20, floor])
-    assert len(guard_strata(space.capped(2e17))) == 1  # a stratum wholly below the smallest compute is left out
+    assert third.compute >= floors[0]  # one run in each window: the narrowest's turn again
+    assert len(guard_strata(space.capped(1.05e17))) == 1  # windows clipped to the same floor are one
 
 
 def test_a_bad_guard_is_named(setting):
@@ -115,6 +118,6 @@ def test_a_guarded_record_names_its_strata(tmp_path):
     outcomes = [Outcome("bending", "active", 0, False, 1e20, 24, 2, 0.5, 1.0, 1.0, ((24, 1e20, 0.5, 1.0),))]
     _, md_path = write(outcomes, Settings(worlds=("bending",), strategies=("active",), seeds=1, top_picks=4),
                        tmp_path, 1.0)
-    assert f"largest compute 4, taking turns among half-decade strata {TOP_STRATA}," in md_path.read_text()
+    assert f"largest compute 4, taking turns among windows reaching down (decades) {list(TOP_STRATA)}," in md_path.read_text()
     _, md_path = write(outcomes, Settings(worlds=("bending",), strategies=("active",), seeds=1), tmp_path, 1.0)
     assert "strata" not in md_path.read_text()  # no guard, no strata

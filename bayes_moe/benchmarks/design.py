@@ -251,7 +251,7 @@ def config_of(settings: Settings) -> dict:
     config.update(targets=settings.campaign.targets, target_width=settings.campaign.target_width, cap=settings.cap,
                   run_overhead=settings.campaign.run_overhead, hinge_scale=surfaces.HINGE_SCALE)
     if settings.top_picks:
-        config.update(top_strata=strategies.TOP_STRATA)
+        config.update(top_strata=list(strategies.TOP_STRATA))
     return config
 
 
@@ -281,8 +281,8 @@ def markdown(summary: list[dict], config: dict, seconds: float, outcomes: list[O
                             + " |\n" for r in summary))
     extras = "".join(f", {name} {config[key]}" for key, name, default in
                      (("form", "law form", forms.DEFAULT_FORM), ("top_picks", "picks per batch near the largest compute", 0),
-                      ("top_strata", "taking turns among half-decade strata", 1), ("run_overhead", "run overhead", 0.0),
-                      ("hinge_scale", "hinges' prior scale", 0.03))
+                      ("top_strata", "taking turns among windows reaching down (decades)", None),
+                      ("run_overhead", "run overhead", 0.0), ("hinge_scale", "hinges' prior scale", 0.03))
                      if config.get(key, default) != default)
     extras += f", discrepancy {config.get('discrepancy', 'none')}"  # records before the setting had none
     settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}

@@ -72,8 +72,8 @@ def register(command) -> None:
                    help=f"hinges: log r* may bend from the law below the top of the runs' compute (docs/model.md); "
                         f"default: the campaign's [model] discrepancy, else {DEFAULT_DISCREPANCY}")
     p.add_argument("--top-picks", type=int,
-                   help="active, max-variance: picks per batch kept within a decade of the largest compute, "
-                        "each at the target sparsity with the fewest runs there, in the half decade where that "
-                        "level has fewer (default: the campaign's "
+                   help="active, max-variance: picks per batch kept near the largest compute, each at the target "
+                        "sparsity with the fewest runs there, taking turns between windows down a half decade and "
+                        "a decade and a half (default: the campaign's "
                         "[space] top_picks, else 0)")
     p.add_argument("--out", default="experiments/benchmarks", help="folder for design_benchmark.json|md")

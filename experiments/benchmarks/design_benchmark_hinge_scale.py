@@ -1,8 +1,10 @@
-"""`bayes-moe benchmark-design` with the hinges' prior scale (surfaces.HINGE_SCALE, tau ~ HalfNormal(scale))
-set for this process, to measure a scale before making it the default (issue #17 item 6); the records say the
-scale they used (settings' hinge_scale).
+"""`bayes-moe benchmark-design` with the hinges' prior scale (surfaces.HINGE_SCALE, tau ~ HalfNormal(scale)) and,
+optionally, the guard's windows (strategies.TOP_STRATA, decades down from the largest compute) set for this
+process, to measure them before making them the default (issue #17 item 6); the records say what they used
+(settings' hinge_scale and, for guarded campaigns, top_strata).
 
-    nice .venv/bin/python experiments/benchmarks/design_benchmark_hinge_scale.py 0.06 --worlds bending ...
+    nice .venv/bin/python experiments/benchmarks/design_benchmark_hinge_scale.py 0.06 [--top-strata 0.5,1.0] \
+        --worlds bending ...
 """
 
 from __future__ import annotations
@@ -11,13 +13,30 @@ import sys
 
 from bayes_moe import surfaces
 from bayes_moe.cli import main
+from bayes_moe.design import strategies
+
+
+def _fail(message: str) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
 
 if __name__ == "__main__":
+    args = sys.argv[1:]
     try:
-        scale = float(sys.argv[1])
+        scale = float(args.pop(0))
     except (IndexError, ValueError):
-        sys.exit(print(f"usage: {sys.argv[0]} SCALE benchmark-design options", file=sys.stderr) or 2)
+        _fail(f"usage: {sys.argv[0]} SCALE [--top-strata D1,D2,...] benchmark-design options")
     if not scale > 0:
-        sys.exit(print(f"the hinge scale must be > 0, got {scale}", file=sys.stderr) or 2)
+        _fail(f"the hinge scale must be > 0, got {scale}")
+    if args[:1] == ["--top-strata"]:
+        try:
+            windows = tuple(float(d) for d in args[1].split(","))
+        except (IndexError, ValueError):
+            _fail("--top-strata takes decades separated by commas, e.g. 0.5,1.0")
+        if not all(d > 0 for d in windows):
+            _fail(f"the guard's windows must reach down > 0 decades, got {windows}")
+        strategies.TOP_STRATA = windows  # read when each guarded pick finds its windows
+        args = args[2:]
     surfaces.HINGE_SCALE = scale  # read when each fit declares its priors
-    sys.exit(main(["benchmark-design", *sys.argv[2:]]))
+    sys.exit(main(["benchmark-design", *args]))

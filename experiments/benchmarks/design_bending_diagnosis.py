@@ -4,7 +4,7 @@ the batch's picks (log10 FLOPs), r* at the targets against the truth, the hinges
 level's slope beta_r against the truth. The replay reproduces the record's trajectory (same seed, same fits).
 
     nice .venv/bin/python experiments/benchmarks/design_bending_diagnosis.py SEED OUT [--top-picks 1]
-        [--top-strata 2] [--campaign experiments/benchmarks/design_campaign.toml] [--hinge-scale 0.03] [--max-runs 72]
+        [--top-strata 0.5 1.5] [--campaign experiments/benchmarks/design_campaign.toml] [--hinge-scale 0.03] [--max-runs 72]
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ def main() -> None:
     parser.add_argument("seed", type=int)
     parser.add_argument("out", type=Path)
     parser.add_argument("--top-picks", type=int, default=1)
-    parser.add_argument("--top-strata", type=int, default=strategies.TOP_STRATA,
-                        help="the guard's strata of compute (half-decades from the top) for this process")
+    parser.add_argument("--top-strata", type=float, nargs="+", default=strategies.TOP_STRATA,
+                        help="the guard's windows (decades down from the largest compute) for this process")
     parser.add_argument("--campaign", default="experiments/benchmarks/design_campaign.toml")
     parser.add_argument("--hinge-scale", type=float, default=surfaces.HINGE_SCALE,
                         help="the hinges' HalfNormal scale for this process's fits")
     parser.add_argument("--max-runs", type=int, default=72)
     args = parser.parse_args()
     surfaces.HINGE_SCALE = args.hinge_scale  # read when each fit declares its priors
-    strategies.TOP_STRATA = args.top_strata  # read when each guarded pick finds its strata
+    strategies.TOP_STRATA = tuple(args.top_strata)  # read when each guarded pick finds its windows
     args.out.mkdir(parents=True, exist_ok=True)
     campaign = config.load_campaign(args.campaign)
     settings = bench.Settings(worlds=("bending",), strategies=("active",), seeds=1, batch=12, initial=12,
