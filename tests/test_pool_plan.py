@@ -4,7 +4,7 @@ design that leaves the selection a share of the budget (benchmarks.scalebench)."
 import numpy as np
 
 from bayes_moe.benchmarks import scalebench
-from bayes_moe.design.pool import select_batch
+from bayes_moe.design.pool import PLAN_PICKS, _may_spend_out, select_batch
 from bayes_moe.pooltask import load_task
 from tests.test_scalebench import make_task
 
@@ -28,6 +28,13 @@ def test_a_budget_that_buys_the_dear_row_or_two_cheap_ones_buys_the_better_plan(
     # row 0 ~0.79, each cheap row ~0.73, the pair ~0.84: the cheap plan wins
     pool, targets, noise, costs = knapsack_pool(0.5, 0.6)
     assert [row for row, _ in select_batch(pool, targets, noise, costs, range(3), 2.0, 2)] in ([1, 2], [2, 1])
+
+
+def test_plans_are_computed_only_where_the_budget_may_run_out_within_them():
+    costs = np.ones(PLAN_PICKS + 8)
+    assert not _may_spend_out(costs, PLAN_PICKS + 1.0)  # any PLAN_PICKS picks leave one more affordable
+    assert _may_spend_out(costs, PLAN_PICKS + 0.5) and _may_spend_out(costs[:PLAN_PICKS], 1e9)
+    assert not _may_spend_out(costs[:4], np.inf)
 
 
 def test_the_first_design_stops_where_it_would_leave_the_selection_too_little(tmp_path):

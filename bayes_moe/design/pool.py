@@ -143,13 +143,23 @@ def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.
 
     candidates = np.fromiter(candidates, dtype=int)
     per_cost = (costs / costs.sum()) ** cost_power
-    planned = np.isfinite(budget_left)
+    # with equal costs the plans per unit cost and by value are one plan
+    planned = candidates.size > 1 and np.ptp(per_cost[candidates]) > 0 and _may_spend_out(costs[candidates], budget_left)
     picks = _greedy(conditioned(), costs, per_cost, candidates, budget_left, max(q, PLAN_PICKS) if planned else q)
     if planned and _spends_out(costs, candidates, [row for row, _ in picks], budget_left):
         by_value = _greedy(conditioned(), costs, np.ones_like(costs), candidates, budget_left, PLAN_PICKS)
         if sum(value for _, value in by_value) > sum(value for _, value in picks):
             picks = by_value
     return [(row, value / per_cost[row]) for row, value in picks[:q]]
+
+
+def _may_spend_out(costs: np.ndarray, budget_left: float) -> bool:
+    """Whether ``PLAN_PICKS`` picks could leave no candidate affordable: not when the ``PLAN_PICKS``
+    dearest and the ``PLAN_PICKS + 1``-th cheapest still fit together (then no plan is computed)."""
+    if len(costs) <= PLAN_PICKS:
+        return np.isfinite(budget_left)
+    ranked = np.sort(costs)
+    return not fits_budget(ranked[-PLAN_PICKS:].sum() + ranked[PLAN_PICKS], budget_left)
 
 
 def _spends_out(costs, candidates, picks, budget_left) -> bool:
