@@ -37,6 +37,8 @@ of ``Campaign``)::
     discrepancy = "hinges"                   # hinges (log r* may bend from its law below the runs' top) | none
     pivot = 1e19                             # C0: the compute the laws' intercepts refer to (FLOPs)
     min_compute = 1e16                       # runs below this compute stay in the ledger but are not fitted
+    draws = 3000                             # NUTS draws and tuning steps per chain of this campaign's fits
+    tune = 1500                              # (the CLI's --draws/--tune say otherwise; default 1000 each)
 
     [world]                                  # the simulator's ground truth (bayes_moe.simulate)
     law = "paper"
@@ -107,6 +109,8 @@ class Campaign:
     discrepancy: str = DEFAULT_DISCREPANCY  # of log r* from its law along compute (surfaces; docs/model.md)
     pivot: float = PIVOT  # C0 of the fits: put it at the runs' compute when they lie decades below 1e19
     min_compute: float | None = None  # the fit floor: runs below it are in a regime the laws do not describe
+    draws: int | None = None  # NUTS draws / tuning steps per chain of the workspace's fits; None: the CLI's default
+    tune: int | None = None
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
     slurm: dict = field(default_factory=dict)  # [slurm]: the Slurm executor's settings (SLURM_KEYS)
 
@@ -129,7 +133,7 @@ _LAYOUT = {
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
     "model": {"form": "form", "penalty": "penalty", "frontier": "frontier", "pivot": "pivot",
-              "discrepancy": "discrepancy", "min_compute": "min_compute"},
+              "discrepancy": "discrepancy", "min_compute": "min_compute", "draws": "draws", "tune": "tune"},
 }
 
 
@@ -256,7 +260,8 @@ _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bo
            "form": _one_of(FORM_CHOICES), "penalty": _one_of(PENALTIES), "frontier": _one_of(FRONTIERS),
            "discrepancy": _one_of(DISCREPANCIES),
            "pivot": _positive, "min_compute": _positive, "tokens_per_param": _positive,
-           "min_tokens_per_param": _positive, "min_steps": _whole(1), "max_epochs": _positive}
+           "min_tokens_per_param": _positive, "min_steps": _whole(1), "max_epochs": _positive,
+           "draws": _whole(1), "tune": _whole(1)}
 
 
 def _world(path: Path, entries) -> dict:

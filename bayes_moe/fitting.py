@@ -23,6 +23,14 @@ def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None
             "pivot": campaign.pivot, "discrepancy": campaign.discrepancy}
 
 
+def sampling_options(workspace: Path, options: dict) -> dict:
+    """``options`` for a fit of the workspace, with its campaign's ``[model] draws`` and ``tune`` where
+    ``options`` does not set them (a campaign whose posterior needs longer chains says so once)."""
+    campaign = load_campaign(workspace)
+    declared = {name: getattr(campaign, name) for name in ("draws", "tune") if getattr(campaign, name) is not None}
+    return {**declared, **options}
+
+
 def fitted_runs(workspace: Path, ledger: Ledger):
     """The finished runs a fit of the workspace reads: all, or those at or above its campaign's
     ``[model] min_compute`` (a floor below which the runs are in a regime the laws do not describe; they
@@ -43,7 +51,8 @@ def fit_workspace(workspace: Path, **fit_options):
     ``fit_options`` name one (``fit_law``)."""
     from bayes_moe import model
 
-    fit_options = {**fit_options, **fit_law(workspace, fit_options.get("form"), fit_options.get("penalty"))}
+    fit_options = {**sampling_options(workspace, fit_options),
+                   **fit_law(workspace, fit_options.get("form"), fit_options.get("penalty"))}
     with Ledger.open(workspace) as ledger:
         runs = fitted_runs(workspace, ledger)
     idata = model.fit(runs, **fit_options)

@@ -1,5 +1,6 @@
-"""``[model] min_compute``, the fit floor: runs below it stay in the ledger but no fit reads them, and a
-posterior stays fresh while only runs below it arrive (it is stale once the floor or the runs above change)."""
+"""``[model] min_compute``, the fit floor: runs below it stay in the ledger but no fit reads them, and a posterior
+stays fresh while only runs below it arrive (stale once the floor or the runs above change). ``[model] draws / tune``:
+the chain lengths of a campaign's fits."""
 
 import arviz as az
 import numpy as np
@@ -88,3 +89,16 @@ def test_the_design_proposes_no_run_below_the_floor(tmp_path):
     (tmp_path / "campaign.toml").write_text("[space]\ncompute = [3e15, 1e17]\ntokens_per_param = 20.0\n"
                                             "[model]\nmin_compute = 1e15\n")
     assert DesignSpace.from_campaign(load_campaign(tmp_path)).compute_bounds == (3e15, 1e17)
+
+
+def test_a_campaign_declares_its_fits_chain_lengths_and_flags_override_them(tmp_path):
+    """``[model] draws / tune``: the workspace's fits (fit, compare, validate, the campaign's refits) take them
+    unless --draws / --tune say otherwise; a campaign without them leaves the functions' defaults."""
+    (tmp_path / "campaign.toml").write_text("[model]\ndraws = 3000\ntune = 1500\n")
+    assert fitting.sampling_options(tmp_path, {"seed": 1}) == {"draws": 3000, "tune": 1500, "seed": 1}
+    assert fitting.sampling_options(tmp_path, {"draws": 500})["draws"] == 500
+    (tmp_path / "campaign.toml").write_text("[model]\npivot = 1e17\n")
+    assert fitting.sampling_options(tmp_path, {"seed": 1}) == {"seed": 1}
+    (tmp_path / "campaign.toml").write_text("[model]\ndraws = 0\n")
+    with pytest.raises(InputError, match=r"\[model\] draws must be an integer >= 1"):
+        load_campaign(tmp_path)

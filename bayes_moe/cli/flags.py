@@ -17,18 +17,22 @@ SAMPLERS = ("nutpie", "pymc", "numpyro")
 def sampling_flags(p: argparse.ArgumentParser, **sampler) -> None:
     """``--sampler`` (its choices and help in ``sampler``), then the draws, tuning, chains and seed of a fit."""
     p.add_argument("--sampler", **sampler)
-    p.add_argument("--draws", type=positive(int), default=1000, help="draws per chain (1000)")
-    p.add_argument("--tune", type=positive(int), default=1000, help="tuning steps per chain (1000)")
+    p.add_argument("--draws", type=positive(int),
+                   help="draws per chain (default: the campaign's [model] draws, else 1000)")
+    p.add_argument("--tune", type=positive(int),
+                   help="tuning steps per chain (default: the campaign's [model] tune, else 1000)")
     p.add_argument("--chains", type=positive(int), default=4, help="chains (4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
 
 
 def fit_options(args: argparse.Namespace) -> dict:
-    """The sampler settings of ``sampling_flags`` as the fitting functions take them."""
+    """The sampler settings of ``sampling_flags`` as the fitting functions take them; draws and tuning only
+    where given (else the campaign's [model], ``fitting.sampling_options``, or the function's default)."""
     from bayes_moe import sampling
 
-    return dict(sampler=args.sampler or sampling.DEFAULT_SAMPLER, draws=args.draws, tune=args.tune,
-                chains=args.chains, seed=args.seed)
+    given = {"draws": args.draws, "tune": args.tune}
+    return dict(sampler=args.sampler or sampling.DEFAULT_SAMPLER, chains=args.chains, seed=args.seed,
+                **{name: value for name, value in given.items() if value is not None})
 
 
 def law_flags(p: argparse.ArgumentParser) -> None:

@@ -16,7 +16,8 @@ def _cmd_validate(args: argparse.Namespace) -> None:
     with Ledger.open(workspace_path(args), readonly=True) as ledger:
         runs = fitting.fitted_runs(workspace_path(args), ledger)
     law = _law(args)
-    report = posterior.hold_out_validation(runs, args.hold_out_sparsity, **law, **fit_options(args))
+    report = posterior.hold_out_validation(runs, args.hold_out_sparsity, **law,
+                                           **fitting.sampling_options(workspace_path(args), fit_options(args)))
     emit(args, report, f"held out S={args.hold_out_sparsity:g} ({report['n_held_out']} runs), refit on "
                        f"{report['n_fit']} runs ({law['form']} law, {penalty_of(law['form'], law['penalty'])} penalty)\n"
                        + table([report], ["rmse", "mean_abs_error", "coverage_50", "coverage_90", "pit_mean",
