@@ -327,10 +327,12 @@ class Ledger:
             raise InputError(f"no run with id {run_id!r} in {self.path}")
         return Run._from_row(rows[0])
 
-    def runs(self, status: str | tuple | None = None) -> list[Run]:
-        """Runs in id order, all or those with ``status`` (one or a tuple of statuses)."""
+    def runs(self, status: str | tuple | None = None, min_compute: float | None = None) -> list[Run]:
+        """Runs in id order, all or those with ``status`` (one or a tuple of statuses), at or above
+        ``min_compute`` where given."""
         where, params = _status_filter(status)
-        return [Run._from_row(row) for row in self._read(f"SELECT * FROM runs{where} ORDER BY id", params)]
+        runs = [Run._from_row(row) for row in self._read(f"SELECT * FROM runs{where} ORDER BY id", params)]
+        return runs if min_compute is None else [run for run in runs if run.compute >= min_compute]
 
     def counts(self) -> dict[str, int]:
         """Number of runs in each status (every status present, zeros included)."""
@@ -345,7 +347,7 @@ class Ledger:
         same query."""
         import xarray as xr  # ~1 s to import: only the model needs this view, not the CLI or executors
 
-        runs = self._runs_from(status, min_compute)
+        runs = self.runs(status, min_compute)
         variables = {
             name: ("run", np.array([np.nan if getattr(run, name) is None else getattr(run, name) for run in runs],
                                    dtype=float))
@@ -364,11 +366,7 @@ class Ledger:
         """sha256 (hex) over (id, r, compute, sparsity, loss, n_active, n_total, tokens) of the runs
         with ``status`` (at or above ``min_compute`` where given), in id order: equal fingerprints mean a
         model sees the same data."""
-        return _fingerprint(self._runs_from(status, min_compute))
-
-    def _runs_from(self, status, min_compute: float | None) -> list[Run]:
-        runs = self.runs(status)
-        return runs if min_compute is None else [run for run in runs if run.compute >= min_compute]
+        return _fingerprint(self.runs(status, min_compute))
 
     # --- writing ----------------------------------------------------------------------------------
 

@@ -73,8 +73,10 @@ def notebook_workspace():
     if not (workspace / LEDGER_FILE).is_file():
         create_workspace(workspace, DEMO)
     idata = current_posterior(workspace, **fit_options())
-    with Ledger.open(workspace) as ledger:  # runs outside the campaign's [regime] marked for the plots
-        runs = regime.mark(ledger.to_dataset(), load_campaign(workspace), ledger.runs("done"))
+    campaign = load_campaign(workspace)
+    with Ledger.open(workspace) as ledger:  # the fitted runs, those outside the campaign's [regime] marked for the plots
+        runs = regime.mark(ledger.to_dataset(min_compute=campaign.min_compute), campaign,
+                           ledger.runs("done", campaign.min_compute))
     return workspace, idata, runs
 
 

@@ -28,8 +28,9 @@ def _cmd_r_star(args: argparse.Namespace) -> None:
     idata = posterior.load(workspace)
     with Ledger.open(workspace, readonly=True) as ledger:
         stale = posterior.is_stale(idata, ledger)
-        regime.warn_flagged("r-star", load_campaign(workspace), ledger.runs("done"))
-        measured_computes = [run.compute for run in ledger.runs("done")]
+        fitted = ledger.runs("done", idata.attrs.get("min_compute"))  # those above the fit's floor
+        regime.warn_flagged("r-star", load_campaign(workspace), fitted)
+        measured_computes = [run.compute for run in fitted]
     _warn_extrapolation([c for c, _ in points], measured_computes, workspace)
     compute, sparsity = ([p[i] for p in points] for i in (0, 1))
     interval = posterior.r_star(idata, compute, sparsity, prob=args.prob)
