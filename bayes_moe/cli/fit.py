@@ -37,9 +37,8 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     if not report["converged"]:
         print("bayes-moe fit: warning: posterior NOT converged (needs r-hat <= 1.01, ESS >= 400, no divergences); "
               "rerun with more --draws/--tune or --chains", file=sys.stderr)
-    campaign = load_campaign(workspace)
     with Ledger.open(workspace, readonly=True) as ledger:  # fitted runs outside the [regime] are flagged, not dropped
-        regime.warn_flagged("fit", campaign, ledger.runs("done", campaign.min_compute))
+        regime.warn_flagged("fit", load_campaign(workspace), ledger.runs("done", floor))
     what = "fit" if refitted else "posterior is fresh, kept: fit on"
     runs = f"{payload['n_runs']} runs" + ("" if floor is None else f" at or above [model] min_compute = {floor:g}")
     emit(args, payload, f"{what} {runs} ({payload['form']} law, {payload['penalty']} penalty) "

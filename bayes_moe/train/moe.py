@@ -188,7 +188,7 @@ class MoE(nn.Module):
     def _routed(self, x, chosen, weights, counts) -> torch.Tensor:
         """Gather tokens into expert order (one row per assignment, in the compute dtype), two grouped
         GEMMs, gather back into (token, slot) order and mix the k slots by their gates."""
-        dtype = self.compute_dtype or (torch.bfloat16 if x.is_cuda else x.dtype)
+        dtype = self._compute_dtype(x)
         order = chosen.flatten().argsort(stable=True)  # (T*k,) assignment slots sorted by expert
         inverse = torch.empty_like(order).scatter_(0, order, torch.arange(order.numel(), device=order.device))
         rows = _Dispatch.apply(x.to(dtype), order, inverse, self.top_k)
@@ -198,6 +198,10 @@ class MoE(nn.Module):
         y_sorted = experts(rows, *self._expert_weights(dtype), offsets)
         y = _Permute.apply(y_sorted, inverse, order).view(-1, self.top_k, x.shape[-1])  # (T, k, d)
         return (y * weights.to(dtype).unsqueeze(-1)).sum(1)
+
+    def _compute_dtype(self, like: torch.Tensor) -> torch.dtype:
+        """The routed experts' matmul dtype: ``compute_dtype``, else bf16 on GPUs and ``like``'s elsewhere."""
+        return self.compute_dtype or (torch.bfloat16 if like.is_cuda else like.dtype)
 
     def _expert_weights(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         """The routed weights in ``dtype``: the copies ``refresh_casts`` made, where it was called, else
@@ -216,7 +220,7 @@ class MoE(nn.Module):
         inputs). From the first call on, the forward computes with the copies, so whoever changes the
         weights calls this after: the trainer's optimizer does after every step. Nothing can tell by
         itself: fused AdamW updates the weights without bumping their version counters."""
-        dtype = self.compute_dtype or (torch.bfloat16 if self.w_gate_up.is_cuda else self.w_gate_up.dtype)
+        dtype = self._compute_dtype(self.w_gate_up)
         if self.w_gate_up.dtype == dtype:
             return
         for name in ("w_gate_up", "w_down"):
