@@ -8,6 +8,10 @@
 #                                                             # 100M bench compiled alone (no eager OOM before it)
 #   bash experiments/gpu_node/session.sh ddp-seeds 400        # on 4 GPUs: the DDP record on the real corpus, seeds 0
 #                                                             # and 1 side by side on GPU pairs (0,1) and (2,3), 400 steps
+#   bash experiments/gpu_node/session.sh recheck 560          # on 4 GPUs, after the bf16-copy fix (e7d4e55): the
+#       trainer bench at 100M and 20M (GPUs 2, 3) while the CPUs build the corpus, then the DDP record's seed 0
+#       again (GPUs 0, 1: its loss against the record's) beside #16's lr sweep at 1e15 and 3e15 (GPUs 2, 3), all
+#       stopped by the limit
 # The corpus: the pinned wheels, Ubuntu packages and English texts (experiments/corpus), ~50 s on 16 cores.
 # Everything a part writes is packed into $OUT/<part>.tgz (a call brings back at most 8 files).
 set -u
@@ -56,6 +60,22 @@ case $part in
       CUDA_VISIBLE_DEVICES=$((2 * seed)),$((2 * seed + 1)) timeout $((570 - SECONDS)) python3 -m bayes_moe.train.bench_ddp \
         --steps "$steps" --seed $seed --out "$work/ddp_seed$seed.json" > "$work/ddp_seed$seed.log" 2>&1 &
     done
+    wait ;;
+  recheck)
+    limit=${2:?seconds}
+    nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
+    CUDA_VISIBLE_DEVICES=2 timeout 170 python3 -m bayes_moe.train.bench --out "$work/trainer_bench_100M.json" \
+      --sizes 100M --compile on --time-limit 150 > "$work/bench_100M.log" 2>&1 &
+    bench_100M=$!
+    CUDA_VISIBLE_DEVICES=3 timeout 170 python3 -m bayes_moe.train.bench --out "$work/trainer_bench_20M.json" \
+      --sizes 20M --compile on --time-limit 150 > "$work/bench_20M.log" 2>&1 &
+    bench_20M=$!
+    build_corpus
+    CUDA_VISIBLE_DEVICES=0,1 timeout $((limit - SECONDS)) python3 -m bayes_moe.train.bench_ddp --steps 400 --seed 0 \
+      --out "$work/ddp_seed0.json" > "$work/ddp_seed0.log" 2>&1 &
+    wait $bench_100M $bench_20M  # GPUs 2 and 3 free
+    CUDA_VISIBLE_DEVICES=2,3 timeout $((limit - SECONDS)) python3 -m bayes_moe.train.lr_sweep run --out "$work/sweep" \
+      --smoke-runs 0 --time-limit $((limit - 20 - SECONDS)) > "$work/sweep.log" 2>&1
     wait ;;
   *) echo "unknown part $part" >&2; exit 2 ;;
 esac
