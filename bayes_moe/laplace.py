@@ -4,8 +4,9 @@ Pool selection refits after every batch, and the ScaleBench protocol runs thousa
 per step is too slow here (docs/scalebench.md has the measurements). What this does instead:
 
 1. MAP by trust-region least squares (``scipy.optimize.least_squares``) from the priors' starting
-   points (``start``: half of a wide box's log-uniform in magnitude) and warm starts, inside the
-   priors' bounds; Normal and HalfNormal priors enter as extra residuals.
+   points (``start``: half of a wide box's log-uniform in magnitude; redrawn where a parameter has no
+   effect at the runs, ``live_starts``) and warm starts, inside the priors' bounds; Normal and HalfNormal
+   priors enter as extra residuals.
 2. Noise: the conjugate scaled-inverse-chi^2 posterior of sigma^2 given the best fit's residuals with
    ``NOISE_PRIOR_DOF`` pseudo-observations at the ``noise_sd`` prior's scale (so that a fit with as many
    runs as parameters still has noise); every draw has its own sigma.
@@ -40,6 +41,8 @@ BAD_RESIDUAL = 1e6  # stands in for a non-finite prediction, so the optimiser ba
 NOISE_TREND_SD = 0.5  # prior sd of the noise trend: log noise sd per sd of the runs' log size
 NOISE_TREND_EVIDENCE = 6.63  # a trend is kept when its likelihood ratio statistic passes chi^2_1's 99% point
 REFIT_STARTS = 3  # best solutions searched again once the noise trend is known
+LIVE_DRAWS = 256  # starts drawn at most per start wanted, looking for starts where every parameter has an effect
+DEAD_CHECK_VALUES = 2_000_000  # law evaluations per vectorised call of that check
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,44 @@ def value_and_jacobian(law: Law, theta: np.ndarray, features: dict) -> tuple[np.
     return values[0], np.where(np.isfinite(jacobian), jacobian, 0.0)
 
 
+def dead_parameters(law: Law, thetas: np.ndarray, features: dict) -> np.ndarray:
+    """How many parameters of each row of ``thetas`` have no effect on the law's mean at ``features`` (a
+    Jacobian column exactly 0: a term clipped, floored by ``max(A, 1e-6)`` or too small to change a sum),
+    vectorised over ``thetas`` in chunks of about ``DEAD_CHECK_VALUES`` evaluations."""
+    thetas = np.atleast_2d(np.asarray(thetas, float))
+    n, k = thetas.shape
+    points = len(next(iter(features.values()))) * len(law.outputs)
+    counts = np.empty(n, int)
+    chunk = max(1, DEAD_CHECK_VALUES // ((k + 1) * max(points, 1)))
+    for first in range(0, n, chunk):
+        block = thetas[first:first + chunk]
+        step = 1e-7 * np.maximum(np.abs(block), 1e-2)
+        shifted = block[:, None, :] + step[:, :, None] * np.eye(k)  # block x parameters x parameters
+        values = law.predict(np.concatenate([block[:, None, :], shifted], axis=1).reshape(-1, k), features)
+        values = values.reshape(len(block), k + 1, -1)
+        effect = np.isfinite(values[:, 1:]) & np.isfinite(values[:, :1]) & (values[:, 1:] != values[:, :1])
+        counts[first:first + len(block)] = k - effect.any(axis=2).sum(axis=1)
+    return counts
+
+
+def live_starts(law: Law, features: dict, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` starting points of the MAP search from the priors' ``start``, redrawn where a start leaves some
+    parameter without effect at the runs (``dead_parameters``): least squares cannot move such a parameter,
+    and on ScaleBench's wide boxes (exponents to +-5 clipped at +-50, amplitudes floored at 1e-6) most starts
+    of the vocab and lr_bsz forms are such (docs/scalebench.md). Starts are drawn in rounds until ``n`` are
+    live or ``LIVE_DRAWS`` per start were drawn; the rest are the drawn starts with the fewest dead
+    parameters (a parameter without effect at every start, e.g. one of an input constant over the runs,
+    does not stop the search). The first round is the priors' ``n`` starts, so a law whose starts are all
+    live gets exactly the starts it got without the check."""
+    priors = list(law.priors.values())
+    drawn = np.column_stack([p.start(rng, n) for p in priors])
+    dead = dead_parameters(law, drawn, features)
+    while np.sum(dead == 0) < n and len(drawn) < LIVE_DRAWS * n:
+        more = np.column_stack([p.start(rng, 8 * n) for p in priors])
+        drawn, dead = np.vstack([drawn, more]), np.concatenate([dead, dead_parameters(law, more, features)])
+    return drawn[np.argsort(dead, kind="stable")[:n]]
+
+
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,
         n_draws: int = 256, warm: tuple = (), linearized: bool = True, polish: bool = False,
         size: np.ndarray | None = None) -> LaplaceFit:
@@ -128,8 +169,7 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
             prior_rows[row, j] = (priors[j].penalty(theta[j] + 1.0) - priors[j].penalty(theta[j]))
         return np.vstack([J / (scale0 * weight[:, None]), prior_rows])
 
-    initial = [np.clip(w, lower, upper) for w in warm]
-    initial += list(np.column_stack([p.start(rng, starts) for p in priors]))
+    initial = [np.clip(w, lower, upper) for w in warm] + list(live_starts(law, features, rng, starts))
     def search(theta0, max_nfev):
         theta0 = np.clip(theta0, np.nextafter(lower, upper), np.nextafter(upper, lower))
         try:
