@@ -12,6 +12,9 @@
 #       trainer bench at 100M and 20M (GPUs 2, 3) while the CPUs build the corpus, then the DDP record's seed 0
 #       again (GPUs 0, 1: its loss against the record's) beside #16's lr sweep at 1e15 and 3e15 (GPUs 2, 3), all
 #       stopped by the limit
+#   BASE=.prev bash experiments/gpu_node/session.sh ddp-ab 560   # on 4 GPUs: the DDP record's run (seed 0, 300 steps)
+#       on 2 GPUs with the baseline tree BASE, then with this tree on 2 and on 1 (GPUs 0, 1), beside #16's lr sweep
+#       at 1e16 (compiled, lr 0.5-8x the rule's; GPUs 2, 3, two OpenMP threads a run)
 # The corpus: the pinned wheels, Ubuntu packages and English texts (experiments/corpus), ~50 s on 16 cores.
 # Everything a part writes is packed into $OUT/<part>.tgz (a call brings back at most 8 files).
 set -u
@@ -76,6 +79,18 @@ case $part in
     wait $bench_100M $bench_20M  # GPUs 2 and 3 free
     CUDA_VISIBLE_DEVICES=2,3 timeout $((limit - SECONDS)) python3 -m bayes_moe.train.lr_sweep run --out "$work/sweep" \
       --smoke-runs 0 --time-limit $((limit - 20 - SECONDS)) > "$work/sweep.log" 2>&1
+    wait ;;
+  ddp-ab)
+    limit=${2:?seconds}
+    : "${BASE:?set BASE to the baseline tree}"
+    nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
+    build_corpus
+    OMP_NUM_THREADS=2 CUDA_VISIBLE_DEVICES=2,3 timeout $((limit - SECONDS)) python3 -m bayes_moe.train.lr_sweep run \
+      --out "$work/sweep" --computes 1e16 --factors 0.5 1 2 4 8 --smoke-runs 0 --extra '{"compile": true}' \
+      --time-limit $((limit - 20 - SECONDS)) > "$work/sweep.log" 2>&1 &
+    ddp="python3 -m bayes_moe.train.bench_ddp --steps 300 --seed 0"
+    (cd "$BASE" && CUDA_VISIBLE_DEVICES=0,1 timeout 240 $ddp --out "$work/ddp_base.json") > "$work/ddp_base.log" 2>&1
+    CUDA_VISIBLE_DEVICES=0,1 timeout $((limit - SECONDS)) $ddp --out "$work/ddp_this.json" > "$work/ddp_this.log" 2>&1
     wait ;;
   *) echo "unknown part $part" >&2; exit 2 ;;
 esac
