@@ -12,9 +12,11 @@ PENALTIES = ("asymmetric", "symmetric")
 IMPLIED_PENALTY = "implied"  # the two-term form's valley follows from its surface
 DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
 # how a valley form's frontier E + A (C/C0)^-gamma is parametrised: by E, A, gamma, or "anchored" by its
-# value at C0 and its drop over the decade below (surfaces.ValleyForm.at_levels)
+# value at C0 and its drop over the decade below (surfaces.ValleyForm.at_levels); either "flexible": plus a
+# shrunk piecewise-linear bend in log C below the runs' top, shared by the levels (surfaces.ValleyForm)
 ANCHORED_FRONTIER = "anchored"
-FRONTIERS = ("power", ANCHORED_FRONTIER)
+FLEXIBLE_FRONTIERS = {"flexible": "power", "anchored-flexible": ANCHORED_FRONTIER}  # name: its power law's
+FRONTIERS = ("power", ANCHORED_FRONTIER, *FLEXIBLE_FRONTIERS)
 DEFAULT_FRONTIER = "power"
 # a discrepancy of log r* from its law along log C (surfaces.ValleyForm): none, or hinges below the top of
 # the runs' compute, shrunk together, so that the data say over which compute the law holds
@@ -34,3 +36,8 @@ def discrepancy_of(form: str, discrepancy: str) -> str:
     """The discrepancy a fit has: ``discrepancy``, or none for the two-term form, whose r* is no law to
     bend from (it comes from the first-order condition of its surface)."""
     return NO_DISCREPANCY if form == TWO_TERM_FORM else discrepancy
+
+
+def frontier_law(frontier: str) -> str:
+    """How ``frontier``'s power law is parametrised ("power" or "anchored"), with or without its bends."""
+    return FLEXIBLE_FRONTIERS.get(frontier, frontier)

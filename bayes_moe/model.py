@@ -39,8 +39,8 @@ from bayes_moe import arch, laws, sampling, surfaces
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity
 from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY,
-                             DISCREPANCIES, FORM_CHOICES, FORMS, FRONTIERS, HINGES_DISCREPANCY, IMPLIED_PENALTY,
-                             PENALTIES, TWO_TERM_FORM, discrepancy_of, penalty_of)
+                             DISCREPANCIES, FORM_CHOICES, FORMS, FRONTIERS, IMPLIED_PENALTY, PENALTIES, TWO_TERM_FORM,
+                             discrepancy_of, penalty_of)
 
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at one level, are replicates
@@ -117,17 +117,11 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
     _check_discrepancy(discrepancy)
     discrepancy = discrepancy_of(form, discrepancy)
     surface = surfaces.form(form, penalty, frontier, discrepancy)
-    with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs), **_knot_coords(discrepancy)}) as pymc_model:
+    with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs), **_knot_coords(surface)}) as pymc_model:
         data = {name: pm.Data(name, value, dims="run") for name, value in run_data(runs, levels, pivot).items()}
         x_levels = laws.centred_log_active(np.asarray(levels))  # a constant of the structure (levels are in its key)
         variables = surface.declare()
-        if discrepancy == HINGES_DISCREPANCY:
-            log_c = data["log_compute"].get_value()
-            knots = surfaces.hinge_knots(log_c)
-            offsets, tilts = surfaces.hinge_projection(knots, log_c)
-            variables.update(knots=pm.Data("knots", knots, dims="knot"),
-                             hinge_offsets=pm.Data("hinge_offsets", offsets, dims="knot"),
-                             hinge_tilts=pm.Data("hinge_tilts", tilts, dims="knot"))
+        variables.update(_knot_data(surface, data["log_compute"].get_value()))
         levels_q = surface.at_levels(variables, x_levels, pt)
         for name, value in surface.reported(levels_q, pt).items():
             pm.Deterministic(name, value, dims="sparsity")
@@ -171,9 +165,19 @@ def _check_discrepancy(discrepancy: str) -> None:
         raise InputError(f"discrepancy {discrepancy!r}: choose one of {', '.join(DISCREPANCIES)}")
 
 
-def _knot_coords(discrepancy: str) -> dict:
-    """The model's ``knot`` coordinate where the discrepancy has knots."""
-    return {"knot": list(range(surfaces.HINGE_SEGMENTS - 1))} if discrepancy == HINGES_DISCREPANCY else {}
+def _knot_coords(surface: surfaces.Form) -> dict:
+    """The model's ``knot`` coordinate where the surface bends along compute (discrepancy, flexible frontier)."""
+    return {"knot": list(range(surfaces.HINGE_SEGMENTS - 1))} if surface.knots_data else {}
+
+
+def _knot_data(surface: surfaces.Form, log_c) -> dict:
+    """The knots' data the surface reads (``surfaces.KNOT_ATTRS``), from the runs' ``log_c``: the knots
+    (``surfaces.hinge_knots``; the discrepancy and the frontier bend at the same ones) and the hinges'
+    lines over the runs (``surfaces.hinge_projection``)."""
+    knots = surfaces.hinge_knots(log_c)
+    offsets, tilts = surfaces.hinge_projection(knots, log_c)
+    values = {"knots": knots, "hinge_offsets": offsets, "hinge_tilts": tilts, "frontier_knots": knots}
+    return {name: pm.Data(name, values[name], dims="knot") for name in surface.knots_data}
 
 
 def run_data(runs: xr.Dataset, levels, pivot: float = laws.PIVOT) -> dict:
@@ -226,7 +230,7 @@ def form_attrs(form: str, penalty: str, frontier: str = DEFAULT_FRONTIER, discre
     list of names, so that queries need not guess the form from the draws."""
     discrepancy = discrepancy_of(form, discrepancy)
     surface = surfaces.form(form, penalty, frontier, discrepancy)
-    with pm.Model(coords={"sparsity": [0.0], **_knot_coords(discrepancy)}):
+    with pm.Model(coords={"sparsity": [0.0], **_knot_coords(surface)}):
         names = list(surface.declare())
     return {"form": form, "penalty": penalty, "frontier": frontier, "discrepancy": discrepancy,
             "model_version": MODEL_VERSION,
@@ -293,9 +297,8 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pi
     idata.attrs.update({
         "pivot": float(pivot), "s_ref": laws.S_REF, "sparsity_levels": list(levels),
         **form_attrs(form, penalty, frontier, discrepancy),
-        **({f"discrepancy_{name}": [float(t) for t in model[data].get_value()]
-            for name, data in (("knots", "knots"), ("offsets", "hinge_offsets"), ("tilts", "hinge_tilts"))}
-           if discrepancy == HINGES_DISCREPANCY else {}),
+        **{attr: [float(t) for t in model[data].get_value()]
+           for data, attr in surfaces.KNOT_ATTRS.items() if data in model.named_vars},
         "sampler": options["sampler"], "seed": options["seed"], "n_runs": int(runs.sizes["run"]),
         "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""),
         **{k: (int(v) if isinstance(v, bool) else v) for k, v in report.items()},

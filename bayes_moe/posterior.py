@@ -245,10 +245,9 @@ def _parameters_at(idata, sparsity: np.ndarray, index: np.ndarray, x: np.ndarray
             parameters[name] = per_level(name, np.exp(_line_through_levels(level_logs, x_levels, x)))
         else:  # shared by every level: (sample, 1), or (sample, 1, knot) along the discrepancy's knots
             parameters[name] = draws[name].transpose("sample", ...).values[:, None]
-    if "discrepancy_knots" in idata.attrs:  # the hinges' knots and lines over the runs (model.build_model)
-        parameters.update({data: np.atleast_1d(np.asarray(idata.attrs[f"discrepancy_{name}"], float))
-                           for name, data in (("knots", "knots"), ("offsets", "hinge_offsets"),
-                                              ("tilts", "hinge_tilts"))})
+    # the knots of the discrepancy and of a flexible frontier, and the hinges' lines over the runs (model.build_model)
+    parameters.update({data: np.atleast_1d(np.asarray(idata.attrs[attr], float))
+                       for data, attr in surfaces.KNOT_ATTRS.items() if attr in idata.attrs})
     return parameters
 
 

@@ -15,6 +15,8 @@ Worlds (``law``):
                   (log r* per decade) and the frontier bends up by ``frontier_bend`` (nats per decade), as
                   short runs deviated on the measured campaigns (issue #17): a law that holds only at
                   large compute, so data below ``bend_compute`` mislead a model that assumes it everywhere.
+                  Each bend is a parameter of either sign ([world] table, ``World(...)``): ``frontier_bend``
+                  0.2 is a kink no power law in compute follows (benchmarks/frontier.py), < 0 a concave one.
 Noise is Student-t (``nu`` degrees of freedom, scale ``noise``) or Gaussian, from a seeded generator.
 
 Reproducible data set (the demo's runs.csv)::

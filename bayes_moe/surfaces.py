@@ -31,6 +31,13 @@ beta_r 480-560, r-hat up to 1.015 on four data sets); orthogonal, the same funct
 with every tail ESS above 1,100 at half the time. The queries' ``log_alpha`` and ``beta`` (and the
 reported ``alpha_r``, ``beta_r``) are the top law's, so r* at C0 is still ``alpha_r`` when C0 is at the
 top of the runs or above.
+
+A **flexible frontier** (``frontier = "flexible"`` or ``"anchored-flexible"``) bends the same way, in
+loss: ``sum_j u_j max(0, t_j - l)`` added to the power law, at the same knots, shared by every level,
+``u_j ~ Normal(0, FRONTIER_BEND_SCALE)``: a piecewise-linear penalised spline in log C whose changes of
+slope are shrunk towards 0 (the power law), zero from the top knot up, so that the power law
+fitted to the top of the runs is the frontier beyond them. A bend the power law cannot follow then stays
+in the frontier instead of leaking into the valley, r* and sigma.
 """
 
 from __future__ import annotations
@@ -40,8 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_moe import laws
-from bayes_moe.forms import (ANCHORED_FRONTIER, DEFAULT_DISCREPANCY, DEFAULT_FRONTIER, HINGES_DISCREPANCY,
-                             SIGNED_FORM, TWO_TERM_FORM)
+from bayes_moe.forms import (ANCHORED_FRONTIER, DEFAULT_DISCREPANCY, DEFAULT_FRONTIER, FLEXIBLE_FRONTIERS,
+                             HINGES_DISCREPANCY, SIGNED_FORM, TWO_TERM_FORM, frontier_law)
 
 SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
 SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
@@ -50,7 +57,16 @@ HINGE_SEGMENTS = 4  # discrepancy: the runs' range of log C cut in this many, a 
 # world (seed 0) 0.1 widened r*'s 90% interval at 1e21 by 65% (r-hat 1.015), HalfCauchy(0.02) by 28% (4
 # divergences), HalfNormal(0.03) by 20%, and still covered the bending world's r* at 1e20 and 1e21
 HINGE_SCALE = 0.03
-ALONG_COMPUTE = ("knots", "bend_weights")  # quantities along the knots of compute, not per sparsity level
+# frontier "flexible": the Normal prior's sd of each of the frontier's bends, a change of its slope in nats per
+# unit of log C at a knot (the bending world's 0.05 nats per decade is 0.022, its 0.2 is 0.087). One fixed scale:
+# under a shared HalfNormal(0.05) scale, non-centred, a bend the data pin at 0.083 and two near 0 made a
+# funnel of scale and weights (r-hat 1.04, bulk ESS 155 on the scale; the bent world of the tests, seed 0)
+FRONTIER_BEND_SCALE = 0.05
+# quantities along the knots of compute, not per sparsity level
+ALONG_COMPUTE = ("knots", "bend_weights", "frontier_knots", "frontier_bends")
+# the knots' data of a fit (model.build_model), as the posterior's attrs keep them: {data name: attr name}
+KNOT_ATTRS = {"knots": "discrepancy_knots", "hinge_offsets": "discrepancy_offsets", "hinge_tilts": "discrepancy_tilts",
+              "frontier_knots": "frontier_knots"}
 
 
 def hinge_knots(log_c) -> np.ndarray:
@@ -122,6 +138,11 @@ class Form:
         """``d log r* / d log C`` at ``log_c``."""
         raise NotImplementedError
 
+    @property
+    def knots_data(self) -> tuple:
+        """The names of the knots' data the form reads (``KNOT_ATTRS``): none unless it bends along compute."""
+        return ()
+
 
 @dataclass(frozen=True)
 class ValleyForm(Form):
@@ -132,13 +153,13 @@ class ValleyForm(Form):
         log beta     = b0 + b1 x + sigma_beta z_beta                  (beta itself in the signed form)
                        (+ sum_j tau z_bend_j max(0, t_j - l), discrepancy "hinges"; the line above is
                         then the runs' average law, less the hinges' lines: module docstring)
-        L_opt        = E + A (C/C0)^-gamma
+        L_opt        = E + A (C/C0)^-gamma  (+ sum_j u_j max(0, t_j - l), frontier "flexible", u_j ~ N(0, 0.05))
         valley       = (C/C0)^-eta [kappa_left d^2 (d < 0), kappa_right d^2 (d > 0)],  d = log r - log r*
     """
 
     @property
     def roles(self) -> dict:
-        frontier = ("L_pivot", "drop") if self.frontier == ANCHORED_FRONTIER else ("A",)
+        frontier = ("L_pivot", "drop") if frontier_law(self.frontier) == ANCHORED_FRONTIER else ("A",)
         return {"deviation": ("z_alpha", "z_beta"), "unpooled": frontier}
 
     def declare(self) -> dict:
@@ -167,12 +188,15 @@ class ValleyForm(Form):
             v["curvature"] = pm.Normal("curvature", 0.0, 0.05)
         # the frontier, the lowest loss at each compute, per level unpooled (each frontier is pinned by
         # many runs, and a hierarchy whose spread the data put near zero makes a funnel)
-        if self.frontier == ANCHORED_FRONTIER:
+        if frontier_law(self.frontier) == ANCHORED_FRONTIER:
             # by what the runs pin: its value at C0 and its drop over the decade below, per level
             v.update(L_pivot=pm.Normal("L_pivot", 3.0, 3.0, dims="sparsity"),
                      drop=pm.LogNormal("drop", np.log(0.3), 1.5, dims="sparsity"))
         else:
             v.update(E=pm.HalfNormal("E", 3.0), A=pm.LogNormal("A", 0.0, 1.5, dims="sparsity"))
+        if self.frontier in FLEXIBLE_FRONTIERS:
+            # its bends below the top of the runs' compute (module docstring), non-centred
+            v["frontier_bends"] = pm.Normal("frontier_bends", 0.0, FRONTIER_BEND_SCALE, dims="knot")
         v.update(gamma=pm.LogNormal("gamma", np.log(0.2), 0.7), kappa=pm.LogNormal("kappa", np.log(0.05), 1.0))
         if self.penalty == "asymmetric":
             v["kappa_skew"] = pm.Normal("kappa_skew", 0.0, 1.0)  # log(kappa_right / kappa_left)
@@ -188,7 +212,7 @@ class ValleyForm(Form):
     def at_levels(self, v, x, xp):
         log_alpha = v["a0"] + v["a1"] * x + v["sigma_alpha"] * v["z_alpha"]
         beta_line = v["b0"] + v["b1"] * x + v["sigma_beta"] * v["z_beta"]
-        if self.frontier == ANCHORED_FRONTIER:
+        if frontier_law(self.frontier) == ANCHORED_FRONTIER:
             # E, A from the frontier's value at C0 and its drop over the decade below: over one or two
             # decades of compute E, A and gamma lie on a curved ridge (only the frontier's level and
             # slope are pinned), which these coordinates straighten, with E per level
@@ -212,11 +236,13 @@ class ValleyForm(Form):
              "kappa_left": kappa_left, "kappa_right": kappa_right, "kappa_exponent": v["kappa_exponent"]}
         if self.discrepancy == HINGES_DISCREPANCY:
             q.update(knots=v["knots"], bend_weights=bend_weights)
+        if self.frontier in FLEXIBLE_FRONTIERS:
+            q.update(frontier_knots=v["frontier_knots"], frontier_bends=v["frontier_bends"])
         return q
 
     def reported(self, q, xp):
         levels = {"alpha_r": xp.exp(q["log_alpha"]), "beta_r": q["beta"]}
-        if self.frontier == ANCHORED_FRONTIER:
+        if frontier_law(self.frontier) == ANCHORED_FRONTIER:
             levels.update(E=q["E"], A=q["A"])
         return levels
 
@@ -232,9 +258,21 @@ class ValleyForm(Form):
             return law
         return law + (q["bend_weights"] * hinge_slopes(q["knots"], log_c, xp)).sum(-1)
 
+    @property
+    def knots_data(self) -> tuple:
+        return ((("knots", "hinge_offsets", "hinge_tilts") if self.discrepancy == HINGES_DISCREPANCY else ())
+                + (("frontier_knots",) if self.frontier in FLEXIBLE_FRONTIERS else ()))
+
+    def frontier_loss(self, q, log_c, xp):
+        """The lowest mean loss at ``log_c``: the power law, plus the flexible frontier's bends."""
+        power = laws.frontier(q["E"], q["A"], q["gamma"], xp.exp(log_c))
+        if self.frontier not in FLEXIBLE_FRONTIERS:
+            return power
+        return power + (q["frontier_bends"] * hinges(q["frontier_knots"], log_c, xp)).sum(-1)
+
     def mean_loss(self, q, log_r, log_c, xp):
         relative = xp.exp(log_c)  # C / C0
-        return (laws.frontier(q["E"], q["A"], q["gamma"], relative)
+        return (self.frontier_loss(q, log_c, xp)
                 + laws.valley(log_r - self.log_r_star(q, log_c, xp), relative, q["kappa_left"], q["kappa_right"],
                               q["kappa_exponent"]))
 

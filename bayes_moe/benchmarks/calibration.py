@@ -37,8 +37,21 @@ CASES = (("paper", "power", "asymmetric"), ("asymmetric", "power", "asymmetric")
 QUERIES = {"inside (1e18)": 1e18, "beyond (1e20)": 1e20, "beyond (1e21)": 1e21}
 
 
-def run_case(law: str, form: str, penalty: str, seeds, discrepancy: str = DEFAULT_DISCREPANCY) -> dict:
+def interval_scores(world: simulate.World, idata) -> dict:
+    """Of one fit, at each query's compute and the paper's four sparsities: whether the 90% interval of r*
+    holds the world's truth (``hit``), its half-width and the median's error, both relative to r*."""
     sparsity = np.array(laws.PAPER_SPARSITIES)
+    scores = {}
+    for name, compute in QUERIES.items():
+        truth = np.exp(world.log_r_star(compute, sparsity))
+        interval = posterior.r_star(idata, compute, sparsity)
+        lower, median, upper = (interval[k].values for k in ("lower", "median", "upper"))
+        scores[name] = {"hit": ((lower <= truth) & (truth <= upper)).tolist(),
+                        "half-width": ((upper - lower) / (2 * median)).tolist(), "error": (median / truth - 1).tolist()}
+    return scores
+
+
+def run_case(law: str, form: str, penalty: str, seeds, discrepancy: str = DEFAULT_DISCREPANCY) -> dict:
     hits, widths, errors = ({name: [] for name in QUERIES} for _ in range(3))
     unconverged, seconds = {}, []
     for seed in seeds:
@@ -49,12 +62,10 @@ def run_case(law: str, form: str, penalty: str, seeds, discrepancy: str = DEFAUL
         seconds.append(time.perf_counter() - start)
         if not posterior.converged(idata):  # which criterion failed, per seed
             unconverged[seed] = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
-        for name, compute in QUERIES.items():
-            truth = np.exp(world.log_r_star(compute, sparsity))
-            interval = posterior.r_star(idata, compute, sparsity)
-            hits[name] += list((interval["lower"].values <= truth) & (truth <= interval["upper"].values))
-            widths[name] += list((interval["upper"].values - interval["lower"].values) / (2 * interval["median"].values))
-            errors[name] += list(interval["median"].values / truth - 1)
+        for name, score in interval_scores(world, idata).items():
+            hits[name] += score["hit"]
+            widths[name] += score["half-width"]
+            errors[name] += score["error"]
     return {"world": law, "form": form, "penalty": penalty, "discrepancy": discrepancy_of(form, discrepancy),
             "datasets": len(seeds), "seeds": [int(seeds[0]), int(seeds[-1])],
             "unconverged": len(unconverged),

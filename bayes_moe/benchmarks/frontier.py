@@ -1,11 +1,16 @@
 """How far the fitted frontier (the lowest loss reachable at each compute) and the runs' residuals stray
-from a world's truth, per compute: the frontier's flexibility measured (docs/model.md). For each model
-(the law of r* alone, and with the hinged discrepancy, the default) and each of N seeds: simulate the demo design, fit
-at the CLI's defaults, and record at each of its computes the posterior median frontier less the true
-one and the mean residual of the runs (observed loss less the posterior mean loss), over the four
-sparsities. A frontier that follows the data has both near 0 (the noise's scale is 0.01 nats).
+from a world's truth, per compute, and what that does to r*: the frontier's flexibility measured
+(docs/model.md, "The frontier's flexibility"). For each frontier (``forms.FRONTIERS``: the power law and the
+flexible one by default) and each of N seeds: simulate the demo design, fit at the CLI's defaults with that
+frontier, and record at each of its computes the posterior median frontier less the true one and the mean
+residual of the runs (observed loss less the posterior mean loss) over the four sparsities; the 90%
+intervals of r* at 1e18, 1e20 and 1e21 against the truth (``calibration.interval_scores``); the sampler's
+diagnostics and the fit's CPU seconds. A frontier that follows the data has both errors near 0 (the
+noise's scale is 0.01 nats). The bending world's bends are parameters (``--frontier-bend`` nats per decade
+below ``--bend-compute``, either sign; ``--r-star-bend`` log r* per decade). The files are rewritten after
+every fit, so that a long run leaves the fits it finished.
 
-    nice python -m bayes_moe.benchmarks.frontier [--world bending] [--datasets 3] [--name NAME]
+    nice python -m bayes_moe.benchmarks.frontier [--world bending] [--frontier-bend 0.2] [--datasets 3] [--name NAME]
 """
 
 from __future__ import annotations
@@ -17,15 +22,21 @@ import numpy as np
 
 from bayes_moe import laws, model, posterior, simulate
 from bayes_moe.benchmarks import write_results
-from bayes_moe.forms import DISCREPANCIES
+from bayes_moe.benchmarks.calibration import QUERIES, interval_scores
+from bayes_moe.forms import FRONTIERS
 
 SPARSITY = np.array(laws.PAPER_SPARSITIES)
+COMPARED = ("power", "flexible")
+DIAGNOSTICS = ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")
 
 
-def frontier_errors(world: simulate.World, discrepancy: str) -> dict:
-    """The fit's frontier error and mean residual (nats) at each of the demo's computes, averaged over sparsity."""
+def frontier_scores(world: simulate.World, frontier: str) -> dict:
+    """One fit's frontier error and mean residual (nats) at each of the demo's computes, averaged over
+    sparsity; its r* intervals' scores (``interval_scores``), diagnostics and CPU seconds."""
     runs = simulate.sweep_dataset(world)
-    idata = model.fit(runs, discrepancy=discrepancy, seed=world.seed, progressbar=False)
+    cpu_start = time.process_time()
+    idata = model.fit(runs, frontier=frontier, seed=world.seed, progressbar=False)
+    cpu_seconds = time.process_time() - cpu_start
     errors, residuals = [], []
     for compute in simulate.DEMO_COMPUTES:
         true_frontier = world.mean_loss(np.exp(world.log_r_star(compute, SPARSITY)), compute, SPARSITY)
@@ -33,32 +44,75 @@ def frontier_errors(world: simulate.World, discrepancy: str) -> dict:
         at = runs["compute"].values == compute
         fitted = posterior.loss_draws(idata, runs["r"].values[at], compute, runs["sparsity"].values[at]).mean("sample")
         residuals.append(float(np.mean(runs["loss"].values[at] - fitted.values)))
-    return {"frontier error": errors, "mean residual": residuals, "converged": posterior.converged(idata)}
+    return {"frontier error": errors, "mean residual": residuals, "r_star": interval_scores(world, idata),
+            "converged": posterior.converged(idata), "cpu seconds": cpu_seconds,
+            **{key: idata.attrs[key] for key in DIAGNOSTICS}}
+
+
+def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: float) -> str:
+    """The record: per compute, the median over data sets of the frontier error and mean residual; per
+    frontier, r*'s coverage, half-width and error at the queries, the fits' diagnostics and CPU seconds."""
+    results = {frontier: fits for frontier, fits in results.items() if fits}
+    computes = " | ".join(f"{c:.2g}" for c in simulate.DEMO_COMPUTES)
+    per_compute = "\n".join(f"| {frontier} | {key} | " + " | ".join(f"{np.median(column):+.4f}" for column in
+                                                                   zip(*(fit[key] for fit in fits))) + " |"
+                            for frontier, fits in results.items() for key in ("frontier error", "mean residual"))
+    queries = " / ".join(f"{c:.0e}" for c in QUERIES.values())
+    rows = []
+    for frontier, fits in results.items():
+        scores = {name: {key: sum((fit["r_star"][name][key] for fit in fits), []) for key in ("hit", "half-width", "error")}
+                  for name in QUERIES}
+        rows.append(f"| {frontier} | {len(fits)} | {sum(not fit['converged'] for fit in fits)} | "
+                    f"{max(fit['max_rhat'] for fit in fits):.3f} | {min(fit['min_ess_bulk'] for fit in fits):.0f} / "
+                    f"{min(fit['min_ess_tail'] for fit in fits):.0f} | {sum(fit['divergences'] for fit in fits)} | "
+                    + " / ".join(f"{np.mean(s['hit']):.0%}" for s in scores.values()) + " | "
+                    + " / ".join(f"{np.median(s['half-width']):.1%}" for s in scores.values()) + " | "
+                    + " / ".join(f"{np.median(np.abs(s['error'])):.1%}" for s in scores.values()) + " | "
+                    + f"{np.median([fit['cpu seconds'] for fit in fits]):.1f} |")
+    bends = (f" (frontier_bend {world.frontier_bend:+g} nats and r_star_bend {world.r_star_bend:+g} log r* per decade "
+             f"below {world.bend_compute:.0e} FLOPs)" if world.law == "bending" else "")
+    return (f"# The fitted frontier against the {world.law} world's{bends}\n\n"
+            f"Demo design, CLI defaults but the frontier. Per compute: the median over data sets of the mean over "
+            f"the four sparsities, nats: the posterior median frontier less the truth, and the runs' observed "
+            f"less posterior mean loss.\n\n| frontier | quantity | {computes} |\n|---|---|"
+            + "---|" * len(simulate.DEMO_COMPUTES) + f"\n{per_compute}\n\n"
+            f"r*'s 90% intervals at {queries} FLOPs (4 sparsities per data set): coverage, median relative "
+            f"half-width, median absolute relative error; the fits' worst diagnostics and median CPU seconds "
+            f"(compilation in the first fit of each frontier).\n\n| frontier | fits | unconverged | max r-hat | "
+            f"min bulk / tail ESS | divergences | coverage | half-width | error | CPU s per fit |\n"
+            f"|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+            + f"\n\n{seconds:.0f} s wall, {cpu_seconds:.0f} CPU s in all, this shared 2-core machine")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", default="bending", choices=simulate.LAWS)
+    parser.add_argument("--frontier-bend", type=float, default=simulate.World.frontier_bend,
+                        help="bending world: nats added to the frontier per decade below --bend-compute (either sign)")
+    parser.add_argument("--r-star-bend", type=float, default=simulate.World.r_star_bend,
+                        help="bending world: log r* added per decade below --bend-compute")
+    parser.add_argument("--bend-compute", type=float, default=simulate.World.bend_compute)
+    parser.add_argument("--frontiers", nargs="+", default=list(COMPARED), choices=FRONTIERS)
     parser.add_argument("--datasets", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--name", default=None, help="result files experiments/benchmarks/NAME.json|md "
                                                      "(default: frontier_WORLD)")
     args = parser.parse_args(argv)
+    if args.datasets < 1 or args.first_seed < 0 or not args.bend_compute > 0:
+        parser.error(f"need --datasets >= 1, --first-seed >= 0 and --bend-compute > 0, got {args.datasets}, "
+                     f"{args.first_seed} and {args.bend_compute}")
+    bends = dict(frontier_bend=args.frontier_bend, r_star_bend=args.r_star_bend, bend_compute=args.bend_compute)
+    worlds = [simulate.World(law=args.world, seed=seed, **bends)
+              for seed in range(args.first_seed, args.first_seed + args.datasets)]
     start, cpu_start = time.perf_counter(), time.process_time()
-    results = {d: [frontier_errors(simulate.World(law=args.world, seed=seed), d) for seed in range(args.datasets)]
-               for d in DISCREPANCIES}
-    computes = " | ".join(f"{c:.2g}" for c in simulate.DEMO_COMPUTES)
-    rows = "\n".join(f"| {d} | {key} | " + " | ".join(f"{np.median(column):+.4f}" for column in
-                                                   zip(*(fit[key] for fit in fits))) + " |"
-                     for d, fits in results.items() for key in ("frontier error", "mean residual"))
-    converged = {d: sum(fit["converged"] for fit in fits) for d, fits in results.items()}
-    markdown = (f"# The fitted frontier against the {args.world} world's, per compute\n\nMedian over {args.datasets} "
-                f"data sets (demo design, CLI defaults) of the mean over the four sparsities, nats: the posterior "
-                f"median frontier less the truth, and the runs' observed less posterior mean loss.\n\n"
-                f"| discrepancy of r* | quantity | {computes} |\n|---|---|" + "---|" * len(simulate.DEMO_COMPUTES)
-                + f"\n{rows}\n\nconverged fits: {converged}; {time.perf_counter() - start:.0f} s wall, "
-                f"{time.process_time() - cpu_start:.0f} CPU s, this shared 2-core machine")
-    write_results(args.name or f"frontier_{args.world}", {"world": args.world, "datasets": args.datasets,
-                                                         "results": results}, markdown)
+    results = {frontier: [] for frontier in args.frontiers}
+    for world in worlds:
+        for frontier in args.frontiers:
+            results[frontier].append(frontier_scores(world, frontier))
+            write_results(args.name or f"frontier_{args.world}",
+                          {"world": repr(worlds[0]), "datasets": args.datasets, "first_seed": args.first_seed,
+                           "results": results},
+                          markdown(worlds[0], results, time.perf_counter() - start, time.process_time() - cpu_start))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""The flexible frontier (``frontier = "flexible"``, surfaces.py): the power law plus shrunk bends in log C
+below the top of the runs' compute, shared by the levels, so that a frontier the power law cannot follow
+does not leak into the valley and r*."""
+
+import numpy as np
+import pytest
+
+from bayes_moe import config, forms, laws, model, posterior, simulate, surfaces
+from conftest import R_GRID, RECOVERY, assert_near_truth
+
+SPARSITY = np.array(laws.PAPER_SPARSITIES)
+BENT = dict(law="bending", frontier_bend=0.2, r_star_bend=0.0)  # r* follows the law; the frontier bends up below 1e18
+
+
+def test_the_frontier_bends_below_its_knots_only():
+    form = surfaces.form("power", "asymmetric", frontier="flexible", discrepancy="none")
+    knots = np.array([-1.0, -2.0, -3.0])
+    q = {"E": 1.7, "A": np.array([[1.2]]), "gamma": 0.2, "frontier_knots": knots,
+         "frontier_bends": np.array([[0.1, 0.0, -0.05]])[:, None]}  # (sample, point, knot), shared by levels
+    log_c = np.array([0.5, -1.0, -2.5, -4.0])
+    power = 1.7 + 1.2 * np.exp(-0.2 * log_c)
+    bend = 0.1 * np.maximum(-1.0 - log_c, 0) - 0.05 * np.maximum(-3.0 - log_c, 0)
+    np.testing.assert_allclose(form.frontier_loss(q, log_c, np)[0], power + bend)
+    assert form.knots_data == ("frontier_knots",)
+    assert surfaces.form("power", "asymmetric").knots_data == ("knots", "hinge_offsets", "hinge_tilts")
+
+
+def test_flexible_frontiers_keep_their_power_laws_parametrisation():
+    assert forms.frontier_law("flexible") == "power" and forms.frontier_law("anchored-flexible") == "anchored"
+    attrs = model.form_attrs("power", "asymmetric", frontier="anchored-flexible")
+    assert {"L_pivot", "drop", "frontier_bends", "bend_scale"} <= set(attrs["law_variables"].split())
+    assert attrs["unpooled_variables"] == "L_pivot drop"
+
+
+def test_campaign_model_section_names_the_flexible_frontier(tmp_path):
+    (tmp_path / "campaign.toml").write_text('[model]\nfrontier = "flexible"\n')
+    assert config.load_campaign(tmp_path).frontier == "flexible"
+
+
+@pytest.fixture(scope="module")
+def fits():
+    """The power and the flexible frontier fitted to a world whose frontier bends up by 0.2 nats per decade
+    below 1e18 FLOPs (r* on the paper's law), the demo's five computes 1e17..1e19."""
+    world = simulate.World(seed=3, **BENT)
+    runs = simulate.sweep_dataset(world, r_grid=R_GRID)
+    return world, runs, {frontier: model.fit(runs, frontier=frontier, seed=3, **RECOVERY)
+                         for frontier in ("power", "flexible")}
+
+
+def _residuals_by_compute(idata, runs):
+    """The runs' mean residual (observed less posterior mean loss) at each compute, nats."""
+    residuals = []
+    for compute in simulate.DEMO_COMPUTES:
+        at = runs["compute"].values == compute
+        fitted = posterior.loss_draws(idata, runs["r"].values[at], compute, runs["sparsity"].values[at]).mean("sample")
+        residuals.append(float(np.mean(runs["loss"].values[at] - fitted.values)))
+    return np.array(residuals)
+
+
+@pytest.mark.slow  # two recovery fits, one of a structure no other file compiles (~60 CPU s with its compilation)
+def test_a_bent_frontier_is_followed_by_the_flexible_fit_and_not_by_the_power_law(fits):
+    world, runs, idata = fits
+    flexible, power = (np.abs(_residuals_by_compute(idata[f], runs)) for f in ("flexible", "power"))
+    assert flexible.max() < 0.004, f"flexible frontier: residuals by compute {flexible}"
+    assert power.max() > 0.01, f"power frontier: residuals by compute {power}"  # the bend it cannot follow
+    truth = world.mean_loss(np.exp(world.log_r_star(1e17, SPARSITY)), 1e17, SPARSITY)
+    assert_near_truth(posterior.frontier_draws(idata["flexible"], 1e17, SPARSITY).values, truth, "frontier at 1e17")
+
+
+@pytest.mark.slow
+def test_a_bent_frontier_leaks_into_r_star_under_the_power_law_only(fits):
+    world, _, idata = fits
+    truth = world.log_r_star(1e20, SPARSITY)
+    assert_near_truth(posterior.log_r_star_draws(idata["flexible"], 1e20, SPARSITY).values, truth, "log r* at 1e20")
+    interval = posterior.r_star(idata["power"], 1e20, SPARSITY)
+    missed = (np.exp(truth) < interval["lower"].values) | (np.exp(truth) > interval["upper"].values)
+    assert missed.any(), "the power frontier's r* intervals at 1e20 all cover a world it cannot follow"
