@@ -15,6 +15,9 @@
 #   BASE=.prev bash experiments/gpu_node/session.sh ddp-ab 560   # on 4 GPUs: the DDP record's run (seed 0, 300 steps)
 #       on 2 GPUs with the baseline tree BASE, then with this tree on 2 and on 1 (GPUs 0, 1), beside #16's lr sweep
 #       at 1e16 (compiled, lr 0.5-8x the rule's; GPUs 2, 3, two OpenMP threads a run)
+#   BASE=.prev bash experiments/gpu_node/session.sh ddp-side-by-side 480   # on 4 GPUs, the shipped sample: the
+#       GPUs' links and an all-reduce's bandwidth per pair, then the DDP record's run (seed 0, 300 steps, on 2
+#       GPUs then on 1) with BASE on GPUs 0, 1 and this tree on GPUs 2, 3 at the same time
 # The corpus: the pinned wheels, Ubuntu packages and English texts (experiments/corpus), ~50 s on 16 cores.
 # Everything a part writes is packed into $OUT/<part>.tgz (a call brings back at most 8 files).
 set -u
@@ -91,6 +94,20 @@ case $part in
     ddp="python3 -m bayes_moe.train.bench_ddp --steps 300 --seed 0"
     (cd "$BASE" && CUDA_VISIBLE_DEVICES=0,1 timeout 240 $ddp --out "$work/ddp_base.json") > "$work/ddp_base.log" 2>&1
     CUDA_VISIBLE_DEVICES=0,1 timeout $((limit - SECONDS)) $ddp --out "$work/ddp_this.json" > "$work/ddp_this.log" 2>&1
+    wait ;;
+  ddp-side-by-side)
+    limit=${2:?seconds}
+    : "${BASE:?set BASE to the baseline tree}"
+    nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
+    nvidia-smi topo -m > "$work/topo.txt" 2>&1
+    for pair in 0,1 2,3; do
+      CUDA_VISIBLE_DEVICES=$pair timeout 60 torchrun --nproc-per-node 2 experiments/gpu_node/allreduce.py \
+        >> "$work/allreduce.log" 2>&1
+    done
+    ddp="python3 -m bayes_moe.train.bench_ddp --steps 300 --seed 0"
+    (cd "$BASE" && CUDA_VISIBLE_DEVICES=0,1 timeout $((limit - SECONDS)) $ddp --out "$work/ddp_base.json") \
+      > "$work/ddp_base.log" 2>&1 &
+    CUDA_VISIBLE_DEVICES=2,3 timeout $((limit - SECONDS)) $ddp --out "$work/ddp_this.json" > "$work/ddp_this.log" 2>&1
     wait ;;
   *) echo "unknown part $part" >&2; exit 2 ;;
 esac
