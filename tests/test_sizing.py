@@ -132,8 +132,8 @@ def test_design_space_sizes_its_runs_from_compute():
 
 
 def test_rule_is_deepseeks_power_laws_in_compute():
-    assert hparams.learning_rate(1e17) == pytest.approx(0.5 * 0.3118 * 1e17**-0.125)
-    assert hparams.learning_rate(1e15) == pytest.approx(2.08e-3, rel=1e-2)
+    assert hparams.learning_rate(1e17) == pytest.approx(0.3118 * 1e17**-0.125)
+    assert hparams.learning_rate(1e15) == pytest.approx(4.16e-3, rel=1e-2)
     assert hparams.batch_tokens(1e18) == pytest.approx(0.2920 * 1e18**0.3271)
     assert hparams.batch_sequences(1e15, 2048) == 8  # 23.5k tokens: 11.5 sequences, a multiple of 8
     assert hparams.batch_sequences(1e19, 2048) == 8 * round(0.2920 * 1e19**0.3271 / 2048 / 8)
@@ -166,6 +166,12 @@ def test_trainer_takes_the_rule_for_ladder_shapes_and_the_preset_otherwise(tmp_p
     plan = loop._plan(runs[0], None, corpus, 1)
     assert (plan.config.batch_size, plan.config.lr) == (hparams.batch_sequences(3e15, 2048), hparams.learning_rate(3e15))
     assert loop._plan(runs[0], {"lr": 1e-3}, corpus, 1).config.lr == 1e-3  # a config still wins
+    # a campaign trained at another multiple of the rule keeps it; a set lr is taken as it is
+    assert loop._plan(runs[0], {"lr_scale": 0.5}, corpus, 1).config.lr == pytest.approx(0.5 * hparams.learning_rate(3e15))
+    assert loop._plan(runs[0], {"lr": 1e-3, "lr_scale": 0.5}, corpus, 1).config.lr == 1e-3
+    assert loop._plan(runs[1], {"lr_scale": 2.0}, corpus, 1).config.lr == 2.0 * arch.PRESETS["20M"].lr
+    with pytest.raises(InputError, match="lr_scale must be > 0"):
+        loop._plan(runs[0], {"lr_scale": 0}, corpus, 1)
     assert loop._plan(runs[1], None, corpus, 1).config.lr == arch.PRESETS["20M"].lr
 
 

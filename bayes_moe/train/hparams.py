@@ -10,10 +10,9 @@ over the full context (``M = 72 n_layer d^2 + 12 n_layer d l_seq``): that is our
 3 (C_A + C_E) tokens`` (docs/units.md), which for an MoE counts the active experts only. So the rule
 takes our compute as it is; the batch is rounded to whole sequences of ``n_ctx`` tokens, a multiple of
 ``BATCH_MULTIPLE`` sequences (so 1, 2, 4 or 8 processes split it). Below 1e17 FLOPs the rule is
-extrapolated, and there its learning rate was twice the best: experiments/lr_sweep found the best at half
-the rule's lr at 1e15 and 3e15 FLOPs (the rule's own lr 0.039 and 0.001 nats worse), so the lr is
-DeepSeek's times ``LR_SCALE``. Warmup: 5% of the steps but at least 100 where
-the steps allow (at most a quarter of them).
+extrapolated; experiments/lr_sweep found its lr the best of 0.25-4x at 1e15 and 1e16 FLOPs (half of it
+0.065 and 0.103 nats worse). A campaign trained at another multiple keeps it with the trainer setting
+``lr_scale``. Warmup: 5% of the steps but at least 100 where the steps allow (at most a quarter of them).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from bayes_moe import flops
 from bayes_moe.arch import MoEArch
 
 LR_COEF, LR_EXPONENT = 0.3118, -0.1250  # DeepSeek LLM eq. 1: eta_opt = 0.3118 C^-0.1250
-LR_SCALE = 0.5  # from experiments/lr_sweep (1e15, 3e15 FLOPs), whose runs trained with frozen routed experts: to re-measure
 BATCH_COEF, BATCH_EXPONENT = 0.2920, 0.3271  # B_opt = 0.2920 C^0.3271 tokens
 BATCH_MULTIPLE = 8  # sequences: the batch splits over 1, 2, 4 or 8 processes
 WARMUP_FRAC = 0.05
@@ -33,8 +31,8 @@ MAX_WARMUP_FRAC = 0.25
 
 
 def learning_rate(compute: float) -> float:
-    """DeepSeek LLM's optimal peak learning rate at ``compute`` training FLOPs, times ``LR_SCALE``."""
-    return LR_SCALE * LR_COEF * compute**LR_EXPONENT
+    """DeepSeek LLM's optimal peak learning rate at ``compute`` training FLOPs."""
+    return LR_COEF * compute**LR_EXPONENT
 
 
 def batch_tokens(compute: float) -> float:

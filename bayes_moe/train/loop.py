@@ -88,6 +88,8 @@ class TrainConfig:
     checkpoint_interval_s: float = 60.0
     compile: bool | None = None  # None: torch.compile on GPUs (eager where it fails), eager on CPUs
     seed: int = 0
+    # times the size rule's lr where no lr is set: a campaign keeps the multiple its runs trained at
+    lr_scale: float = 1.0
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -107,12 +109,13 @@ class TrainConfig:
                 raise InputError(f"trainer setting {name} must be a {'non-negative' if name == 'seed' else 'positive'} "
                                  f"integer, got {value!r}")
         for name in ("lr", "warmup_frac", "min_lr_ratio", "weight_decay", "beta2", "grad_clip", "aux_coef",
-                     "z_coef", "bias_rate", "checkpoint_interval_s"):
+                     "z_coef", "bias_rate", "checkpoint_interval_s", "lr_scale"):
             value = getattr(config, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise InputError(f"trainer setting {name} must be a finite number >= 0, got {value!r}")
-        if not config.lr > 0:
-            raise InputError(f"trainer setting lr must be > 0, got {config.lr!r}")
+        for name in ("lr", "lr_scale"):
+            if not getattr(config, name) > 0:
+                raise InputError(f"trainer setting {name} must be > 0, got {getattr(config, name)!r}")
         if config.compile not in (None, True, False):
             raise InputError(f"trainer setting compile must be true or false, got {config.compile!r}")
         return config
@@ -132,9 +135,12 @@ def default_settings(arch: MoEArch, compute: float) -> dict:
 
 
 def resolve_config(arch: MoEArch, compute: float, overrides: dict, world: int) -> TrainConfig:
-    """The one place a run's trainer settings come from: the size rule, then ``overrides`` (a config
-    file's keys, the run's own seed); every setting checked, including against ``world`` processes."""
+    """The one place a run's trainer settings come from: the size rule (its lr times ``lr_scale`` unless
+    ``overrides`` set the lr), then ``overrides`` (a config file's keys, the run's own seed); every setting
+    checked, including against ``world`` processes."""
     config = TrainConfig.from_dict({**default_settings(arch, compute), **overrides})
+    if "lr" not in overrides:
+        config = dataclasses.replace(config, lr=config.lr * config.lr_scale)
     check_world(config, world)
     return config
 

@@ -30,6 +30,7 @@ cp corpus/manifest.json "$work/corpus_manifest.json"
 wait  # the pool record, if any: every GPU free again
 echo "ladder starts at $SECONDS s" >> "$work/session.log"
 BAYES_MOE_CORPUS=$PWD/corpus timeout $((limit - SECONDS)) python3 -m bayes_moe.cli --workspace ladderws campaign \
+  --config experiments/h100_ladder/train.toml \
   --executor trainer --gpus all --execute-only > "$work/campaign.log" 2>&1
 echo "campaign exit $? at $SECONDS s" >> "$work/session.log"
 sleep 5  # children killed with the campaign (parent-death signal) are gone before the ledger is packed
