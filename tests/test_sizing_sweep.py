@@ -31,10 +31,24 @@ def test_plan_makes_the_sweep_and_the_smoke_campaign(tmp_path):
         assert run.tokens / run.n_active == pytest.approx(0.004, rel=arch.SIZE_TOLERANCE)
 
 
-def results(losses: dict[float, float], rule_lr: float = 1e-3) -> dict:
-    runs = [{"id": i, "status": "done", "loss": loss, "compute": 1e15, "n_active": 2_700_000, "lr": rule_lr * factor,
-             "lr_factor": factor} for i, (factor, loss) in enumerate(losses.items())]
+def results(losses: dict[float, float], rule_lr: float = 1e-3, r: float = 1.0) -> dict:
+    runs = [{"id": i, "status": "done", "loss": loss, "compute": 1e15, "r": r, "n_active": 2_700_000,
+             "lr": rule_lr * factor, "lr_factor": factor} for i, (factor, loss) in enumerate(losses.items())]
     return {"runs": {"sweep": runs, "smoke": []}}
+
+
+def test_a_sweep_over_r_sizes_one_architecture_per_r_and_judges_each(tmp_path):
+    jobs = lr_sweep.plan(tmp_path, factors=(1.0, 2.0), rs=(0.5, 2.0), smoke_runs=0, **TINY)
+    with Ledger.open(tmp_path / "sweep") as ledger:
+        sweep = ledger.runs(None)
+    assert len(jobs) == 4 and len({json.dumps(run.arch, sort_keys=True) for run in sweep}) == 2
+    assert sorted({round(run.r, 1) for run in sweep}) == [0.5, 2.0]
+    both = results({1.0: 3.30, 2.0: 3.20}, r=0.5)
+    both["runs"]["sweep"] += [{**run, "r": 2.0, "id": run["id"] + 2}
+                              for run in results({1.0: 3.30, 2.0: 3.31}, r=2.0)["runs"]["sweep"]]
+    sizes = lr_sweep.analyse(both)["sizes"]
+    assert [(size["r"], size["passed"]) for size in sizes] == [(0.5, False), (2.0, True)]  # its best lr moves with r
+    assert "r = 0.5" in lr_sweep.report_text(lr_sweep.analyse(both))
 
 
 @pytest.mark.parametrize("losses, passed, best_factor", [

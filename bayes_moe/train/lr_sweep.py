@@ -6,9 +6,9 @@ On the GPU machine (torch, botorch; no PyMC needed), from the repository root::
 
     python3 -m bayes_moe.train.lr_sweep run --out $OUT --time-limit 420
 
-plans two workspaces under ``--base`` (default /tmp/lr_sweep): ``sweep`` (per size: one ladder
-architecture at r = 1, S = 0.9538, trained at ``LR_FACTORS`` times the rule's lr, batch and warmup
-by the rule) and ``smoke`` (a campaign with ``tokens_per_param = 20`` whose first batch ``next``
+plans two workspaces under ``--base`` (default /tmp/lr_sweep): ``sweep`` (per compute and ``--r``: one
+ladder architecture, r = 1 and S = 0.9538 by default, trained at ``LR_FACTORS`` times the rule's lr, batch
+and warmup by the rule) and ``smoke`` (a campaign with ``tokens_per_param = 20`` whose first batch ``next``
 proposes by Sobol), trains every run through the trainer pool (``bayes_moe.executors.pool``:
 ``bayes-moe run ID --executor trainer`` children), ``--per-gpu`` at a time on each GPU (tiny models
 leave a GPU mostly idle), the sweep's runs and then the smoke campaign's, each longest first, and
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import math
 import os
@@ -69,27 +70,29 @@ class Job:
     seconds: float  # estimated
 
 
-def plan(base: Path, *, computes=SWEEP_COMPUTES, factors=LR_FACTORS, tokens_per_param=TOKENS_PER_PARAM,
+def plan(base: Path, *, computes=SWEEP_COMPUTES, factors=LR_FACTORS, rs=(SWEEP_R,), tokens_per_param=TOKENS_PER_PARAM,
          smoke_compute=SMOKE_COMPUTE, smoke_runs=SMOKE_RUNS, extra: dict | None = None) -> list[Job]:
-    """Create the ``sweep`` and ``smoke`` workspaces under ``base`` and return their runs as jobs.
-    ``extra`` trainer settings go to every run (the CPU test shrinks the batch and evaluation)."""
+    """Create the ``sweep`` and ``smoke`` workspaces under ``base`` and return their runs as jobs: one
+    architecture per compute and r in ``rs`` (does the best lr move with r, and so r*?), each at every
+    factor. ``extra`` trainer settings go to every run (the CPU test shrinks the batch and evaluation)."""
     from bayes_moe.design.proposals import propose_next  # BoTorch: only for the smoke campaign's batch
 
     base.mkdir(parents=True, exist_ok=True)
     extra = dict(extra or {})
     sweep = _workspace(base, "sweep", f"[space]\ntokens_per_param = {tokens_per_param!r}\n"
                                       f"compute = [{min(computes)!r}, {max(computes) * 1.0001!r}]\n"
-                                      f"r = [0.5, 2.0]\nsparsities = [{SWEEP_SPARSITY!r}]\n")
+                                      f"r = [{min(0.5, min(rs) / 2)!r}, {max(2.0, max(rs) * 2)!r}]\n"
+                                      f"sparsities = [{SWEEP_SPARSITY!r}]\n")
     jobs = []
     with Ledger.open(sweep) as ledger:
-        for compute in computes:
-            solved = arch.size_for_compute(SWEEP_R, compute, SWEEP_SPARSITY, tokens_per_param)
+        for compute, r in itertools.product(computes, rs):
+            solved = arch.size_for_compute(r, compute, SWEEP_SPARSITY, tokens_per_param)
             rule = hparams.learning_rate(compute)
             for factor in factors:
                 run_id = ledger.add_run(solved.r, compute, solved.sparsity, arch=solved.to_dict(),
                                         tokens=flops.tokens_for_compute(compute, solved.c_token),
                                         n_active=solved.n_active, n_total=solved.n_total,
-                                        label=f"lr x{factor:g}", metrics={"lr_factor": factor, "rule_lr": rule})
+                                        label=f"r {r:g} lr x{factor:g}", metrics={"lr_factor": factor, "rule_lr": rule})
                 # the rule's own run takes no lr: the trainer's default (train.hparams) is what is checked
                 jobs.append(_job(sweep, run_id, solved, compute, extra if factor == 1 else {**extra, "lr": rule * factor}))
     if not smoke_runs:
@@ -253,16 +256,17 @@ def _row(run) -> dict:
 
 
 def analyse(results: dict) -> dict:
-    """Per sweep size: the finished runs by lr, the best, the rule's, and the issue's check; the smoke
-    runs' losses and regime."""
+    """Per sweep size (compute and r): the finished runs by lr, the best, the rule's, and the issue's check;
+    the smoke runs' losses and regime."""
     sizes = {}
     for run in results["runs"].get("sweep", []):
-        sizes.setdefault(run["compute"], []).append(run)
+        sizes.setdefault((run["compute"], run["r"]), []).append(run)
     report = {"sizes": [], "smoke": [_smoke_row(run) for run in results["runs"].get("smoke", [])]}
-    for compute, runs in sorted(sizes.items()):
+    for (compute, r), runs in sorted(sizes.items()):
         done = sorted((run for run in runs if run["status"] == "done" and run["loss"] is not None), key=lambda run: run["lr"])
         rule = next((run for run in done if run.get("lr_factor") == 1.0), None)
-        entry = {"compute": compute, "n_active": runs[0]["n_active"], "runs": [(run["lr"], run["loss"]) for run in done],
+        entry = {"compute": compute, "r": r, "n_active": runs[0]["n_active"],
+                 "runs": [(run["lr"], run["loss"]) for run in done],
                  "unfinished": [run["id"] for run in runs if run["status"] != "done"]}
         if done and rule is not None:
             best = min(done, key=lambda run: run["loss"])
@@ -285,7 +289,7 @@ def _smoke_row(run: dict) -> dict:
 def report_text(report: dict) -> str:
     lines = []
     for size in report["sizes"]:
-        lines.append(f"C = {size['compute']:.3g} FLOPs, n_active = {size['n_active']:,}: "
+        lines.append(f"C = {size['compute']:.3g} FLOPs, r = {size['r']:.3g}, n_active = {size['n_active']:,}: "
                      + ", ".join(f"lr {lr:.3g} -> {loss:.4f}" for lr, loss in size["runs"]))
         if size["unfinished"]:
             lines.append(f"  unfinished runs: {size['unfinished']}")
@@ -314,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--device", choices=("cpu", "cuda"))
     run.add_argument("--computes", type=float, nargs="+", default=list(SWEEP_COMPUTES))
     run.add_argument("--factors", type=float, nargs="+", default=list(LR_FACTORS))
+    run.add_argument("--r", type=float, nargs="+", default=[SWEEP_R], help=f"expert-to-attention ratios ({SWEEP_R:g})")
     run.add_argument("--tokens-per-param", type=float, default=TOKENS_PER_PARAM)
     run.add_argument("--smoke-compute", type=float, nargs=2, default=list(SMOKE_COMPUTE))
     run.add_argument("--smoke-runs", type=int, default=SMOKE_RUNS)
@@ -334,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
         pool = sweep_pool(args.gpus, args.per_gpu, args.device)
     except InputError as error:
         parser.error(str(error))
-    jobs = plan(args.base, computes=args.computes, factors=args.factors, tokens_per_param=args.tokens_per_param,
+    jobs = plan(args.base, computes=args.computes, factors=args.factors, rs=args.r, tokens_per_param=args.tokens_per_param,
                 smoke_compute=tuple(args.smoke_compute), smoke_runs=args.smoke_runs, extra=args.extra)
     estimated = estimate(jobs, pool.slots)
     corpus = data.resolve_corpus(None, args.base)

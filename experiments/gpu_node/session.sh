@@ -15,6 +15,9 @@
 #   BASE=.prev bash experiments/gpu_node/session.sh ddp-ab 560   # on 4 GPUs: the DDP record's run (seed 0, 300 steps)
 #       on 2 GPUs with the baseline tree BASE, then with this tree on 2 and on 1 (GPUs 0, 1), beside #16's lr sweep
 #       at 1e16 (compiled, lr 0.5-8x the rule's; GPUs 2, 3, two OpenMP threads a run)
+#   bash experiments/gpu_node/session.sh lr-over-r 560       # on 4 GPUs: #16's sweep at 1e16 FLOPs for r = 0.3, 1
+#       and 3 at half, once and twice the rule's lr (compiled, two runs a GPU): does half the best lr (the ladder's
+#       runs) cost the same at every r, so that r* did not move?
 #   BASE=.prev bash experiments/gpu_node/session.sh ddp-side-by-side 480   # on 4 GPUs, the shipped sample: the
 #       GPUs' links and an all-reduce's bandwidth per pair, then the DDP record's run (seed 0, 300 steps, on 2
 #       GPUs then on 1) with BASE on GPUs 0, 1 and this tree on GPUs 2, 3 at the same time
@@ -109,6 +112,13 @@ case $part in
       > "$work/ddp_base.log" 2>&1 &
     CUDA_VISIBLE_DEVICES=2,3 timeout $((limit - SECONDS)) $ddp --out "$work/ddp_this.json" > "$work/ddp_this.log" 2>&1
     wait ;;
+  lr-over-r)
+    limit=${2:?seconds}
+    nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
+    build_corpus
+    OMP_NUM_THREADS=2 timeout $((limit - SECONDS)) python3 -m bayes_moe.train.lr_sweep run --out "$work/sweep" \
+      --computes 1e16 --r 0.3 1 3 --factors 0.5 1 2 --smoke-runs 0 --extra '{"compile": true}' \
+      --time-limit $((limit - 20 - SECONDS)) > "$work/sweep.log" 2>&1 ;;
   *) echo "unknown part $part" >&2; exit 2 ;;
 esac
 status=$?
