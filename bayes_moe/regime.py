@@ -47,12 +47,12 @@ def violations(regime: dict, campaign) -> list[str]:
 def planned(solved: MoEArch, compute: float, workspace: Path, *, need_epochs: bool = True) -> dict:
     """The regime a proposed run of ``solved`` on ``compute`` FLOPs will train in with the trainer's
     default settings and corpus (epochs None when ``need_epochs`` is false)."""
-    from bayes_moe.train import data, hparams, loop  # torch: only where a run is planned
+    from bayes_moe.train import data, hparams, settings as trainer  # torch: only where a run is planned
 
     tokens = flops.tokens_for_compute(compute, solved.c_token)
-    settings = loop.default_settings(solved, compute)
+    settings = trainer.default_settings(solved, compute)
     steps = hparams.steps_for(tokens, settings["batch_size"], solved.n_ctx)
-    warmup_frac = settings.get("warmup_frac", loop.TrainConfig.__dataclass_fields__["warmup_frac"].default)
+    warmup_frac = settings.get("warmup_frac", trainer.TrainConfig.__dataclass_fields__["warmup_frac"].default)
     train_tokens = _train_tokens(data.resolve_corpus(None, Path(workspace)) / data.MANIFEST) if need_epochs else None
     return hparams.regime(solved, tokens, steps, warmup_frac, train_tokens)
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bayes_moe.errors import InputError
-from bayes_moe.executors import EXECUTORS, make_executor
+from bayes_moe.executors import make_executor
 from bayes_moe.executors.batch import Executor, run_batch
 from bayes_moe.executors.pool import TrainerPool, gpu_groups
 from bayes_moe.executors.simulator import simulate_run
@@ -228,7 +228,7 @@ def test_children_share_the_cores_instead_of_each_taking_all(four_gpus, monkeypa
 def test_pool_children_die_with_the_campaign_and_their_runs_resume(tmp_path, sample_corpus, tiny_config):
     """SIGKILL the process running the pool: its child dies too (no stray trainer racing the restart),
     the run stays 'running', and the next batch resumes it to done."""
-    from bayes_moe.train.loop import PLAN, checkpoint_dir
+    from bayes_moe.train.plan import PLAN, checkpoint_dir
 
     [run_id] = tiny_runs(tmp_path, [40])
     parent = subprocess.Popen([sys.executable, "-c", f"""

@@ -1,7 +1,6 @@
 """Sizes from compute (the ladder, tokens per parameter), the batch/lr rule, and the [regime] limits."""
 
 import json
-import math
 import re
 
 import numpy as np
@@ -154,7 +153,8 @@ def test_settings_of_a_ladder_run():
 
 
 def test_trainer_takes_the_rule_for_ladder_shapes_and_the_preset_otherwise(tmp_path, run_cli):
-    from bayes_moe.train import data, loop
+    from bayes_moe.train import data
+    from bayes_moe.train.plan import make_plan
 
     ladder = arch.size_for_compute(1.0, 3e15, 0.9538, 20)
     preset = arch.solve_preset(1.0, 0.9538, "20M")
@@ -163,16 +163,16 @@ def test_trainer_takes_the_rule_for_ladder_shapes_and_the_preset_otherwise(tmp_p
                for a in (ladder, preset)]
         runs = [ledger.get(i) for i in ids]
     corpus = data.resolve_corpus(data.SAMPLE_DIR, tmp_path)
-    plan = loop._plan(runs[0], None, corpus, 1)
+    plan = make_plan(runs[0], None, corpus, 1)
     assert (plan.config.batch_size, plan.config.lr) == (hparams.batch_sequences(3e15, 2048), hparams.learning_rate(3e15))
-    assert loop._plan(runs[0], {"lr": 1e-3}, corpus, 1).config.lr == 1e-3  # a config still wins
+    assert make_plan(runs[0], {"lr": 1e-3}, corpus, 1).config.lr == 1e-3  # a config still wins
     # a campaign trained at another multiple of the rule keeps it; a set lr is taken as it is
-    assert loop._plan(runs[0], {"lr_scale": 0.5}, corpus, 1).config.lr == pytest.approx(0.5 * hparams.learning_rate(3e15))
-    assert loop._plan(runs[0], {"lr": 1e-3, "lr_scale": 0.5}, corpus, 1).config.lr == 1e-3
-    assert loop._plan(runs[1], {"lr_scale": 2.0}, corpus, 1).config.lr == 2.0 * arch.PRESETS["20M"].lr
+    assert make_plan(runs[0], {"lr_scale": 0.5}, corpus, 1).config.lr == pytest.approx(0.5 * hparams.learning_rate(3e15))
+    assert make_plan(runs[0], {"lr": 1e-3, "lr_scale": 0.5}, corpus, 1).config.lr == 1e-3
+    assert make_plan(runs[1], {"lr_scale": 2.0}, corpus, 1).config.lr == 2.0 * arch.PRESETS["20M"].lr
     with pytest.raises(InputError, match="lr_scale must be > 0"):
-        loop._plan(runs[0], {"lr_scale": 0}, corpus, 1)
-    assert loop._plan(runs[1], None, corpus, 1).config.lr == arch.PRESETS["20M"].lr
+        make_plan(runs[0], {"lr_scale": 0}, corpus, 1)
+    assert make_plan(runs[1], None, corpus, 1).config.lr == arch.PRESETS["20M"].lr
 
 
 # --- the regime ----------------------------------------------------------------------------------

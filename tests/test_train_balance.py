@@ -6,7 +6,9 @@ import torch
 
 from bayes_moe import arch
 from bayes_moe.train import data
-from bayes_moe.train.loop import Objective, Plan, Rank, TrainConfig, _build, _train_step
+from bayes_moe.train.loop import Objective, Rank, _build, _train_step
+from bayes_moe.train.plan import Plan
+from bayes_moe.train.settings import TrainConfig
 from bayes_moe.train.model import MoEGPT
 from bayes_moe.train.moe import MoE, grouped_mm_supported
 from test_train_loop import small_arch

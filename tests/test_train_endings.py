@@ -17,7 +17,8 @@ from bayes_moe import cli
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
 from bayes_moe.train import data, loop
-from bayes_moe.train.loop import PLAN, checkpoint_dir, prepare_run, train_run
+from bayes_moe.train.loop import train_run
+from bayes_moe.train.plan import PLAN, checkpoint_dir, prepare_run
 from test_train_loop import FAST, add_run
 
 

@@ -16,7 +16,8 @@ from bayes_moe import arch
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import LEDGER_FILE, Ledger
 from bayes_moe.train import data
-from bayes_moe.train.loop import CHECKPOINT, PLAN, checkpoint_dir, prepare_run, train_run
+from bayes_moe.train.loop import CHECKPOINT, train_run
+from bayes_moe.train.plan import PLAN, checkpoint_dir, prepare_run
 
 FAST = {"batch_size": 16, "lr": 1e-2, "eval_tokens": 8192}
 

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 from bayes_moe import arch
 from bayes_moe.train.flopcount import count_forward_flops, peak_bf16_for_name
-from bayes_moe.train.loop import TrainConfig, make_optimizer
+from bayes_moe.train.loop import make_optimizer
+from bayes_moe.train.settings import TrainConfig
 from bayes_moe.train.model import MoEGPT
 from bayes_moe.train.moe import MoE, _Dispatch, _Permute, grouped_experts, grouped_mm_supported, reference_experts, top_k_indices
 

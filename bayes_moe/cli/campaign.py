@@ -31,7 +31,7 @@ def _executor(args: argparse.Namespace):
         raise InputError(f"{flags}: not a setting of --executor {args.executor}")
     trainer_config = None
     if args.config:
-        from bayes_moe.train.loop import read_config
+        from bayes_moe.train.settings import read_config
 
         trainer_config = read_config(args.config)
     if args.executor == "trainer":

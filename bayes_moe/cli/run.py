@@ -12,7 +12,8 @@ from bayes_moe.executors import EXECUTORS
 
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.executor == "trainer":  # in this process: the trainer executor of a campaign calls this command
-        from bayes_moe.train.loop import read_config, train_run  # torch loads only for this command
+        from bayes_moe.train.loop import train_run  # torch loads only for this command
+        from bayes_moe.train.settings import read_config
 
         config = read_config(args.config) if args.config else None
         run = train_run(workspace_path(args), args.id, nproc=args.nproc, device=args.device, config=config,

@@ -171,7 +171,7 @@ class SlurmExecutor(Executor):
             return {"payload": "simulator", "run_id": run.id, "world": dict(load_campaign(workspace).world),
                     "run": {"r": run.r, "compute": run.compute, "sparsity": run.sparsity,
                             "n_active": run.n_active, "tokens": run.tokens}}
-        from bayes_moe.train.loop import plan_spec
+        from bayes_moe.train.plan import plan_spec
 
         return {"payload": "trainer", "run_id": run.id, "device": self.device,
                 "plan": plan_spec(run, config=self.config, corpus=self.corpus, workspace=workspace),

@@ -31,6 +31,8 @@ from torch import nn
 from bayes_moe import arch as arch_module
 from bayes_moe import flops
 from bayes_moe.train import data, loop
+from bayes_moe.train.plan import Plan
+from bayes_moe.train.settings import TrainConfig
 from bayes_moe.train.flopcount import peak_bf16_flops
 from bayes_moe.train.moe import MoE
 
@@ -62,9 +64,9 @@ def step_bench(a: arch_module.MoEArch, batch: int, micro: int | None, compile: b
     micro-batch is settled as in a run (``micro`` None: the largest that fits). ``ready`` is called after
     the warm-up (K processes sharing a GPU start timing together). ``profile``: then the top GPU kernels
     of two more steps, to see where a step's time goes."""
-    config = loop.TrainConfig.from_dict({"batch_size": batch, "lr": 1e-4, "micro_batch_size": micro,
+    config = TrainConfig.from_dict({"batch_size": batch, "lr": 1e-4, "micro_batch_size": micro,
                                          "compile": compile, "eval_tokens": a.n_ctx})
-    plan = loop.Plan(a, config, corpus, steps=10**9, tokens_per_step=batch * a.n_ctx)
+    plan = Plan(a, config, corpus, steps=10**9, tokens_per_step=batch * a.n_ctx)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as workspace:
         session, _ = loop._build(Path(workspace), 0, plan, loop.Rank(device))

@@ -20,7 +20,8 @@ import torch
 
 from bayes_moe import arch as arch_module
 from bayes_moe.ledger import Ledger
-from bayes_moe.train.loop import read_config, train_run
+from bayes_moe.train.loop import train_run
+from bayes_moe.train.settings import read_config
 
 R, SPARSITY = 1.0, 0.9538
 

@@ -1,11 +1,9 @@
 """Train one proposed run of the ledger: ``train_run(workspace, run_id)`` (``bayes-moe run ID
 --executor trainer``).
 
-The run's arch JSON gives the model, its compute the token budget ``compute / (3 (C_A + C_E))``, the
-size rule (``default_settings``: the size preset matched by depth, heads and width, else train/hparams.py's
-rule in compute) the batch and learning rate unless a ``TrainConfig`` says otherwise; ``resolve_config``
-checks every setting before
-the ledger changes. AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast on GPUs.
+The run's plan (train/plan.py) fixes what it trains before the ledger changes: the arch JSON gives the
+model, its compute the token budget ``compute / (3 (C_A + C_E))``, the size rule (train/settings.py) the
+batch and learning rate unless a ``TrainConfig`` says otherwise. AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast on GPUs.
 On a GPU the micro-batch is the largest that fits unless the config fixes it, and the model with its
 loss is compiled unless the config says ``compile = false`` (eager, with the reason recorded, where
 compiling fails). The end: validation loss on a fixed held-out set goes to ``ledger.finish`` with
@@ -31,7 +29,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 import traceback
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -47,121 +44,21 @@ try:  # a progress bar where tqdm is installed (the package needs it; a bare tor
 except ImportError:
     tqdm = None
 
-from bayes_moe import arch as arch_module
 from bayes_moe import flops
-from bayes_moe.arch import MoEArch
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger, Run
 from bayes_moe.train import data
 from bayes_moe.train import hparams
 from bayes_moe.train.flopcount import peak_bf16_flops
 from bayes_moe.train.model import MoEGPT
-from bayes_moe.train.moe import BALANCE_MODES, balance_stats
+from bayes_moe.train.moe import balance_stats
+from bayes_moe.train.plan import PLAN, Plan, checkpoint_dir, plan_from_dict, prepare_run, save_atomic
+from bayes_moe.train.settings import TrainConfig
 
-EXECUTOR = "trainer"
 CHECKPOINT = "checkpoint.pt"
-PLAN = "plan.pt"  # what train_run checked and fixed for the run: arch, config, corpus, steps
 SYNC_EVERY = 10  # optimizer steps between host syncs (loss check, progress): one per step drains the GPU queue
 STDERR_TAIL = 2000  # characters of the workers' stderr kept in the reason of a run they left unrecorded
 MEMORY_HEADROOM = 0.9  # share of the free GPU memory the micro-batch estimate plans to fill
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings; ``batch_size`` counts sequences per optimizer step over all ranks."""
-
-    batch_size: int
-    lr: float
-    # sequences per forward on one rank (gradient accumulation), at most the per-rank batch; None: the
-    # largest divisor of the per-rank batch that fits the GPU, the whole per-rank batch on a CPU
-    micro_batch_size: int | None = None
-    warmup_frac: float = 0.05
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.1
-    beta2: float = 0.95
-    grad_clip: float = 1.0
-    balance: str = "aux"  # 'aux': Switch loss + z-loss; 'bias': aux-loss-free expert bias
-    aux_coef: float = 1e-2
-    z_coef: float = 1e-3
-    bias_rate: float = 1e-3
-    eval_tokens: int = 1 << 17
-    checkpoint_interval_s: float = 60.0
-    compile: bool | None = None  # None: torch.compile on GPUs (eager where it fails), eager on CPUs
-    seed: int = 0
-    # times the size rule's lr where no lr is set: a campaign keeps the multiple its runs trained at
-    lr_scale: float = 1.0
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InputError(f"unknown trainer setting(s) {unknown}; known: {sorted(known)}")
-        missing = sorted({"batch_size", "lr"} - set(values))
-        if missing:
-            raise InputError(f"trainer setting(s) {missing} missing")
-        config = cls(**values)
-        if config.balance not in BALANCE_MODES:
-            raise InputError(f"balance must be one of {BALANCE_MODES}, got {config.balance!r}")
-        for name in ("batch_size", "eval_tokens", "seed") + (("micro_batch_size",) if config.micro_batch_size is not None else ()):
-            value = getattr(config, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "seed" else 1):
-                raise InputError(f"trainer setting {name} must be a {'non-negative' if name == 'seed' else 'positive'} "
-                                 f"integer, got {value!r}")
-        for name in ("lr", "warmup_frac", "min_lr_ratio", "weight_decay", "beta2", "grad_clip", "aux_coef",
-                     "z_coef", "bias_rate", "checkpoint_interval_s", "lr_scale"):
-            value = getattr(config, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise InputError(f"trainer setting {name} must be a finite number >= 0, got {value!r}")
-        for name in ("lr", "lr_scale"):
-            if not getattr(config, name) > 0:
-                raise InputError(f"trainer setting {name} must be > 0, got {getattr(config, name)!r}")
-        if config.compile not in (None, True, False):
-            raise InputError(f"trainer setting compile must be true or false, got {config.compile!r}")
-        return config
-
-
-def default_batch_and_lr(arch: MoEArch) -> dict:
-    """The batch and lr of the size preset whose depth, heads and width ``arch`` has ({} for other shapes)."""
-    shape = (arch.n_layers, arch.n_heads, arch.d_model)
-    match = next((p for p in arch_module.PRESETS.values() if (p.n_layers, p.n_heads, p.d_model) == shape), None)
-    return {} if match is None else {"batch_size": match.batch_size, "lr": match.lr}
-
-
-def default_settings(arch: MoEArch, compute: float) -> dict:
-    """The size rule: a preset's batch and lr for a preset's shape, else (the size ladder's shapes) batch,
-    lr and warmup from the run's compute (``hparams.settings``)."""
-    return default_batch_and_lr(arch) or hparams.settings(arch, compute)
-
-
-def resolve_config(arch: MoEArch, compute: float, overrides: dict, world: int) -> TrainConfig:
-    """The one place a run's trainer settings come from: the size rule (its lr times ``lr_scale`` unless
-    ``overrides`` set the lr), then ``overrides`` (a config file's keys, the run's own seed); every setting
-    checked, including against ``world`` processes."""
-    config = TrainConfig.from_dict({**default_settings(arch, compute), **overrides})
-    if "lr" not in overrides:
-        config = dataclasses.replace(config, lr=config.lr * config.lr_scale)
-    check_world(config, world)
-    return config
-
-
-def check_world(config: TrainConfig, world: int) -> None:
-    """The batch splits evenly over ``world`` ranks (a resumed run may come back with another nproc)."""
-    if config.batch_size % world:
-        raise InputError(f"batch_size {config.batch_size} is not divisible by nproc {world}")
-    per_rank = config.batch_size // world
-    micro = config.micro_batch_size
-    if micro is not None and per_rank % min(micro, per_rank):
-        raise InputError(f"micro_batch_size {micro} does not divide the per-rank batch {per_rank} "
-                         f"(batch_size {config.batch_size} over {world} processes)")
-
-
-def read_config(path: Path) -> dict:
-    """Trainer settings from a TOML file (keys as ``TrainConfig`` fields)."""
-    try:
-        return tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise InputError(f"cannot read trainer config {path}: {error}") from None
 
 
 # --- entry point ----------------------------------------------------------------------------------
@@ -186,34 +83,6 @@ def train_run(workspace: Path, run_id: int, *, nproc: int = 1, device: str | Non
         return ledger.get(run_id)
 
 
-def prepare_run(workspace: Path, run_id: int, nproc: int, config: dict | None, corpus: Path | None) -> "Plan":
-    """The run's plan, checked: a proposed run's is made and saved, and the run moved to 'running'; a
-    running run the trainer started gets its saved plan back. Nothing changes on bad input."""
-    folder = checkpoint_dir(workspace, run_id)
-    with Ledger.open(workspace) as ledger:
-        run = ledger.get(run_id)
-        resuming = run.status == "running" and (folder / PLAN).is_file()
-        if run.status != "proposed" and not resuming:
-            raise InputError(f"run {run_id} is {run.status!r}: the trainer takes proposed runs, or running "
-                             f"ones it started itself (with {folder / PLAN})")
-        if resuming:
-            saved = torch.load(folder / PLAN, weights_only=True)
-            plan = _plan_from(saved, _saved_corpus(saved, corpus, workspace, run_id))
-            check_world(plan.config, nproc)
-            if str(plan.corpus) != saved["corpus"]:  # the same data found elsewhere: the workers read it there
-                _save_atomic(_plan_dict(plan), folder / PLAN)
-            return plan
-        plan = _plan(run, config, data.resolve_corpus(corpus, workspace), nproc)  # checks before start()
-        ledger.start(run_id, EXECUTOR)
-        folder.mkdir(parents=True, exist_ok=True)
-        _save_atomic(_plan_dict(plan), folder / PLAN)
-        return plan
-
-
-def checkpoint_dir(workspace: Path, run_id: int) -> Path:
-    return Path(workspace) / "checkpoints" / str(run_id)
-
-
 def _device(name: str | None) -> torch.device:
     if name is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -222,64 +91,6 @@ def _device(name: str | None) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise InputError("device 'cuda' asked for, but torch sees no CUDA GPU")
     return torch.device(name)
-
-
-@dataclass(frozen=True)
-class Plan:
-    arch: MoEArch
-    config: TrainConfig
-    corpus: Path
-    steps: int
-    tokens_per_step: int
-
-
-def _plan(run: Run, config: dict | None, corpus: Path, world: int) -> Plan:
-    if run.arch is None:
-        raise InputError(f"run {run.id} has no architecture; record it with an arch (e.g. `bayes-moe add --preset`)")
-    try:
-        arch = MoEArch.from_dict(run.arch)
-    except TypeError as error:
-        raise InputError(f"run {run.id} has an unusable arch {run.arch!r}: {error}") from None
-    for name, value in arch.to_dict().items():
-        if not isinstance(value, int) or value < (0 if name == "n_shared" else 1):
-            raise InputError(f"run {run.id}: arch {name} must be a positive integer, got {value!r}")
-    if arch.n_heads % arch.n_kv_heads or arch.top_k > arch.n_routed:
-        raise InputError(f"run {run.id}: impossible arch (n_heads {arch.n_heads} not a multiple of n_kv_heads "
-                         f"{arch.n_kv_heads}, or top_k {arch.top_k} > n_routed {arch.n_routed})")
-    overrides = dict(config or {})
-    if run.seed is not None:  # the ledger's seed is part of the run: replicates differ by it
-        overrides["seed"] = run.seed
-    train_config = resolve_config(arch, run.compute, overrides, world)
-    data.open_corpus(corpus, arch.vocab_size)  # checks the shards now, before the run starts
-    tokens = flops.tokens_for_compute(run.compute, arch.c_token)
-    tokens_per_step = train_config.batch_size * arch.n_ctx
-    return Plan(arch, train_config, corpus, max(1, math.ceil(tokens / tokens_per_step)), tokens_per_step)
-
-
-def _plan_dict(plan: Plan) -> dict:
-    return {"arch": plan.arch.to_dict(), "config": dataclasses.asdict(plan.config), "corpus": str(plan.corpus),
-            "corpus_sha256": data.sha256_file(plan.corpus / data.MANIFEST),
-            "steps": plan.steps, "tokens_per_step": plan.tokens_per_step}
-
-
-def _plan_from(saved: dict, corpus: Path | None = None) -> Plan:
-    """A saved plan; ``corpus``: where its data are found now (default: the folder it names)."""
-    return Plan(MoEArch.from_dict(saved["arch"]), TrainConfig(**saved["config"]), corpus or Path(saved["corpus"]),
-                saved["steps"], saved["tokens_per_step"])
-
-
-def _saved_corpus(saved: dict, corpus: Path | None, workspace: Path, run_id: int) -> Path:
-    """The corpus a resumed run reads: the folder its plan names, or, where that folder is gone (the
-    workspace moved to another machine or checkout), the corpus resolved now if it is the same data
-    (the plan's manifest hash). Plans saved before the hash was recorded resume only from their folder."""
-    named = Path(saved["corpus"])
-    if (named / data.MANIFEST).is_file():
-        return named
-    here = data.resolve_corpus(corpus, workspace)
-    if saved.get("corpus_sha256") == data.sha256_file(here / data.MANIFEST):
-        return here
-    raise InputError(f"run {run_id} resumes on the corpus its plan names, {named}, which is gone, and the corpus "
-                     f"here ({here}) is not the same data (manifest sha256 {saved.get('corpus_sha256', 'not recorded')})")
 
 
 # --- several processes ----------------------------------------------------------------------------
@@ -762,14 +573,7 @@ def _min_over_ranks(values: list[int], rank: Rank) -> list[int]:
 
 def _save_checkpoint(path: Path, model, optimizer, step: int, wall_s: float) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall_s": wall_s}, path)
-
-
-def _save_atomic(content: dict, path: Path) -> None:
-    """Written to a temporary file and renamed: a kill leaves the old file or the new one."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(content, tmp)
-    os.replace(tmp, path)
+    save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "wall_s": wall_s}, path)
 
 
 def _load_checkpoint(path: Path, model, optimizer, device) -> dict:
@@ -784,19 +588,12 @@ def _load_checkpoint(path: Path, model, optimizer, device) -> dict:
 # --- one run from its spec, without a ledger (Slurm jobs: bayes_moe.executors.slurm; added by H4) ---------
 
 
-def plan_spec(run: Run, *, config: dict | None = None, corpus: Path | None = None, workspace: Path) -> dict:
-    """The checked plan of ``run`` as plain data (absolute corpus path): all a job needs to train it with
-    ``train_spec``. Bad input raises ``InputError`` here, on the campaign's host."""
-    plan = _plan(run, config, data.resolve_corpus(corpus, Path(workspace)).resolve(), 1)
-    return {**_plan_dict(plan), "run_id": run.id}
-
-
 def train_spec(spec: dict, root: Path, *, device: str | None = None, progress: bool = False) -> dict:
     """Train the run ``spec`` (``plan_spec``) describes in this process, its checkpoints in
     ``checkpoint_dir(root, run id)`` (resumed from there); the ledger is never opened. Returns
     ``{"loss", "tokens", "metrics"}``, or ``{"reason"}`` for a run that ended failed."""
     try:
-        metrics = _optimise(Path(root), spec["run_id"], _plan_from(spec), Rank(_device(device)), progress)
+        metrics = _optimise(Path(root), spec["run_id"], plan_from_dict(spec), Rank(_device(device)), progress)
     except RunFailure as error:
         return {"reason": str(error)}
     return {"loss": metrics["val_loss"], "tokens": metrics["tokens"], "metrics": metrics}
@@ -814,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    plan = _plan_from(torch.load(checkpoint_dir(args.workspace, args.run_id) / PLAN, weights_only=True))
+    plan = plan_from_dict(torch.load(checkpoint_dir(args.workspace, args.run_id) / PLAN, weights_only=True))
     return 0 if _train(args.workspace, args.run_id, plan, torch.device(args.device), not args.quiet) else 1
 
 

@@ -10,10 +10,11 @@ python3 - "$1" "$2" <<'PY'
 import sys
 from pathlib import Path
 import bayes_moe.train.loop as loop
+from bayes_moe.train.settings import read_config
 workspace, run_id = Path(sys.argv[1]), int(sys.argv[2])
 loop._train = lambda ws, rid, plan, device, progress: loop._launch(ws, rid, device, 1, progress)
 run = loop.train_run(workspace, run_id, nproc=1, device="cuda", corpus=Path("corpus"),
-                     config=loop.read_config("experiments/h100_small/train.toml"), progress=False)
+                     config=read_config("experiments/h100_small/train.toml"), progress=False)
 print("torchrun run", run.id, run.status, "loss", run.loss, "world_size", run.metrics.get("world_size"),
       "tokens/s", run.metrics.get("tokens_per_s"))
 PY
