@@ -12,7 +12,7 @@ import pytest
 from bayes_moe.errors import InputError
 from bayes_moe.executors import make_executor
 from bayes_moe.executors.batch import Executor, run_batch
-from bayes_moe.executors.pool import TrainerPool, gpu_groups
+from bayes_moe.executors.pool import TrainerPool, gpu_groups, visible_devices
 from bayes_moe.executors.simulator import simulate_run
 from bayes_moe.ledger import Ledger
 from bayes_moe.train import data
@@ -175,6 +175,7 @@ def four_gpus(monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)  # ids are the machine's
 
 
 @pytest.mark.parametrize("gpus, per_run, groups", [
@@ -208,6 +209,20 @@ def test_each_child_sees_only_its_gpus_and_a_child_that_leaves_its_run_unfinishe
                for run in finished)
     seen = sorted((workspace / "logs" / f"{i}.log").read_text().split()[1] for i in (1, 2))
     assert seen == ["0,1", "2,3"]
+
+
+@pytest.mark.parametrize("parent, ids, child", [
+    (None, (0, 1), "0,1"), ("2,3", (0,), "2"), ("2,3", (1,), "3"), ("2,3", (0, 1), "2,3"),
+    ("GPU-aa, GPU-bb ,GPU-cc", (2,), "GPU-cc"),
+])
+def test_a_child_gets_the_gpus_its_parent_numbers_not_the_machines_first(monkeypatch, parent, ids, child):
+    """Under CUDA_VISIBLE_DEVICES=2,3 torch numbers GPUs 2 and 3 as 0 and 1: a child pinned to "0" would
+    train on GPU 0 (on 4 H100s a DDP run on GPUs 0, 1 ran at 0.32-0.58x beside a sweep meant for 2, 3)."""
+    if parent is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", parent)
+    assert visible_devices(ids) == child
 
 
 @pytest.mark.parametrize("pool_flags, threads", [

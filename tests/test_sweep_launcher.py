@@ -30,6 +30,7 @@ def test_runs_per_gpu_shares_each_gpu_and_the_first_runs_spread_over_them(worksp
     import torch
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     child(monkeypatch, "import os; print('GPUS', os.environ['CUDA_VISIBLE_DEVICES'])")
     pool = TrainerPool(gpus="all", runs_per_gpu=2)
     assert pool.slots == 4

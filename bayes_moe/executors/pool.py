@@ -54,6 +54,17 @@ def gpu_groups(gpus: str, per_run: int = 1) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(ids[i:i + per_run]) for i in range(0, len(ids), per_run))
 
 
+def visible_devices(ids: tuple[int, ...]) -> str:
+    """``CUDA_VISIBLE_DEVICES`` for a child on the GPUs this process numbers ``ids``: torch numbers the GPUs
+    its own ``CUDA_VISIBLE_DEVICES`` lets it see from 0, so under ``2,3`` id 0 is GPU 2 (a child told "0"
+    would land on GPU 0, beside whatever runs there)."""
+    mine = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if mine is None:
+        return ",".join(map(str, ids))
+    names = [name.strip() for name in mine.split(",") if name.strip()]
+    return ",".join(names[i] for i in ids)
+
+
 @dataclass
 class _Child:
     run_id: int
@@ -123,7 +134,7 @@ class TrainerPool(Executor):
         each other's OpenMP barriers (a tiny model's step ~9x slower with two threads than with one)."""
         environment = dict(os.environ)
         if isinstance(slot, tuple):
-            environment["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot))
+            environment["CUDA_VISIBLE_DEVICES"] = visible_devices(slot)
         cores = len(os.sched_getaffinity(0))
         environment.setdefault("OMP_NUM_THREADS", str(max(1, cores // (self.slots * self.processes(slot)))))
         return environment
