@@ -8,6 +8,7 @@
     beta_s      = b0 + b1 x_s + sigma_beta z_beta_s                 form "signed": r* may also fall with C
     L_opt      = E + A_s (C / C0)^-gamma,   A_s per level (unpooled); frontier "anchored": E_s and A_s
                  from the frontier's value at C0 and its drop over the decade below, per level
+                 (+ sum_j u_j max(0, t_j - l): frontier "flexible" / "anchored-flexible", bends shared by the levels)
     valley(d, C) = (C / C0)^-eta [kappa_left d^2 (d < 0),  kappa_right d^2 (d > 0)]   (eta = kappa_exponent;
                                                      kappa_left = kappa_right if symmetric)
     noise      ~ StudentT(nu, 0, sigma): seed noise, and misfit shared by runs at one (r, C, S)
