@@ -195,7 +195,7 @@ class ValleyForm(Form):
         else:
             v.update(E=pm.HalfNormal("E", 3.0), A=pm.LogNormal("A", 0.0, 1.5, dims="sparsity"))
         if self.frontier in FLEXIBLE_FRONTIERS:
-            # its bends below the top of the runs' compute (module docstring), non-centred
+            # its bends below the top of the runs' compute (module docstring), under one fixed scale
             v["frontier_bends"] = pm.Normal("frontier_bends", 0.0, FRONTIER_BEND_SCALE, dims="knot")
         v.update(gamma=pm.LogNormal("gamma", np.log(0.2), 0.7), kappa=pm.LogNormal("kappa", np.log(0.05), 1.0))
         if self.penalty == "asymmetric":

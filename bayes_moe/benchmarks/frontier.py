@@ -30,12 +30,13 @@ COMPARED = ("power", "flexible")
 DIAGNOSTICS = ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")
 
 
-def frontier_scores(world: simulate.World, frontier: str) -> dict:
+def frontier_scores(world: simulate.World, frontier: str, draws: int = 1000) -> dict:
     """One fit's frontier error and mean residual (nats) at each of the demo's computes, averaged over
-    sparsity; its r* intervals' scores (``interval_scores``), diagnostics and CPU seconds."""
+    sparsity; its r* intervals' scores (``interval_scores``), diagnostics and CPU seconds. ``draws`` per
+    chain (the CLI's default 1000)."""
     runs = simulate.sweep_dataset(world, rng=np.random.default_rng(world.seed))  # the same runs for every frontier
     cpu_start = time.process_time()
-    idata = model.fit(runs, frontier=frontier, seed=world.seed, progressbar=False)
+    idata = model.fit(runs, frontier=frontier, seed=world.seed, draws=draws, progressbar=False)
     cpu_seconds = time.process_time() - cpu_start
     errors, residuals = [], []
     for compute in simulate.DEMO_COMPUTES:
@@ -49,10 +50,11 @@ def frontier_scores(world: simulate.World, frontier: str) -> dict:
             **{key: idata.attrs[key] for key in DIAGNOSTICS}}
 
 
-def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: float) -> str:
+def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: float, draws: int = 1000) -> str:
     """The record: per compute, the median over data sets of the frontier error and mean residual; per
     frontier, r*'s coverage, half-width and error at the queries, the fits' diagnostics and CPU seconds."""
     results = {frontier: fits for frontier, fits in results.items() if fits}
+    draws = "" if draws == 1000 else f" and {draws} draws a chain"
     computes = " | ".join(f"{c:.2g}" for c in simulate.DEMO_COMPUTES)
     per_compute = "\n".join(f"| {frontier} | {key} | " + " | ".join(f"{np.median(column):+.4f}" for column in
                                                                    zip(*(fit[key] for fit in fits))) + " |"
@@ -72,7 +74,7 @@ def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: 
     bends = (f" (frontier_bend {world.frontier_bend:+g} nats and r_star_bend {world.r_star_bend:+g} log r* per decade "
              f"below {world.bend_compute:.0e} FLOPs)" if world.law == "bending" else "")
     return (f"# The fitted frontier against the {world.law} world's{bends}\n\n"
-            f"Demo design, CLI defaults but the frontier. Per compute: the median over data sets of the mean over "
+            f"Demo design, CLI defaults but the frontier{draws}. Per compute: the median over data sets of the mean over "
             f"the four sparsities, nats: the posterior median frontier less the truth, and the runs' observed "
             f"less posterior mean loss.\n\n| frontier | quantity | {computes} |\n|---|---|"
             + "---|" * len(simulate.DEMO_COMPUTES) + f"\n{per_compute}\n\n"
@@ -95,12 +97,13 @@ def main(argv=None) -> None:
     parser.add_argument("--frontiers", nargs="+", default=list(COMPARED), choices=FRONTIERS)
     parser.add_argument("--datasets", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain (the CLI's default)")
     parser.add_argument("--name", default=None, help="result files experiments/benchmarks/NAME.json|md "
                                                      "(default: frontier_WORLD)")
     args = parser.parse_args(argv)
-    if args.datasets < 1 or args.first_seed < 0 or not args.bend_compute > 0:
-        parser.error(f"need --datasets >= 1, --first-seed >= 0 and --bend-compute > 0, got {args.datasets}, "
-                     f"{args.first_seed} and {args.bend_compute}")
+    if args.datasets < 1 or args.first_seed < 0 or args.draws < 1 or not args.bend_compute > 0:
+        parser.error(f"need --datasets >= 1, --first-seed >= 0, --draws >= 1 and --bend-compute > 0, got "
+                     f"{args.datasets}, {args.first_seed}, {args.draws} and {args.bend_compute}")
     bends = dict(frontier_bend=args.frontier_bend, r_star_bend=args.r_star_bend, bend_compute=args.bend_compute)
     worlds = [simulate.World(law=args.world, seed=seed, **bends)
               for seed in range(args.first_seed, args.first_seed + args.datasets)]
@@ -108,11 +111,12 @@ def main(argv=None) -> None:
     results = {frontier: [] for frontier in args.frontiers}
     for world in worlds:
         for frontier in args.frontiers:
-            results[frontier].append(frontier_scores(world, frontier))
+            results[frontier].append(frontier_scores(world, frontier, args.draws))
             write_results(args.name or f"frontier_{args.world}",
                           {"world": repr(worlds[0]), "datasets": args.datasets, "first_seed": args.first_seed,
-                           "results": results},
-                          markdown(worlds[0], results, time.perf_counter() - start, time.process_time() - cpu_start))
+                           "draws": args.draws, "results": results},
+                          markdown(worlds[0], results, time.perf_counter() - start, time.process_time() - cpu_start,
+                                   args.draws))
 
 
 if __name__ == "__main__":
