@@ -98,10 +98,15 @@ class LaplaceFit:
 def value_and_jacobian(law: Law, theta: np.ndarray, features: dict) -> tuple[np.ndarray, np.ndarray]:
     """The law at ``theta`` (``points``) and its Jacobian in the parameters (``points x parameters``) by
     forward differences, in one vectorised call; non-finite entries of the Jacobian are 0."""
-    step = 1e-7 * np.maximum(np.abs(theta), 1e-2)
+    step = _difference_step(theta)
     values = law.predict(np.vstack([theta, theta + np.diag(step)]), features)
     jacobian = ((values[1:] - values[0]) / step[:, None]).T
     return values[0], np.where(np.isfinite(jacobian), jacobian, 0.0)
+
+
+def _difference_step(theta: np.ndarray) -> np.ndarray:
+    """Each parameter's forward-difference step: relative, with a floor for parameters near 0."""
+    return 1e-7 * np.maximum(np.abs(theta), 1e-2)
 
 
 def dead_parameters(law: Law, thetas: np.ndarray, features: dict) -> np.ndarray:
@@ -115,7 +120,7 @@ def dead_parameters(law: Law, thetas: np.ndarray, features: dict) -> np.ndarray:
     chunk = max(1, DEAD_CHECK_VALUES // ((k + 1) * max(points, 1)))
     for first in range(0, n, chunk):
         block = thetas[first:first + chunk]
-        step = 1e-7 * np.maximum(np.abs(block), 1e-2)
+        step = _difference_step(block)
         shifted = block[:, None, :] + step[:, :, None] * np.eye(k)  # block x parameters x parameters
         values = law.predict(np.concatenate([block[:, None, :], shifted], axis=1).reshape(-1, k), features)
         values = values.reshape(len(block), k + 1, -1)
