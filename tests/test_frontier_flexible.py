@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bayes_moe import config, forms, laws, model, posterior, simulate, surfaces
+from bayes_moe.benchmarks import frontier as frontier_benchmark
 from conftest import R_GRID, RECOVERY, assert_near_truth
 
 SPARSITY = np.array(laws.PAPER_SPARSITIES)
@@ -35,6 +36,24 @@ def test_flexible_frontiers_keep_their_power_laws_parametrisation():
 def test_campaign_model_section_names_the_flexible_frontier(tmp_path):
     (tmp_path / "campaign.toml").write_text('[model]\nfrontier = "flexible"\n')
     assert config.load_campaign(tmp_path).frontier == "flexible"
+
+
+def test_frontier_benchmark_refuses_bad_settings_in_one_line(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        frontier_benchmark.main(["--draws", "0"])
+    assert stopped.value.code == 2 and "--draws >= 1" in capsys.readouterr().err
+
+
+def test_frontier_benchmark_record_leaves_out_a_frontier_not_yet_fitted():
+    """The record is rewritten after every fit: after the first of a data set, the next frontier has none."""
+    scores = {name: {"hit": [True, False], "half-width": [0.1, 0.3], "error": [0.05, -0.2]}
+              for name in frontier_benchmark.QUERIES}
+    fit = {"frontier error": [0.0] * 5, "mean residual": [0.01] * 5, "r_star": scores, "converged": False,
+           "cpu seconds": 20.0, "max_rhat": 1.02, "min_ess_bulk": 300, "min_ess_tail": 250, "divergences": 1}
+    record = frontier_benchmark.markdown(simulate.World(**BENT), {"power": [fit], "flexible": []}, 60.0, 50.0, 2000)
+    assert "frontier_bend +0.2 nats" in record and "2000 draws a chain" in record
+    assert "| power | 1 | 1 | 1.020 | 300 / 250 | 1 | 50% / 50% / 50% |" in record
+    assert "| flexible |" not in record
 
 
 @pytest.fixture(scope="module")
