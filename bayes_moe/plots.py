@@ -62,7 +62,7 @@ def fit_options() -> dict:
 def notebook_workspace():
     """``(workspace, idata, runs)``: env ``WORKSPACE`` (else a fresh copy of experiments/demo in a
     temporary folder), its posterior (fitted and saved first if missing or stale) and its finished runs."""
-    from bayes_moe.fitting import current_posterior
+    from bayes_moe.fitting import current_posterior, fitted_runs
     from bayes_moe.ledger import LEDGER_FILE, Ledger
     from bayes_moe.workspace import create_workspace
 
@@ -75,8 +75,7 @@ def notebook_workspace():
     idata = current_posterior(workspace, **fit_options())
     campaign = load_campaign(workspace)
     with Ledger.open(workspace) as ledger:  # the fitted runs, those outside the campaign's [regime] marked for the plots
-        runs = regime.mark(ledger.to_dataset(min_compute=campaign.min_compute), campaign,
-                           ledger.runs("done", campaign.min_compute))
+        runs = regime.mark(fitted_runs(workspace, ledger), campaign, ledger.runs("done", campaign.min_compute))
     return workspace, idata, runs
 
 

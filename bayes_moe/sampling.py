@@ -95,6 +95,9 @@ def compiled_keys() -> list:
     return list(_compiled)
 
 
+DIAGNOSTICS = ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")  # what ``diagnostics`` reports
+
+
 def diagnostics(idata: az.InferenceData, var_names=None) -> dict:
     """Max r-hat, min bulk/tail ESS (ArviZ, rank-normalised) and divergences, with the verdict
     ``converged`` = r-hat <= 1.01, both ESS >= 400 and no divergent transitions."""

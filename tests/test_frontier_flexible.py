@@ -66,21 +66,11 @@ def fits():
                          for frontier in ("power", "flexible")}
 
 
-def _residuals_by_compute(idata, runs):
-    """The runs' mean residual (observed less posterior mean loss) at each compute, nats."""
-    residuals = []
-    for compute in simulate.DEMO_COMPUTES:
-        at = runs["compute"].values == compute
-        fitted = posterior.loss_draws(idata, runs["r"].values[at], compute, runs["sparsity"].values[at]).mean("sample")
-        residuals.append(float(np.mean(runs["loss"].values[at] - fitted.values)))
-    return np.array(residuals)
-
-
 @pytest.mark.slow  # two recovery fits, one of a structure no other file compiles (~60 CPU s with its compilation)
 def test_a_bent_frontier_is_followed_by_the_flexible_fit_and_not_by_the_power_law(fits):
     world, runs, idata = fits
     # seed 3: flexible <= 0.0008 nats at every compute, power 0.023 at 1e18 (the knee) and 0.0125 below it
-    flexible, power = (np.abs(_residuals_by_compute(idata[f], runs)) for f in ("flexible", "power"))
+    flexible, power = (np.abs(frontier_benchmark.mean_residuals(idata[f], runs)) for f in ("flexible", "power"))
     assert flexible.max() < 0.004, f"flexible frontier: residuals by compute {flexible}"
     assert power.max() > 0.01, f"power frontier: residuals by compute {power}"  # the bend it cannot follow
     truth = world.mean_loss(np.exp(world.log_r_star(1e17, SPARSITY)), 1e17, SPARSITY)

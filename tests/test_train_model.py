@@ -87,14 +87,18 @@ def test_top_k_indices_pick_what_topk_picks_in_its_order():
     assert top_k_indices(tied, 2).tolist() == [[1, 2]]
 
 
+def _bf16_experts(model: MoEGPT) -> MoEGPT:
+    """``model`` with its routed experts computing in bf16, as on a GPU."""
+    for layer in model.moe_layers:
+        layer.compute_dtype = torch.bfloat16
+    return model
+
+
 def test_model_compiles_to_one_graph():
     """No graph breaks (a data-dependent shape such as bincount's broke it at every MoE layer):
     torch.compile fuses across the whole model, and CUDA graphs become possible."""
     a = arch.solve_preset(1.0, 0.9538, "tiny")
-    model = MoEGPT(a)
-    for layer in model.modules():
-        if isinstance(layer, MoE):
-            layer.compute_dtype = torch.bfloat16  # grouped_mm's shape check wants bf16 when traced
+    model = _bf16_experts(MoEGPT(a))  # grouped_mm's shape check wants bf16 when traced
     model.refresh_casts()
     explained = torch._dynamo.explain(model)(torch.randint(0, a.vocab_size, (2, a.n_ctx)))
     assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
@@ -119,9 +123,7 @@ def test_low_precision_expert_copies_follow_every_optimizer_step(fused):
     same weights, and gradients reach the fp32 weights."""
     torch.manual_seed(2)
     a = small_arch()
-    model = MoEGPT(a)
-    for layer in model.moe_layers:
-        layer.compute_dtype = torch.bfloat16
+    model = _bf16_experts(MoEGPT(a))
     model.refresh_casts()
     optimizer = make_optimizer(model, TrainConfig(batch_size=2, lr=1e-2), fused=fused)
     idx = torch.randint(0, a.vocab_size, (2, a.n_ctx))
@@ -132,9 +134,7 @@ def test_low_precision_expert_copies_follow_every_optimizer_step(fused):
         assert model.moe_layers[0].w_gate_up.grad.abs().sum() > 0
         optimizer.step()
         optimizer.zero_grad()
-    fresh = MoEGPT(a)
-    for layer in fresh.moe_layers:
-        layer.compute_dtype = torch.bfloat16
+    fresh = _bf16_experts(MoEGPT(a))
     fresh.load_state_dict(model.state_dict())
     assert model.moe_layers[0].w_gate_up_cast is not None and fresh.moe_layers[0].w_gate_up_cast is None
     assert torch.equal(model(idx)[0], fresh(idx)[0])

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from bayes_moe import laws, model, posterior, simulate
+from bayes_moe import laws, model, posterior, sampling, simulate
 from bayes_moe.benchmarks import write_results
 from bayes_moe.forms import DEFAULT_DISCREPANCY, NO_DISCREPANCY, discrepancy_of
 
@@ -61,7 +61,7 @@ def run_case(law: str, form: str, penalty: str, seeds, discrepancy: str = DEFAUL
                           seed=seed, progressbar=False)
         seconds.append(time.perf_counter() - start)
         if not posterior.converged(idata):  # which criterion failed, per seed
-            unconverged[seed] = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
+            unconverged[seed] = {k: idata.attrs[k] for k in sampling.DIAGNOSTICS}
         for name, score in interval_scores(world, idata).items():
             hits[name] += score["hit"]
             widths[name] += score["half-width"]

@@ -20,14 +20,13 @@ import time
 
 import numpy as np
 
-from bayes_moe import laws, model, posterior, simulate
+from bayes_moe import laws, model, posterior, sampling, simulate
 from bayes_moe.benchmarks import write_results
 from bayes_moe.benchmarks.calibration import QUERIES, interval_scores
 from bayes_moe.forms import FRONTIERS
 
 SPARSITY = np.array(laws.PAPER_SPARSITIES)
 COMPARED = ("power", "flexible")
-DIAGNOSTICS = ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")
 
 
 def frontier_scores(world: simulate.World, frontier: str, draws: int = 1000) -> dict:
@@ -38,16 +37,23 @@ def frontier_scores(world: simulate.World, frontier: str, draws: int = 1000) -> 
     cpu_start = time.process_time()
     idata = model.fit(runs, frontier=frontier, seed=world.seed, draws=draws, progressbar=False)
     cpu_seconds = time.process_time() - cpu_start
-    errors, residuals = [], []
+    errors = []
     for compute in simulate.DEMO_COMPUTES:
         true_frontier = world.mean_loss(np.exp(world.log_r_star(compute, SPARSITY)), compute, SPARSITY)
         errors.append(float(np.mean(posterior.frontier_draws(idata, compute, SPARSITY).median("sample") - true_frontier)))
+    return {"frontier error": errors, "mean residual": mean_residuals(idata, runs), "r_star": interval_scores(world, idata),
+            "converged": posterior.converged(idata), "cpu seconds": cpu_seconds,
+            **{key: idata.attrs[key] for key in sampling.DIAGNOSTICS}}
+
+
+def mean_residuals(idata, runs) -> list[float]:
+    """The runs' mean residual (observed less posterior mean loss, nats) at each of the demo's computes."""
+    residuals = []
+    for compute in simulate.DEMO_COMPUTES:
         at = runs["compute"].values == compute
         fitted = posterior.loss_draws(idata, runs["r"].values[at], compute, runs["sparsity"].values[at]).mean("sample")
         residuals.append(float(np.mean(runs["loss"].values[at] - fitted.values)))
-    return {"frontier error": errors, "mean residual": residuals, "r_star": interval_scores(world, idata),
-            "converged": posterior.converged(idata), "cpu seconds": cpu_seconds,
-            **{key: idata.attrs[key] for key in DIAGNOSTICS}}
+    return residuals
 
 
 def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: float, draws: int = 1000) -> str:

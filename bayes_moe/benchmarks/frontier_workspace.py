@@ -16,7 +16,6 @@ import numpy as np
 
 from bayes_moe import fitting, model, posterior, sampling
 from bayes_moe.benchmarks import write_results
-from bayes_moe.benchmarks.frontier import DIAGNOSTICS
 from bayes_moe.config import load_campaign
 from bayes_moe.forms import FRONTIERS
 from bayes_moe.ledger import Ledger
@@ -56,7 +55,7 @@ def main(argv=None) -> None:
         fits[frontier], cpu_seconds = fit_with(args.workspace, runs, frontier)
         r_star = posterior.r_star(fits[frontier], compute, sparsity)
         rows.append({"frontier": frontier, "cpu seconds": cpu_seconds,
-                     **{key: fits[frontier].attrs[key] for key in DIAGNOSTICS},
+                     **{key: fits[frontier].attrs[key] for key in sampling.DIAGNOSTICS},
                      "residuals by compute": residuals_by_compute(fits[frontier], runs),
                      "r_star": [[float(r_star[k].values[i]) for k in ("median", "lower", "upper")]
                                 for i in range(compute.size)]})

@@ -16,7 +16,7 @@ from bayes_moe.workspace import POSTERIOR_FILE, load_campaign
 
 
 def _cmd_fit(args: argparse.Namespace) -> None:
-    from bayes_moe import fitting, posterior  # imports PyMC: only when this command runs
+    from bayes_moe import fitting, posterior, sampling  # imports PyMC: only when this command runs
 
     workspace = workspace_path(args)
     idata = fitting.fresh_posterior(workspace) if args.if_stale else None
@@ -24,7 +24,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     if refitted:
         idata = fitting.fit_workspace(workspace, form=args.form, penalty=args.penalty, **fit_options(args))
     path = workspace / POSTERIOR_FILE
-    report = {k: idata.attrs[k] for k in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences")}
+    report = {k: idata.attrs[k] for k in sampling.DIAGNOSTICS}
     report["converged"] = posterior.converged(idata)
     payload = {"posterior": str(path), "refitted": refitted, "n_runs": int(idata.attrs["n_runs"]),
                "form": idata.attrs["form"], "penalty": idata.attrs["penalty"], **report}

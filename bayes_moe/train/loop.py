@@ -3,8 +3,8 @@
 
 The run's plan (train/plan.py) fixes what it trains before the ledger changes: the arch JSON gives the
 model, its compute the token budget ``compute / (3 (C_A + C_E))``, the size rule (train/settings.py) the
-batch and learning rate unless a ``TrainConfig`` says otherwise. AdamW, linear warmup + cosine decay, gradient clipping, bf16 autocast on GPUs.
-On a GPU the micro-batch is the largest that fits unless the config fixes it, and the model with its
+batch and learning rate unless a ``TrainConfig`` says otherwise. AdamW, linear warmup + cosine decay,
+gradient clipping, bf16 autocast on GPUs. On a GPU the micro-batch is the largest that fits unless the config fixes it, and the model with its
 loss is compiled unless the config says ``compile = false`` (eager, with the reason recorded, where
 compiling fails). The end: validation loss on a fixed held-out set goes to ``ledger.finish`` with
 throughput, MFU and routing balance; anything else (non-finite loss, out of memory, an error in any
