@@ -5,7 +5,8 @@ per step is too slow here (docs/scalebench.md has the measurements). What this d
 
 1. MAP by trust-region least squares (``scipy.optimize.least_squares``) from the priors' starting
    points (``start``: half of a wide box's log-uniform in magnitude; redrawn where a parameter has no
-   effect at the runs, ``live_starts``) and warm starts, inside the priors' bounds; Normal and HalfNormal
+   effect at the runs, ``live_starts``) and warm starts (joined by a copy with their dead parameters redrawn,
+   ``revived_starts``), inside the priors' bounds; Normal and HalfNormal
    priors enter as extra residuals.
 2. Noise: the conjugate scaled-inverse-chi^2 posterior of sigma^2 given the best fit's residuals with
    ``NOISE_PRIOR_DOF`` pseudo-observations at the ``noise_sd`` prior's scale (so that a fit with as many
@@ -43,6 +44,7 @@ NOISE_TREND_EVIDENCE = 6.63  # a trend is kept when its likelihood ratio statist
 REFIT_STARTS = 3  # best solutions searched again once the noise trend is known
 LIVE_DRAWS = 256  # starts drawn at most per start wanted, looking for starts where every parameter has an effect
 DEAD_CHECK_VALUES = 2_000_000  # law evaluations per vectorised call of that check
+REVIVE_DRAWS = 64  # redraws of a warm start's dead parameters, looking for a copy with fewer dead
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,14 @@ def _difference_step(theta: np.ndarray) -> np.ndarray:
     return 1e-7 * np.maximum(np.abs(theta), 1e-2)
 
 
-def dead_parameters(law: Law, thetas: np.ndarray, features: dict) -> np.ndarray:
-    """How many parameters of each row of ``thetas`` have no effect on the law's mean at ``features`` (a
+def dead_mask(law: Law, thetas: np.ndarray, features: dict) -> np.ndarray:
+    """``thetas x parameters``: True where the parameter has no effect on the law's mean at ``features`` (a
     Jacobian column exactly 0: a term clipped, floored by ``max(A, 1e-6)`` or too small to change a sum),
     vectorised over ``thetas`` in chunks of about ``DEAD_CHECK_VALUES`` evaluations."""
     thetas = np.atleast_2d(np.asarray(thetas, float))
     n, k = thetas.shape
     points = len(next(iter(features.values()))) * len(law.outputs)
-    counts = np.empty(n, int)
+    dead = np.empty((n, k), bool)
     chunk = max(1, DEAD_CHECK_VALUES // ((k + 1) * max(points, 1)))
     for first in range(0, n, chunk):
         block = thetas[first:first + chunk]
@@ -125,8 +127,13 @@ def dead_parameters(law: Law, thetas: np.ndarray, features: dict) -> np.ndarray:
         values = law.predict(np.concatenate([block[:, None, :], shifted], axis=1).reshape(-1, k), features)
         values = values.reshape(len(block), k + 1, -1)
         effect = np.isfinite(values[:, 1:]) & np.isfinite(values[:, :1]) & (values[:, 1:] != values[:, :1])
-        counts[first:first + len(block)] = k - effect.any(axis=2).sum(axis=1)
-    return counts
+        dead[first:first + len(block)] = ~effect.any(axis=2)
+    return dead
+
+
+def dead_parameters(law: Law, thetas: np.ndarray, features: dict) -> np.ndarray:
+    """How many parameters of each row of ``thetas`` have no effect at ``features`` (``dead_mask``)."""
+    return dead_mask(law, thetas, features).sum(axis=1)
 
 
 def live_starts(law: Law, features: dict, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -147,11 +154,36 @@ def live_starts(law: Law, features: dict, rng: np.random.Generator, n: int) -> n
     return drawn[np.argsort(dead, kind="stable")[:n]]
 
 
+def revived_starts(law: Law, warm, features: dict, rng: np.random.Generator) -> list[np.ndarray]:
+    """For each of the ``warm`` starts (the previous fit's modes) where some parameter has no effect at the
+    runs (``dead_mask``), a copy whose dead parameters are redrawn from their priors' ``start``: of
+    ``REVIVE_DRAWS`` such copies, the one with the fewest dead parameters, where it has fewer than the warm
+    start. A least-squares search can end where a term is clipped or floored away (lr_bsz sl_2: 4 of 26
+    parameters), and kept as a warm start that mode stays the best one refit after refit, its dead
+    parameters never moved (docs/scalebench.md). No draw is made where every warm start is live."""
+    if not len(warm):
+        return []
+    warm = np.asarray(warm, float)
+    priors = list(law.priors.values())
+    revived = []
+    for theta, dead in zip(warm, dead_mask(law, warm, features)):
+        if not dead.any():
+            continue
+        copies = np.tile(theta, (REVIVE_DRAWS, 1))
+        for j in np.flatnonzero(dead):
+            copies[:, j] = priors[j].start(rng, REVIVE_DRAWS)
+        counts = dead_parameters(law, copies, features)
+        if counts.min() < dead.sum():
+            revived.append(copies[np.argmin(counts)])
+    return revived
+
+
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,
         n_draws: int = 256, warm: tuple = (), linearized: bool = True, polish: bool = False,
         size: np.ndarray | None = None) -> LaplaceFit:
     """Laplace posterior of ``law`` given observations ``y`` at ``features`` (module docstring): ``starts``
-    starting points from the priors (``start``) and the ``warm`` parameter vectors start the MAP search,
+    starting points from the priors (``start``), the ``warm`` parameter vectors and a revived copy of each
+    warm one with dead parameters (``revived_starts``) start the MAP search,
     ``SEARCH_NFEV`` evaluations each; ``polish``: the best of them then goes on for up to ``POLISH_NFEV``
     (the fit that is scored or reported; a refit that only guides the selection need not converge).
     ``size``: each observation's log run size, for a noise trend (module docstring; None: one noise sd)."""
@@ -174,7 +206,9 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
             prior_rows[row, j] = (priors[j].penalty(theta[j] + 1.0) - priors[j].penalty(theta[j]))
         return np.vstack([J / (scale0 * weight[:, None]), prior_rows])
 
-    initial = [np.clip(w, lower, upper) for w in warm] + list(live_starts(law, features, rng, starts))
+    warm = [np.clip(w, lower, upper) for w in warm]
+    initial = warm + list(live_starts(law, features, rng, starts))
+    initial += revived_starts(law, warm, features, rng)  # after the random starts: theirs are drawn as before
     def search(theta0, max_nfev):
         theta0 = np.clip(theta0, np.nextafter(lower, upper), np.nextafter(upper, lower))
         try:

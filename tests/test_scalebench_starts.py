@@ -69,3 +69,33 @@ def test_live_starts_find_the_law_where_dead_starts_miss_it(tmp_path, monkeypatc
     assert misses() <= 1  # seed 2's live starts reach a mode at the box's edge (beta = -5)
     monkeypatch.setattr(laplace, "LIVE_DRAWS", 1)  # the priors' starts as drawn, dead or not
     assert misses() >= 4  # 6 of 8 end where the term is floored or clipped away
+
+
+def test_a_warm_start_with_dead_parameters_is_revived_where_the_old_stays_stuck(tmp_path, monkeypatch):
+    law = floored_law(tmp_path)
+    features, y = runs(law)
+    # the previous fit's modes: A floored away, or the term clipped at e^-50 (A, alpha and beta dead)
+    for stuck in ([y.mean(), -3.0, 0.35, 0.1], [y.mean(), 400.0, 4.9, 0.1]):
+        def bests(seeds=range(8)):  # from the warm start alone (no random start)
+            return np.array([laplace.fit(law, features, y, rng=np.random.default_rng(s), starts=0, n_draws=16,
+                                         warm=[np.array(stuck)]).best for s in seeds])
+
+        assert np.sum(abs(bests()[:, 2] - TRUTH[2]) < 0.02) >= 4  # the revived copy's search finds the law (5-6 of 8)
+        monkeypatch.setattr(laplace, "revived_starts", lambda *args: [])  # the warm start as it was
+        old = bests()
+        assert np.all(old[:, 1] == stuck[1]) and np.all(abs(old[:, 2] - TRUTH[2]) > 0.2)  # A never moved
+        monkeypatch.undo()
+
+
+def test_revived_starts_redraw_only_dead_parameters_and_draw_nothing_for_live_warm_starts(tmp_path):
+    law = floored_law(tmp_path)
+    features, _ = runs(law)
+    rng = np.random.default_rng(0)
+    assert laplace.revived_starts(law, [TRUTH], features, rng) == []
+    assert rng.bit_generator.state == np.random.default_rng(0).bit_generator.state  # nothing drawn
+    (copy,) = laplace.revived_starts(law, [TRUTH, [1.7, -3.0, 0.35, 0.1]], features, rng)
+    assert copy[0] == 1.7 and list(copy[2:]) == [0.35, 0.1] and copy[1] != -3.0
+    assert laplace.dead_parameters(law, copy, features)[0] == 0
+    # beta has no effect anywhere when every run has one expert: a warm start dead only there is kept as it is
+    features, _ = runs(law, experts=1.0)
+    assert laplace.revived_starts(law, [TRUTH], features, rng) == []
