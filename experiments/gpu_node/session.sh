@@ -18,6 +18,8 @@
 #   bash experiments/gpu_node/session.sh lr-over-r 560       # on 4 GPUs: #16's sweep at 1e16 FLOPs for r = 0.3, 1
 #       and 3 at half, once and twice the rule's lr (compiled, two runs a GPU): does half the best lr (the ladder's
 #       runs) cost the same at every r, so that r* did not move?
+#   bash experiments/gpu_node/session.sh lr-over-r-3e16 560  # on 4 GPUs, after lr-over-r showed the half-lr penalty
+#       depends on r at 1e16: the same at 3e16 (half and once the rule's lr, GPUs 0-2), and 0.7x at 1e16 (GPU 3)
 #   BASE=.prev bash experiments/gpu_node/session.sh ddp-side-by-side 480   # on 4 GPUs, the shipped sample: the
 #       GPUs' links and an all-reduce's bandwidth per pair, then the DDP record's run (seed 0, 300 steps, on 2
 #       GPUs then on 1) with BASE on GPUs 0, 1 and this tree on GPUs 2, 3 at the same time
@@ -119,6 +121,17 @@ case $part in
     OMP_NUM_THREADS=2 timeout $((limit - SECONDS)) python3 -m bayes_moe.train.lr_sweep run --out "$work/sweep" \
       --computes 1e16 --r 0.3 1 3 --factors 0.5 1 2 --smoke-runs 0 --extra '{"compile": true}' \
       --time-limit $((limit - 20 - SECONDS)) > "$work/sweep.log" 2>&1 ;;
+  lr-over-r-3e16)
+    limit=${2:?seconds}
+    nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
+    build_corpus
+    sweep() { OMP_NUM_THREADS=2 timeout $((limit - SECONDS)) python3 -m bayes_moe.train.lr_sweep run --r 0.3 1 3 \
+      --smoke-runs 0 --extra '{"compile": true}' --time-limit $((limit - 20 - SECONDS)) "$@"; }
+    CUDA_VISIBLE_DEVICES=0,1,2 sweep --out "$work/sweep_3e16" --base /tmp/sweep_3e16 --computes 3e16 --factors 0.5 1 \
+      > "$work/sweep_3e16.log" 2>&1 &
+    CUDA_VISIBLE_DEVICES=3 sweep --out "$work/sweep_1e16" --base /tmp/sweep_1e16 --computes 1e16 --factors 0.7 \
+      --per-gpu 3 > "$work/sweep_1e16.log" 2>&1
+    wait ;;
   *) echo "unknown part $part" >&2; exit 2 ;;
 esac
 status=$?
