@@ -132,6 +132,18 @@ case $part in
     CUDA_VISIBLE_DEVICES=3 sweep --out "$work/sweep_1e16" --base /tmp/sweep_1e16 --computes 1e16 --factors 0.7 \
       --per-gpu 3 > "$work/sweep_1e16.log" 2>&1
     wait ;;
+  lr-over-r-3e16-rest)  # the runs lr-over-r-3e16's limit stopped, one a GPU, and 0.7x at r = 0.3
+    limit=${2:?seconds}
+    build_corpus
+    gpu=0
+    for run in "1 0.5" "3 0.5" "3 1" "0.3 0.7"; do
+      set -- $run
+      CUDA_VISIBLE_DEVICES=$gpu OMP_NUM_THREADS=4 timeout $((limit - SECONDS)) python3 -m bayes_moe.train.lr_sweep run \
+        --out "$work/sweep_r$1_x$2" --base "/tmp/sweep_r$1_x$2" --computes 3e16 --r "$1" --factors "$2" --per-gpu 1 \
+        --smoke-runs 0 --extra '{"compile": true}' --time-limit $((limit - 20 - SECONDS)) > "$work/sweep_r$1_x$2.log" 2>&1 &
+      gpu=$((gpu + 1))
+    done
+    wait ;;
   *) echo "unknown part $part" >&2; exit 2 ;;
 esac
 status=$?
