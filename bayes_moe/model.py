@@ -8,7 +8,8 @@
     beta_s      = b0 + b1 x_s + sigma_beta z_beta_s                 form "signed": r* may also fall with C
     L_opt      = E + A_s (C / C0)^-gamma,   A_s per level (unpooled); frontier "anchored": E_s and A_s
                  from the frontier's value at C0 and its drop over the decade below, per level
-                 (+ sum_j u_j max(0, t_j - l): frontier "flexible" / "anchored-flexible", bends shared by the levels)
+                 (+ sum_j u_j max(0, t_j - l): frontier "flexible" / "anchored-flexible", bends shared by the levels;
+                 "flexible" draws E, A_s by the frontier's value and scale at the top knot t_0: surfaces)
     valley(d, C) = (C / C0)^-eta [kappa_left d^2 (d < 0),  kappa_right d^2 (d > 0)]   (eta = kappa_exponent;
                                                      kappa_left = kappa_right if symmetric)
     noise      ~ StudentT(nu, 0, sigma): seed noise, and misfit shared by runs at one (r, C, S)
@@ -45,7 +46,9 @@ from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAU
 
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at one level, are replicates
-MODEL_VERSION = 3  # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ
+# posteriors of another version are stale (posterior.is_stale): their attrs and variables differ. 4: the flexible
+# frontier's power law is drawn at the top knot (A_top, frontier_top), so a version-3 flexible posterior's A is not its A
+MODEL_VERSION = 4
 
 
 def achieved_sparsity(sparsity) -> np.ndarray:

@@ -16,7 +16,9 @@ Worlds (``law``):
                   short runs deviated on the measured campaigns (issue #17): a law that holds only at
                   large compute, so data below ``bend_compute`` mislead a model that assumes it everywhere.
                   Each bend is a parameter of either sign ([world] table, ``World(...)``): ``frontier_bend``
-                  0.2 is a kink no power law in compute follows (benchmarks/frontier.py), < 0 a concave one.
+                  0.2 is a kink no power law in compute follows (benchmarks/frontier.py), < 0 a concave one;
+                  ``kappa_bend`` bends the valley's curvature the same way (log kappa per decade below
+                  ``bend_compute``; 0 by default), a change with compute no power of C follows.
 Noise is Student-t (``nu`` degrees of freedom, scale ``noise``) or Gaussian, from a seeded generator.
 
 Reproducible data set (the demo's runs.csv)::
@@ -64,6 +66,7 @@ class World:
     bend_compute: float = 1e18  # bending world: the law holds from this compute up
     r_star_bend: float = 0.3  # bending world: log r* added per decade below bend_compute (r* x1.35 per decade)
     frontier_bend: float = 0.05  # bending world: nats added to the frontier per decade below bend_compute
+    kappa_bend: float = 0.0  # bending world: log kappa added per decade below bend_compute (the valley's curvature)
     A_attention: float = 0.25  # two-term world: A_A, p (attention) and q (experts)
     p: float = 0.3
     q: float = 0.15
@@ -106,10 +109,11 @@ class World:
                                       self.p, self.expert_exponent(sparsity))
         A = self.A * np.exp(self.A_exponent * laws.centred_log_active(sparsity))
         ratio = np.sqrt(self.asymmetry) if self.law == "asymmetric" else 1.0
+        kappa = self.kappa * np.exp(self.kappa_bend * self._decades_below(compute))
         distance = np.log(r) - self._power_log_r_star(compute, sparsity)
         return (laws.frontier(self.E, A, self.gamma, compute / laws.PIVOT)
                 + self.frontier_bend * self._decades_below(compute)
-                + laws.penalty(distance, self.kappa / ratio, self.kappa * ratio))
+                + laws.penalty(distance, kappa / ratio, kappa * ratio))
 
     def loss(self, r, compute, sparsity, *, n_active=None, tokens=None, rng=None):
         """Observed loss: ``mean_loss`` plus noise drawn from ``rng`` (default: the world's seeded one)."""

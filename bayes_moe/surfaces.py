@@ -38,6 +38,15 @@ loss: ``sum_j u_j max(0, t_j - l)`` added to the power law, at the same knots, s
 slope are shrunk towards 0 (the power law), zero from the top knot up, so that the power law
 fitted to the top of the runs is the frontier beyond them. A bend the power law cannot follow then stays
 in the frontier instead of leaking into the valley, r* and sigma.
+
+The flexible frontier's power law is drawn by **what the runs above the top knot t_0 pin** (``TOP_FRONTIER``):
+``A_top`` per level, its reducible loss at t_0, and ``frontier_top``, the levels' mean frontier there, with
+``E = frontier_top - mean(A_top)`` (a deterministic) and the frontier ``E + A_top exp(gamma (t_0 - l))``. Below
+t_0 the bends take the frontier's shape, so the runs pin the power law only through its top segment: drawn
+as E, A and gamma, its floor E sat on a curved ridge ``E = value - slope / gamma`` along the loosely pinned
+gamma (lowest ESS 240-660 on the paper world at 1000 draws, 10 of 20 fits unconverged); at t_0 the value is
+one variable and the slope ``gamma A_top`` a line in the sampler's log coordinates (lowest ESS 1,010-1,170,
+0 of 10 unconverged; docs/model.md). E is not bounded below there (the power frontier's is HalfNormal).
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ import numpy as np
 
 from bayes_moe import laws
 from bayes_moe.forms import (ANCHORED_FRONTIER, DEFAULT_DISCREPANCY, DEFAULT_FRONTIER, FLEXIBLE_FRONTIERS,
-                             HINGES_DISCREPANCY, SIGNED_FORM, TWO_TERM_FORM, frontier_law)
+                             HINGES_DISCREPANCY, SIGNED_FORM, TOP_FRONTIER, TWO_TERM_FORM, frontier_law)
 
 SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
 SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
@@ -153,13 +162,15 @@ class ValleyForm(Form):
         log beta     = b0 + b1 x + sigma_beta z_beta                  (beta itself in the signed form)
                        (+ sum_j tau z_bend_j max(0, t_j - l), discrepancy "hinges"; the line above is
                         then the runs' average law, less the hinges' lines: module docstring)
-        L_opt        = E + A (C/C0)^-gamma  (+ sum_j u_j max(0, t_j - l), frontier "flexible", u_j ~ N(0, 0.05))
+        L_opt        = E + A (C/C0)^-gamma  (frontier "flexible": E + A_top exp(gamma (t_0 - l))
+                       + sum_j u_j max(0, t_j - l), u_j ~ N(0, 0.05), E = frontier_top - mean(A_top))
         valley       = (C/C0)^-eta [kappa_left d^2 (d < 0), kappa_right d^2 (d > 0)],  d = log r - log r*
     """
 
     @property
     def roles(self) -> dict:
-        frontier = ("L_pivot", "drop") if frontier_law(self.frontier) == ANCHORED_FRONTIER else ("A",)
+        unpooled = {ANCHORED_FRONTIER: ("L_pivot", "drop"), TOP_FRONTIER: ("A_top",)}
+        frontier = unpooled.get(frontier_law(self.frontier), ("A",))
         return {"deviation": ("z_alpha", "z_beta"), "unpooled": frontier}
 
     def declare(self) -> dict:
@@ -192,6 +203,12 @@ class ValleyForm(Form):
             # by what the runs pin: its value at C0 and its drop over the decade below, per level
             v.update(L_pivot=pm.Normal("L_pivot", 3.0, 3.0, dims="sparsity"),
                      drop=pm.LogNormal("drop", np.log(0.3), 1.5, dims="sparsity"))
+        elif frontier_law(self.frontier) == TOP_FRONTIER:
+            # by what the runs above the top knot pin: its reducible loss there per level and the levels'
+            # mean frontier there (module docstring); E follows, shared by the levels as the power law's
+            A_top = pm.LogNormal("A_top", 0.0, 1.5, dims="sparsity")
+            frontier_top = pm.Normal("frontier_top", 3.0, 3.0)
+            v.update(A_top=A_top, frontier_top=frontier_top, E=pm.Deterministic("E", frontier_top - A_top.mean()))
         else:
             v.update(E=pm.HalfNormal("E", 3.0), A=pm.LogNormal("A", 0.0, 1.5, dims="sparsity"))
         if self.frontier in FLEXIBLE_FRONTIERS:
@@ -218,6 +235,8 @@ class ValleyForm(Form):
             # slope are pinned), which these coordinates straighten, with E per level
             A = v["drop"] / (xp.exp(v["gamma"] * np.log(10.0)) - 1)
             E = v["L_pivot"] - A
+        elif frontier_law(self.frontier) == TOP_FRONTIER:
+            E, A = v["E"], v["A_top"]  # A at the top knot (frontier_loss)
         else:
             E, A = v["E"], v["A"]
         if self.penalty == "asymmetric":
@@ -265,10 +284,13 @@ class ValleyForm(Form):
 
     def frontier_loss(self, q, log_c, xp):
         """The lowest mean loss at ``log_c``: the power law, plus the flexible frontier's bends."""
-        power = laws.frontier(q["E"], q["A"], q["gamma"], xp.exp(log_c))
         if self.frontier not in FLEXIBLE_FRONTIERS:
-            return power
-        return power + (q["frontier_bends"] * hinges(q["frontier_knots"], log_c, xp)).sum(-1)
+            return laws.frontier(q["E"], q["A"], q["gamma"], xp.exp(log_c))
+        below = _below_knots(q["frontier_knots"], log_c, xp)  # t_j - l
+        # with the top parametrisation, A is the scale at the top knot t_0: (C / C_t0)^-gamma = exp(gamma (t_0 - l))
+        reducible = (q["A"] * xp.exp(q["gamma"] * below[..., 0]) if frontier_law(self.frontier) == TOP_FRONTIER
+                     else q["A"] * xp.exp(-q["gamma"] * log_c))
+        return q["E"] + reducible + (q["frontier_bends"] * xp.maximum(below, 0.0)).sum(-1)
 
     def mean_loss(self, q, log_r, log_c, xp):
         relative = xp.exp(log_c)  # C / C0

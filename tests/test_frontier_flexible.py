@@ -3,6 +3,7 @@ below the top of the runs' compute, shared by the levels, so that a frontier the
 does not leak into the valley and r*."""
 
 import numpy as np
+import pymc as pm
 import pytest
 
 from bayes_moe import config, forms, laws, model, posterior, simulate, surfaces
@@ -13,13 +14,13 @@ SPARSITY = np.array(laws.PAPER_SPARSITIES)
 BENT = dict(law="bending", frontier_bend=0.2, r_star_bend=0.0)  # r* follows the law; the frontier bends up below 1e18
 
 
-def test_the_frontier_bends_below_its_knots_only():
+def test_the_frontier_bends_below_its_knots_only_and_its_power_law_is_scaled_at_the_top_knot():
     form = surfaces.form("power", "asymmetric", frontier="flexible", discrepancy="none")
     knots = np.array([-1.0, -2.0, -3.0])
     q = {"E": 1.7, "A": np.array([[1.2]]), "gamma": 0.2, "frontier_knots": knots,
          "frontier_bends": np.array([[0.1, 0.0, -0.05]])[:, None]}  # (sample, point, knot), shared by levels
     log_c = np.array([0.5, -1.0, -2.5, -4.0])
-    power = 1.7 + 1.2 * np.exp(-0.2 * log_c)
+    power = 1.7 + 1.2 * np.exp(-0.2 * (log_c - knots[0]))  # A is the reducible loss at the top knot
     bend = 0.1 * np.maximum(-1.0 - log_c, 0) - 0.05 * np.maximum(-3.0 - log_c, 0)
     np.testing.assert_allclose(form.frontier_loss(q, log_c, np)[0], power + bend)
     assert form.knots_data == ("frontier_knots",)
@@ -27,10 +28,20 @@ def test_the_frontier_bends_below_its_knots_only():
 
 
 def test_flexible_frontiers_keep_their_power_laws_parametrisation():
-    assert forms.frontier_law("flexible") == "power" and forms.frontier_law("anchored-flexible") == "anchored"
+    assert forms.frontier_law("flexible") == "top" and forms.frontier_law("anchored-flexible") == "anchored"
     attrs = model.form_attrs("power", "asymmetric", frontier="anchored-flexible")
     assert {"L_pivot", "drop", "frontier_bends", "bend_scale"} <= set(attrs["law_variables"].split())
     assert attrs["unpooled_variables"] == "L_pivot drop"
+    assert model.form_attrs("power", "asymmetric", frontier="flexible")["unpooled_variables"] == "A_top"
+
+
+def test_the_flexible_frontiers_floor_is_its_mean_at_the_top_knot_less_the_levels_mean_scale_there():
+    """E is drawn through what the runs above the top knot pin (the frontier there, frontier_top), not itself."""
+    form = surfaces.form("power", "asymmetric", frontier="flexible", discrepancy="none")
+    with pm.Model(coords={"sparsity": [0.5, 0.9], "knot": [0, 1, 2]}):
+        variables = form.declare()
+    E = variables["E"].eval({variables["frontier_top"]: 2.5, variables["A_top"]: np.array([0.2, 0.4])})
+    assert E == pytest.approx(2.2)
 
 
 def test_campaign_model_section_names_the_flexible_frontier(tmp_path):
@@ -51,7 +62,7 @@ def test_frontier_benchmark_record_leaves_out_a_frontier_not_yet_fitted():
     fit = {"frontier error": [0.0] * 5, "mean residual": [0.01] * 5, "r_star": scores, "converged": False,
            "cpu seconds": 20.0, "max_rhat": 1.02, "min_ess_bulk": 300, "min_ess_tail": 250, "divergences": 1}
     record = frontier_benchmark.markdown(simulate.World(**BENT), {"power": [fit], "flexible": []}, 60.0, 50.0, 2000)
-    assert "frontier_bend +0.2 nats" in record and "2000 draws a chain" in record
+    assert "frontier_bend +0.2 nats" in record and "kappa_bend +0 log kappa" in record and "2000 draws a chain" in record
     assert "| power | 1 | 1 | 1.020 | 300 / 250 | 1 | 50% / 50% / 50% |" in record
     assert "| flexible |" not in record
 

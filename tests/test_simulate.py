@@ -87,3 +87,13 @@ def test_sweep_dataset_round_trips_through_the_ledger(tmp_path):
         back = ledger.to_dataset()
     for name in ("r", "compute", "sparsity", "loss"):
         assert back[name].values == pytest.approx(dataset[name].values, rel=1e-7)
+
+
+def test_the_bending_worlds_valley_curvature_bends_below_the_bend_compute_only():
+    """kappa_bend multiplies the valley's curvature by e^kappa_bend per decade below bend_compute."""
+    bent = simulate.World(law="bending", frontier_bend=0.0, r_star_bend=0.0, kappa_bend=np.log(2.0), noise=0.0)
+    flat = simulate.World(law="bending", frontier_bend=0.0, r_star_bend=0.0, noise=0.0)
+    for compute, factor in ((1e17, 2.0), (1e18, 1.0), (1e19, 1.0)):
+        r_star = np.exp(flat.log_r_star(compute, 0.9))
+        rise = [world.mean_loss(2 * r_star, compute, 0.9) - world.mean_loss(r_star, compute, 0.9) for world in (bent, flat)]
+        assert rise[0] == pytest.approx(factor * rise[1])

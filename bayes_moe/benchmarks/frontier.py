@@ -7,7 +7,8 @@ residual of the runs (observed loss less the posterior mean loss) over the four 
 intervals of r* at 1e18, 1e20 and 1e21 against the truth (``calibration.interval_scores``); the sampler's
 diagnostics and the fit's CPU seconds. A frontier that follows the data has both errors near 0 (the
 noise's scale is 0.01 nats). The bending world's bends are parameters (``--frontier-bend`` nats per decade
-below ``--bend-compute``, either sign; ``--r-star-bend`` log r* per decade). The files are rewritten after
+below ``--bend-compute``, either sign; ``--r-star-bend`` log r* per decade; ``--kappa-bend`` log of the valley's
+curvature per decade). The files are rewritten after
 every fit, so that a long run leaves the fits it finished.
 
     nice python -m bayes_moe.benchmarks.frontier [--world bending] [--frontier-bend 0.2] [--datasets 3] [--name NAME]
@@ -77,8 +78,9 @@ def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: 
                     + " / ".join(f"{np.median(s['half-width']):.1%}" for s in scores.values()) + " | "
                     + " / ".join(f"{np.median(np.abs(s['error'])):.1%}" for s in scores.values()) + " | "
                     + f"{np.median([fit['cpu seconds'] for fit in fits]):.1f} |")
-    bends = (f" (frontier_bend {world.frontier_bend:+g} nats and r_star_bend {world.r_star_bend:+g} log r* per decade "
-             f"below {world.bend_compute:.0e} FLOPs)" if world.law == "bending" else "")
+    bends = (f" (frontier_bend {world.frontier_bend:+g} nats, r_star_bend {world.r_star_bend:+g} log r* and kappa_bend "
+             f"{world.kappa_bend:+g} log kappa per decade below {world.bend_compute:.0e} FLOPs)"
+             if world.law == "bending" else "")
     return (f"# The fitted frontier against the {world.law} world's{bends}\n\n"
             f"Demo design, CLI defaults but the frontier{draws}. Per compute: the median over data sets of the mean over "
             f"the four sparsities, nats: the posterior median frontier less the truth, and the runs' observed "
@@ -99,6 +101,8 @@ def main(argv=None) -> None:
                         help="bending world: nats added to the frontier per decade below --bend-compute (either sign)")
     parser.add_argument("--r-star-bend", type=float, default=simulate.World.r_star_bend,
                         help="bending world: log r* added per decade below --bend-compute")
+    parser.add_argument("--kappa-bend", type=float, default=simulate.World.kappa_bend,
+                        help="bending world: log of the valley's curvature added per decade below --bend-compute")
     parser.add_argument("--bend-compute", type=float, default=simulate.World.bend_compute)
     parser.add_argument("--frontiers", nargs="+", default=list(COMPARED), choices=FRONTIERS)
     parser.add_argument("--datasets", type=int, default=3)
@@ -110,7 +114,8 @@ def main(argv=None) -> None:
     if args.datasets < 1 or args.first_seed < 0 or args.draws < 1 or not args.bend_compute > 0:
         parser.error(f"need --datasets >= 1, --first-seed >= 0, --draws >= 1 and --bend-compute > 0, got "
                      f"{args.datasets}, {args.first_seed}, {args.draws} and {args.bend_compute}")
-    bends = dict(frontier_bend=args.frontier_bend, r_star_bend=args.r_star_bend, bend_compute=args.bend_compute)
+    bends = dict(frontier_bend=args.frontier_bend, r_star_bend=args.r_star_bend, kappa_bend=args.kappa_bend,
+                 bend_compute=args.bend_compute)
     worlds = [simulate.World(law=args.world, seed=seed, **bends)
               for seed in range(args.first_seed, args.first_seed + args.datasets)]
     start, cpu_start = time.perf_counter(), time.process_time()
