@@ -63,6 +63,15 @@ def test_verdict_is_the_issues_check(losses, passed, best_factor):
     assert ("PASS" if passed else "FAIL") in lr_sweep.report_text(lr_sweep.analyse(results(losses)))
 
 
+def test_several_calls_pool_by_lr_and_judge_the_means():
+    seed0 = results({0.5: 3.30, 1.0: 3.34})  # alone, seed 0 says half the rule's lr is 0.04 better
+    seed1 = results({0.5: 3.36, 1.0: 3.30, 2.0: 3.40})  # seed 1 the other way round, and one more lr
+    size = lr_sweep.analyse(seed0, seed1)["sizes"][0]
+    assert [(lr, losses) for lr, losses in size["runs"]] == [(5e-4, [3.30, 3.36]), (1e-3, [3.34, 3.30]), (2e-3, [3.40])]
+    assert size["best_lr"] == 1e-3 and size["loss_gap"] == 0 and size["passed"]  # means 3.33 / 3.32 / 3.40
+    assert "3.3000 / 3.3600 (mean 3.3300)" in lr_sweep.report_text(lr_sweep.analyse(seed0, seed1))
+
+
 def test_unfinished_runs_give_no_verdict():
     data = results({0.5: 3.3, 1.0: 3.2})
     data["runs"]["sweep"][1].update(status="running", loss=None)

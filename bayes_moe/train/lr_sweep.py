@@ -16,9 +16,9 @@ writes ``results.json`` and both ledgers to ``--out`` after every finished run. 
 at ``--time-limit`` are stopped, failed and reported unfinished, never as results. The corpus is the
 trainer's: ``$BAYES_MOE_CORPUS`` if set, else ./corpus, else the shipped sample.
 
-Back here: ``python -m bayes_moe.train.lr_sweep analyse experiments/lr_sweep/results.json`` prints
-the sweep per size (the best lr, the rule's, their ratio and the loss gap: the issue's check is a
-ratio within 2 and a gap within 0.02 nats) and the smoke runs' regime; copy ``smoke.sqlite`` to a
+Back here: ``python -m bayes_moe.train.lr_sweep analyse experiments/lr_sweep/results.json [more ...]``
+prints the sweep per size (the best lr by the mean over the calls' runs, the rule's, their ratio and the
+loss gap: the issue's check is a ratio within 2 and a gap within 0.02 nats) and the smoke runs' regime; copy ``smoke.sqlite`` to a
 workspace's ``ledger.sqlite`` to fit it (``bayes-moe fit``).
 """
 
@@ -255,27 +255,31 @@ def _row(run) -> dict:
 # --- analysis (here) -----------------------------------------------------------------------------
 
 
-def analyse(results: dict) -> dict:
-    """Per sweep size (compute and r): the finished runs by lr, the best, the rule's, and the issue's check;
-    the smoke runs' losses and regime."""
+def analyse(*results: dict) -> dict:
+    """Per sweep size (compute and r), over the runs of every ``results`` (several calls: seeds, more
+    factors): the finished runs' losses by lr, their mean, the best mean, the rule's, and the issue's
+    check; the smoke runs' losses and regime."""
     sizes = {}
-    for run in results["runs"].get("sweep", []):
+    for run in (run for result in results for run in result["runs"].get("sweep", [])):
         sizes.setdefault((run["compute"], run["r"]), []).append(run)
-    report = {"sizes": [], "smoke": [_smoke_row(run) for run in results["runs"].get("smoke", [])]}
+    report = {"sizes": [], "smoke": [_smoke_row(run) for result in results for run in result["runs"].get("smoke", [])]}
     for (compute, r), runs in sorted(sizes.items()):
-        done = sorted((run for run in runs if run["status"] == "done" and run["loss"] is not None), key=lambda run: run["lr"])
-        rule = next((run for run in done if run.get("lr_factor") == 1.0), None)
+        by_lr = {}
+        for run in runs:
+            if run["status"] == "done" and run["loss"] is not None:
+                by_lr.setdefault(run["lr"], []).append(run["loss"])
+        lrs = sorted(by_lr)
+        mean = {lr: sum(by_lr[lr]) / len(by_lr[lr]) for lr in lrs}
+        rule_lr = next((run["lr"] for run in runs if run.get("lr_factor") == 1.0 and run["lr"] in mean), None)
         entry = {"compute": compute, "r": r, "n_active": runs[0]["n_active"],
-                 "runs": [(run["lr"], run["loss"]) for run in done],
+                 "runs": [(lr, by_lr[lr]) for lr in lrs],
                  "unfinished": [run["id"] for run in runs if run["status"] != "done"]}
-        if done and rule is not None:
-            best = min(done, key=lambda run: run["loss"])
-            ratio = max(best["lr"], rule["lr"]) / min(best["lr"], rule["lr"])
-            gap = rule["loss"] - best["loss"]
-            edge = best is done[0] or best is done[-1]
-            entry.update(best_lr=best["lr"], best_loss=best["loss"], rule_lr=rule["lr"], rule_loss=rule["loss"],
-                         lr_ratio=ratio, loss_gap=gap, best_at_edge=edge,
-                         passed=ratio <= LR_RATIO + 1e-9 and gap <= LOSS_GAP)
+        if rule_lr is not None:
+            best_lr = min(lrs, key=mean.get)
+            entry.update(best_lr=best_lr, best_loss=mean[best_lr], rule_lr=rule_lr, rule_loss=mean[rule_lr],
+                         lr_ratio=max(best_lr, rule_lr) / min(best_lr, rule_lr), loss_gap=mean[rule_lr] - mean[best_lr],
+                         best_at_edge=best_lr in (lrs[0], lrs[-1]))
+            entry["passed"] = entry["lr_ratio"] <= LR_RATIO + 1e-9 and entry["loss_gap"] <= LOSS_GAP
         report["sizes"].append(entry)
     return report
 
@@ -286,11 +290,17 @@ def _smoke_row(run: dict) -> dict:
     return {key: run.get(key) for key in keys}
 
 
+def _losses(losses: list[float]) -> str:
+    """One run's loss, or several runs' (seeds, calls) and their mean."""
+    shown = " / ".join(f"{loss:.4f}" for loss in losses)
+    return shown if len(losses) == 1 else f"{shown} (mean {sum(losses) / len(losses):.4f})"
+
+
 def report_text(report: dict) -> str:
     lines = []
     for size in report["sizes"]:
         lines.append(f"C = {size['compute']:.3g} FLOPs, r = {size['r']:.3g}, n_active = {size['n_active']:,}: "
-                     + ", ".join(f"lr {lr:.3g} -> {loss:.4f}" for lr, loss in size["runs"]))
+                     + ", ".join(f"lr {lr:.3g} -> {_losses(losses)}" for lr, losses in size["runs"]))
         if size["unfinished"]:
             lines.append(f"  unfinished runs: {size['unfinished']}")
         if "passed" in size:
@@ -325,12 +335,12 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--extra", type=json.loads, default=dict(EXTRA),
                      help=f"JSON of trainer settings for every run (default {json.dumps(EXTRA)})")
     run.add_argument("--dry-run", action="store_true", help="plan and print the estimate only")
-    look = commands.add_parser("analyse", help="the sweep's verdict from results.json")
-    look.add_argument("results", type=Path)
+    look = commands.add_parser("analyse", help="the sweep's verdict from results.json (several: their runs pooled)")
+    look.add_argument("results", type=Path, nargs="+")
     look.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "analyse":
-        report = analyse(json.loads(args.results.read_text()))
+        report = analyse(*(json.loads(path.read_text()) for path in args.results))
         print(json.dumps(report, indent=1) if args.json else report_text(report))
         return
     if args.base.exists() and any(args.base.iterdir()):
