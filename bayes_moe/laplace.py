@@ -180,30 +180,37 @@ def revived_starts(law: Law, warm, features: dict, rng: np.random.Generator) -> 
 
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,
         n_draws: int = 256, warm: tuple = (), linearized: bool = True, polish: bool = False,
-        size: np.ndarray | None = None) -> LaplaceFit:
+        size: np.ndarray | None = None, centred_boxes: bool = False) -> LaplaceFit:
     """Laplace posterior of ``law`` given observations ``y`` at ``features`` (module docstring): ``starts``
     starting points from the priors (``start``), the ``warm`` parameter vectors and a revived copy of each
     warm one with dead parameters (``revived_starts``) start the MAP search,
     ``SEARCH_NFEV`` evaluations each; ``polish``: the best of them then goes on for up to ``POLISH_NFEV``
     (the fit that is scored or reported; a refit that only guides the selection need not converge).
-    ``size``: each observation's log run size, for a noise trend (module docstring; None: one noise sd)."""
+    ``size``: each observation's log run size, for a noise trend (module docstring; None: one noise sd).
+    ``centred_boxes``: each flat box (``Uniform``) enters the search as a Gaussian of its centre and sd, the
+    prior whose precision the Laplace covariance already adds: in directions the runs do not determine (more
+    parameters than observations, a ridge) the mode is then the box's centre, not wherever a start left it."""
     y = np.asarray(y, float)
     lower, upper = law.bounds
     priors = list(law.priors.values())
-    penalised = [j for j, p in enumerate(priors) if p.penalty(0.0) is not None]
+    penalised = [j for j, p in enumerate(priors) if centred_boxes or p.penalty(0.0) is not None]
+
+    def penalty(j, value):  # prior j's residual in the search; a flat box's as a Gaussian of its centre and sd
+        return priors[j].penalty(value) if priors[j].penalty(0.0) is not None else (
+            (value - 0.5 * sum(priors[j].bounds)) / priors[j].sd)
     scale0 = law.noise_sd.sigma
     weight = np.ones_like(y)  # each observation's noise sd over sigma's (the noise trend's)
 
     def residuals(theta):
         predicted = law.predict(theta, features)[0]
         r = np.where(np.isfinite(predicted), (predicted - y) / (scale0 * weight), BAD_RESIDUAL)
-        return np.concatenate([r, [priors[j].penalty(theta[j]) for j in penalised]])
+        return np.concatenate([r, [penalty(j, theta[j]) for j in penalised]])
 
     def jacobian(theta):
         _, J = value_and_jacobian(law, theta, features)
         prior_rows = np.zeros((len(penalised), len(theta)))
         for row, j in enumerate(penalised):
-            prior_rows[row, j] = (priors[j].penalty(theta[j] + 1.0) - priors[j].penalty(theta[j]))
+            prior_rows[row, j] = penalty(j, theta[j] + 1.0) - penalty(j, theta[j])
         return np.vstack([J / (scale0 * weight[:, None]), prior_rows])
 
     warm = [np.clip(w, lower, upper) for w in warm]
