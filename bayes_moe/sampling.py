@@ -15,12 +15,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
+from typing import TYPE_CHECKING
 
 import arviz as az
 import numpy as np
 import pymc as pm
 
 from bayes_moe.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # PyTensor looks for a BLAS to link its C backend into and warns when pip's wheels offer none. We sample
 # through numba (nutpie), so on every machine the warning would say nothing a user can act on.
@@ -125,7 +129,7 @@ def _extreme(dataset, reduce) -> float:
     return float(reduce(values)) if np.isfinite(values).any() else float("nan")
 
 
-def loo_compare(fits: dict) -> "pandas.DataFrame":
+def loo_compare(fits: dict) -> "pd.DataFrame":
     """PSIS-LOO comparison (ArviZ ``compare``) of fits that carry a log_likelihood group, best first:
     elpd_loo, its standard error, the difference to the best (elpd_diff, dse) and pareto-k warnings."""
     return az.compare(fits, ic="loo")

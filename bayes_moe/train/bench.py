@@ -14,6 +14,7 @@ MFU = 3 * (C_A + C_E + logits) FLOPs per token (flops.py) * tokens/s / the GPU's
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import platform
@@ -94,7 +95,7 @@ def step_bench(a: arch_module.MoEArch, batch: int, micro: int | None, compile: b
         result["mfu"] = result["model_flops_per_token"] * tokens_per_s / peak
         result["peak_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
     if profile and device.type == "cuda":
-        result["step_profile_top"] = profile_top(lambda: loop._train_step(session, WARMUP_STEPS + steps),
+        result["step_profile_top"] = profile_top(functools.partial(loop._train_step, session, WARMUP_STEPS + steps),
                                                  calls=2, rows=60)
     del session
     _release(device)

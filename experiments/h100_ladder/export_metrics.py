@@ -4,7 +4,6 @@
 """
 
 import csv
-import json
 from pathlib import Path
 
 from bayes_moe.ledger import Ledger
