@@ -43,6 +43,9 @@ def test_a_sweep_over_r_sizes_one_architecture_per_r_and_judges_each(tmp_path):
         sweep = ledger.runs(None)
     assert len(jobs) == 4 and len({json.dumps(run.arch, sort_keys=True) for run in sweep}) == 2
     assert sorted({round(run.r, 1) for run in sweep}) == [0.5, 2.0]
+    lr_sweep.plan(tmp_path / "s", factors=(1.0,), rs=(1.0,), sparsity=0.9091, smoke_runs=0, **TINY)
+    with Ledger.open(tmp_path / "s" / "sweep") as ledger:
+        assert [round(run.sparsity, 4) for run in ledger.runs(None)] == [0.9091]
     both = results({1.0: 3.30, 2.0: 3.20}, r=0.5)
     both["runs"]["sweep"] += [{**run, "r": 2.0, "id": run["id"] + 2}
                               for run in results({1.0: 3.30, 2.0: 3.31}, r=2.0)["runs"]["sweep"]]

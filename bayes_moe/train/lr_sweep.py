@@ -70,8 +70,9 @@ class Job:
     seconds: float  # estimated
 
 
-def plan(base: Path, *, computes=SWEEP_COMPUTES, factors=LR_FACTORS, rs=(SWEEP_R,), tokens_per_param=TOKENS_PER_PARAM,
-         smoke_compute=SMOKE_COMPUTE, smoke_runs=SMOKE_RUNS, extra: dict | None = None) -> list[Job]:
+def plan(base: Path, *, computes=SWEEP_COMPUTES, factors=LR_FACTORS, rs=(SWEEP_R,), sparsity=SWEEP_SPARSITY,
+         tokens_per_param=TOKENS_PER_PARAM, smoke_compute=SMOKE_COMPUTE, smoke_runs=SMOKE_RUNS,
+         extra: dict | None = None) -> list[Job]:
     """Create the ``sweep`` and ``smoke`` workspaces under ``base`` and return their runs as jobs: one
     architecture per compute and r in ``rs`` (does the best lr move with r, and so r*?), each at every
     factor. ``extra`` trainer settings go to every run (the CPU test shrinks the batch and evaluation)."""
@@ -82,11 +83,11 @@ def plan(base: Path, *, computes=SWEEP_COMPUTES, factors=LR_FACTORS, rs=(SWEEP_R
     sweep = _workspace(base, "sweep", f"[space]\ntokens_per_param = {tokens_per_param!r}\n"
                                       f"compute = [{min(computes)!r}, {max(computes) * 1.0001!r}]\n"
                                       f"r = [{min(0.5, min(rs) / 2)!r}, {max(2.0, max(rs) * 2)!r}]\n"
-                                      f"sparsities = [{SWEEP_SPARSITY!r}]\n")
+                                      f"sparsities = [{sparsity!r}]\n")
     jobs = []
     with Ledger.open(sweep) as ledger:
         for compute, r in itertools.product(computes, rs):
-            solved = arch.size_for_compute(r, compute, SWEEP_SPARSITY, tokens_per_param)
+            solved = arch.size_for_compute(r, compute, sparsity, tokens_per_param)
             rule = hparams.learning_rate(compute)
             for factor in factors:
                 run_id = ledger.add_run(solved.r, compute, solved.sparsity, arch=solved.to_dict(),
@@ -256,14 +257,14 @@ def _row(run) -> dict:
 
 
 def analyse(*results: dict) -> dict:
-    """Per sweep size (compute and r), over the runs of every ``results`` (several calls: seeds, more
+    """Per sweep size (compute, S and r), over the runs of every ``results`` (several calls: seeds, more
     factors): the finished runs' losses by lr, their mean, the best mean, the rule's, and the issue's
     check; the smoke runs' losses and regime."""
     sizes = {}
     for run in (run for result in results for run in result["runs"].get("sweep", [])):
-        sizes.setdefault((run["compute"], run["r"]), []).append(run)
+        sizes.setdefault((run["compute"], run.get("sparsity"), run["r"]), []).append(run)
     report = {"sizes": [], "smoke": [_smoke_row(run) for result in results for run in result["runs"].get("smoke", [])]}
-    for (compute, r), runs in sorted(sizes.items()):
+    for (compute, sparsity, r), runs in sorted(sizes.items(), key=lambda item: (item[0][0], item[0][1] or 0, item[0][2])):
         by_lr = {}
         for run in runs:
             if run["status"] == "done" and run["loss"] is not None:
@@ -271,7 +272,7 @@ def analyse(*results: dict) -> dict:
         lrs = sorted(by_lr)
         mean = {lr: sum(by_lr[lr]) / len(by_lr[lr]) for lr in lrs}
         rule_lr = next((run["lr"] for run in runs if run.get("lr_factor") == 1.0 and run["lr"] in mean), None)
-        entry = {"compute": compute, "r": r, "n_active": runs[0]["n_active"],
+        entry = {"compute": compute, "sparsity": sparsity, "r": r, "n_active": runs[0]["n_active"],
                  "runs": [(lr, by_lr[lr]) for lr in lrs],
                  "unfinished": [run["id"] for run in runs if run["status"] != "done"]}
         if rule_lr is not None:
@@ -299,7 +300,8 @@ def _losses(losses: list[float]) -> str:
 def report_text(report: dict) -> str:
     lines = []
     for size in report["sizes"]:
-        lines.append(f"C = {size['compute']:.3g} FLOPs, r = {size['r']:.3g}, n_active = {size['n_active']:,}: "
+        shown_s = f", S = {size['sparsity']:.4g}" if size.get("sparsity") is not None else ""
+        lines.append(f"C = {size['compute']:.3g} FLOPs{shown_s}, r = {size['r']:.3g}, n_active = {size['n_active']:,}: "
                      + ", ".join(f"lr {lr:.3g} -> {_losses(losses)}" for lr, losses in size["runs"]))
         if size["unfinished"]:
             lines.append(f"  unfinished runs: {size['unfinished']}")
@@ -329,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--computes", type=float, nargs="+", default=list(SWEEP_COMPUTES))
     run.add_argument("--factors", type=float, nargs="+", default=list(LR_FACTORS))
     run.add_argument("--r", type=float, nargs="+", default=[SWEEP_R], help=f"expert-to-attention ratios ({SWEEP_R:g})")
+    run.add_argument("--sparsity", type=float, default=SWEEP_SPARSITY, help=f"S of every sweep run ({SWEEP_SPARSITY:g})")
     run.add_argument("--tokens-per-param", type=float, default=TOKENS_PER_PARAM)
     run.add_argument("--smoke-compute", type=float, nargs=2, default=list(SMOKE_COMPUTE))
     run.add_argument("--smoke-runs", type=int, default=SMOKE_RUNS)
@@ -349,7 +352,8 @@ def main(argv: list[str] | None = None) -> None:
         pool = sweep_pool(args.gpus, args.per_gpu, args.device)
     except InputError as error:
         parser.error(str(error))
-    jobs = plan(args.base, computes=args.computes, factors=args.factors, rs=args.r, tokens_per_param=args.tokens_per_param,
+    jobs = plan(args.base, computes=args.computes, factors=args.factors, rs=args.r, sparsity=args.sparsity,
+                tokens_per_param=args.tokens_per_param,
                 smoke_compute=tuple(args.smoke_compute), smoke_runs=args.smoke_runs, extra=args.extra)
     estimated = estimate(jobs, pool.slots)
     corpus = data.resolve_corpus(None, args.base)
