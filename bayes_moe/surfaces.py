@@ -47,6 +47,11 @@ as E, A and gamma, its floor E sat on a curved ridge ``E = value - slope / gamma
 gamma (lowest ESS 240-660 on the paper world at 1000 draws, 10 of 20 fits unconverged); at t_0 the value is
 one variable and the slope ``gamma A_top`` a line in the sampler's log coordinates (lowest ESS 1,010-1,170,
 0 of 10 unconverged; docs/model.md). E is not bounded below there (the power frontier's is HalfNormal).
+
+With a flexible frontier the **valley's curvature** bends the same way: ``kappa (C/C0)^-eta
+exp(sum_j w_j max(0, t_j - l))``, ``w_j ~ Normal(0, VALLEY_BEND_SCALE)`` at the same knots, shared by the
+levels, so that a curvature that changes with compute other than as a power of C is followed below the top
+knot, and beyond the runs the valley changes as the power of C fitted to their top.
 """
 
 from __future__ import annotations
@@ -71,8 +76,11 @@ HINGE_SCALE = 0.03
 # under a shared HalfNormal(0.05) scale, non-centred, a bend the data pin at 0.083 and two near 0 made a
 # funnel of scale and weights (r-hat 1.04, bulk ESS 155 on the scale; the bent world of the tests, seed 0)
 FRONTIER_BEND_SCALE = 0.05
+# flexible frontiers: the Normal prior's sd of each of the valley's bends, a change of d log kappa / d log C at a knot
+# (0.1: a factor 1.26 per decade; the bending world's kappa_bend 0.7 per decade is 0.30)
+VALLEY_BEND_SCALE = 0.1
 # quantities along the knots of compute, not per sparsity level
-ALONG_COMPUTE = ("knots", "bend_weights", "frontier_knots", "frontier_bends")
+ALONG_COMPUTE = ("knots", "bend_weights", "frontier_knots", "frontier_bends", "valley_bends")
 # the knots' data of a fit (model.build_model), as the posterior's attrs keep them: {data name: attr name}
 KNOT_ATTRS = {"knots": "discrepancy_knots", "hinge_offsets": "discrepancy_offsets", "hinge_tilts": "discrepancy_tilts",
               "frontier_knots": "frontier_knots"}
@@ -165,6 +173,7 @@ class ValleyForm(Form):
         L_opt        = E + A (C/C0)^-gamma  (frontier "flexible": E + A_top exp(gamma (t_0 - l))
                        + sum_j u_j max(0, t_j - l), u_j ~ N(0, 0.05), E = frontier_top - mean(A_top))
         valley       = (C/C0)^-eta [kappa_left d^2 (d < 0), kappa_right d^2 (d > 0)],  d = log r - log r*
+                       (x exp(sum_j w_j max(0, t_j - l)), w_j ~ N(0, 0.1), with either flexible frontier)
     """
 
     @property
@@ -214,6 +223,8 @@ class ValleyForm(Form):
         if self.frontier in FLEXIBLE_FRONTIERS:
             # its bends below the top of the runs' compute (module docstring), under one fixed scale
             v["frontier_bends"] = pm.Normal("frontier_bends", 0.0, FRONTIER_BEND_SCALE, dims="knot")
+            # and the valley's curvature bent at the same knots (module docstring)
+            v["valley_bends"] = pm.Normal("valley_bends", 0.0, VALLEY_BEND_SCALE, dims="knot")
         v.update(gamma=pm.LogNormal("gamma", np.log(0.2), 0.7), kappa=pm.LogNormal("kappa", np.log(0.05), 1.0))
         if self.penalty == "asymmetric":
             v["kappa_skew"] = pm.Normal("kappa_skew", 0.0, 1.0)  # log(kappa_right / kappa_left)
@@ -256,7 +267,8 @@ class ValleyForm(Form):
         if self.discrepancy == HINGES_DISCREPANCY:
             q.update(knots=v["knots"], bend_weights=bend_weights)
         if self.frontier in FLEXIBLE_FRONTIERS:
-            q.update(frontier_knots=v["frontier_knots"], frontier_bends=v["frontier_bends"])
+            q.update(frontier_knots=v["frontier_knots"], frontier_bends=v["frontier_bends"],
+                     valley_bends=v["valley_bends"])
         return q
 
     def reported(self, q, xp):
@@ -294,9 +306,11 @@ class ValleyForm(Form):
 
     def mean_loss(self, q, log_r, log_c, xp):
         relative = xp.exp(log_c)  # C / C0
-        return (self.frontier_loss(q, log_c, xp)
-                + laws.valley(log_r - self.log_r_star(q, log_c, xp), relative, q["kappa_left"], q["kappa_right"],
-                              q["kappa_exponent"]))
+        valley = laws.valley(log_r - self.log_r_star(q, log_c, xp), relative, q["kappa_left"], q["kappa_right"],
+                             q["kappa_exponent"])
+        if self.frontier in FLEXIBLE_FRONTIERS:  # the valley's curvature bent below the top knot
+            valley = valley * xp.exp((q["valley_bends"] * hinges(q["frontier_knots"], log_c, xp)).sum(-1))
+        return self.frontier_loss(q, log_c, xp) + valley
 
 
 @dataclass(frozen=True)

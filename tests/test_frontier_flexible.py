@@ -1,6 +1,6 @@
 """The flexible frontier (``frontier = "flexible"``, surfaces.py): the power law plus shrunk bends in log C
-below the top of the runs' compute, shared by the levels, so that a frontier the power law cannot follow
-does not leak into the valley and r*."""
+below the top of the runs' compute, shared by the levels, and the valley's curvature bent the same way, so
+that a frontier or a valley the power laws cannot follow does not leak into r*."""
 
 import numpy as np
 import pymc as pm
@@ -11,7 +11,8 @@ from bayes_moe.benchmarks import frontier as frontier_benchmark
 from conftest import R_GRID, RECOVERY, assert_near_truth
 
 SPARSITY = np.array(laws.PAPER_SPARSITIES)
-BENT = dict(law="bending", frontier_bend=0.2, r_star_bend=0.0)  # r* follows the law; the frontier bends up below 1e18
+# r* follows the law; below 1e18 the frontier bends up and the valley's curvature doubles per decade
+BENT = dict(law="bending", frontier_bend=0.2, r_star_bend=0.0, kappa_bend=np.log(2.0))
 
 
 def test_the_frontier_bends_below_its_knots_only_and_its_power_law_is_scaled_at_the_top_knot():
@@ -62,7 +63,7 @@ def test_frontier_benchmark_record_leaves_out_a_frontier_not_yet_fitted():
     fit = {"frontier error": [0.0] * 5, "mean residual": [0.01] * 5, "r_star": scores, "converged": False,
            "cpu seconds": 20.0, "max_rhat": 1.02, "min_ess_bulk": 300, "min_ess_tail": 250, "divergences": 1}
     record = frontier_benchmark.markdown(simulate.World(**BENT), {"power": [fit], "flexible": []}, 60.0, 50.0, 2000)
-    assert "frontier_bend +0.2 nats" in record and "kappa_bend +0 log kappa" in record and "2000 draws a chain" in record
+    assert "frontier_bend +0.2 nats" in record and "kappa_bend +0.693147 log kappa" in record and "2000 draws a chain" in record
     assert "| power | 1 | 1 | 1.020 | 300 / 250 | 1 | 50% / 50% / 50% |" in record
     assert "| flexible |" not in record
 
@@ -70,7 +71,8 @@ def test_frontier_benchmark_record_leaves_out_a_frontier_not_yet_fitted():
 @pytest.fixture(scope="module")
 def fits():
     """The power and the flexible frontier fitted to a world whose frontier bends up by 0.2 nats per decade
-    below 1e18 FLOPs (r* on the paper's law), the demo's five computes 1e17..1e19."""
+    below 1e18 FLOPs and whose valley's curvature doubles per decade there (r* on the paper's law), the demo's
+    five computes 1e17..1e19."""
     world = simulate.World(seed=3, **BENT)
     runs = simulate.sweep_dataset(world, r_grid=R_GRID)
     return world, runs, {frontier: model.fit(runs, frontier=frontier, seed=3, **RECOVERY)
@@ -97,3 +99,16 @@ def test_a_bent_frontier_leaks_into_r_star_under_the_power_law_only(fits):
     interval = posterior.r_star(idata["power"], 1e20, SPARSITY)
     missed = (np.exp(truth) < interval["lower"].values) | (np.exp(truth) > interval["upper"].values)
     assert missed.any(), "the power frontier's r* intervals at 1e20 all cover a world it cannot follow"
+
+
+@pytest.mark.slow
+def test_a_valley_whose_curvature_bends_with_compute_is_followed_by_the_flexible_fit(fits):
+    world, _, idata = fits
+    flexible = idata["flexible"]
+    knots = np.array(flexible.attrs["frontier_knots"])
+    log_c = np.log(np.array([1e17, 1e19]) / flexible.attrs["pivot"])
+    draws = flexible.posterior.stack(sample=("chain", "draw"))
+    log_kappa = (-draws["kappa_exponent"].values[:, None] * log_c
+                 + (draws["valley_bends"].values.T[:, None, :] * surfaces.hinges(knots, log_c, np)).sum(-1))
+    # the curvature at 1e17 over that at 1e19: e^kappa_bend = 2
+    assert_near_truth(log_kappa[:, 0] - log_kappa[:, 1], world.kappa_bend, "log kappa(1e17) - log kappa(1e19)")
