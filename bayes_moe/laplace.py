@@ -189,15 +189,19 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
     ``size``: each observation's log run size, for a noise trend (module docstring; None: one noise sd).
     ``centred_boxes``: each flat box (``Uniform``) enters the search as a Gaussian of its centre and sd, the
     prior whose precision the Laplace covariance already adds: in directions the runs do not determine (more
-    parameters than observations, a ridge) the mode is then the box's centre, not wherever a start left it."""
+    parameters than observations, a ridge) the mode is then the box's centre, not wherever a start left it. The
+    best ``REFIT_STARTS`` solutions of the flat search are searched again with the boxes, weighed against the
+    runs at the noise sd their residuals show (the search's residuals are in units of the noise prior's scale)."""
     y = np.asarray(y, float)
     lower, upper = law.bounds
     priors = list(law.priors.values())
     penalised = [j for j, p in enumerate(priors) if centred_boxes or p.penalty(0.0) is not None]
 
+    box_weight = 0.0  # centred_boxes: sigma / scale0 once the first search gives sigma (0: flat, as the default)
+
     def penalty(j, value):  # prior j's residual in the search; a flat box's as a Gaussian of its centre and sd
         return priors[j].penalty(value) if priors[j].penalty(0.0) is not None else (
-            (value - 0.5 * sum(priors[j].bounds)) / priors[j].sd)
+            box_weight * (value - 0.5 * sum(priors[j].bounds)) / priors[j].sd)
     scale0 = law.noise_sd.sigma
     weight = np.ones_like(y)  # each observation's noise sd over sigma's (the noise trend's)
 
@@ -237,6 +241,9 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
             trend = noise_trend(law.predict(solutions[0][1], features)[0] - y, u, len(y) - len(priors))
         if trend:
             weight = np.exp(trend * u)
+        if centred_boxes:  # residuals are in units of scale0: the boxes weigh in at the noise the runs show
+            box_weight = np.sqrt(_noise_variance(law, solutions[0][1], features, y, weight)) / scale0
+        if trend or centred_boxes:
             solutions = sorted((s for s in (search(theta, SEARCH_NFEV) for _, theta in solutions[:REFIT_STARTS])
                                 if s is not None), key=lambda s: s[0]) or solutions
         polished = search(solutions[0][1], POLISH_NFEV) if polish else None
@@ -244,9 +251,8 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         solutions.insert(0, polished)
 
     best = solutions[0][1]
-    rss = float(np.sum(((law.predict(best, features)[0] - y) / weight) ** 2))
+    sigma2 = _noise_variance(law, best, features, y, weight)
     dof = max(len(y) - len(priors), 0) + NOISE_PRIOR_DOF
-    sigma2 = (rss + NOISE_PRIOR_DOF * scale0 ** 2) / dof
 
     modes, log_weights = [], []
     for objective, theta in solutions:
@@ -268,6 +274,14 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
     noise_sd = np.sqrt(dof * sigma2 / rng.chisquare(dof, n_draws))
     return LaplaceFit(law=law, best=best, modes=spans, draws=draws, noise_sd=noise_sd, linearized=linearized,
                       trend=trend, sizes=sizes)
+
+
+def _noise_variance(law: Law, theta: np.ndarray, features: dict, y: np.ndarray, weight: np.ndarray) -> float:
+    """The scale of sigma^2's posterior given the residuals at ``theta`` (weighted by the noise trend's
+    ``weight``), with ``NOISE_PRIOR_DOF`` pseudo-runs at the ``noise_sd`` prior's scale."""
+    rss = float(np.sum(((law.predict(theta, features)[0] - y) / weight) ** 2))
+    dof = max(len(y) - len(law.priors), 0) + NOISE_PRIOR_DOF
+    return (rss + NOISE_PRIOR_DOF * law.noise_sd.sigma ** 2) / dof
 
 
 def _standardised(size: np.ndarray) -> tuple[tuple, np.ndarray]:
