@@ -14,9 +14,8 @@ DEFAULT_FORM, DEFAULT_PENALTY = "power", "asymmetric"
 # how a valley form's frontier E + A (C/C0)^-gamma is parametrised: by E, A, gamma, or "anchored" by its
 # value at C0 and its drop over the decade below (surfaces.ValleyForm.at_levels); either "flexible": plus a
 # shrunk piecewise-linear bend in log C below the runs' top, shared by the levels, and the valley's curvature
-# bent the same way (surfaces.ValleyForm), the
-# plain one's power law drawn by its value and scale at the top knot ("top", as the bends leave only the top
-# segment to pin it)
+# bent the same way (surfaces.ValleyForm); the plain one's power law drawn by its value and scale at the top
+# knot ("top", as the bends leave only the top segment to pin it)
 ANCHORED_FRONTIER = "anchored"
 TOP_FRONTIER = "top"
 FLEXIBLE_FRONTIERS = {"flexible": TOP_FRONTIER, "anchored-flexible": ANCHORED_FRONTIER}  # name: its power law's

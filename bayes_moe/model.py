@@ -47,7 +47,7 @@ from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAU
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at one level, are replicates
 # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ. 4: the flexible
-# frontier's power law is drawn at the top knot (A_top, frontier_top), so a version-3 flexible posterior's A is not its A
+# frontier's power law is drawn at the top knot (A_top, frontier_top) and the flexible frontiers bend the valley
 MODEL_VERSION = 4
 
 

@@ -299,7 +299,9 @@ class ValleyForm(Form):
         if self.frontier not in FLEXIBLE_FRONTIERS:
             return laws.frontier(q["E"], q["A"], q["gamma"], xp.exp(log_c))
         below = _below_knots(q["frontier_knots"], log_c, xp)  # t_j - l
-        # with the top parametrisation, A is the scale at the top knot t_0: (C / C_t0)^-gamma = exp(gamma (t_0 - l))
+        # with the top parametrisation, A is the scale at the top knot t_0: (C / C_t0)^-gamma = exp(gamma (t_0 - l)),
+        # t_0 - l read off the bends' own t_j - l (t_0 taken from the knots apart, e.g. knots[0] or a data
+        # variable of its own, made nutpie's numba compilation log a failed rewrite: KeyError on the data)
         reducible = (q["A"] * xp.exp(q["gamma"] * below[..., 0]) if frontier_law(self.frontier) == TOP_FRONTIER
                      else q["A"] * xp.exp(-q["gamma"] * log_c))
         return q["E"] + reducible + (q["frontier_bends"] * xp.maximum(below, 0.0)).sum(-1)
