@@ -34,7 +34,8 @@ of ``Campaign``)::
     form = "power"                           # power | curved | signed | two-term | auto (LOO picks)
     penalty = "asymmetric"                   # asymmetric | symmetric valley (not for two-term)
     frontier = "power"                       # power | anchored (by its value at the pivot and drop below) |
-                                             # flexible | anchored-flexible (either, plus shrunk bends in log C)
+                                             # flexible | anchored-flexible (either, plus shrunk bends in log C
+                                             # of the frontier and of the valley's curvature)
     discrepancy = "hinges"                   # hinges (log r* may bend from its law below the runs' top) | none
     pivot = 1e19                             # C0: the compute the laws' intercepts refer to (FLOPs)
     min_compute = 1e16                       # runs below this compute stay in the ledger but are not fitted
