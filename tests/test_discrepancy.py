@@ -49,7 +49,7 @@ def test_hinges_are_orthogonal_to_the_runs_line_and_leave_the_law_above_the_top_
     log_c = np.log(np.repeat(np.array([1e17, 1e18, 1e19]), 4) / laws.PIVOT)
     knots = surfaces.hinge_knots(log_c)
     offsets, tilts = surfaces.hinge_projection(knots, log_c)
-    form = surfaces.form("power", "asymmetric", discrepancy="hinges")
+    form = surfaces.form("power", "asymmetric", frontier="power", discrepancy="hinges")
     line = {"a0": 0.2, "a1": 0.0, "sigma_alpha": 0.05, "z_alpha": 0.0, "b0": np.log(0.15), "b1": 0.0,
             "sigma_beta": 0.05, "z_beta": 0.0, "E": 1.7, "A": 1.0, "gamma": 0.2, "kappa": 0.05,
             "kappa_skew": 0.0, "kappa_exponent": 0.0, "knots": knots, "hinge_offsets": offsets, "hinge_tilts": tilts}

@@ -25,7 +25,7 @@ def test_the_frontier_bends_below_its_knots_only_and_its_power_law_is_scaled_at_
     bend = 0.1 * np.maximum(-1.0 - log_c, 0) - 0.05 * np.maximum(-3.0 - log_c, 0)
     np.testing.assert_allclose(form.frontier_loss(q, log_c, np)[0], power + bend)
     assert form.knots_data == ("frontier_knots",)
-    assert surfaces.form("power", "asymmetric").knots_data == ("knots", "hinge_offsets", "hinge_tilts")
+    assert surfaces.form("power", "asymmetric", frontier="power").knots_data == ("knots", "hinge_offsets", "hinge_tilts")
 
 
 def test_flexible_frontiers_keep_their_power_laws_parametrisation():

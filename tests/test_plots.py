@@ -53,7 +53,7 @@ def idata():
     data = az.from_dict(posterior=posterior, coords={"sparsity": list(LEVELS)},
                         dims={name: ["sparsity"] for name in ("alpha_r", "beta_r", "A", "z_alpha", "z_beta")})
     data.attrs.update(pivot=laws.PIVOT, s_ref=laws.S_REF, sparsity_levels=list(LEVELS),
-                      **model.form_attrs("power", "symmetric", discrepancy=forms.NO_DISCREPANCY))
+                      **model.form_attrs("power", "symmetric", frontier="power", discrepancy=forms.NO_DISCREPANCY))
     return data
 
 
