@@ -195,13 +195,15 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
     y = np.asarray(y, float)
     lower, upper = law.bounds
     priors = list(law.priors.values())
-    penalised = [j for j, p in enumerate(priors) if centred_boxes or p.penalty(0.0) is not None]
+    flat = {j for j, p in enumerate(priors) if p.penalty(0.0) is None}  # boxes: no residual of their own
+    penalised = [j for j in range(len(priors)) if centred_boxes or j not in flat]
 
     box_weight = 0.0  # centred_boxes: sigma / scale0 once the first search gives sigma (0: flat, as the default)
 
     def penalty(j, value):  # prior j's residual in the search; a flat box's as a Gaussian of its centre and sd
-        return priors[j].penalty(value) if priors[j].penalty(0.0) is not None else (
-            box_weight * (value - 0.5 * sum(priors[j].bounds)) / priors[j].sd)
+        if j not in flat:
+            return priors[j].penalty(value)
+        return box_weight * (value - 0.5 * sum(priors[j].bounds)) / priors[j].sd
     scale0 = law.noise_sd.sigma
     weight = np.ones_like(y)  # each observation's noise sd over sigma's (the noise trend's)
 

@@ -4,14 +4,14 @@
 The run's plan (train/plan.py) fixes what it trains before the ledger changes: the arch JSON gives the
 model, its compute the token budget ``compute / (3 (C_A + C_E))``, the size rule (train/settings.py) the
 batch and learning rate unless a ``TrainConfig`` says otherwise. AdamW, linear warmup + cosine decay,
-gradient clipping, bf16 autocast on GPUs. On a GPU the micro-batch is the largest that fits unless the config fixes it, and the model with its
-loss is compiled unless the config says ``compile = false`` (eager, with the reason recorded, where
-compiling fails). The end: validation loss on a fixed held-out set goes to ``ledger.finish`` with
-throughput, MFU and routing balance; anything else (non-finite loss, out of memory, an error in any
-rank, a worker that died) fails the run with its reason. Checkpoints are written atomically to
-``<workspace>/checkpoints/<id>/``; a run left 'running' with a plan (its process was killed with no one
-left to record it) resumes from its last checkpoint. ``nproc > 1`` launches ``torchrun`` (DDP: NCCL on
-GPUs, gloo on CPU).
+gradient clipping, bf16 autocast on GPUs. On a GPU the micro-batch is the largest that fits unless the
+config fixes it, and the model with its loss is compiled unless the config says ``compile = false``
+(eager, with the reason recorded, where compiling fails). The end: validation loss on a fixed held-out
+set goes to ``ledger.finish`` with throughput, MFU and routing balance; anything else (non-finite loss,
+out of memory, an error in any rank, a worker that died) fails the run with its reason. Checkpoints are
+written atomically to ``<workspace>/checkpoints/<id>/``; a run left 'running' with a plan (its process
+was killed with no one left to record it) resumes from its last checkpoint. ``nproc > 1`` launches
+``torchrun`` (DDP: NCCL on GPUs, gloo on CPU).
 
 The work is split as torchtitan's trainer splits it: ``_build`` (model, optimizer, checkpoint, the
 micro-batch and compilation that fit, DDP), ``_train_step`` (one optimizer step, no host sync),

@@ -18,8 +18,8 @@ trainer's: ``$BAYES_MOE_CORPUS`` if set, else ./corpus, else the shipped sample.
 
 Back here: ``python -m bayes_moe.train.lr_sweep analyse experiments/lr_sweep/results.json [more ...]``
 prints the sweep per size (the best lr by the mean over the calls' runs, the rule's, their ratio and the
-loss gap: the issue's check is a ratio within 2 and a gap within 0.02 nats) and the smoke runs' regime; copy ``smoke.sqlite`` to a
-workspace's ``ledger.sqlite`` to fit it (``bayes-moe fit``).
+loss gap: the issue's check is a ratio within 2 and a gap within 0.02 nats) and the smoke runs' regime;
+copy ``smoke.sqlite`` to a workspace's ``ledger.sqlite`` to fit it (``bayes-moe fit``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import json
 import math
 import os
 import sqlite3
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -264,13 +265,13 @@ def analyse(*results: dict) -> dict:
     for run in (run for result in results for run in result["runs"].get("sweep", [])):
         sizes.setdefault((run["compute"], run.get("sparsity"), run["r"]), []).append(run)
     report = {"sizes": [], "smoke": [_smoke_row(run) for result in results for run in result["runs"].get("smoke", [])]}
-    for (compute, sparsity, r), runs in sorted(sizes.items(), key=lambda item: (item[0][0], item[0][1] or 0, item[0][2])):
+    for (compute, sparsity, r), runs in sorted(sizes.items(), key=lambda item: [v or 0.0 for v in item[0]]):
         by_lr = {}
         for run in runs:
             if run["status"] == "done" and run["loss"] is not None:
                 by_lr.setdefault(run["lr"], []).append(run["loss"])
         lrs = sorted(by_lr)
-        mean = {lr: sum(by_lr[lr]) / len(by_lr[lr]) for lr in lrs}
+        mean = {lr: statistics.fmean(by_lr[lr]) for lr in lrs}
         rule_lr = next((run["lr"] for run in runs if run.get("lr_factor") == 1.0 and run["lr"] in mean), None)
         entry = {"compute": compute, "sparsity": sparsity, "r": r, "n_active": runs[0]["n_active"],
                  "runs": [(lr, by_lr[lr]) for lr in lrs],
@@ -294,7 +295,7 @@ def _smoke_row(run: dict) -> dict:
 def _losses(losses: list[float]) -> str:
     """One run's loss, or several runs' (seeds, calls) and their mean."""
     shown = " / ".join(f"{loss:.4f}" for loss in losses)
-    return shown if len(losses) == 1 else f"{shown} (mean {sum(losses) / len(losses):.4f})"
+    return shown if len(losses) == 1 else f"{shown} (mean {statistics.fmean(losses):.4f})"
 
 
 def report_text(report: dict) -> str:
