@@ -17,9 +17,10 @@ def fit(hits, errors, width=0.2, converged=True):
             "max_rhat": 1.004, "min_ess_bulk": 900.0, "min_ess_tail": 800.0, "divergences": 0}
 
 
-def write(folder, name, first_seed, results, world=WORLD):
+def write(folder, name, first_seed, results, world=WORLD, **design):
     datasets = len(next(iter(results.values())))
-    record = {"world": world.format(first_seed), "datasets": datasets, "first_seed": first_seed, "results": results}
+    record = {"world": world.format(first_seed), "datasets": datasets, "first_seed": first_seed, "results": results,
+              **design}
     (folder / f"{name}.json").write_text(json.dumps(record))
 
 
@@ -54,10 +55,12 @@ def test_pools_the_records_and_compares_on_the_same_data_sets(records):
 
 @pytest.mark.parametrize("spec, problem", [("bending=first,first", "a data set's seed in two of them"),
                                            ("bending=first,other", "simulates"),
+                                           ("bending=first,fewer", "at computes [1e+17, 1e+19]"),
                                            ("bending=first,missing", "no such record"),
                                            ("bending", "give WORLD=RECORD")])
 def test_records_that_cannot_be_pooled_are_one_line_and_exit_2(records, spec, problem, capsys):
     write(records, "other", 5, {"power": [fit([True] * 4, [0.1] * 4)]}, world="World(law='paper', seed={})")
+    write(records, "fewer", 6, {"power": [fit([True] * 4, [0.1] * 4)]}, computes=[1e17, 1e19])
     with pytest.raises(SystemExit) as stopped:
         frontier_calibration.main(["--name", "pooled", spec])
     assert stopped.value.code == 2

@@ -50,10 +50,12 @@ def test_campaign_model_section_names_the_flexible_frontier(tmp_path):
     assert config.load_campaign(tmp_path).frontier == "flexible"
 
 
-def test_frontier_benchmark_refuses_bad_settings_in_one_line(capsys):
+@pytest.mark.parametrize("argv, problem", [(["--draws", "0"], "--draws >= 1"),
+                                           (["--computes", "1e18", "1e18"], "two or more distinct computes")])
+def test_frontier_benchmark_refuses_bad_settings_in_one_line(argv, problem, capsys):
     with pytest.raises(SystemExit) as stopped:
-        frontier_benchmark.main(["--draws", "0"])
-    assert stopped.value.code == 2 and "--draws >= 1" in capsys.readouterr().err
+        frontier_benchmark.main(argv)
+    assert stopped.value.code == 2 and problem in capsys.readouterr().err
 
 
 def test_frontier_benchmark_record_leaves_out_a_frontier_not_yet_fitted():
@@ -66,6 +68,9 @@ def test_frontier_benchmark_record_leaves_out_a_frontier_not_yet_fitted():
     assert "frontier_bend +0.2 nats" in record and "kappa_bend +0.693147 log kappa" in record and "2000 draws a chain" in record
     assert "| power | 1 | 1 | 1.020 | 300 / 250 | 1 | 50% / 50% / 50% |" in record
     assert "| flexible |" not in record
+    fewer = dict(fit, **{"frontier error": [0.0] * 3, "mean residual": [0.01] * 3})
+    record = frontier_benchmark.markdown(simulate.World(**BENT), {"power": [fewer]}, 60.0, 50.0, computes=(1e17, 1e18, 1e19))
+    assert "Demo design at 3 computes" in record and "| power | mean residual | +0.0100 | +0.0100 | +0.0100 |" in record
 
 
 @pytest.fixture(scope="module")

@@ -30,16 +30,18 @@ SPARSITY = np.array(laws.PAPER_SPARSITIES)
 COMPARED = ("power", "flexible")
 
 
-def frontier_scores(world: simulate.World, frontier: str, draws: int = 1000) -> dict:
-    """One fit's frontier error and mean residual (nats) at each of the demo's computes, averaged over
-    sparsity; its r* intervals' scores (``interval_scores``), diagnostics and CPU seconds. ``draws`` per
-    chain (the CLI's default 1000)."""
-    runs = simulate.sweep_dataset(world, rng=np.random.default_rng(world.seed))  # the same runs for every frontier
+def frontier_scores(world: simulate.World, frontier: str, draws: int = 1000,
+                    computes=simulate.DEMO_COMPUTES) -> dict:
+    """One fit's frontier error and mean residual (nats) at each of the design's ``computes`` (the demo's by
+    default), averaged over sparsity; its r* intervals' scores (``interval_scores``), diagnostics and CPU
+    seconds. ``draws`` per chain (the CLI's default 1000)."""
+    # the same runs for every frontier
+    runs = simulate.sweep_dataset(world, computes=computes, rng=np.random.default_rng(world.seed))
     cpu_start = time.process_time()
     idata = model.fit(runs, frontier=frontier, seed=world.seed, draws=draws, progressbar=False)
     cpu_seconds = time.process_time() - cpu_start
     errors = []
-    for compute in simulate.DEMO_COMPUTES:
+    for compute in computes:
         true_frontier = world.mean_loss(np.exp(world.log_r_star(compute, SPARSITY)), compute, SPARSITY)
         errors.append(float(np.mean(posterior.frontier_draws(idata, compute, SPARSITY).median("sample") - true_frontier)))
     return {"frontier error": errors, "mean residual": mean_residuals(idata, runs), "r_star": interval_scores(world, idata),
@@ -48,21 +50,24 @@ def frontier_scores(world: simulate.World, frontier: str, draws: int = 1000) -> 
 
 
 def mean_residuals(idata, runs) -> list[float]:
-    """The runs' mean residual (observed less posterior mean loss, nats) at each of the demo's computes."""
+    """The runs' mean residual (observed less posterior mean loss, nats) at each of their computes."""
     residuals = []
-    for compute in simulate.DEMO_COMPUTES:
+    for compute in np.unique(runs["compute"].values):
         at = runs["compute"].values == compute
         fitted = posterior.loss_draws(idata, runs["r"].values[at], compute, runs["sparsity"].values[at]).mean("sample")
         residuals.append(float(np.mean(runs["loss"].values[at] - fitted.values)))
     return residuals
 
 
-def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: float, draws: int = 1000) -> str:
+def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: float, draws: int = 1000,
+             computes=simulate.DEMO_COMPUTES) -> str:
     """The record: per compute, the median over data sets of the frontier error and mean residual; per
     frontier, r*'s coverage, half-width and error at the queries, the fits' diagnostics and CPU seconds."""
     results = {frontier: fits for frontier, fits in results.items() if fits}
     draws = "" if draws == 1000 else f" and {draws} draws a chain"
-    computes = " | ".join(f"{c:.2g}" for c in simulate.DEMO_COMPUTES)
+    design = ("Demo design" if tuple(computes) == tuple(simulate.DEMO_COMPUTES)
+              else f"Demo design at {len(computes)} computes")
+    columns = " | ".join(f"{c:.2g}" for c in computes)
     per_compute = "\n".join(f"| {frontier} | {key} | " + " | ".join(f"{np.median(column):+.4f}" for column in
                                                                    zip(*(fit[key] for fit in fits))) + " |"
                             for frontier, fits in results.items() for key in ("frontier error", "mean residual"))
@@ -82,10 +87,10 @@ def markdown(world: simulate.World, results: dict, seconds: float, cpu_seconds: 
              f"{world.kappa_bend:+g} log kappa per decade below {world.bend_compute:.0e} FLOPs)"
              if world.law == "bending" else "")
     return (f"# The fitted frontier against the {world.law} world's{bends}\n\n"
-            f"Demo design, CLI defaults but the frontier{draws}. Per compute: the median over data sets of the mean over "
+            f"{design}, CLI defaults but the frontier{draws}. Per compute: the median over data sets of the mean over "
             f"the four sparsities, nats: the posterior median frontier less the truth, and the runs' observed "
-            f"less posterior mean loss.\n\n| frontier | quantity | {computes} |\n|---|---|"
-            + "---|" * len(simulate.DEMO_COMPUTES) + f"\n{per_compute}\n\n"
+            f"less posterior mean loss.\n\n| frontier | quantity | {columns} |\n|---|---|"
+            + "---|" * len(computes) + f"\n{per_compute}\n\n"
             f"r*'s 90% intervals at {queries} FLOPs (4 sparsities per data set): coverage, median relative "
             f"half-width, median absolute relative error; the fits' worst diagnostics and median CPU seconds "
             f"(compilation in the first fit of each frontier).\n\n| frontier | fits | unconverged | max r-hat | "
@@ -108,12 +113,17 @@ def main(argv=None) -> None:
     parser.add_argument("--datasets", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain (the CLI's default)")
+    parser.add_argument("--computes", type=float, nargs="+", default=list(simulate.DEMO_COMPUTES),
+                        help="the design's computes, FLOPs (default: the demo's five, 1e17..1e19)")
     parser.add_argument("--name", default=None, help="result files experiments/benchmarks/NAME.json|md "
                                                      "(default: frontier_WORLD)")
     args = parser.parse_args(argv)
     if args.datasets < 1 or args.first_seed < 0 or args.draws < 1 or not args.bend_compute > 0:
         parser.error(f"need --datasets >= 1, --first-seed >= 0, --draws >= 1 and --bend-compute > 0, got "
                      f"{args.datasets}, {args.first_seed}, {args.draws} and {args.bend_compute}")
+    if len(set(args.computes)) < 2 or min(args.computes) <= 0:
+        parser.error(f"--computes: need two or more distinct computes > 0, got {args.computes}")
+    args.computes = sorted(set(args.computes))
     bends = dict(frontier_bend=args.frontier_bend, r_star_bend=args.r_star_bend, kappa_bend=args.kappa_bend,
                  bend_compute=args.bend_compute)
     worlds = [simulate.World(law=args.world, seed=seed, **bends)
@@ -122,12 +132,12 @@ def main(argv=None) -> None:
     results = {frontier: [] for frontier in args.frontiers}
     for world in worlds:
         for frontier in args.frontiers:
-            results[frontier].append(frontier_scores(world, frontier, args.draws))
+            results[frontier].append(frontier_scores(world, frontier, args.draws, args.computes))
             write_results(args.name or f"frontier_{args.world}",
                           {"world": repr(worlds[0]), "datasets": args.datasets, "first_seed": args.first_seed,
-                           "draws": args.draws, "results": results},
+                           "draws": args.draws, "computes": args.computes, "results": results},
                           markdown(worlds[0], results, time.perf_counter() - start, time.process_time() - cpu_start,
-                                   args.draws))
+                                   args.draws, args.computes))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 
+from bayes_moe import simulate
 from bayes_moe.benchmarks import RESULTS, write_results
 from bayes_moe.benchmarks.calibration import QUERIES
 
@@ -27,7 +28,7 @@ SCORES = ("hit", "half-width", "error")
 
 
 class RecordError(ValueError):
-    """A record that cannot be pooled: missing, or another world or seeds than its world's other records."""
+    """A record that cannot be pooled: missing, or another world, design or seeds than its world's others."""
 
 
 def pooled_fits(names: list[str]) -> tuple[dict, list[int]]:
@@ -39,7 +40,9 @@ def pooled_fits(names: list[str]) -> tuple[dict, list[int]]:
         if not path.is_file():
             raise RecordError(f"{path}: no such record (the frontier benchmark writes NAME.json)")
         record = json.loads(path.read_text())
-        simulated = re.sub(r"seed=\d+, ", "", record["world"])  # the world less its first data set's seed
+        # the world less its first data set's seed, and the design's computes
+        simulated = (re.sub(r"seed=\d+, ", "", record["world"])
+                     + f" at computes {record.get('computes', list(simulate.DEMO_COMPUTES))}")
         if world is not None and simulated != world:
             raise RecordError(f"{path}: simulates {simulated}, the world's other records {world}")
         world = simulated
