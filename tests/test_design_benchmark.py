@@ -90,6 +90,7 @@ def test_a_real_campaign_is_written_as_json(tmp_path):
     (dict(seeds=0), "seeds must be >= 1, got 0"),
     (dict(form="wavy"), "unknown form 'wavy'"),
     (dict(discrepancy="wiggles"), "unknown discrepancy 'wiggles'"),
+    (dict(frontier="wavy"), "unknown frontier 'wavy'"),
 ])
 def test_bad_settings_are_named(settings, message):
     with pytest.raises(InputError, match=message):
@@ -111,11 +112,12 @@ def test_every_fit_gets_the_discrepancy_and_the_table_names_it(tmp_path, monkeyp
         raise Stopped
 
     monkeypatch.setattr(design.model, "fit", fit)
-    settings = Settings(worlds=("bending",), strategies=("sobol",), seeds=1, initial=4, discrepancy="hinges")
+    settings = Settings(worlds=("bending",), strategies=("sobol",), seeds=1, initial=4, discrepancy="hinges",
+                        frontier="flexible")
     with pytest.raises(Stopped):
         run_campaign("bending", "sobol", 0, settings)
-    assert (asked["discrepancy"], asked["form"], asked["runs"]) == ("hinges", "power", 4)
+    assert (asked["discrepancy"], asked["form"], asked["frontier"], asked["runs"]) == ("hinges", "power", "flexible", 4)
     _, md_path = write(OUTCOMES, settings, tmp_path, 1.0)
-    assert ", discrepancy hinges." in md_path.read_text()
+    assert ", frontier flexible, discrepancy hinges." in md_path.read_text()
     _, md_path = write(OUTCOMES, Settings(seeds=2, discrepancy="none"), tmp_path, 1.0)
     assert ", discrepancy none." in md_path.read_text()

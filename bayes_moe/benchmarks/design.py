@@ -70,6 +70,7 @@ class Settings:
     noise: float = 0.01
     form: str = forms.DEFAULT_FORM  # the r* law every fit assumes (forms.FORM_CHOICES; auto: LOO picks)
     discrepancy: str = forms.DEFAULT_DISCREPANCY  # of log r* from that law along compute (forms.DISCREPANCIES)
+    frontier: str = forms.DEFAULT_FRONTIER  # the frontier every fit assumes (forms.FRONTIERS)
     top_picks: int = 0  # active / max-variance: picks per batch kept near the largest compute (the guard)
     campaign: Campaign = field(default_factory=Campaign)
 
@@ -84,6 +85,8 @@ class Settings:
             raise InputError(f"unknown form {self.form!r}; choose from {', '.join(forms.FORM_CHOICES)}")
         if self.discrepancy not in forms.DISCREPANCIES:
             raise InputError(f"unknown discrepancy {self.discrepancy!r}; choose from {', '.join(forms.DISCREPANCIES)}")
+        if self.frontier not in forms.FRONTIERS:
+            raise InputError(f"unknown frontier {self.frontier!r}; choose from {', '.join(forms.FRONTIERS)}")
         for name in ("seeds", "batch", "initial", "max_runs", "draws", "chains"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)!r}")
@@ -136,7 +139,7 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
             if done:
                 idata = model.fit(ledger.to_dataset(), draws=settings.draws, tune=settings.draws,
                                   chains=settings.chains, seed=seed + rounds, form=settings.form,
-                                  discrepancy=settings.discrepancy, progressbar=False)
+                                  discrepancy=settings.discrepancy, frontier=settings.frontier, progressbar=False)
                 rows = target_intervals(idata, campaign.targets, prob=PROB)
                 half_width = worst_half_width(rows)
                 covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
@@ -280,7 +283,7 @@ def markdown(summary: list[dict], config: dict, seconds: float, outcomes: list[O
                   + "".join(f"| {r['world']} | {r['strategy']} | " + " | ".join(cell(r, w) for w in MILESTONES)
                             + " |\n" for r in summary))
     extras = "".join(f", {name} {config[key]}" for key, name, default in
-                     (("form", "law form", forms.DEFAULT_FORM), ("top_picks", "picks per batch near the largest compute", 0),
+                     (("form", "law form", forms.DEFAULT_FORM), ("frontier", "frontier", "power"), ("top_picks", "picks per batch near the largest compute", 0),
                       ("top_strata", "taking turns among windows reaching down (decades)", None),
                       ("run_overhead", "run overhead", 0.0), ("hinge_scale", "hinges' prior scale", 0.03))
                      if config.get(key, default) != default)

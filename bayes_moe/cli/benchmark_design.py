@@ -27,6 +27,7 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
                               compute_cap=args.compute_cap, draws=args.draws, chains=args.chains,
                               form=args.form or campaign.form,
                               discrepancy=args.discrepancy or campaign.discrepancy,
+                              frontier=campaign.frontier,
                               top_picks=campaign.top_picks if args.top_picks is None else args.top_picks,
                               campaign=campaign)
     started = time.perf_counter()
