@@ -5,13 +5,13 @@
 # as 'proposed' with their r, compute, sparsity, seed and label), eager as before, on the default corpus. A warm
 # machine keeps both workspaces in /tmp/remeasure from the call before, so a second call goes on where the first
 # stopped (a run cut by the limit restarts from its plan). From the repository root, torch with CUDA:
-#   bash experiments/gpu_node/remeasure.sh 560
+#   bash experiments/gpu_node/remeasure.sh 560 [SMALL_GPUS WIDE_GPUS]   # GPUs of each campaign: 0 and 1,2,3
 # Writes $OUT/remeasure.tgz: both workspaces (ledger, plans, logs; no weights), the corpus manifest, the logs.
 # Unpack its workspaces.tgz over experiments/<campaign>/workspace and commit them.
 set -u
 : "${OUT:?set OUT to the folder for the results}"
 export PYTHONUNBUFFERED=1
-limit=${1:?seconds}
+limit=${1:?seconds} small_gpus=${2:-0} wide_gpus=${3:-1,2,3}
 state=/tmp/remeasure
 work=$(mktemp -d)
 nvidia-smi --query-gpu=name,memory.total --format=csv > "$work/gpus.csv"
@@ -31,8 +31,8 @@ execute() {  # campaign gpus: its queued runs, one a GPU, until the limit
     --execute-only > "$work/$1.log" 2>&1
   echo "$1: campaign exit $? at $SECONDS s" >> "$work/session.log"
 }
-execute h100_small 0 &
-execute h100_wide_r 1,2,3 &
+execute h100_small "$small_gpus" &
+execute h100_wide_r "$wide_gpus" &
 wait
 sleep 5  # children killed with a campaign (parent-death signal) are gone before the ledgers are packed
 tar czf "$work/workspaces.tgz" --exclude="*/checkpoints/*/checkpoint.*" -C "$state" h100_small h100_wide_r
