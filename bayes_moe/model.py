@@ -175,12 +175,13 @@ def _knot_coords(surface: surfaces.Form) -> dict:
 
 
 def _knot_data(surface: surfaces.Form, log_c) -> dict:
-    """The knots' data the surface reads (``surfaces.KNOT_ATTRS``), from the runs' ``log_c``: the knots
-    (``surfaces.hinge_knots``; the discrepancy and the frontier bend at the same ones) and the hinges'
-    lines over the runs (``surfaces.hinge_projection``)."""
+    """The knots' data the surface reads (``surfaces.KNOT_ATTRS``), from the runs' ``log_c``: the discrepancy's
+    knots (``surfaces.hinge_knots``) and the hinges' lines over the runs (``surfaces.hinge_projection``); the
+    flexible frontier's (``surfaces.frontier_knots``: the same ones unless the top segment holds one compute)."""
     knots = surfaces.hinge_knots(log_c)
     offsets, tilts = surfaces.hinge_projection(knots, log_c)
-    values = {"knots": knots, "hinge_offsets": offsets, "hinge_tilts": tilts, "frontier_knots": knots}
+    values = {"knots": knots, "hinge_offsets": offsets, "hinge_tilts": tilts,
+              "frontier_knots": surfaces.frontier_knots(log_c)}
     return {name: pm.Data(name, values[name], dims="knot") for name in surface.knots_data}
 
 

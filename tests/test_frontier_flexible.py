@@ -45,6 +45,23 @@ def test_the_flexible_frontiers_floor_is_its_mean_at_the_top_knot_less_the_level
     assert E == pytest.approx(2.2)
 
 
+def test_the_top_knot_keeps_two_of_the_runs_computes_above_or_at_it():
+    """The demo's five computes keep the discrepancy's knots; runs at three computes (replicates included) get the
+    top knot at the second-highest, 1e18, where the quarter-cut (3.2e18) left 1e19 alone above it; the model's
+    data carry them."""
+    demo = np.log(np.array(simulate.DEMO_COMPUTES) / laws.PIVOT)
+    np.testing.assert_array_equal(surfaces.frontier_knots(demo), surfaces.hinge_knots(demo))
+    runs = simulate.sweep_dataset(simulate.World(seed=0), computes=(1e17, 1e18, 1e18, 1e19), r_grid=(0.5, 1.0))
+    log_c = np.log(runs["compute"].values / laws.PIVOT)
+    expected = np.log(1e18 / laws.PIVOT) - np.log(10.0) * np.array([0.0, 1 / 3, 2 / 3])
+    np.testing.assert_allclose(surfaces.frontier_knots(log_c), expected)
+    assert surfaces.hinge_knots(log_c)[0] == pytest.approx(np.log(10**18.5 / laws.PIVOT))  # the discrepancy's stay
+    built = model.build_model(runs, tuple(model.sparsity_levels(runs["sparsity"].values)), frontier="flexible")
+    np.testing.assert_allclose(built["frontier_knots"].get_value(), expected)
+    two = np.log(np.array([1e17, 1e19]) / laws.PIVOT)
+    assert (surfaces.frontier_knots(two) == two[0]).all()  # two computes: no bend reaches a run
+
+
 def test_campaign_model_section_names_the_flexible_frontier(tmp_path):
     (tmp_path / "campaign.toml").write_text('[model]\nfrontier = "flexible"\n')
     assert config.load_campaign(tmp_path).frontier == "flexible"
