@@ -1,0 +1,41 @@
+"""experiments/scalebench/probe_run_choice.py: where the active strategy's runs come from, on the tiny task."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from test_scalebench import make_task  # the tiny power-law task
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "probe_run_choice.py"
+
+
+@pytest.fixture(scope="module")
+def probe():
+    spec = importlib.util.spec_from_file_location("probe_run_choice", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_settings_overrides_take_their_fields_types(probe):
+    settings = probe.settings_from(["first_design=0", "restarts=8", "polish=0"])
+    assert (settings.first_design, settings.restarts, settings.polish) == (0.0, 8, False)
+    with pytest.raises(AttributeError):
+        probe.settings_from(["no_such_setting=1"])
+    with pytest.raises(SystemExit) as exit_code:
+        probe.main(["lr_bsz", "0.01", "restarts=many"])
+    assert exit_code.value.code == 2
+
+
+def test_probe_splits_the_runs_into_first_design_and_selection(probe, tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    assert probe.main([str(folder), "0.3", "--seeds", "1", "starts=4"]) == 0
+    campaign = json.loads(capsys.readouterr().out)["forms"]["power"]["campaigns"][0]
+    # 3 parameters: the first design takes the cheapest run and one more (half as many observations as
+    # parameters), the selection the rest, dearer runs near the targets; 30 runs' worth of budget fits the law
+    assert campaign["first"] == 2 and campaign["first_cheapest"] == 1
+    assert campaign["selected"] >= 1 and campaign["selected_cheapest"] == 0 and campaign["r2"] > 0.8
+    assert probe.main([str(folder), "0.3", "--seeds", "1", "starts=4", "first_design=0", "--ratio-only"]) == 0
+    assert json.loads(capsys.readouterr().out)["forms"]["power"]["campaigns"][0]["first"] == 1
