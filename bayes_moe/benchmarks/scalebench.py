@@ -57,6 +57,7 @@ class Settings:
     first_design_spread: bool = False  # the first design varies every input, not the cheapest runs (measured)
     first_design_budget: float = 0.5  # the first design's runs (but the first) spend at most this share of the budget in force
     centred_boxes: bool = False  # flat boxes enter the MAP search as Gaussians of their centre and sd (laplace.fit; measured)
+    design_through_law: bool = False  # the selection's draws pushed through the law, not linearized (scored fits keep it; measured)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -93,7 +94,8 @@ class GroupCampaign:
         size = None if self.size is None else np.repeat(self.size[chosen], len(self.law.outputs))
         self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
                                rng=self.rng, starts=starts, n_draws=self.settings.draws, warm=self.modes,
-                               polish=polish, size=size, centred_boxes=self.settings.centred_boxes)
+                               polish=polish, size=size, centred_boxes=self.settings.centred_boxes,
+                               linearized=polish or not self.settings.design_through_law)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
 
     def discrepancy_factors(self, *point_sets: dict) -> list | None:

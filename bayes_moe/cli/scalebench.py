@@ -47,7 +47,8 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
                                    first_design=args.first_design, discrepancy=_amplitude(args), polish=args.polish,
                                    noise_trend=args.noise_trend, discrepancy_over_pool=args.discrepancy_over_pool,
-                                   first_design_spread=args.first_design_spread, centred_boxes=args.centred_boxes)
+                                   first_design_spread=args.first_design_spread, centred_boxes=args.centred_boxes,
+                                   design_through_law=args.design_through_law)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -195,6 +196,9 @@ def register(command) -> None:
                    help="active: the first design takes cheap runs that vary every input, not the cheapest runs")
     b.add_argument("--centred-boxes", action="store_true",
                    help="each flat parameter box enters the MAP search as a Gaussian of its centre and sd (default: flat)")
+    b.add_argument("--design-through-law", action="store_true",
+                   help="active: the selection's posterior draws go through the law itself, not its linearization "
+                        "at each mode (the scored fits' intervals stay linearized)")
     b.add_argument("--no-noise-trend", dest="noise_trend", action="store_false",
                    help="one noise sd for all runs (default: " + NOISE_TREND_HELP + ")")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
