@@ -33,7 +33,7 @@ of ``Campaign``)::
     [model]                                  # the r* law fits assume (bayes_moe.forms; docs/model.md)
     form = "power"                           # power | curved | signed | two-term | auto (LOO picks)
     penalty = "asymmetric"                   # asymmetric | symmetric valley (not for two-term)
-    frontier = "power"                       # power | anchored (by its value at the pivot and drop below) |
+    frontier = "flexible"                    # power | anchored (by its value at the pivot and drop below) |
                                              # flexible | anchored-flexible (either, plus shrunk bends in log C
                                              # of the frontier and of the valley's curvature)
     discrepancy = "hinges"                   # hinges (log r* may bend from its law below the runs' top) | none

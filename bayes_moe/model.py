@@ -47,8 +47,9 @@ from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAU
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at one level, are replicates
 # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ. 4: the flexible
-# frontier's power law is drawn at the top knot (A_top, frontier_top) and the flexible frontiers bend the valley
-MODEL_VERSION = 4
+# frontier's power law is drawn at the top knot (A_top, frontier_top) and the flexible frontiers bend the valley;
+# 5: the default frontier is the flexible one (a default fit's variables and attrs differ)
+MODEL_VERSION = 5
 
 
 def achieved_sparsity(sparsity) -> np.ndarray:

@@ -83,7 +83,9 @@ def test_attrs_hold_what_queries_need(idata):
     assert idata.attrs["n_runs"] == 72
     assert {"max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "converged"} <= set(idata.attrs)
     # the queries read each variable's role from the attrs, not from which draws exist
-    assert idata.attrs["deviation_variables"] == "z_alpha z_beta" and idata.attrs["unpooled_variables"] == "A"
+    assert idata.attrs["deviation_variables"] == "z_alpha z_beta"
+    # the default frontier's (flexible) power law: its scale at the top knot per level, unpooled
+    assert idata.attrs["frontier"] == "flexible" and idata.attrs["unpooled_variables"] == "A_top"
     assert set(idata.attrs["law_variables"].split()) <= set(idata.posterior.data_vars)
     assert idata.attrs["model_version"] == model.MODEL_VERSION
 
