@@ -244,7 +244,7 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         if trend:
             weight = np.exp(trend * u)
         if centred_boxes:  # residuals are in units of scale0: the boxes weigh in at the noise the runs show
-            box_weight = np.sqrt(_noise_variance(law, solutions[0][1], features, y, weight)) / scale0
+            box_weight = np.sqrt(_noise_posterior(law, solutions[0][1], features, y, weight)[0]) / scale0
         if trend or centred_boxes:
             solutions = sorted((s for s in (search(theta, SEARCH_NFEV) for _, theta in solutions[:REFIT_STARTS])
                                 if s is not None), key=lambda s: s[0]) or solutions
@@ -253,8 +253,7 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         solutions.insert(0, polished)
 
     best = solutions[0][1]
-    sigma2 = _noise_variance(law, best, features, y, weight)
-    dof = max(len(y) - len(priors), 0) + NOISE_PRIOR_DOF
+    sigma2, dof = _noise_posterior(law, best, features, y, weight)
 
     modes, log_weights = [], []
     for objective, theta in solutions:
@@ -278,12 +277,12 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
                       trend=trend, sizes=sizes)
 
 
-def _noise_variance(law: Law, theta: np.ndarray, features: dict, y: np.ndarray, weight: np.ndarray) -> float:
-    """The scale of sigma^2's posterior given the residuals at ``theta`` (weighted by the noise trend's
-    ``weight``), with ``NOISE_PRIOR_DOF`` pseudo-runs at the ``noise_sd`` prior's scale."""
+def _noise_posterior(law: Law, theta: np.ndarray, features: dict, y: np.ndarray, weight: np.ndarray) -> tuple:
+    """sigma^2's posterior given the residuals at ``theta`` (weighted by the noise trend's ``weight``), with
+    ``NOISE_PRIOR_DOF`` pseudo-runs at the ``noise_sd`` prior's scale: its scale and degrees of freedom."""
     rss = float(np.sum(((law.predict(theta, features)[0] - y) / weight) ** 2))
     dof = max(len(y) - len(law.priors), 0) + NOISE_PRIOR_DOF
-    return (rss + NOISE_PRIOR_DOF * law.noise_sd.sigma ** 2) / dof
+    return (rss + NOISE_PRIOR_DOF * law.noise_sd.sigma ** 2) / dof, dof
 
 
 def _standardised(size: np.ndarray) -> tuple[tuple, np.ndarray]:

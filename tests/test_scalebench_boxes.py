@@ -1,13 +1,11 @@
 """Flat boxes as Gaussians of their centre and sd in the MAP search (laplace.fit's ``centred_boxes``): where the
 runs do not determine a direction, the mode is the box's centre there, not wherever a random start left it."""
 
-import json
 import textwrap
 
 import numpy as np
 
 from bayes_moe import laplace
-from bayes_moe.cli import main
 from bayes_moe.userlaw import load_law
 
 LINE = textwrap.dedent('''
@@ -50,13 +48,3 @@ def test_determined_parameters_are_the_datas_with_or_without_the_centre(tmp_path
     y = 1.5 + 0.7 * x + 0.01 * np.random.default_rng(0).standard_normal(20)
     flat, centred = modes(law, x, y, False, [0]), modes(law, x, y, True, [0])
     assert np.allclose(flat, [1.5, 0.7], atol=0.02) and np.allclose(centred, flat, atol=2e-3)
-
-
-def test_benchmark_command_takes_centred_boxes(tmp_path, capsys):
-    from test_scalebench import make_task  # the tiny power-law task
-
-    folder = make_task(tmp_path / "tiny")
-    assert main(["benchmark-scalebench", "--task", str(folder), "--seeds", "1", "--strategies", "active",
-                 "--starts", "4", "--centred-boxes", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert [r["budget"] for r in rows] == [0.1, 0.3] and rows[-1]["r2_mean"] > 0.8  # 30 runs determine the law

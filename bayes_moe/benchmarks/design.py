@@ -283,7 +283,9 @@ def markdown(summary: list[dict], config: dict, seconds: float, outcomes: list[O
                   + "".join(f"| {r['world']} | {r['strategy']} | " + " | ".join(cell(r, w) for w in MILESTONES)
                             + " |\n" for r in summary))
     extras = "".join(f", {name} {config[key]}" for key, name, default in
-                     (("form", "law form", forms.DEFAULT_FORM), ("frontier", "frontier", "power"), ("top_picks", "picks per batch near the largest compute", 0),
+                     (("form", "law form", forms.DEFAULT_FORM),
+                      ("frontier", "frontier", None),  # named wherever recorded: its default changed (power, flexible)
+                      ("top_picks", "picks per batch near the largest compute", 0),
                       ("top_strata", "taking turns among windows reaching down (decades)", None),
                       ("run_overhead", "run overhead", 0.0), ("hinge_scale", "hinges' prior scale", 0.03))
                      if config.get(key, default) != default)
