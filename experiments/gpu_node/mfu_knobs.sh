@@ -6,8 +6,8 @@
 #       configs searched at compile time)
 #   BASE=.base bash experiments/gpu_node/mfu_knobs.sh against-base   # ~8 min: this tree against a baseline tree
 #       (BASE holds the baseline commit's package: `mkdir .base && git archive COMMIT bayes_moe | tar -x -C .base`,
-#       untracked, so it travels with the tree), with the top kernels of this tree's steps, then this tree with
-#       coordinate-descent tuning alone
+#       untracked, so it travels with the tree), with the top kernels of this tree's steps, then the baseline's
+#       20M again (the VM drifts within a call)
 #   BASE=.base bash experiments/gpu_node/mfu_knobs.sh against-base-twice 100M   # ~8 min: base, this, this with
 #       the profile, base again, each in its own process (for a change that only one size sees)
 # Writes $OUT/<variant>-<size>.json and .log, and mfu.log.
@@ -41,7 +41,7 @@ case ${1:?say autotune, against-base or against-base-twice} in
     measure this 20M 110 -- --profile
     tree=$BASE measure base 100M 140
     measure this 100M 150 -- --profile
-    measure coordinate-descent 20M 150 TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1
+    tree=$BASE measure base2 20M 100
     ;;
   against-base-twice)
     : "${BASE:?set BASE to the baseline tree}"
