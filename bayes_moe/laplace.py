@@ -26,7 +26,7 @@ per step is too slow here (docs/scalebench.md has the measurements). What this d
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares, minimize_scalar
@@ -82,6 +82,19 @@ class LaplaceFit:
             value, jacobian = value_and_jacobian(self.law, theta, features)
             out[rows] = value + (self.draws[rows] - theta) @ jacobian.T
         return out
+
+    def through_law(self) -> LaplaceFit:
+        """The same posterior with each draw's mean the law itself at the draw, clipped to the boxes."""
+        lower, upper = self.law.bounds
+        return replace(self, draws=np.clip(self.draws, lower, upper), linearized=False)
+
+    def nonlinearity(self, features: dict) -> float:
+        """How far the law strays from its linearization over the draws at ``features``: the median over
+        points of the 5-95% range of the law itself at the draws (``through_law``) over that of the
+        linearized means (1: the linearization holds there)."""
+        fits = (self.through_law(), replace(self, linearized=True))
+        spread = [np.subtract(*np.quantile(f.mean_draws(features), [0.95, 0.05], axis=0)) for f in fits]
+        return float(np.median(spread[0] / np.maximum(spread[1], 1e-300)))
 
     def interval(self, features: dict, level: float, rng: np.random.Generator,
                  extra_sd: np.ndarray | None = None, size=None) -> tuple[np.ndarray, np.ndarray]:
@@ -268,13 +281,11 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
     weights = np.exp(np.array(log_weights) - max(log_weights))
     counts = rng.multinomial(n_draws, weights / weights.sum())
     draws = np.concatenate([m + rng.standard_normal((k, len(m))) @ root.T for (m, root), k in zip(modes, counts)])
-    if not linearized:
-        draws = np.clip(draws, lower, upper)
     ends = np.cumsum(counts)
     spans = tuple((m, slice(end - k, end)) for (m, _), k, end in zip(modes, counts, ends) if k)
     noise_sd = np.sqrt(dof * sigma2 / rng.chisquare(dof, n_draws))
-    return LaplaceFit(law=law, best=best, modes=spans, draws=draws, noise_sd=noise_sd, linearized=linearized,
-                      trend=trend, sizes=sizes)
+    result = LaplaceFit(law=law, best=best, modes=spans, draws=draws, noise_sd=noise_sd, trend=trend, sizes=sizes)
+    return result if linearized else result.through_law()
 
 
 def _noise_posterior(law: Law, theta: np.ndarray, features: dict, y: np.ndarray, weight: np.ndarray) -> tuple:

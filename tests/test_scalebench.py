@@ -147,10 +147,11 @@ def test_active_takes_the_cheapest_runs_until_its_first_design_then_selects(tmp_
     assert campaign.chosen[cheapest] != order[cheapest]
 
 
-@pytest.mark.parametrize("option", ["--centred-boxes", "--design-through-law"])
-def test_benchmark_command_takes_the_search_options(tmp_path, capsys, option):
+@pytest.mark.parametrize("options", [["--centred-boxes"], ["--design-through-law"], ["--through-law-above", "2"],
+                                     ["--centred-where-underdetermined"]])
+def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
     folder = make_task(tmp_path / "tiny")
     assert main(["benchmark-scalebench", "--task", str(folder), "--seeds", "1", "--strategies", "active",
-                 "--starts", "4", option, "--json"]) == 0
+                 "--starts", "4", *options, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["budget"] for r in rows] == [0.1, 0.3] and rows[-1]["r2_mean"] > 0.8  # 30 runs determine the law

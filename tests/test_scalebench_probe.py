@@ -37,5 +37,9 @@ def test_probe_splits_the_runs_into_first_design_and_selection(probe, tmp_path, 
     # parameters), the selection the rest, dearer runs near the targets; 30 runs' worth of budget fits the law
     assert campaign["first"] == 2 and campaign["first_cheapest"] == 1
     assert campaign["selected"] >= 1 and campaign["selected_cheapest"] == 0 and campaign["r2"] > 0.8
+    # a selection step buys at least one run: at most as many steps as runs bought, each with the fit's
+    # nonlinearity at the targets and at its runs
+    assert 1 <= len(campaign["nonlinearity"]) <= campaign["selected"]
+    assert all(len(step) == 2 and min(step) > 0 for step in campaign["nonlinearity"])
     assert probe.main([str(folder), "0.3", "--seeds", "1", "starts=4", "first_design=0", "--ratio-only"]) == 0
     assert json.loads(capsys.readouterr().out)["forms"]["power"]["campaigns"][0]["first"] == 1

@@ -58,6 +58,8 @@ class Settings:
     first_design_budget: float = 0.5  # the first design's runs (but the first) spend at most this share of the budget in force
     centred_boxes: bool = False  # flat boxes enter the MAP search as Gaussians of their centre and sd (laplace.fit; measured)
     design_through_law: bool = False  # the selection's draws pushed through the law, not linearized (scored fits keep it; measured)
+    through_law_above: float = 0.0  # ... only at a fit whose nonlinearity at the targets exceeds this (0: never; measured)
+    centred_underdetermined: bool = False  # centred boxes in a fit of fewer runs than the law has parameters (measured)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -92,11 +94,16 @@ class GroupCampaign:
         chosen = np.array(self.chosen)
         starts = starts or (self.settings.restarts if self.modes else self.settings.starts)
         size = None if self.size is None else np.repeat(self.size[chosen], len(self.law.outputs))
+        centred = self.settings.centred_boxes or (self.settings.centred_underdetermined
+                                                  and len(chosen) < len(self.law.priors))
         self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
                                rng=self.rng, starts=starts, n_draws=self.settings.draws, warm=self.modes,
-                               polish=polish, size=size, centred_boxes=self.settings.centred_boxes,
+                               polish=polish, size=size, centred_boxes=centred,
                                linearized=polish or not self.settings.design_through_law)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
+        threshold = self.settings.through_law_above
+        if threshold and not polish and self.fit.linearized and self.fit.nonlinearity(self.target_features) > threshold:
+            self.fit = self.fit.through_law()
 
     def discrepancy_factors(self, *point_sets: dict) -> list | None:
         """The model discrepancy's posterior factors at ``point_sets`` given the picks (``discrepancy``), its

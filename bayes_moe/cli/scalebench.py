@@ -48,7 +48,9 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
                                    first_design=args.first_design, discrepancy=_amplitude(args), polish=args.polish,
                                    noise_trend=args.noise_trend, discrepancy_over_pool=args.discrepancy_over_pool,
                                    first_design_spread=args.first_design_spread, centred_boxes=args.centred_boxes,
-                                   design_through_law=args.design_through_law)
+                                   design_through_law=args.design_through_law,
+                                   through_law_above=args.through_law_above,
+                                   centred_underdetermined=args.centred_underdetermined)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -199,6 +201,11 @@ def register(command) -> None:
     b.add_argument("--design-through-law", action="store_true",
                    help="active: the selection's posterior draws go through the law itself, not its linearization "
                         "at each mode (the scored fits' intervals stay linearized)")
+    b.add_argument("--through-law-above", type=positive(float, or_zero=True), default=0.0, metavar="RATIO",
+                   help="active: as --design-through-law, only at a fit whose law-pushed spread at the targets exceeds "
+                        "its linearized spread RATIO times (laplace.LaplaceFit.nonlinearity; 0: never)")
+    b.add_argument("--centred-where-underdetermined", dest="centred_underdetermined", action="store_true",
+                   help="as --centred-boxes, only in a fit of fewer runs than the law has parameters")
     b.add_argument("--no-noise-trend", dest="noise_trend", action="store_false",
                    help="one noise sd for all runs (default: " + NOISE_TREND_HELP + ")")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")

@@ -3,7 +3,9 @@
 Runs the active campaigns of one task at one budget (every form, ``--seeds`` seeds, the first group) with
 ``benchmark.scalebench.Settings`` overridden by ``NAME=VALUE`` pairs, and prints per form the mean R^2 and,
 per campaign, how many runs the first design took and how many the selection bought, each with how many of
-them sit at the pool's cheapest cost (docs/scalebench.md, "The run choice at the smallest budgets").
+them sit at the pool's cheapest cost (docs/scalebench.md, "The run choice at the smallest budgets"), and at
+each selection step the fit's ``nonlinearity`` (``laplace.LaplaceFit.nonlinearity``) at the targets and at the
+runs it holds.
 ``--ratio-only`` never compares the plan by value alone (``design.pool``'s plans to the budget's end).
 
     python experiments/scalebench/probe_run_choice.py lr_bsz 0.01 --seeds 3 first_design=0
@@ -37,7 +39,7 @@ def settings_from(pairs: list[str]) -> scalebench.Settings:
 
 
 def probe(task, budget: float, seeds: int, settings: scalebench.Settings, laws=None) -> dict:
-    """``{form: {r2, campaigns: [{seed, r2, first, first_cheapest, selected, selected_cheapest}]}}``."""
+    """``{form: {r2, campaigns: [{seed, r2, first, first_cheapest, selected, selected_cheapest, nonlinearity}]}}``."""
     rows, target_rows = task.groups()[0]
     cheapest = task.costs[rows].min()
     out = {}
@@ -47,12 +49,14 @@ def probe(task, budget: float, seeds: int, settings: scalebench.Settings, laws=N
         y_targets = law.observed(task.targets).reshape(len(task.targets), -1)[target_rows].ravel()
         campaigns = []
         for seed in range(seeds):
-            selected = []
+            selected, nonlinearity = [], []
             real = pool.select_batch
 
             def counted(*args, **kwargs):
                 picks = real(*args, **kwargs)
                 selected.append(len(picks))
+                at_runs = {k: v[campaign.chosen] for k, v in campaign.features.items()}
+                nonlinearity.append([round(campaign.fit.nonlinearity(f), 3) for f in (campaign.target_features, at_runs)])
                 return picks
 
             campaign = scalebench.GroupCampaign(task, law, rows, target_rows, "active",
@@ -65,7 +69,8 @@ def probe(task, budget: float, seeds: int, settings: scalebench.Settings, laws=N
             r2 = scalebench.scores(budget, [predicted], [predicted], [predicted], [y_targets])["r2"]
             campaigns.append({"seed": seed, "r2": r2, "first": len(first),
                               "first_cheapest": int(np.sum(task.costs[first] == cheapest)),
-                              "selected": len(bought), "selected_cheapest": int(np.sum(task.costs[bought] == cheapest))})
+                              "selected": len(bought), "selected_cheapest": int(np.sum(task.costs[bought] == cheapest)),
+                              "nonlinearity": nonlinearity})
         out[law.name] = {"r2": float(np.mean([c["r2"] for c in campaigns])), "campaigns": campaigns}
     return out
 

@@ -1,0 +1,80 @@
+"""The per-fit choices measured on ScaleBench (docs/scalebench.md, "A choice per fit"): the selection's draws
+through the law only where the law strays from its linearization at the targets (``Settings.through_law_above``,
+``LaplaceFit.nonlinearity``), centred boxes only in fits of fewer runs than parameters
+(``Settings.centred_underdetermined``)."""
+
+import textwrap
+
+import numpy as np
+
+from bayes_moe import laplace
+from bayes_moe.benchmarks import scalebench
+from bayes_moe.pooltask import load_task
+from bayes_moe.userlaw import load_law
+from test_scalebench import make_task  # the tiny power-law task: E + A N^-alpha, targets beyond the pool
+from test_scalebench_boxes import line_law
+
+POWER = textwrap.dedent('''
+    from bayes_moe.userlaw import HalfNormal, Uniform
+
+    inputs = {"x": "x"}
+    output = "y"
+    priors = {"a": Uniform(0, 10), "b": Uniform(-3, 3)}
+    noise_sd = HalfNormal(0.05)
+
+    def mean(x, a, b, xp):
+        return a * x ** b
+''')
+
+
+def campaign(task, chosen, seed=0, **settings):
+    rows, target_rows = task.groups()[0]
+    c = scalebench.GroupCampaign(task, task.laws[0], rows, target_rows, "active", np.random.default_rng(seed),
+                                 scalebench.Settings(starts=4, **settings))
+    c.chosen = list(chosen)
+    return c
+
+
+def test_nonlinearity_is_one_for_a_linear_law_and_large_for_a_power_law_far_beyond_its_runs(tmp_path):
+    x = np.linspace(0, 10, 20)
+    y = 1.5 + 0.7 * x + 0.01 * np.random.default_rng(0).standard_normal(20)
+    line = laplace.fit(line_law(tmp_path), {"x": x}, y, rng=np.random.default_rng(0), starts=2)
+    assert abs(line.nonlinearity({"x": np.array([20.0, 30.0])}) - 1) < 1e-6
+    path = tmp_path / "power.py"
+    path.write_text(POWER)
+    power, targets = load_law(path), {"x": np.array([100.0, 1000.0])}
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        for lowest, highest, sd, ratio in ((1.0, 1.2, 0.3, (5, np.inf)), (1.0, 100.0, 0.1, (0.9, 1.1))):
+            x = np.linspace(lowest, highest, 10)  # runs over a fifth of the first decade, or over two decades
+            fit = laplace.fit(power, {"x": x}, 2 * x ** 0.5 + sd * rng.standard_normal(10), rng=rng, starts=4)
+            assert ratio[0] < fit.nonlinearity(targets) < ratio[1]
+
+
+def test_the_draws_go_through_the_law_only_above_the_threshold_and_never_in_a_scored_fit(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))
+    linear = campaign(task, [0, 1, 2])
+    linear.refit()
+    ratio = linear.fit.nonlinearity(linear.target_features)
+    below, above = campaign(task, [0, 1, 2], through_law_above=2 * ratio), campaign(task, [0, 1, 2], through_law_above=ratio / 2)
+    below.refit(), above.refit()
+    assert below.fit.linearized and np.array_equal(below.fit.draws, linear.fit.draws)
+    assert not above.fit.linearized
+    lower, upper = task.laws[0].bounds
+    assert np.array_equal(above.fit.draws, np.clip(linear.fit.draws, lower, upper))  # the same posterior, pushed
+    above.refit(polish=True)
+    assert above.fit.linearized
+
+
+def test_centred_boxes_only_in_fits_of_fewer_runs_than_parameters(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))
+    for chosen, centred in (([0, 15], True), ([0, 10, 20, 29], False)):  # 3 parameters
+        fits = {}
+        for name, settings in (("choice", {"centred_underdetermined": True}), ("flat", {}),
+                               ("centred", {"centred_boxes": True})):
+            c = campaign(task, chosen, **settings)
+            c.refit()
+            fits[name] = c.fit.best
+        assert np.array_equal(fits["choice"], fits["centred" if centred else "flat"])
+        if centred:
+            assert not np.allclose(fits["centred"], fits["flat"], rtol=1e-3)  # the two fits differ there
