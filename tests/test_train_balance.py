@@ -6,7 +6,8 @@ import torch
 
 from bayes_moe import arch
 from bayes_moe.train import data
-from bayes_moe.train.loop import Objective, Rank, _build, _train_step
+from bayes_moe.train.loop import Objective, _build, _train_step
+from bayes_moe.train.session import Rank
 from bayes_moe.train.plan import Plan
 from bayes_moe.train.settings import TrainConfig
 from bayes_moe.train.model import MoEGPT

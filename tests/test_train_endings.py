@@ -16,7 +16,7 @@ import torch
 from bayes_moe import cli
 from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
-from bayes_moe.train import data, loop
+from bayes_moe.train import data, launch, settle
 from bayes_moe.train.loop import train_run
 from bayes_moe.train.plan import PLAN, checkpoint_dir, prepare_run
 from test_train_loop import FAST, add_run
@@ -138,15 +138,15 @@ def test_a_killed_torchrun_worker_fails_the_run_with_torchruns_stderr(tmp_path):
 
 def test_a_child_killed_by_a_signal_is_named_with_its_stderr():
     code = "import os, signal, sys; sys.stderr.write('last words'); sys.stderr.flush(); os.kill(os.getpid(), signal.SIGKILL)"
-    returncode, tail = loop.run_teeing_stderr([sys.executable, "-c", code])
-    assert loop.exit_status(returncode) == "was killed by SIGKILL" and tail.endswith("last words")
+    returncode, tail = launch.run_teeing_stderr([sys.executable, "-c", code])
+    assert launch.exit_status(returncode) == "was killed by SIGKILL" and tail.endswith("last words")
 
 
 def test_compile_failure_falls_back_to_eager_with_the_reason(tmp_path, monkeypatch):
     def broken_backend(graph, inputs):
         raise RuntimeError("this backend cannot compile")
 
-    monkeypatch.setattr(loop, "compile_objective", lambda objective: torch.compile(objective, backend=broken_backend))
+    monkeypatch.setattr(settle, "compile_objective", lambda objective: torch.compile(objective, backend=broken_backend))
     losses = {}
     for compile in (True, False):
         run_id = add_run(tmp_path, steps=2)
@@ -165,13 +165,13 @@ def run_metrics(workspace, run_id):
 def test_out_of_memory_halves_the_micro_batch_until_a_step_fits(tmp_path, monkeypatch):
     """The settling loop (which runs on GPUs) with a device that fits 4 sequences: 16 and 8 fail, 4 is
     kept and recorded; with the micro-batch fixed by the config, the run fails saying so."""
-    trial = loop._trial_step
+    trial = settle.trial_step
 
     def fits_four(session, objective, micro):
         return torch.OutOfMemoryError("CUDA out of memory (simulated)") if micro > 4 else trial(session, objective, micro)
 
-    monkeypatch.setattr(loop, "_trial_step", fits_four)
-    monkeypatch.setattr(loop, "compile_objective", lambda objective: objective)
+    monkeypatch.setattr(settle, "trial_step", fits_four)
+    monkeypatch.setattr(settle, "compile_objective", lambda objective: objective)
     run_id = add_run(tmp_path, steps=2)
     run = train_run(tmp_path, run_id, config={**FAST, "compile": True}, progress=False)
     assert run.status == "done"

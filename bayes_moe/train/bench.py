@@ -32,7 +32,9 @@ from torch import nn
 from bayes_moe import arch as arch_module
 from bayes_moe import flops
 from bayes_moe.train import data, loop
+from bayes_moe.train.launch import exit_status
 from bayes_moe.train.plan import Plan
+from bayes_moe.train.session import Rank
 from bayes_moe.train.settings import TrainConfig
 from bayes_moe.train.flopcount import peak_bf16_flops
 from bayes_moe.train.moe import MoE
@@ -70,7 +72,7 @@ def step_bench(a: arch_module.MoEArch, batch: int, micro: int | None, compile: b
     plan = Plan(a, config, corpus, steps=10**9, tokens_per_step=batch * a.n_ctx)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as workspace:
-        session, _ = loop._build(Path(workspace), 0, plan, loop.Rank(device))
+        session, _ = loop._build(Path(workspace), 0, plan, Rank(device))
     for step in range(WARMUP_STEPS):
         loop._train_step(session, step)
     _synchronize(device)
@@ -130,7 +132,7 @@ def share_bench(spec: str, batch: int, compile: bool, k: int, seconds: float, de
         for i in range(k):
             with open(folder / f"stderr_{i}.txt", "w") as stderr:
                 children.append(subprocess.Popen(command + ["--out", str(folder / f"worker_{i}.json")], stderr=stderr))
-        errors = [f"worker {i} {loop.exit_status(child.wait())}: {(folder / f'stderr_{i}.txt').read_text()[-300:]}"
+        errors = [f"worker {i} {exit_status(child.wait())}: {(folder / f'stderr_{i}.txt').read_text()[-300:]}"
                   for i, child in enumerate(children) if child.wait() != 0]
         results = [json.loads(p.read_text()) for p in sorted(folder.glob("worker_*.json"))]
     entry = {"processes": k, "batch": batch, "compile": compile, "per_process": results,

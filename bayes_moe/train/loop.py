@@ -14,19 +14,17 @@ was killed with no one left to record it) resumes from its last checkpoint. ``np
 ``torchrun`` (DDP: NCCL on GPUs, gloo on CPU).
 
 The work is split as torchtitan's trainer splits it: ``_build`` (model, optimizer, checkpoint, the
-micro-batch and compilation that fit, DDP), ``_train_step`` (one optimizer step, no host sync),
-``_metrics`` (what the ledger records).
+micro-batch and compilation that fit: train/settle.py, DDP), ``_train_step`` (one optimizer step, no host
+sync), ``_metrics`` (what the ledger records); train/session.py holds what a rank trains with, and
+train/launch.py the launch over several processes.
 """
 
 from __future__ import annotations
 
 import argparse
-import codecs
 import dataclasses
 import math
 import os
-import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -50,15 +48,16 @@ from bayes_moe.ledger import Ledger, Run
 from bayes_moe.train import data
 from bayes_moe.train import hparams
 from bayes_moe.train.flopcount import peak_bf16_flops
+from bayes_moe.train.launch import STDERR_TAIL, fail_if_running, launch_ranks
 from bayes_moe.train.model import MoEGPT
 from bayes_moe.train.moe import balance_stats
 from bayes_moe.train.plan import PLAN, Plan, checkpoint_dir, plan_from_dict, prepare_run, save_atomic
+from bayes_moe.train.session import NonFiniteLoss, Rank, RunFailure, Session
 from bayes_moe.train.settings import TrainConfig
+from bayes_moe.train.settle import settle_micro_and_compile
 
 CHECKPOINT = "checkpoint.pt"
 SYNC_EVERY = 10  # optimizer steps between host syncs (loss check, progress): one per step drains the GPU queue
-STDERR_TAIL = 2000  # characters of the workers' stderr kept in the reason of a run they left unrecorded
-MEMORY_HEADROOM = 0.9  # share of the free GPU memory the micro-batch estimate plans to fill
 
 
 # --- entry point ----------------------------------------------------------------------------------
@@ -78,7 +77,7 @@ def train_run(workspace: Path, run_id: int, *, nproc: int = 1, device: str | Non
     if nproc == 1:
         _train(workspace, run_id, plan, device, progress)
     else:
-        _launch(workspace, run_id, device, nproc, progress)
+        launch_ranks(workspace, run_id, device, nproc, progress)
     with Ledger.open(workspace) as ledger:
         return ledger.get(run_id)
 
@@ -93,75 +92,7 @@ def _device(name: str | None) -> torch.device:
     return torch.device(name)
 
 
-# --- several processes ----------------------------------------------------------------------------
-
-
-def _launch(workspace: Path, run_id: int, device: torch.device, nproc: int, progress: bool) -> None:
-    """One process per rank through torchrun; each reads the plan from the run's checkpoint folder and
-    records its own ending. Workers that die without recording one (killed, a crash below Python) fail
-    the run with torchrun's exit status and the tail of their stderr."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               "-m", "bayes_moe.train.loop", str(workspace), str(run_id), "--device", device.type]
-    if not progress:
-        command.append("--quiet")
-    returncode, tail = run_teeing_stderr(command)
-    fail_if_running(workspace, run_id, f"torchrun ({nproc} processes) {exit_status(returncode)} before the run "
-                                       f"ended; its stderr ends: {tail}")
-
-
-def run_teeing_stderr(command: list[str]) -> tuple[int, str]:
-    """Run ``command``, passing its stderr through (progress bars included) and keeping its tail."""
-    child = subprocess.Popen(command, stderr=subprocess.PIPE)
-    decoder, tail = codecs.getincrementaldecoder("utf-8")(errors="replace"), ""
-    for chunk in iter(lambda: child.stderr.read1(8192), b""):
-        text = decoder.decode(chunk)
-        sys.stderr.write(text)
-        sys.stderr.flush()
-        tail = (tail + text)[-STDERR_TAIL:]
-    return child.wait(), tail.strip()
-
-
-def exit_status(returncode: int) -> str:
-    """'exited with status N' or 'was killed by SIGNAME', from a subprocess return code."""
-    if returncode < 0:
-        return f"was killed by {signal.Signals(-returncode).name}"
-    return f"exited with status {returncode}"
-
-
-def fail_if_running(workspace: Path, run_id: int, reason: str) -> bool:
-    """Fail the run with ``reason`` unless it has already ended (another rank or process recorded it);
-    True where this call failed it."""
-    with Ledger.open(workspace) as ledger:
-        if ledger.get(run_id).status != "running":
-            return False
-        try:
-            ledger.fail(run_id, reason)
-        except InputError:  # another rank recorded the run's ending in between
-            return False
-        return True
-
-
 # --- one rank -------------------------------------------------------------------------------------
-
-
-class RunFailure(RuntimeError):
-    """A run that cannot finish: the message is the run's reason."""
-
-
-class NonFiniteLoss(RunFailure):
-    pass
-
-
-@dataclass(frozen=True)
-class Rank:
-    """Where this process trains: its device, rank and the number of ranks."""
-
-    device: torch.device
-    rank: int = 0
-    world: int = 1
-
-    def autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else nullcontext()
 
 
 def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progress: bool) -> bool:
@@ -169,7 +100,7 @@ def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progr
     one (the first to fail writes the reason; an unexpected error's traceback also goes to stderr).
     Over several ranks, a rank records only the failures it owns (RunFailure, InputError): any other
     error may be the echo of a peer's death (gloo's "Connection closed by peer" when a worker was
-    killed), so it is left to ``_launch``, which sees every rank's exit status in torchrun's report.
+    killed), so it is left to ``launch_ranks``, which sees every rank's exit status in torchrun's report.
     A KeyboardInterrupt leaves the run 'running', to be resumed. True where the run finished."""
     distributed = "RANK" in os.environ
     if distributed:
@@ -197,24 +128,6 @@ def _train(workspace: Path, run_id: int, plan: Plan, device: torch.device, progr
         if device.type == "cuda":  # for callers that go on in this process (benchmarks, batch jobs)
             torch.cuda.empty_cache()
     return False
-
-
-@dataclass
-class Session:
-    """What ``_build`` makes and ``_train_step`` uses: the model, its optimizer, the training objective
-    (model and loss, compiled or not, DDP-wrapped over several ranks) and the batches of this rank."""
-
-    plan: Plan
-    rank: Rank
-    model: MoEGPT
-    optimizer: torch.optim.Optimizer
-    objective: nn.Module
-    corpus: data.Corpus
-    batches: data.TrainBatches
-    micro: int
-    compiled: bool
-    notes: dict = field(default_factory=dict)  # how the micro-batch and compilation were settled
-    last_aux: torch.Tensor | None = None  # the last micro-batch's aux terms (balance, z)
 
 
 class Objective(nn.Module):
@@ -250,7 +163,7 @@ def _build(workspace: Path, run_id: int, plan: Plan, rank: Rank) -> tuple[Sessio
     state = _load_checkpoint(checkpoint_dir(workspace, run_id) / CHECKPOINT, model, optimizer, rank.device)
     model.refresh_casts()
     session = Session(plan, rank, model, optimizer, Objective(model, config), corpus, batches, per_rank, False)
-    _settle_micro_and_compile(session)
+    settle_micro_and_compile(session)
     if rank.world > 1:  # buffers stay per rank: each counts its own routed tokens (summed at the bias step)
         session.objective = nn.parallel.DistributedDataParallel(
             session.objective, device_ids=[rank.device] if rank.device.type == "cuda" else None,
@@ -449,126 +362,6 @@ def _evaluate(model: MoEGPT, windows: torch.Tensor, micro: int, rank: Rank) -> t
     return float(total[0] / total[1]), [load.cpu() for load in loads]
 
 
-# --- the micro-batch and compilation that work on this device --------------------------------------
-
-
-def _settle_micro_and_compile(s: Session) -> None:
-    """Set ``s.micro`` and ``s.objective``. The micro-batch is the config's, else the per-rank batch on
-    a CPU, else the largest divisor of it that an eager estimate says fits the free GPU memory;
-    compilation is the config's, else on for GPUs. Then (GPUs, or compiling) one forward and backward
-    of a micro-batch proves it: out of memory halves the micro-batch (unless the config fixed it), a
-    compilation error falls back to eager with the reason kept. All ranks agree on both."""
-    config, rank = s.plan.config, s.rank
-    per_rank = config.batch_size // rank.world
-    on_gpu = rank.device.type == "cuda"
-    micro = min(config.micro_batch_size or per_rank, per_rank)
-    if config.micro_batch_size is None and on_gpu:
-        micro = _estimate_micro_batch(s, per_rank)
-    compile = on_gpu if config.compile is None else config.compile
-    eager = s.objective
-    while on_gpu or compile:
-        objective = compile_objective(eager) if compile else eager
-        error = _trial_step(s, objective, micro)
-        proposal = [micro, int(compile)]
-        if isinstance(error, torch.OutOfMemoryError):
-            smaller = _next_divisor_below(per_rank, micro) if config.micro_batch_size is None else None
-            proposal[0] = smaller or 0  # 0: every rank stops
-            s.notes["micro_batch_oom"] = s.notes.get("micro_batch_oom", []) + [micro]
-        elif error is not None:
-            if not compile:
-                raise error
-            s.notes["compile_fallback"] = f"{type(error).__name__}: {error}"[:500]
-            proposal[1] = 0
-        agreed = _min_over_ranks(proposal, rank)
-        if agreed[0] == 0:
-            raise RunFailure(f"CUDA out of memory in a forward and backward of {micro} sequences"
-                             + ("" if config.micro_batch_size is None else " (the config's micro_batch_size)"))
-        if error is None and agreed == proposal:
-            s.objective = objective
-            break
-        micro, compile = agreed[0], bool(agreed[1])
-        if not compile and "compile_fallback" not in s.notes and proposal[1]:
-            s.notes["compile_fallback"] = "another rank could not compile"
-    s.micro, s.compiled = micro, compile
-
-
-def compile_objective(objective: nn.Module) -> nn.Module:
-    """torch.compile of the model and its loss as one graph (static shapes: one micro-batch size)."""
-    return torch.compile(objective, dynamic=False)
-
-
-def _trial_step(s: Session, objective: nn.Module, micro: int, after_forward=None) -> Exception | None:
-    """A forward and backward of ``micro`` sequences of the first batch through ``objective`` (no DDP,
-    so no collective can wait on a rank that failed); the gradients and routing counts are dropped.
-    ``after_forward`` is called between the two (a memory reading). Returns the error it raised, if
-    any, with its memory freed."""
-    x, y = (t[:micro].to(s.rank.device) for t in s.batches.get(0))
-    try:
-        with s.rank.autocast():
-            loss, _, _ = objective(x, y)
-        if after_forward is not None:
-            after_forward()
-        loss.backward()
-        outcome = None
-    except Exception as error:  # out of memory or a compilation error: the caller decides
-        outcome = error
-        if isinstance(error, torch.OutOfMemoryError):
-            outcome.__traceback__ = None  # its frames hold the activations
-    loss = None
-    s.optimizer.zero_grad(set_to_none=True)
-    for layer in s.model.moe_layers:
-        layer.reset_load()
-    if s.rank.device.type == "cuda":
-        torch.cuda.empty_cache()
-    return outcome
-
-
-def _estimate_micro_batch(s: Session, per_rank: int) -> int:
-    """The largest divisor of ``per_rank`` whose step fits ``MEMORY_HEADROOM`` of the free GPU memory.
-    The activations a forward keeps for its backward grow with the sequences: measured at the end of
-    eager forwards of 1 and 2 sequences (eager keeps at least what compiled code keeps). The peak of a
-    step of one sequence (gradients, cast copies, workspaces) is measured too; a step of m sequences
-    peaks at most at that plus (m - 1) sequences' activations, plus AdamW's state where none exists yet.
-    (The peaks of 1 and 2 sequences alone fall at the end of the backward, where the gradients dwarf
-    the activations: extrapolating them said 2,331 sequences fit at 100M, where 80 ran out of memory.)"""
-    device = s.rank.device
-    torch.cuda.synchronize(device)
-    free, _ = torch.cuda.mem_get_info(device)
-    base = torch.cuda.memory_allocated(device)
-    kept = []
-    for micro in (1, 2):
-        torch.cuda.reset_peak_memory_stats(device)
-        error = _trial_step(s, s.objective, micro, after_forward=lambda: kept.append(
-            torch.cuda.memory_allocated(device) - base))
-        if error is not None:
-            return 1  # the trial of the settle loop reports it
-        if micro == 1:
-            peak = torch.cuda.max_memory_allocated(device) - base  # the one-sequence step's peak
-    per_sequence = max(kept[1] - kept[0], 1)
-    optimizer_state = 0 if s.optimizer.state else 2 * sum(p.numel() * p.element_size() for p in s.model.parameters())
-    fits = 1 + int((MEMORY_HEADROOM * free - peak - optimizer_state) // per_sequence)
-    s.notes["micro_batch_estimate"] = {"activation_bytes_per_sequence": per_sequence,
-                                       "step_peak_bytes_1": peak, "free_bytes": free, "fits": fits}
-    return max((d for d in _divisors(per_rank) if d <= fits), default=1)
-
-
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def _next_divisor_below(n: int, micro: int) -> int | None:
-    """The largest divisor of ``n`` at most half of ``micro`` (None below 1)."""
-    return max((d for d in _divisors(n) if d <= micro // 2), default=None)
-
-
-def _min_over_ranks(values: list[int], rank: Rank) -> list[int]:
-    if rank.world == 1:
-        return list(values)
-    tensor = torch.tensor(values, dtype=torch.int64, device=rank.device)
-    dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
-    return tensor.tolist()
-
-
 # --- checkpoints ----------------------------------------------------------------------------------
 
 
@@ -604,7 +397,7 @@ def train_spec(spec: dict, root: Path, *, device: str | None = None, progress: b
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Per-rank entry that ``_launch`` runs under torchrun; reads the plan ``train_run`` checked. Exit
+    """Per-rank entry that ``launch.launch_ranks`` runs under torchrun; reads the plan ``train_run`` checked. Exit
     status 0 where the run finished, 1 where it failed (recorded in the ledger)."""
     parser = argparse.ArgumentParser(description="trainer worker (started by torchrun)")
     parser.add_argument("workspace", type=Path)
