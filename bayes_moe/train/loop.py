@@ -379,7 +379,7 @@ def _load_checkpoint(path: Path, model, optimizer, device) -> dict:
     return state
 
 
-# --- one run from its spec, without a ledger (Slurm jobs: bayes_moe.executors.slurm; added by H4) ---------
+# --- one run from its spec, without a ledger (Slurm jobs: bayes_moe.executors.slurm) -------------------
 
 
 def train_spec(spec: dict, root: Path, *, device: str | None = None, progress: bool = False) -> dict:
