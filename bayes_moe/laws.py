@@ -23,6 +23,9 @@ PAPER_SPARSITIES = (0.8235, 0.9091, 0.9538, 0.9767)  # E = 17, 33, 65, 129 with 
 PIVOT = 1e19  # C0: the middle of the paper's compute range; decorrelates intercept and slope
 S_REF = 0.9  # sparsity about which log(1 - S) is centred (1 - S = 0.1)
 CURVE_ANCHOR = np.log(1e17 / PIVOT)  # l at the paper's smallest compute, where the curved law's bend is 0
+# the seed a run without one in the ledger trained with: the trainer's default (train.settings.TrainConfig.seed,
+# which the measured campaigns' train.toml keep); not imported, so that the laws do not load the trainer
+TRAINER_SEED = 0
 
 
 # --- the paper's law --------------------------------------------------------------------------------
@@ -139,3 +142,11 @@ def foc_expert_weight(r_star_at_pivot, A_A, p, q):
     """``A_E`` that puts the two-term optimum at ``r_star_at_pivot`` when ``C = C0``."""
     r0 = np.asarray(r_star_at_pivot, float)
     return p * A_A / q * r0 ** (q + 1) * (1 + r0) ** (p - q)
+
+
+def trainer_seeds(seed) -> np.ndarray:
+    """Each run's trainer seed from the ledger's ``seed`` values (NaN or None where blank), as integers: a
+    blank one is ``TRAINER_SEED``, what the trainer ran it with. The model's per-seed offsets and the
+    simulated worlds' read seeds alike through it."""
+    values = np.asarray([np.nan if v is None else v for v in np.ravel(seed)], dtype=float)
+    return np.where(np.isfinite(values), values, TRAINER_SEED).astype(np.int64)

@@ -14,6 +14,8 @@
                                                      kappa_left = kappa_right if symmetric)
     noise      ~ StudentT(nu, 0, sigma): seed noise, and misfit shared by runs at one (r, C, S)
                  (replicates): sigma^2 = sigma_seed^2 + sigma_misfit^2, seed_share = sigma_seed^2 / sigma^2
+    + seed_offset[seed_i] ~ ZeroSumNormal(tau_seed)   where the runs have >= 2 trainer seeds: what a seed
+                 shifts every one of its runs by (its data order and initialisation), shared, not noise
 
 Form "two-term" (docs/paper.md point 1) replaces frontier and valley by one surface,
     loss_i     = E + A_A (C_A,i / C0)^-p + A_E,s (C_E,i / C0)^-q_s + noise_i,   C_A = C/(1+r), C_E = C r/(1+r)
@@ -48,8 +50,10 @@ LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at one level, are replicates
 # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ. 4: the flexible
 # frontier's power law is drawn at the top knot (A_top, frontier_top) and the flexible frontiers bend the valley;
-# 5: the default frontier is the flexible one (a default fit's variables and attrs differ)
-MODEL_VERSION = 5
+# 5: the default frontier is the flexible one (a default fit's variables and attrs differ); 6: a per-seed offset
+# where the runs have two seeds or more (its variables and the ``seed_offset`` attr)
+MODEL_VERSION = 6
+TAU_SEED_SHAPE, TAU_SEED_RATE = 4.0, 50.0  # tau_seed ~ Gamma(4, 50) nats, as sigma_alpha: mean 0.08, 98% in [0.016, 0.2]
 
 
 def achieved_sparsity(sparsity) -> np.ndarray:
@@ -100,13 +104,23 @@ def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
     return runs
 
 
+def seed_levels(runs: xr.Dataset) -> tuple:
+    """The runs' distinct trainer seeds (``laws.trainer_seeds`` of their ``seed`` coordinate), sorted, when there
+    are two or more; () otherwise: with one seed its offset is the surface's own level, not a term."""
+    if "seed" not in runs.variables:
+        return ()
+    seeds = tuple(int(s) for s in np.unique(laws.trainer_seeds(runs["seed"].values)))
+    return seeds if len(seeds) > 1 else ()
+
+
 def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
                 frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT,
-                discrepancy: str = DEFAULT_DISCREPANCY) -> pm.Model:
+                discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = ()) -> pm.Model:
     """A fresh PyMC model of ``runs`` (``checked_runs``) at sparsity ``levels``, with the runs inside and
     compute relative to ``pivot`` (C0); with ``discrepancy`` "hinges", the hinges' knots
     (``surfaces.hinge_knots`` of the runs' compute) and their lines over the runs
-    (``surfaces.hinge_projection``) are data too.
+    (``surfaces.hinge_projection``) are data too. With ``seeds`` (``seed_levels``: two or more), each
+    seed's offset shifts the losses of its runs (``_seed_offsets``).
 
     Built anew for every fit, so no caller sees another's data; what fits share is nutpie's compiled
     code, cached by the model's ``structure`` (sampling.sample's ``cache_key``): a model of the same
@@ -122,8 +136,10 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
     _check_discrepancy(discrepancy)
     discrepancy = discrepancy_of(form, discrepancy)
     surface = surfaces.form(form, penalty, frontier, discrepancy)
-    with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs), **_knot_coords(surface)}) as pymc_model:
-        data = {name: pm.Data(name, value, dims="run") for name, value in run_data(runs, levels, pivot).items()}
+    seed_coords = {"seed": list(seeds)} if seeds else {}
+    with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs), **_knot_coords(surface),
+                          **seed_coords}) as pymc_model:
+        data = {name: pm.Data(name, value, dims="run") for name, value in run_data(runs, levels, pivot, seeds).items()}
         x_levels = laws.centred_log_active(np.asarray(levels))  # a constant of the structure (levels are in its key)
         variables = surface.declare()
         variables.update(_knot_data(surface, data["log_compute"].get_value()))
@@ -138,8 +154,21 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
                           and name not in surfaces.ALONG_COMPUTE else value)
                    for name, value in levels_q.items()}
         mean_loss = surface.mean_loss(at_runs, data["log_r"], data["log_compute"], pt)
+        if seeds:
+            mean_loss = mean_loss + _seed_offsets()[data["seed_index"]]
         _likelihood(mean_loss, data)
     return pymc_model
+
+
+def _seed_offsets():
+    """Each trainer seed's offset of its runs' losses: at a fraction of an epoch a seed picks the data a run
+    sees, so its runs share a shift (experiments/h100_wide_r: seed 0 above seed 1 at all 14 pairs) that
+    independent seed noise would read as noise; replicates' differences net of the offsets measure the seed
+    noise. The seeds' offsets are N(0, tau_seed) less their mean (ZeroSumNormal, centred), so the surface is
+    the loss of the fitted seeds' mean: a free mean traded with the frontier's level (a ridge). Two or three
+    seeds cannot bound tau_seed: its Gamma prior keeps it out of the neck at 0 (docs/model.md)."""
+    tau_seed = pm.Gamma("tau_seed", TAU_SEED_SHAPE, TAU_SEED_RATE)
+    return pm.ZeroSumNormal("seed_offset", sigma=tau_seed, dims="seed")
 
 
 def _likelihood(mean_loss, data: dict) -> None:
@@ -150,7 +179,7 @@ def _likelihood(mean_loss, data: dict) -> None:
     variance (left to its prior by runs without replicates). The cell's misfit is integrated out
     (``replicate_conditionals``): no latent variable per cell, whose scale would make a funnel."""
     sigma = pm.HalfNormal("sigma", 0.05)
-    seed_share = pm.Beta("seed_share", 1.0, 1.0)
+    seed_share = pm.Beta("seed_share", 2.0, 2.0)  # 0 < share < 1: Beta(1, 1) let it reach 0 (docs/model.md)
     pm.Deterministic("sigma_seed", sigma * pt.sqrt(seed_share))
     pm.Deterministic("sigma_misfit", sigma * pt.sqrt(1 - seed_share))
     shift, scale = replicate_conditionals(data["loss_observed"] - mean_loss, sigma, seed_share, data, pt)
@@ -159,10 +188,10 @@ def _likelihood(mean_loss, data: dict) -> None:
 
 
 def structure(levels: tuple, form: str, penalty: str, frontier: str = DEFAULT_FRONTIER,
-              discrepancy: str = DEFAULT_DISCREPANCY) -> tuple:
+              discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = ()) -> tuple:
     """What nutpie's compiled code of ``build_model`` depends on (everything but the runs, the pivot and
-    the knots, which are data): its cache key."""
-    return ("r_star", MODEL_VERSION, levels, form, penalty, frontier, discrepancy)
+    the knots, which are data; the seeds label the offsets' dim): its cache key."""
+    return ("r_star", MODEL_VERSION, levels, form, penalty, frontier, discrepancy, seeds)
 
 
 def _check_discrepancy(discrepancy: str) -> None:
@@ -186,13 +215,14 @@ def _knot_data(surface: surfaces.Form, log_c) -> dict:
     return {name: pm.Data(name, values[name], dims="knot") for name in surface.knots_data}
 
 
-def run_data(runs: xr.Dataset, levels, pivot: float = laws.PIVOT) -> dict:
-    """The model's data from ``runs``: log r, log(C/C0), level index and observed loss, per run, and
-    their replicate cells (``replicate_cells``)."""
+def run_data(runs: xr.Dataset, levels, pivot: float = laws.PIVOT, seeds: tuple = ()) -> dict:
+    """The model's data from ``runs``: log r, log(C/C0), level index and observed loss, per run, their
+    replicate cells (``replicate_cells``) and, with ``seeds``, each run's index into them."""
     log_r, log_c = np.log(runs["r"].values), np.log(runs["compute"].values / pivot)
     level = level_index(runs["sparsity"].values, levels)
+    seed_index = {"seed_index": np.searchsorted(seeds, laws.trainer_seeds(runs["seed"].values))} if seeds else {}
     return {"log_r": log_r, "log_compute": log_c, "level": level, "loss_observed": runs["loss"].values,
-            **replicate_cells(log_r, log_c, level)}
+            **replicate_cells(log_r, log_c, level), **seed_index}
 
 
 def replicate_cells(log_r, log_c, level) -> dict:
@@ -255,7 +285,7 @@ def two_term_law(posterior: xr.Dataset) -> dict:
 def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
         chains: int = 4, seed: int = 0, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
         frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT, discrepancy: str = DEFAULT_DISCREPANCY,
-        log_likelihood: bool = False, progressbar: bool = True) -> az.InferenceData:
+        seed_offset: bool = True, log_likelihood: bool = False, progressbar: bool = True) -> az.InferenceData:
     """Posterior of the joint model given the runs in ``dataset`` (dim ``run``, as Ledger.to_dataset()).
 
     ``attrs`` hold what queries need: pivot, S_REF, sparsity levels, form, penalty, the ledger
@@ -266,9 +296,11 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     ``attrs['form_choice']`` and in ``attrs['form_settled']`` whether the other is behind by more than
     2 standard errors (``posterior.law_settled``): the user need not know which law the runs follow.
     ``discrepancy`` "hinges" lets log r* bend away from a valley form's law below the top of the runs'
-    compute (surfaces; the two-term form, also under "auto", is fitted without it: forms.discrepancy_of)."""
+    compute (surfaces; the two-term form, also under "auto", is fitted without it: forms.discrepancy_of).
+    ``seed_offset``: a per-seed offset of the losses where the runs have two trainer seeds or more
+    (``seed_levels``; ``attrs['seed_offset']`` says whether the fit has one)."""
     options = dict(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar,
-                   frontier=frontier, pivot=pivot)
+                   frontier=frontier, pivot=pivot, seed_offset=seed_offset)
     if form != AUTO_FORM:
         return _fit_form(dataset, form=form, penalty=penalty, discrepancy=discrepancy, log_likelihood=log_likelihood,
                          **options)
@@ -285,13 +317,14 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
 
 
 def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pivot: float, discrepancy: str,
-              log_likelihood: bool, **options) -> az.InferenceData:
+              seed_offset: bool, log_likelihood: bool, **options) -> az.InferenceData:
     """``fit`` with one form."""
     runs = checked_runs(dataset)
     penalty, discrepancy = penalty_of(form, penalty), discrepancy_of(form, discrepancy)
     levels = tuple(float(s) for s in sparsity_levels(runs["sparsity"].values))
-    model = build_model(runs, levels, form, penalty, frontier, pivot, discrepancy)
-    idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier, discrepancy), **options)
+    seeds = seed_levels(runs) if seed_offset else ()
+    model = build_model(runs, levels, form, penalty, frontier, pivot, discrepancy, seeds)
+    idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier, discrepancy, seeds), **options)
     if form == TWO_TERM_FORM:
         idata.posterior = idata.posterior.assign(two_term_law(idata.posterior))
     kept = {group: idata[group] for group in idata.groups() if group not in ("constant_data", "observed_data")}
@@ -306,6 +339,7 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pi
         **{attr: [float(t) for t in model[data].get_value()]
            for data, attr in surfaces.KNOT_ATTRS.items() if data in model.named_vars},
         "sampler": options["sampler"], "seed": options["seed"], "n_runs": int(runs.sizes["run"]),
+        "seed_offset": int(bool(seeds)),
         "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""),
         **{k: (int(v) if isinstance(v, bool) else v) for k, v in report.items()},
     })

@@ -36,7 +36,7 @@ BAND_ALPHA = {0.9: 0.22, 0.5: 0.45}
 PAPER_STYLE = dict(color="black", linestyle="--", linewidth=1.2)
 HYPERPARAMETERS = ("a0", "a1", "b0", "b1", "sigma_alpha", "sigma_beta", "curvature", "E", "gamma", "kappa",
                    "kappa_skew", "kappa_exponent", "A_A", "p", "q", "q_slope", "bend_scale", "sigma", "seed_share",
-                   "nu")  # those a fit has
+                   "tau_seed", "nu")  # those a fit has
 DODGE = 0.025  # relative horizontal offset between sparsities that share an r
 EDGE = 1.12  # margin (a factor) around the design space, so runs on its edge are seen whole
 MIN_SWEEP = 3  # distinct r values at one (compute, sparsity) for the cell to count as a sweep
@@ -237,9 +237,10 @@ def diagnostics_table(idata, var_names=HYPERPARAMETERS) -> pd.DataFrame:
 
 
 def _predicted_at_runs(idata, runs: xr.Dataset, prob: float):
-    """The posterior predictive loss of each run: its median, lower and upper ``prob`` bounds."""
+    """The posterior predictive loss of each run (with its trainer seed's offset): its median, lower and upper
+    ``prob`` bounds."""
     predicted = posterior.predictive_loss(idata, runs["r"].values, runs["compute"].values, runs["sparsity"].values,
-                                          prob=prob)
+                                          prob=prob, trainer_seed=runs["seed"].values if "seed" in runs.variables else None)
     return tuple(predicted[k].values for k in ("median", "lower", "upper"))
 
 

@@ -27,6 +27,7 @@ from bayes_moe.fields import is_sparsity, rule
 from bayes_moe.workspace import POSTERIOR_FILE
 
 NOISE_NU_FLOOR = 3.0  # noise_sd: a Student-t draw with nu <= 2 has no sd; use that of nu = 3
+NEW_SEED_STREAM = 1867  # seed_offset_draws: a stream of its own for the offsets of seeds a fit has not seen
 
 
 _POSTERIOR_ATTRS = ("form", "penalty", "pivot", "sparsity_levels", "n_runs", "ledger_fingerprint")  # model.fit's
@@ -128,19 +129,54 @@ def loss_draws(idata: az.InferenceData, r, compute, sparsity) -> xr.DataArray:
     return _labelled(surface.mean_loss(np.log(points["r"].values), _log_relative(idata, points)), points, "loss")
 
 
-def predictive_loss(idata: az.InferenceData, r, compute, sparsity, prob: float = 0.9, seed: int = 0) -> xr.Dataset:
+def predictive_loss(idata: az.InferenceData, r, compute, sparsity, prob: float = 0.9, seed: int = 0,
+                    trainer_seed=None) -> xr.Dataset:
     """Median and central ``prob`` predictive interval of the observed loss of a new run (with noise)."""
     _check_prob(prob)
-    return _summary(predictive_draws(idata, r, compute, sparsity, seed), prob)
+    return _summary(predictive_draws(idata, r, compute, sparsity, seed, trainer_seed), prob)
 
 
-def predictive_draws(idata: az.InferenceData, r, compute, sparsity, seed: int = 0) -> xr.DataArray:
-    """Draws of the observed loss of a new run at each point (mean loss plus a run's noise, seeded):
-    dims ('sample', 'point')."""
+def predictive_draws(idata: az.InferenceData, r, compute, sparsity, seed: int = 0, trainer_seed=None) -> xr.DataArray:
+    """Draws of the observed loss of a new run at each point (mean loss, its trainer seed's offset where the
+    fit has one, and a run's noise; ``seed`` seeds the draws): dims ('sample', 'point'). ``trainer_seed``:
+    each run's (broadcast; None or NaN: blank, the trainer's default, ``laws.trainer_seeds``)."""
     mean = loss_draws(idata, r, compute, sparsity)
     draws = _draws(idata)
     noise = np.random.default_rng(seed).standard_t(draws["nu"].values[:, None], mean.shape)
-    return mean + draws["sigma"].values[:, None] * noise
+    seeds = np.broadcast_to(np.asarray(np.nan if trainer_seed is None else trainer_seed, dtype=float), mean.shape[1:])
+    return mean + seed_offset_draws(idata, seeds) + draws["sigma"].values[:, None] * noise
+
+
+def seed_offset_draws(idata: az.InferenceData, trainer_seed) -> np.ndarray:
+    """Draws of the loss offset of runs of each ``trainer_seed`` (``laws.trainer_seeds`` reads a blank one),
+    (sample, run): a fitted seed's own offset; a seed the fit has not seen, a new one against the fitted
+    seeds' mean (model._seed_offsets), N(0, tau_seed^2 (1 + 1/n)) for n fitted seeds, seeded by the seed so
+    that a query's answer does not depend on what else it asks; 0 where the fit has no offsets (one seed, or
+    ``seed_offset=False``)."""
+    draws = _draws(idata)
+    seeds = laws.trainer_seeds(trainer_seed)
+    if "seed_offset" not in draws:
+        return np.zeros((draws.sizes["sample"], seeds.size))
+    offsets = draws["seed_offset"].transpose("sample", "seed")
+    fitted = [int(s) for s in offsets.seed.values]
+    values = np.empty((draws.sizes["sample"], seeds.size))
+    for s in np.unique(seeds):
+        new = (draws["tau_seed"].values * np.sqrt(1 + 1 / len(fitted))
+               * np.random.default_rng([NEW_SEED_STREAM, s]).standard_normal(values.shape[0]))
+        values[:, seeds == s] = (offsets.values[:, fitted.index(s)] if s in fitted else new)[:, None]
+    return values
+
+
+def noise_summary(idata: az.InferenceData, prob: float = 0.9) -> dict:
+    """Median and central ``prob`` interval (lower, upper) of the noise's scales (nats): sigma, sigma_seed,
+    sigma_misfit and, where the fit has a per-seed offset, tau_seed and each seed's offset (``seed_offset[S]``)."""
+    draws = _draws(idata)
+    tail = (1 - prob) / 2
+    columns = {name: draws[name] for name in ("sigma", "sigma_seed", "sigma_misfit", "tau_seed") if name in draws}
+    if "seed_offset" in draws:
+        columns.update({f"seed_offset[{int(s)}]": draws["seed_offset"].sel(seed=s) for s in draws.seed.values})
+    return {name: [float(v) for v in values.quantile([0.5, tail, 1 - tail], dim="sample").values]
+            for name, values in columns.items()}
 
 
 # --- internals ------------------------------------------------------------------------------------
@@ -278,7 +314,9 @@ def hold_out_validation(dataset: xr.Dataset, sparsity: float, **fit_options) -> 
     and their probability integral transforms (PIT: where each observed loss falls in its predictive
     distribution, ArviZ ``loo_pit`` with equal weights, as the held-out runs were not fitted), uniform
     when the predictions are calibrated: ``pit`` per run, their mean (0.5 if unbiased; above: the losses
-    come out higher than predicted), and the Kolmogorov-Smirnov distance from uniform with its p-value."""
+    come out higher than predicted), and the Kolmogorov-Smirnov distance from uniform with its p-value; a
+    held-out run's prediction carries its trainer seed's offset where the refit has one, and ``noise`` the
+    refit's noise scales (``noise_summary``)."""
     held = model.level_index(dataset["sparsity"].values, [sparsity]) == 0
     if not held.any():
         levels = ", ".join(f"{s:g}" for s in model.sparsity_levels(dataset["sparsity"].values))
@@ -290,7 +328,9 @@ def hold_out_validation(dataset: xr.Dataset, sparsity: float, **fit_options) -> 
     observed = test["loss"].values
     report = {"sparsity": sparsity, "n_fit": int((~held).sum()), "n_held_out": int(held.sum()),
               "converged": converged(idata)}
-    predicted = predictive_draws(idata, test["r"].values, test["compute"].values, test["sparsity"].values)
+    seeds = test["seed"].values if "seed" in test.variables else None
+    predicted = predictive_draws(idata, test["r"].values, test["compute"].values, test["sparsity"].values,
+                                 trainer_seed=seeds)
     for prob in (0.5, 0.9):
         interval = _summary(predicted, prob)
         inside = (observed >= interval["lower"].values) & (observed <= interval["upper"].values)
@@ -302,5 +342,5 @@ def hold_out_validation(dataset: xr.Dataset, sparsity: float, **fit_options) -> 
                      log_weights=np.full((observed.size, n_samples), -np.log(n_samples)))
     ks = stats.kstest(pit, "uniform")
     report.update(pit=[float(v) for v in pit], pit_mean=float(np.mean(pit)), pit_ks_distance=float(ks.statistic),
-                  pit_ks_pvalue=float(ks.pvalue))
+                  pit_ks_pvalue=float(ks.pvalue), noise=noise_summary(idata))
     return report

@@ -20,6 +20,10 @@ Worlds (``law``):
                   ``kappa_bend`` bends the valley's curvature the same way (log kappa per decade below
                   ``bend_compute``; 0 by default), a change with compute no power of C follows.
 Noise is Student-t (``nu`` degrees of freedom, scale ``noise``) or Gaussian, from a seeded generator.
+In every world ``seed_offset`` (nats, 0 by default) is the sd of a shift that a run's trainer seed adds to
+the loss of every run of that seed (``World.seed_offsets``), as a seed's data order did on the measured
+campaigns (experiments/h100_wide_r): drawn once per (world seed, trainer seed), a blank seed read as the
+trainer's default (``laws.trainer_seeds``).
 
 Reproducible data set (the demo's runs.csv)::
 
@@ -44,6 +48,7 @@ LAWS = ("paper", "asymmetric", "two-term", "bending")
 NOISES = ("student_t", "normal")
 DEMO_COMPUTES = tuple(np.logspace(17, 19, 5))
 DEMO_R_GRID = (0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 1.2, 1.5)
+SEED_OFFSET_STREAM = 4021  # World.seed_offsets: a stream of the world's seed apart from its noise's
 
 
 @dataclass
@@ -71,6 +76,7 @@ class World:
     p: float = 0.3
     q: float = 0.15
     q_exponent: float = 0.0  # two-term world: q(S) = q ((1-S)/(1-S_REF))^q_exponent, experts' exponent by sparsity
+    seed_offset: float = 0.0  # sd (nats) of the loss shift shared by the runs of one trainer seed
     rng: np.random.Generator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -78,9 +84,11 @@ class World:
             raise InputError(f"world law {self.law!r}: choose one of {', '.join(LAWS)}")
         if self.noise_dist not in NOISES:
             raise InputError(f"world noise_dist {self.noise_dist!r}: choose one of {', '.join(NOISES)}")
-        if not self.noise >= 0 or not self.nu > 0 or not self.kappa > 0 or not self.asymmetry > 0:
-            raise InputError(f"world needs noise >= 0, nu > 0, kappa > 0, asymmetry > 0; got noise={self.noise}, "
-                             f"nu={self.nu}, kappa={self.kappa}, asymmetry={self.asymmetry}")
+        if (not self.noise >= 0 or not self.nu > 0 or not self.kappa > 0 or not self.asymmetry > 0
+                or not self.seed_offset >= 0):
+            raise InputError(f"world needs noise >= 0, nu > 0, kappa > 0, asymmetry > 0, seed_offset >= 0; got "
+                             f"noise={self.noise}, nu={self.nu}, kappa={self.kappa}, asymmetry={self.asymmetry}, "
+                             f"seed_offset={self.seed_offset}")
         self.rng = np.random.default_rng(self.seed)
 
     @classmethod
@@ -115,13 +123,22 @@ class World:
                 + self.frontier_bend * self._decades_below(compute)
                 + laws.penalty(distance, kappa / ratio, kappa * ratio))
 
-    def loss(self, r, compute, sparsity, *, n_active=None, tokens=None, rng=None):
-        """Observed loss: ``mean_loss`` plus noise drawn from ``rng`` (default: the world's seeded one)."""
+    def loss(self, r, compute, sparsity, *, n_active=None, tokens=None, rng=None, trainer_seed=None):
+        """Observed loss: ``mean_loss``, the offset of each run's ``trainer_seed`` (``seed_offsets``) and noise
+        drawn from ``rng`` (default: the world's seeded one)."""
         mean = self.mean_loss(r, compute, sparsity, n_active=n_active, tokens=tokens)
         rng = self.rng if rng is None else rng
         shape = np.shape(mean)
         draws = rng.standard_t(self.nu, shape) if self.noise_dist == "student_t" else rng.standard_normal(shape)
-        return mean + self.noise * draws
+        seeds = np.broadcast_to(np.asarray(np.nan if trainer_seed is None else trainer_seed, dtype=float), shape)
+        return mean + self.seed_offsets(seeds).reshape(shape) + self.noise * draws
+
+    def seed_offsets(self, trainer_seed) -> np.ndarray:
+        """The loss shift of runs of each ``trainer_seed`` (blank: the trainer's default), shared by all runs of
+        a seed: N(0, ``seed_offset``), drawn from (world seed, trainer seed) alone."""
+        seeds = laws.trainer_seeds(trainer_seed)
+        return np.array([self.seed_offset * np.random.default_rng([self.seed, SEED_OFFSET_STREAM, s]).standard_normal()
+                         for s in seeds])
 
     def _power_log_r_star(self, compute, sparsity):
         return (laws.paper_log_r_star(compute, sparsity) + self.slope_shift * np.log(compute / laws.PIVOT)

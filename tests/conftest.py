@@ -62,6 +62,7 @@ FILE_CPU_S = {
     "test_reliability.py": 58, "test_discrepancy.py": 53, "test_train_loop.py": 53, "test_train_endings.py": 44,
     "test_train_bench.py": 41, "test_loss_law.py": 39, "test_executors.py": 34, "test_slurm.py": 31,
     "test_design.py": 24, "test_pool_benchmark.py": 22, "test_sizing_sweep.py": 20, "test_train_balance.py": 20,
+    "test_model_seeds.py": 48,
 }
 FILE_CPU_DEFAULT = 10
 SHARED_FITS = {  # file -> its unit: both fit the signed and two-term forms at the paper's four levels

@@ -97,3 +97,15 @@ def test_the_bending_worlds_valley_curvature_bends_below_the_bend_compute_only()
         r_star = np.exp(flat.log_r_star(compute, 0.9))
         rise = [world.mean_loss(2 * r_star, compute, 0.9) - world.mean_loss(r_star, compute, 0.9) for world in (bent, flat)]
         assert rise[0] == pytest.approx(factor * rise[1])
+
+
+def test_simulator_executor_gives_each_trainer_seed_its_offset():
+    """A campaign's [world] seed_offset reaches its runs: the simulator executor passes each run's seed."""
+    from bayes_moe.executors.simulator import simulated_loss
+
+    config = {"law": "paper", "seed": 3, "noise": 0.0, "seed_offset": 0.05}
+    world = simulate.World.from_config(config)
+    loss = {seed: simulated_loss(config, 7, 0.5, 1e18, 0.9, seed=seed) for seed in (None, 0, 1)}
+    assert loss[None] == loss[0] == pytest.approx(world.mean_loss(0.5, 1e18, 0.9) + world.seed_offsets([0])[0])
+    assert loss[1] - loss[0] == pytest.approx(world.seed_offsets([1])[0] - world.seed_offsets([0])[0])
+    assert abs(loss[1] - loss[0]) > 1e-3

@@ -28,6 +28,7 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     report["converged"] = posterior.converged(idata)
     payload = {"posterior": str(path), "refitted": refitted, "n_runs": int(idata.attrs["n_runs"]),
                "form": idata.attrs["form"], "penalty": idata.attrs["penalty"], **report}
+    payload["noise"] = posterior.noise_summary(idata)
     if "form_choice" in idata.attrs:
         payload["form_choice"] = idata.attrs["form_choice"]
     floor = idata.attrs.get("min_compute")
@@ -42,7 +43,13 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     what = "fit" if refitted else "posterior is fresh, kept: fit on"
     runs = f"{payload['n_runs']} runs" + ("" if floor is None else f" at or above [model] min_compute = {floor:g}")
     emit(args, payload, f"{what} {runs} ({payload['form']} law, {payload['penalty']} penalty) "
-                        f"-> {path}{choice}\n" + table([report], list(report)))
+                        f"-> {path}{choice}\n" + table([report], list(report)) + "\n" + noise_line(payload["noise"]))
+
+
+def noise_line(noise: dict) -> str:
+    """The noise's scales of ``posterior.noise_summary`` on one line: median [90% interval], nats."""
+    return "noise (nats, median [90%]): " + ", ".join(f"{name} {m:.3g} [{lo:.3g}, {hi:.3g}]"
+                                                      for name, (m, lo, hi) in noise.items())
 
 
 def register(command) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bayes_moe.cli.fit import noise_line
 from bayes_moe.cli.flags import fit_options, law_flags, model_sampling_flags
 from bayes_moe.cli.output import emit, table, workspace_path
 from bayes_moe.forms import penalty_of
@@ -21,7 +22,8 @@ def _cmd_validate(args: argparse.Namespace) -> None:
     emit(args, report, f"held out S={args.hold_out_sparsity:g} ({report['n_held_out']} runs), refit on "
                        f"{report['n_fit']} runs ({law['form']} law, {penalty_of(law['form'], law['penalty'])} penalty)\n"
                        + table([report], ["rmse", "mean_abs_error", "coverage_50", "coverage_90", "pit_mean",
-                                          "pit_ks_distance", "pit_ks_pvalue", "converged"]))
+                                          "pit_ks_distance", "pit_ks_pvalue", "converged"])
+                       + "\nrefit's " + noise_line(report["noise"]))
 
 
 def _law(args: argparse.Namespace) -> dict:

@@ -15,14 +15,15 @@ NAME = "simulator"
 
 
 def simulated_loss(world: dict, run_id: int, r: float, compute: float, sparsity: float, *,
-                   n_active=None, tokens=None) -> float:
-    """The loss the world ``world`` (``[world]`` of a campaign) gives run ``run_id``; its noise is seeded
-    by (world seed, run id), so the same run always gets the same loss."""
+                   n_active=None, tokens=None, seed=None) -> float:
+    """The loss the world ``world`` (``[world]`` of a campaign) gives run ``run_id`` of trainer ``seed`` (the
+    ledger's; the world's ``seed_offset`` shifts every run of a seed alike); its noise is seeded by (world
+    seed, run id), so the same run always gets the same loss."""
     from bayes_moe.simulate import World
 
     world = World.from_config(dict(world))
     rng = np.random.default_rng([world.seed, run_id])
-    return float(world.loss(r, compute, sparsity, n_active=n_active, tokens=tokens, rng=rng))
+    return float(world.loss(r, compute, sparsity, n_active=n_active, tokens=tokens, rng=rng, trainer_seed=seed))
 
 
 def simulate_run(workspace: Path, run_id: int) -> Run:
@@ -35,7 +36,7 @@ def simulate_run(workspace: Path, run_id: int) -> Run:
         elif run.status != "running":
             raise InputError(f"run {run_id} is {run.status}, not proposed: nothing to execute")
         loss = simulated_loss(world, run_id, run.r, run.compute, run.sparsity, n_active=run.n_active,
-                              tokens=run.tokens)
+                              tokens=run.tokens, seed=run.seed)
         return ledger.finish(run_id, loss, metrics={"world": world["law"]})
 
 

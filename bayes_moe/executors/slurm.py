@@ -170,7 +170,7 @@ class SlurmExecutor(Executor):
         if self.payload == "simulator":
             return {"payload": "simulator", "run_id": run.id, "world": dict(load_campaign(workspace).world),
                     "run": {"r": run.r, "compute": run.compute, "sparsity": run.sparsity,
-                            "n_active": run.n_active, "tokens": run.tokens}}
+                            "n_active": run.n_active, "tokens": run.tokens, "seed": run.seed}}
         from bayes_moe.train.plan import plan_spec
 
         return {"payload": "trainer", "run_id": run.id, "device": self.device,
