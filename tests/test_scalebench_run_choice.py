@@ -1,7 +1,7 @@
 """The per-fit choices measured on ScaleBench (docs/scalebench.md, "A choice per fit"): the selection's draws
 through the law only where the law strays from its linearization at the targets (``Settings.through_law_above``,
-``LaplaceFit.nonlinearity``), centred boxes only in fits of fewer runs than parameters
-(``Settings.centred_underdetermined``)."""
+``LaplaceFit.nonlinearity``; an option), centred boxes only in fits of fewer runs than parameters
+(``Settings.centred_underdetermined``; the default)."""
 
 import textwrap
 
@@ -70,7 +70,7 @@ def test_centred_boxes_only_in_fits_of_fewer_runs_than_parameters(tmp_path):
     task = load_task(make_task(tmp_path / "tiny"))
     for chosen, centred in (([0, 15], True), ([0, 10, 20, 29], False)):  # 3 parameters
         fits = {}
-        for name, settings in (("choice", {"centred_underdetermined": True}), ("flat", {}),
+        for name, settings in (("choice", {}), ("flat", {"centred_underdetermined": False}),
                                ("centred", {"centred_boxes": True})):
             c = campaign(task, chosen, **settings)
             c.refit()

@@ -59,7 +59,7 @@ class Settings:
     centred_boxes: bool = False  # flat boxes enter the MAP search as Gaussians of their centre and sd (laplace.fit; measured)
     design_through_law: bool = False  # the selection's draws pushed through the law, not linearized (scored fits keep it; measured)
     through_law_above: float = 0.0  # ... only at a fit whose nonlinearity at the targets exceeds this (0: never; measured)
-    centred_underdetermined: bool = False  # centred boxes in a fit of fewer runs than the law has parameters (measured)
+    centred_underdetermined: bool = True  # centred boxes in a fit of fewer runs than the law has parameters (docs: measured)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:

@@ -197,15 +197,16 @@ def register(command) -> None:
     b.add_argument("--first-design-spread", action="store_true",
                    help="active: the first design takes cheap runs that vary every input, not the cheapest runs")
     b.add_argument("--centred-boxes", action="store_true",
-                   help="each flat parameter box enters the MAP search as a Gaussian of its centre and sd (default: flat)")
+                   help="each flat parameter box enters the MAP search as a Gaussian of its centre and sd in every fit")
     b.add_argument("--design-through-law", action="store_true",
                    help="active: the selection's posterior draws go through the law itself, not its linearization "
                         "at each mode (the scored fits' intervals stay linearized)")
     b.add_argument("--through-law-above", type=positive(float, or_zero=True), default=0.0, metavar="RATIO",
                    help="active: as --design-through-law, only at a fit whose law-pushed spread at the targets exceeds "
                         "its linearized spread RATIO times (laplace.LaplaceFit.nonlinearity; 0: never)")
-    b.add_argument("--centred-where-underdetermined", dest="centred_underdetermined", action="store_true",
-                   help="as --centred-boxes, only in a fit of fewer runs than the law has parameters")
+    b.add_argument("--flat-boxes", dest="centred_underdetermined", action="store_false",
+                   help="flat parameter boxes in every fit (default: as --centred-boxes in a fit of fewer runs than the "
+                        "law has parameters)")
     b.add_argument("--no-noise-trend", dest="noise_trend", action="store_false",
                    help="one noise sd for all runs (default: " + NOISE_TREND_HELP + ")")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
