@@ -51,7 +51,7 @@ CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at on
 # posteriors of another version are stale (posterior.is_stale): their attrs and variables differ. 4: the flexible
 # frontier's power law is drawn at the top knot (A_top, frontier_top) and the flexible frontiers bend the valley;
 # 5: the default frontier is the flexible one (a default fit's variables and attrs differ); 6: a per-seed offset
-# where the runs have two seeds or more (its variables and the ``seed_offset`` attr)
+# where the runs have two seeds or more (its variables and the ``seed_offset`` attr), seed_share ~ Beta(2, 2)
 MODEL_VERSION = 6
 TAU_SEED_SHAPE, TAU_SEED_RATE = 4.0, 50.0  # tau_seed ~ Gamma(4, 50) nats, as sigma_alpha: mean 0.08, 98% in [0.016, 0.2]
 
@@ -165,8 +165,9 @@ def _seed_offsets():
     sees, so its runs share a shift (experiments/h100_wide_r: seed 0 above seed 1 at all 14 pairs) that
     independent seed noise would read as noise; replicates' differences net of the offsets measure the seed
     noise. The seeds' offsets are N(0, tau_seed) less their mean (ZeroSumNormal, centred), so the surface is
-    the loss of the fitted seeds' mean: a free mean traded with the frontier's level (a ridge). Two or three
-    seeds cannot bound tau_seed: its Gamma prior keeps it out of the neck at 0 (docs/model.md)."""
+    the loss of the fitted seeds' mean (offsets with a free mean traded it with the frontier's level: a
+    ridge). Two or three seeds cannot bound tau_seed: its Gamma prior keeps it out of the neck at 0
+    (docs/model.md, "A seed's offset")."""
     tau_seed = pm.Gamma("tau_seed", TAU_SEED_SHAPE, TAU_SEED_RATE)
     return pm.ZeroSumNormal("seed_offset", sigma=tau_seed, dims="seed")
 
