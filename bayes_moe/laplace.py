@@ -191,6 +191,12 @@ def revived_starts(law: Law, warm, features: dict, rng: np.random.Generator) -> 
     return revived
 
 
+def underdetermined(law: Law, n_runs: int) -> bool:
+    """Fewer runs than ``law`` has parameters: the runs leave directions open, where the flat boxes enter the
+    search centred (``fit``'s ``centred_boxes``; measured on ScaleBench, docs/scalebench.md)."""
+    return n_runs < len(law.priors)
+
+
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,
         n_draws: int = 256, warm: tuple = (), linearized: bool = True, polish: bool = False,
         size: np.ndarray | None = None, centred_boxes: bool = False) -> LaplaceFit:

@@ -1,11 +1,15 @@
 """Flat boxes as Gaussians of their centre and sd in the MAP search (laplace.fit's ``centred_boxes``): where the
 runs do not determine a direction, the mode is the box's centre there, not wherever a random start left it."""
 
+import json
 import textwrap
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from bayes_moe import laplace
+from bayes_moe.cli import main
 from bayes_moe.userlaw import load_law
 
 LINE = textwrap.dedent('''
@@ -48,3 +52,17 @@ def test_determined_parameters_are_the_datas_with_or_without_the_centre(tmp_path
     y = 1.5 + 0.7 * x + 0.01 * np.random.default_rng(0).standard_normal(20)
     flat, centred = modes(law, x, y, False, [0]), modes(law, x, y, True, [0])
     assert np.allclose(flat, [1.5, 0.7], atol=0.02) and np.allclose(centred, flat, atol=2e-3)
+
+
+def test_pool_next_centres_a_fit_of_fewer_runs_than_parameters(tmp_path, capsys):
+    """pool-next fits as the benchmark does: one run for the line's two parameters leaves a + b = 3 open, and the
+    prediction at x = 0 is a at the point of that line nearest the boxes' centre (the test above)."""
+    (tmp_path / "line.py").write_text(LINE)
+    pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [3.0, np.nan, np.nan]}).to_csv(tmp_path / "pool.csv", index=False)
+    pd.DataFrame({"x": [0.0]}).to_csv(tmp_path / "targets.csv", index=False)
+    code = main(["pool-next", "--law", str(tmp_path / "line.py"), "--pool", str(tmp_path / "pool.csv"),
+                 "--targets", str(tmp_path / "targets.csv"), "--cost", "1", "--starts", "2", "--json"])
+    assert code == 0
+    var_a, var_b = 20.0 ** 2 / 12, 4.0 ** 2 / 12
+    [target] = json.loads(capsys.readouterr().out)["targets"]
+    assert target["predicted"] == pytest.approx(3.0 - (2.0 + var_b / (var_a + var_b)), abs=0.01)

@@ -95,7 +95,7 @@ class GroupCampaign:
         starts = starts or (self.settings.restarts if self.modes else self.settings.starts)
         size = None if self.size is None else np.repeat(self.size[chosen], len(self.law.outputs))
         centred = self.settings.centred_boxes or (self.settings.centred_underdetermined
-                                                  and len(chosen) < len(self.law.priors))
+                                                  and laplace.underdetermined(self.law, len(chosen)))
         self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
                                rng=self.rng, starts=starts, n_draws=self.settings.draws, warm=self.modes,
                                polish=polish, size=size, centred_boxes=centred,

@@ -120,7 +120,8 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     size = np.log(costs) if args.noise_trend else None
     target_size = np.log(run_costs(targets, args.cost, args.targets)) if args.noise_trend else None
     fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=args.starts, polish=True,
-                      size=None if size is None else np.repeat(size[done], len(law.outputs)))
+                      size=None if size is None else np.repeat(size[done], len(law.outputs)),
+                      centred_boxes=laplace.underdetermined(law, done.size))
     target_features = law.features(targets)
     amplitude = _amplitude(args)
     discrepancy = (Discrepancy(features, target_features, len(law.outputs)).given_fit(
