@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from bayes_moe import laws, model, surfaces
+from bayes_moe import laws, model, sampling, surfaces
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity, rule
 from bayes_moe.workspace import POSTERIOR_FILE
@@ -316,7 +316,7 @@ def hold_out_validation(dataset: xr.Dataset, sparsity: float, **fit_options) -> 
     when the predictions are calibrated: ``pit`` per run, their mean (0.5 if unbiased; above: the losses
     come out higher than predicted), and the Kolmogorov-Smirnov distance from uniform with its p-value; a
     held-out run's prediction carries its trainer seed's offset where the refit has one, and ``noise`` the
-    refit's noise scales (``noise_summary``)."""
+    refit's noise scales (``noise_summary``), with the refit's convergence verdict and its diagnostics."""
     held = model.level_index(dataset["sparsity"].values, [sparsity]) == 0
     if not held.any():
         levels = ", ".join(f"{s:g}" for s in model.sparsity_levels(dataset["sparsity"].values))
@@ -327,7 +327,7 @@ def hold_out_validation(dataset: xr.Dataset, sparsity: float, **fit_options) -> 
     test = dataset.isel(run=held)
     observed = test["loss"].values
     report = {"sparsity": sparsity, "n_fit": int((~held).sum()), "n_held_out": int(held.sum()),
-              "converged": converged(idata)}
+              "converged": converged(idata), **{k: idata.attrs[k] for k in sampling.DIAGNOSTICS}}
     seeds = test["seed"].values if "seed" in test.variables else None
     predicted = predictive_draws(idata, test["r"].values, test["compute"].values, test["sparsity"].values,
                                  trainer_seed=seeds)
