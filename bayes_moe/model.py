@@ -104,12 +104,16 @@ def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
     return runs
 
 
+def run_seeds(runs: xr.Dataset) -> np.ndarray:
+    """Each run's trainer seed: ``laws.trainer_seeds`` of the ``seed`` coordinate, the trainer's default where a
+    run has none (or the runs have no such coordinate)."""
+    return laws.trainer_seeds(runs["seed"].values if "seed" in runs.variables else np.full(runs.sizes["run"], np.nan))
+
+
 def seed_levels(runs: xr.Dataset) -> tuple:
-    """The runs' distinct trainer seeds (``laws.trainer_seeds`` of their ``seed`` coordinate), sorted, when there
-    are two or more; () otherwise: with one seed its offset is the surface's own level, not a term."""
-    if "seed" not in runs.variables:
-        return ()
-    seeds = tuple(int(s) for s in np.unique(laws.trainer_seeds(runs["seed"].values)))
+    """The runs' distinct trainer seeds (``run_seeds``), sorted, when there are two or more; () otherwise: with
+    one seed its offset is the surface's own level, not a term."""
+    seeds = tuple(int(s) for s in np.unique(run_seeds(runs)))
     return seeds if len(seeds) > 1 else ()
 
 

@@ -240,7 +240,7 @@ def _predicted_at_runs(idata, runs: xr.Dataset, prob: float):
     """The posterior predictive loss of each run (with its trainer seed's offset): its median, lower and upper
     ``prob`` bounds."""
     predicted = posterior.predictive_loss(idata, runs["r"].values, runs["compute"].values, runs["sparsity"].values,
-                                          prob=prob, trainer_seed=runs["seed"].values if "seed" in runs.variables else None)
+                                          prob=prob, trainer_seed=model.run_seeds(runs))
     return tuple(predicted[k].values for k in ("median", "lower", "upper"))
 
 

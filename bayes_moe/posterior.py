@@ -161,9 +161,11 @@ def seed_offset_draws(idata: az.InferenceData, trainer_seed) -> np.ndarray:
     fitted = [int(s) for s in offsets.seed.values]
     values = np.empty((draws.sizes["sample"], seeds.size))
     for s in np.unique(seeds):
-        new = (draws["tau_seed"].values * np.sqrt(1 + 1 / len(fitted))
-               * np.random.default_rng([NEW_SEED_STREAM, s]).standard_normal(values.shape[0]))
-        values[:, seeds == s] = (offsets.values[:, fitted.index(s)] if s in fitted else new)[:, None]
+        if s in fitted:
+            values[:, seeds == s] = offsets.values[:, fitted.index(s), None]
+        else:
+            values[:, seeds == s] = (draws["tau_seed"].values * np.sqrt(1 + 1 / len(fitted))
+                                     * np.random.default_rng([NEW_SEED_STREAM, s]).standard_normal(values.shape[0]))[:, None]
     return values
 
 
@@ -328,9 +330,8 @@ def hold_out_validation(dataset: xr.Dataset, sparsity: float, **fit_options) -> 
     observed = test["loss"].values
     report = {"sparsity": sparsity, "n_fit": int((~held).sum()), "n_held_out": int(held.sum()),
               "converged": converged(idata), **{k: idata.attrs[k] for k in sampling.DIAGNOSTICS}}
-    seeds = test["seed"].values if "seed" in test.variables else None
     predicted = predictive_draws(idata, test["r"].values, test["compute"].values, test["sparsity"].values,
-                                 trainer_seed=seeds)
+                                 trainer_seed=model.run_seeds(test))
     for prob in (0.5, 0.9):
         interval = _summary(predicted, prob)
         inside = (observed >= interval["lower"].values) & (observed <= interval["upper"].values)

@@ -136,9 +136,10 @@ class World:
     def seed_offsets(self, trainer_seed) -> np.ndarray:
         """The loss shift of runs of each ``trainer_seed`` (blank: the trainer's default), shared by all runs of
         a seed: N(0, ``seed_offset``), drawn from (world seed, trainer seed) alone."""
-        seeds = laws.trainer_seeds(trainer_seed)
-        return np.array([self.seed_offset * np.random.default_rng([self.seed, SEED_OFFSET_STREAM, s]).standard_normal()
-                         for s in seeds])
+        distinct, index = np.unique(laws.trainer_seeds(trainer_seed), return_inverse=True)
+        offsets = [self.seed_offset * np.random.default_rng([self.seed, SEED_OFFSET_STREAM, s]).standard_normal()
+                   for s in distinct]
+        return np.array(offsets)[index.ravel()]
 
     def _power_log_r_star(self, compute, sparsity):
         return (laws.paper_log_r_star(compute, sparsity) + self.slope_shift * np.log(compute / laws.PIVOT)
