@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> None:
             result = fn()
         except Exception as error:
             result = {"error": f"{type(error).__name__}: {error}"[:500]}
+        if "error" in result:  # released here, not in the except block, whose traceback holds the failed session
             _release(device)
         print(label, {k: v for k, v in result.items() if not k.endswith("profile_top")}, flush=True)
         return result
