@@ -10,6 +10,7 @@
 #       20M again (the VM drifts within a call)
 #   BASE=.base bash experiments/gpu_node/mfu_knobs.sh against-base-twice 100M   # ~8 min: base, this, this with
 #       the profile, base again, each in its own process (for a change that only one size sees)
+#   BASE=.base bash experiments/gpu_node/mfu_knobs.sh alternate 20M 3   # base, this, base, this, ... (3 each)
 # Writes $OUT/<variant>-<size>.json and .log, and mfu.log.
 set -u
 : "${OUT:?set OUT to the folder for the results}"
@@ -27,7 +28,7 @@ measure() {  # variant size seconds [VAR=value ...] [-- bench flags]: one bench 
     --out "$OUT/$variant-$size.json" --sizes "$size" --compile on --seconds 6 "${flags[@]}") > "$OUT/$variant-$size.log" 2>&1
   echo "$variant $size: exit $? after $((SECONDS - start)) s" >> "$OUT/mfu.log"
 }
-case ${1:?say autotune, against-base or against-base-twice} in
+case ${1:?say autotune, against-base, against-base-twice or alternate} in
   autotune)
     autotune=(TORCHINDUCTOR_MAX_AUTOTUNE=1 TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1)
     measure default 20M 100
@@ -50,6 +51,14 @@ case ${1:?say autotune, against-base or against-base-twice} in
     measure this "$size" 140
     measure this-profile "$size" 150 -- --profile
     tree=$BASE measure base2 "$size" 140
+    ;;
+  alternate)  # base and this in turn, N times each, one size: for a change worth a few percent
+    : "${BASE:?set BASE to the baseline tree}"
+    size=${2:?say the size}
+    for i in $(seq "${3:-2}"); do
+      tree=$BASE measure "base$i" "$size" 110
+      measure "this$i" "$size" 110
+    done
     ;;
 esac
 cat "$OUT/mfu.log"
