@@ -3,33 +3,20 @@ default pick on an H100; FlashAttention-2; memory-efficient) and FlexAttention, 
 presets' shapes, causal, bf16; and the q/k/v projections as three matmuls against one fused. Prints JSON lines:
 median ms of 10 calls after 3 warm-ups, and TFLOP/s of the causal work (half the score and mixing FLOPs).
 
-    python experiments/gpu_node/probe_attention.py > probe_attention.jsonl
+    PYTHONPATH=. python experiments/gpu_node/probe_attention.py > probe_attention.jsonl
 """
 
 import json
-import statistics
 
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
+from bayes_moe.train.bench import _time_ms as median_ms
+
 SHAPES = {"20M": (96, 8, 48, 384), "100M": (32, 12, 64, 768)}  # micro-batch, heads, head_dim, d_model
 T = 2048
-
-
-def median_ms(fn, warmup=3, repeat=10):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
 
 
 def attention_probe(name, b, h, d):
