@@ -1,7 +1,8 @@
 """The per-fit choices measured on ScaleBench (docs/scalebench.md, "A choice per fit"): the selection's draws
 through the law only where the law strays from its linearization at the targets (``Settings.through_law_above``,
 ``LaplaceFit.nonlinearity``; an option), centred boxes only in fits of fewer runs than parameters
-(``Settings.centred_underdetermined``; the default)."""
+(``Settings.centred_underdetermined``; the default), and the draws through the law only there
+(``Settings.through_law_underdetermined``; an option)."""
 
 import textwrap
 
@@ -78,3 +79,15 @@ def test_centred_boxes_only_in_fits_of_fewer_runs_than_parameters(tmp_path):
         assert np.array_equal(fits["choice"], fits["centred" if centred else "flat"])
         if centred:
             assert not np.allclose(fits["centred"], fits["flat"], rtol=1e-3)  # the two fits differ there
+
+
+def test_the_draws_go_through_the_law_only_in_fits_of_fewer_runs_than_parameters(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))
+    lower, upper = task.laws[0].bounds
+    for chosen, through in (([0, 15], True), ([0, 10, 20, 29], False)):  # 3 parameters
+        linear, choice = campaign(task, chosen), campaign(task, chosen, through_law_underdetermined=True)
+        linear.refit(), choice.refit()
+        assert choice.fit.linearized is not through
+        assert np.array_equal(choice.fit.draws, np.clip(linear.fit.draws, lower, upper) if through else linear.fit.draws)
+        choice.refit(polish=True)  # a scored fit stays linearized
+        assert choice.fit.linearized

@@ -60,6 +60,7 @@ class Settings:
     design_through_law: bool = False  # the selection's draws pushed through the law, not linearized (scored fits keep it; measured)
     through_law_above: float = 0.0  # ... only at a fit whose nonlinearity at the targets exceeds this (0: never; measured)
     centred_underdetermined: bool = True  # centred boxes in a fit of fewer runs than the law has parameters (docs: measured)
+    through_law_underdetermined: bool = False  # the selection's draws through the law at a fit of fewer runs than parameters (measured)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -103,6 +104,9 @@ class GroupCampaign:
         self.modes = tuple(theta for theta, _ in self.fit.modes)
         threshold = self.settings.through_law_above
         if threshold and not polish and self.fit.linearized and self.fit.nonlinearity(self.target_features) > threshold:
+            self.fit = self.fit.through_law()
+        elif (self.settings.through_law_underdetermined and not polish and self.fit.linearized
+              and laplace.underdetermined(self.law, len(chosen))):
             self.fit = self.fit.through_law()
 
     def discrepancy_factors(self, *point_sets: dict) -> list | None:

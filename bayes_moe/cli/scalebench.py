@@ -50,6 +50,7 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
                                    first_design_spread=args.first_design_spread, centred_boxes=args.centred_boxes,
                                    design_through_law=args.design_through_law,
                                    through_law_above=args.through_law_above,
+                                   through_law_underdetermined=args.through_law_underdetermined,
                                    centred_underdetermined=args.centred_underdetermined)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
@@ -205,6 +206,8 @@ def register(command) -> None:
     b.add_argument("--through-law-above", type=positive(float, or_zero=True), default=0.0, metavar="RATIO",
                    help="active: as --design-through-law, only at a fit whose law-pushed spread at the targets exceeds "
                         "its linearized spread RATIO times (laplace.LaplaceFit.nonlinearity; 0: never)")
+    b.add_argument("--through-law-underdetermined", action="store_true",
+                   help="active: as --design-through-law, only at a fit of fewer runs than the law has parameters")
     b.add_argument("--flat-boxes", dest="centred_underdetermined", action="store_false",
                    help="flat parameter boxes in every fit (default: as --centred-boxes in a fit of fewer runs than the "
                         "law has parameters)")

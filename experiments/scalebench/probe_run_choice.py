@@ -75,19 +75,30 @@ def probe(task, budget: float, seeds: int, settings: scalebench.Settings, laws=N
     return out
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def probe_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments of this folder's probes: a task, a budget, ``Settings`` overrides, ``--seeds``, ``--laws``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("task")
     parser.add_argument("budget", type=float)
     parser.add_argument("overrides", nargs="*", help="Settings fields, NAME=VALUE")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--laws", nargs="+")
-    parser.add_argument("--ratio-only", action="store_true", help="never compare the plan by value alone")
+    return parser
+
+
+def parse_probe(parser: argparse.ArgumentParser, argv) -> tuple[argparse.Namespace, scalebench.Settings]:
+    """The parsed arguments and the ``Settings`` they override (an unknown setting: one error line, exit code 2)."""
     args = parser.parse_intermixed_args(argv)
     try:
-        settings = settings_from(args.overrides)
+        return args, settings_from(args.overrides)
     except (AttributeError, ValueError) as error:
-        parser.error(f"settings {' '.join(args.overrides)}: {error}")  # one line, exit code 2
+        parser.error(f"settings {' '.join(args.overrides)}: {error}")
+
+
+def main(argv=None) -> int:
+    parser = probe_parser(__doc__.splitlines()[0])
+    parser.add_argument("--ratio-only", action="store_true", help="never compare the plan by value alone")
+    args, settings = parse_probe(parser, argv)
     task = load_task(find_task(args.task))
     start = time.process_time()
     ratio_only = mock.patch.object(pool, "_may_spend_out", lambda costs, budget_left: False)
