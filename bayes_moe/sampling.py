@@ -43,7 +43,8 @@ COMPILED_CACHE_SIZE = 16
 
 def sample(model: pm.Model, *, sampler: str = DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
            chains: int = 4, seed: int = 0, progressbar: bool = True, cache_key=None) -> az.InferenceData:
-    """Draw from ``model``'s posterior with NUTS; the same ``seed`` gives the same draws. ``cache_key``
+    """Draw from ``model``'s posterior with NUTS; the same ``seed`` gives the same draws, whatever the process
+    sampled before (docs/model.md, "Seeded draws"). ``cache_key``
     (hashable): nutpie's compiled code is reused for every model given the same key, with that
     model's data; None compiles afresh."""
     if sampler not in SAMPLERS:

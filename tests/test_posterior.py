@@ -1,5 +1,7 @@
 """Queries on a saved posterior: r* anywhere in (C, S), draws, staleness, atomic save."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -78,8 +80,9 @@ def test_bad_query_is_an_input_error(idata, query):
         posterior.r_star(idata, **query)
 
 
-def test_stale_after_a_new_run_finishes(workspace, idata):
-    with Ledger.open(workspace) as ledger:
+def test_stale_after_a_new_run_finishes(workspace, idata, tmp_path):
+    copy = shutil.copytree(workspace, tmp_path / "ws")  # a run added to the module's workspace would reach later fits
+    with Ledger.open(copy) as ledger:
         assert not posterior.is_stale(idata, ledger)
         run = ledger.add_run(0.7, 2e18, 0.9091)
         ledger.start(run, "simulator")
@@ -105,14 +108,12 @@ def test_hold_out_validation_scores_the_held_out_level(workspace):
         runs = ledger.to_dataset()
     with pytest.raises(InputError, match="no runs at that sparsity"):
         posterior.hold_out_validation(runs, 0.5)
-    # long enough to mix (2 x 200 draws did not: r-hat 1.025, ESS 194), so the PIT reads the model, not the sampler.
-    # Alone this fit passes the CLI's gate (r-hat 1.005, tail ESS 549); after test_model.py and this file's
-    # earlier fits in one process its draws differ (its log density does not) and it fell short of the gate:
-    # the guard here is mixing enough for a PIT of 18 runs, the gate's numbers are reported
+    # long enough to pass the CLI's gate (2 x 200 draws did not: r-hat 1.025, ESS 194), so the PIT reads the model,
+    # not the sampler. The refit reads the fixture's 72 runs: a run that another test added to this module's ledger
+    # (an outlier, loss 3.0) once reached it, changed its draws and failed the gate (a clean-clone CI run at ebbad59)
     report = posterior.hold_out_validation(runs, 0.9767, draws=1000, tune=1000, chains=2, progressbar=False)
-    mixing = {k: report[k] for k in sampling.DIAGNOSTICS}
-    assert report["n_held_out"] == 18 and isinstance(report["converged"], bool)
-    assert mixing["max_rhat"] <= 1.02 and min(mixing["min_ess_bulk"], mixing["min_ess_tail"]) >= 200, mixing
+    assert (report["n_fit"], report["n_held_out"]) == (54, 18)
+    assert report["converged"], {k: report[k] for k in sampling.DIAGNOSTICS}
     assert report["rmse"] < 0.05 and report["coverage_90"] >= 0.6
     # the held-out losses of a world that follows the model fall across their predictive distributions
     assert len(report["pit"]) == 18 and all(0 <= p <= 1 for p in report["pit"])
