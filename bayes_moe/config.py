@@ -41,6 +41,8 @@ of ``Campaign``)::
     min_compute = 1e16                       # runs below this compute stay in the ledger but are not fitted
     draws = 3000                             # NUTS draws and tuning steps per chain of this campaign's fits
     tune = 1500                              # (the CLI's --draws/--tune say otherwise; default 1000 each)
+    seed_offset = true                       # each trainer seed's offset of its runs' losses, where the runs
+                                             # have two seeds or more (false: seeds are noise alone)
 
     [world]                                  # the simulator's ground truth (bayes_moe.simulate)
     law = "paper"
@@ -113,6 +115,7 @@ class Campaign:
     min_compute: float | None = None  # the fit floor: runs below it are in a regime the laws do not describe
     draws: int | None = None  # NUTS draws / tuning steps per chain of the workspace's fits; None: the CLI's default
     tune: int | None = None
+    seed_offset: bool = True  # a per-seed offset of the losses where the runs have two trainer seeds or more (model.fit)
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
     slurm: dict = field(default_factory=dict)  # [slurm]: the Slurm executor's settings (SLURM_KEYS)
 
@@ -135,7 +138,8 @@ _LAYOUT = {
     "targets": {"points": "targets"},
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
     "model": {"form": "form", "penalty": "penalty", "frontier": "frontier", "pivot": "pivot",
-              "discrepancy": "discrepancy", "min_compute": "min_compute", "draws": "draws", "tune": "tune"},
+              "discrepancy": "discrepancy", "min_compute": "min_compute", "draws": "draws", "tune": "tune",
+              "seed_offset": "seed_offset"},
 }
 
 
@@ -247,6 +251,12 @@ def _one_of(choices):
     return check
 
 
+def _boolean(where: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
 def _whole(minimum: int):
     """A check that a value is an integer >= ``minimum`` (not a bool)."""
     def check(where: str, value) -> int:
@@ -263,7 +273,7 @@ _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bo
            "discrepancy": _one_of(DISCREPANCIES),
            "pivot": _positive, "min_compute": _positive, "tokens_per_param": _positive,
            "min_tokens_per_param": _positive, "min_steps": _whole(1), "max_epochs": _positive,
-           "draws": _whole(1), "tune": _whole(1)}
+           "draws": _whole(1), "tune": _whole(1), "seed_offset": _boolean}
 
 
 def _world(path: Path, entries) -> dict:

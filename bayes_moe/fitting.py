@@ -17,10 +17,10 @@ from bayes_moe.ledger import Ledger
 
 def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None) -> dict:
     """The r* law of a workspace's fits: ``form`` and ``penalty`` where given, else its campaign's [model],
-    with the [model]'s frontier, pivot and discrepancy."""
+    with the [model]'s frontier, pivot, discrepancy and seed_offset."""
     campaign = load_campaign(workspace)
     return {"form": form or campaign.form, "penalty": penalty or campaign.penalty, "frontier": campaign.frontier,
-            "pivot": campaign.pivot, "discrepancy": campaign.discrepancy}
+            "pivot": campaign.pivot, "discrepancy": campaign.discrepancy, "seed_offset": campaign.seed_offset}
 
 
 def sampling_options(workspace: Path, options: dict) -> dict:

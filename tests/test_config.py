@@ -27,6 +27,7 @@ compute_budget = 5e21
 [model]
 form = "auto"
 penalty = "symmetric"
+seed_offset = false
 
 [world]
 law = "asymmetric"
@@ -64,6 +65,7 @@ def test_full_file_is_read(tmp_path):
     assert campaign.world == {"law": "asymmetric", "seed": 3, "noise": 0.02, "skew": 1.5}
     assert (campaign.form, campaign.penalty) == ("auto", "symmetric")
     assert (Campaign().form, Campaign().penalty) == ("power", "asymmetric")
+    assert campaign.seed_offset is False and Campaign().seed_offset is True
 
 
 def test_targets_default_to_the_campaign_sparsities(tmp_path):
@@ -96,6 +98,7 @@ def test_dump_then_load_is_the_same_campaign(tmp_path, text):
     ("[campaign]\nname = 3\n", r"\[campaign\] name must be a string, got 3"),
     ("[model]\nform = \"cubic\"\n", r"\[model\] form must be one of power, curved, signed, two-term, auto, got 'cubic'"),
     ("[model]\npenalty = \"implied\"\n", r"\[model\] penalty must be one of asymmetric, symmetric, got 'implied'"),
+    ("[model]\nseed_offset = \"no\"\n", r"\[model\] seed_offset must be true or false, got 'no'"),
     ("[world]\nseed = -1\n", r"\[world\] seed must be an integer >= 0, got -1"),
     ("[world]\nnoise = nan\n", r"\[world\] noise must be a finite number >= 0, got nan"),
     ("[world]\nlaw = {a = 1}\n", r"\[world\] law must be a string, number or boolean"),
@@ -110,3 +113,11 @@ def test_bad_campaign_names_file_key_and_value(tmp_path, text, match):
 def test_named_toml_file_must_exist(tmp_path):
     with pytest.raises(InputError, match=r"no campaign file .*other\.toml"):
         load_campaign(tmp_path / "other.toml")
+
+
+def test_bad_model_switch_is_one_line_and_exit_2(tmp_path, run_cli):
+    (tmp_path / "campaign.toml").write_text('[model]\nseed_offset = "yes"\n')
+    code, out, err = run_cli("--workspace", tmp_path, "fit")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [f"bayes-moe fit: error: {tmp_path / 'campaign.toml'}: [model] seed_offset must "
+                                        f"be true or false, got 'yes'"]

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayes_moe import forms, laws, model, posterior, sampling, simulate
+from bayes_moe import fitting, forms, laws, model, posterior, sampling, simulate
 from bayes_moe.errors import InputError
+from bayes_moe.ledger import Ledger
 from conftest import COMPUTES, R_GRID, RECOVERY, assert_near_truth
 
 
@@ -108,6 +109,21 @@ def test_same_seed_same_draws_and_new_data_reuses_the_compiled_code(idata):
     assert not np.array_equal(other.posterior["a1"].values, idata.posterior["a1"].values)
     assert sampling.compiled_keys() == compiled
     assert idata.constant_data.sizes["run"] == 72  # the first fit's runs are its own
+
+
+def test_campaign_seed_offset_false_fits_without_the_offset(tmp_path, idata):
+    """``[model] seed_offset = false`` reaches the fit (fitting.fit_law): runs of two trainer seeds, fitted
+    without the offset term, in this file's compiled structure."""
+    runs = paper_runs().assign(seed=("run", np.arange(72) % 2)).to_dataframe()
+    runs[["r", "compute", "sparsity", "loss", "seed"]].to_csv(tmp_path / "runs.csv", index=False)
+    with Ledger.open(tmp_path, create=True) as ledger:
+        ledger.import_csv(tmp_path / "runs.csv")
+        assert model.seed_levels(ledger.to_dataset()) == (0, 1)  # the offset's term by default
+    (tmp_path / "campaign.toml").write_text("[model]\nseed_offset = false\n")
+    compiled = sampling.compiled_keys()
+    fitted = fitting.fit_workspace(tmp_path, seed=1, draws=50, tune=50, chains=1, progressbar=False)
+    assert fitted.attrs["seed_offset"] == 0 and not {"seed_offset", "tau_seed"} & set(fitted.posterior)
+    assert sampling.compiled_keys() == compiled
 
 
 def test_diagnostics_flag_a_short_run():
