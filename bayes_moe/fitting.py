@@ -7,6 +7,7 @@ finished runs, ``current_posterior`` is the one or the other. PyMC loads only wh
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bayes_moe import posterior
@@ -21,6 +22,14 @@ def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None
     campaign = load_campaign(workspace)
     return {"form": form or campaign.form, "penalty": penalty or campaign.penalty, "frontier": campaign.frontier,
             "pivot": campaign.pivot, "discrepancy": campaign.discrepancy, "seed_offset": campaign.seed_offset}
+
+
+def model_settings(workspace: Path) -> str:
+    """The campaign's [model] as a fit reads it (law, floor, chain lengths), as one string kept in the
+    posterior's attrs: a posterior fitted under other settings is stale, as one fitted on other runs is."""
+    campaign = load_campaign(workspace)
+    return json.dumps({**fit_law(workspace), "min_compute": campaign.min_compute, "draws": campaign.draws,
+                       "tune": campaign.tune}, sort_keys=True)
 
 
 def sampling_options(workspace: Path, options: dict) -> dict:
@@ -58,6 +67,7 @@ def fit_workspace(workspace: Path, **fit_options):
     idata = model.fit(runs, **fit_options)
     if "min_compute" in runs.attrs:
         idata.attrs["min_compute"] = runs.attrs["min_compute"]
+    idata.attrs[posterior.MODEL_SETTINGS] = model_settings(workspace)
     posterior.save(idata, workspace)
     return idata
 
@@ -71,7 +81,7 @@ def fresh_posterior(workspace: Path):
     if idata.attrs.get("min_compute") != load_campaign(workspace).min_compute:
         return None
     with Ledger.open(workspace) as ledger:
-        return None if posterior.is_stale(idata, ledger) else idata
+        return None if posterior.is_stale(idata, ledger, model_settings(workspace)) else idata
 
 
 def current_posterior(workspace: Path, **fit_options):

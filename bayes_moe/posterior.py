@@ -26,6 +26,8 @@ from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity, rule
 from bayes_moe.workspace import POSTERIOR_FILE
 
+MODEL_SETTINGS = "model_settings"  # attrs key: the campaign's [model] a fit read (fitting.model_settings)
+
 NOISE_NU_FLOOR = 3.0  # noise_sd: a Student-t draw with nu <= 2 has no sd; use that of nu = 3
 NEW_SEED_STREAM = 1867  # seed_offset_draws: a stream of its own for the offsets of seeds a fit has not seen
 
@@ -65,11 +67,23 @@ def save(idata: az.InferenceData, workspace) -> Path:
     return path
 
 
-def is_stale(idata: az.InferenceData, ledger) -> bool:
-    """Whether the ledger's finished runs (those at or above the fit's floor, ``attrs['min_compute']``)
-    differ from those the posterior was fit on, or another version of the model fit it."""
-    return (idata.attrs.get("ledger_fingerprint", "") != ledger.fingerprint(min_compute=idata.attrs.get("min_compute"))
-            or idata.attrs.get("model_version") != model.MODEL_VERSION)
+def staleness(idata: az.InferenceData, ledger, settings: str | None = None) -> str | None:
+    """Why the posterior no longer answers for its workspace, or None: the ledger's finished runs (those
+    at or above the fit's floor, ``attrs['min_compute']``) differ from those it was fit on, another
+    version of the model fit it, or the campaign's [model] changed since (``settings``:
+    ``fitting.model_settings`` now; a posterior saved before they were recorded is taken at its word)."""
+    if idata.attrs.get("model_version") != model.MODEL_VERSION:
+        return "another version of the model fitted it"
+    if idata.attrs.get("ledger_fingerprint", "") != ledger.fingerprint(min_compute=idata.attrs.get("min_compute")):
+        return "the ledger's finished runs changed since the fit"
+    if settings is not None and idata.attrs.get(MODEL_SETTINGS, settings) != settings:
+        return "the campaign's [model] changed since the fit"
+    return None
+
+
+def is_stale(idata: az.InferenceData, ledger, settings: str | None = None) -> bool:
+    """Whether ``staleness`` finds a reason."""
+    return staleness(idata, ledger, settings) is not None
 
 
 def converged(idata: az.InferenceData) -> bool:

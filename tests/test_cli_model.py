@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from bayes_moe import cli, posterior, sampling, simulate
+from bayes_moe import cli, fitting, posterior, sampling, simulate
 from bayes_moe.cli import flags
 from bayes_moe.workspace import create_workspace
 from conftest import COMPUTES, FAST_FLAGS, record_finished_run
@@ -55,17 +55,60 @@ def test_r_star_bad_input_exits_2(fitted, run_cli, flags, message):
 
 
 @pytest.mark.slow
-def test_r_star_says_when_stale(fitted, run_cli):
-    record_finished_run(fitted, 0.5, 5e18, 0.9538, 2.9)
-    code, out, err = run_cli("--workspace", fitted, "r-star", "--compute", "1e20", "--sparsity", "0.9538",
+def test_r_star_says_when_stale(fitted, run_cli, tmp_path):
+    copy = shutil.copytree(fitted, tmp_path / "ws")  # the module's later tests read the fitted runs
+    record_finished_run(copy, 0.5, 5e18, 0.9538, 2.9)
+    code, out, err = run_cli("--workspace", copy, "r-star", "--compute", "1e20", "--sparsity", "0.9538",
                              "--json")
-    assert code == 0 and json.loads(out)["stale"] is True and "stale" in err
+    assert code == 0 and json.loads(out)["stale"] is True and "finished runs changed" in err
+
+
+@pytest.mark.slow
+def test_a_posterior_is_stale_once_the_campaigns_model_changes(fitted, run_cli, tmp_path):
+    """A fit read the campaign's [model]; after an edit of it, r-star, status, next and `fit --if-stale`
+    treat the posterior as stale, and the edit undone makes it fresh again."""
+    copy = shutil.copytree(fitted, tmp_path / "ws")
+    campaign = copy / "campaign.toml"
+    before = campaign.read_text()
+    assert "seed_offset = true" in before and fitting.fresh_posterior(copy) is not None
+    campaign.write_text(before.replace("seed_offset = true", "seed_offset = false"))
+    code, out, err = run_cli("--workspace", copy, "r-star", "--compute", "1e20", "--sparsity", "0.9538", "--json")
+    assert code == 0 and json.loads(out)["stale"] is True and "the campaign's [model] changed" in err
+    code, out, err = run_cli("--workspace", copy, "status", "--json")
+    assert code == 0 and json.loads(out)["posterior"]["fresh"] is False
+    code, out, err = run_cli("--workspace", copy, "next", "--batch", "1")
+    assert code == 2 and "the campaign's [model] changed" in err
+    assert fitting.fresh_posterior(copy) is None  # so `fit --if-stale` fits again
+    campaign.write_text(before)
+    assert fitting.fresh_posterior(copy) is not None
 
 
 @pytest.mark.slow
 def test_validate_unknown_level_exits_2(fitted, run_cli):
     code, out, err = run_cli("--workspace", fitted, "validate", "--hold-out-sparsity", "0.5", *FAST_FLAGS)
     assert code == 2 and "no runs at that sparsity" in err
+
+
+def test_compare_fits_every_variant_under_the_campaigns_model(workspace, run_cli, tmp_path, monkeypatch):
+    """compare's variants differ only in form and penalty: the campaign's frontier, pivot, discrepancy and
+    seed offset hold for all of them (the discrepancy was left at the model's default)."""
+    from bayes_moe import model
+
+    copy = shutil.copytree(workspace, tmp_path / "ws")
+    campaign = copy / "campaign.toml"
+    text = campaign.read_text()
+    assert 'discrepancy = "hinges"' in text and "seed_offset = true" in text
+    campaign.write_text(text.replace('discrepancy = "hinges"', 'discrepancy = "none"')
+                        .replace("seed_offset = true", "seed_offset = false"))
+    asked = {}
+
+    def compare_forms(runs, **options):
+        asked.update(options)
+        raise SystemExit(0)  # the fits themselves are tested in test_compare_reports_every_variant_and_a_verdict
+
+    monkeypatch.setattr(model, "compare_forms", compare_forms)
+    run_cli("--workspace", copy, "compare")
+    assert asked["discrepancy"] == "none" and asked["seed_offset"] is False
 
 
 def test_cli_sampler_choices_are_the_librarys():

@@ -14,7 +14,7 @@ from bayes_moe.workspace import CAMPAIGN_FILE, load_campaign
 
 
 def _cmd_r_star(args: argparse.Namespace) -> None:
-    from bayes_moe import posterior
+    from bayes_moe import fitting, posterior
 
     workspace = workspace_path(args)
     if args.targets == (args.compute is not None or args.sparsity is not None):
@@ -27,7 +27,7 @@ def _cmd_r_star(args: argparse.Namespace) -> None:
         points = [(args.compute, args.sparsity)]
     idata = posterior.load(workspace)
     with Ledger.open(workspace, readonly=True) as ledger:
-        stale = posterior.is_stale(idata, ledger)
+        stale = posterior.staleness(idata, ledger, fitting.model_settings(workspace))
         fitted = ledger.runs("done", idata.attrs.get("min_compute"))  # those above the fit's floor
         regime.warn_flagged("r-star", load_campaign(workspace), fitted)
         measured_computes = [run.compute for run in fitted]
@@ -36,11 +36,11 @@ def _cmd_r_star(args: argparse.Namespace) -> None:
     interval = posterior.r_star(idata, compute, sparsity, prob=args.prob)
     rows = [{"compute": c, "sparsity": s, "prob": args.prob,
              **{k: float(interval[k].values[i]) for k in ("median", "lower", "upper")},
-             "stale": stale, "converged": posterior.converged(idata), "law_settled": posterior.law_settled(idata)}
+             "stale": stale is not None, "converged": posterior.converged(idata), "law_settled": posterior.law_settled(idata)}
             for i, (c, s) in enumerate(points)]
     if stale:
-        print("bayes-moe r-star: warning: the posterior is stale (the ledger changed since the fit): run "
-              "`bayes-moe fit`", file=sys.stderr)
+        print(f"bayes-moe r-star: warning: the posterior is stale ({stale}): run `bayes-moe fit`",
+              file=sys.stderr)
     if not posterior.converged(idata):
         print("bayes-moe r-star: warning: the posterior did not converge: treat the interval with care",
               file=sys.stderr)

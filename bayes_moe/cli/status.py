@@ -68,13 +68,14 @@ def posterior_state(workspace: Path, ledger: Ledger) -> dict | None:
     ``{"error": why}`` if it cannot be read (status reports a damaged posterior, it does not fail on it)."""
     if not (workspace / POSTERIOR_FILE).is_file():
         return None
-    from bayes_moe import posterior  # imports ArviZ: only when there is a posterior to read
+    from bayes_moe import fitting, posterior  # imports ArviZ: only when there is a posterior to read
 
     try:
         idata = posterior.load(workspace)
     except InputError as error:
         return {"error": str(error)}
-    return {"fresh": not posterior.is_stale(idata, ledger), "converged": posterior.converged(idata)}
+    return {"fresh": not posterior.is_stale(idata, ledger, fitting.model_settings(workspace)),
+            "converged": posterior.converged(idata)}
 
 
 def register(command) -> None:

@@ -124,12 +124,13 @@ def _fresh_draws(workspace: Path, ledger: Ledger, targets, force: bool) -> Poste
     converged, unless ``force``."""
     if not (workspace / POSTERIOR_FILE).is_file():
         return None
-    from bayes_moe import posterior as posterior_queries  # PyMC-heavy: only where a posterior exists
+    from bayes_moe import fitting, posterior as posterior_queries  # PyMC-heavy: only where a posterior exists
 
     idata = posterior_queries.load(workspace)
-    if not force and posterior_queries.is_stale(idata, ledger):
-        raise InputError("the posterior is stale: the ledger's finished runs changed since it was fitted; "
-                         "run `bayes-moe fit` first (or pass --force to propose from it anyway)")
+    stale = posterior_queries.staleness(idata, ledger, fitting.model_settings(workspace))
+    if not force and stale:
+        raise InputError(f"the posterior is stale: {stale}; run `bayes-moe fit` first (or pass --force to "
+                         "propose from it anyway)")
     if not force and not posterior_queries.converged(idata):
         raise InputError("the posterior has not converged (R-hat / effective sample size); refit with more "
                          "draws or tuning (`bayes-moe fit --draws N`), or pass --force to propose from it anyway")
