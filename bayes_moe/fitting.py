@@ -16,10 +16,10 @@ from bayes_moe.errors import InputError
 from bayes_moe.ledger import Ledger
 
 
-def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None) -> dict:
+def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None, campaign=None) -> dict:
     """The r* law of a workspace's fits: ``form`` and ``penalty`` where given, else its campaign's [model],
-    with the [model]'s frontier, pivot, discrepancy and seed_offset."""
-    campaign = load_campaign(workspace)
+    with the [model]'s frontier, pivot, discrepancy and seed_offset (``campaign``: the workspace's, if read)."""
+    campaign = campaign or load_campaign(workspace)
     return {"form": form or campaign.form, "penalty": penalty or campaign.penalty, "frontier": campaign.frontier,
             "pivot": campaign.pivot, "discrepancy": campaign.discrepancy, "seed_offset": campaign.seed_offset}
 
@@ -28,8 +28,14 @@ def model_settings(workspace: Path) -> str:
     """The campaign's [model] as a fit reads it (law, floor, chain lengths), as one string kept in the
     posterior's attrs: a posterior fitted under other settings is stale, as one fitted on other runs is."""
     campaign = load_campaign(workspace)
-    return json.dumps({**fit_law(workspace), "min_compute": campaign.min_compute, "draws": campaign.draws,
-                       "tune": campaign.tune}, sort_keys=True)
+    return json.dumps({**fit_law(workspace, campaign=campaign), "min_compute": campaign.min_compute,
+                       "draws": campaign.draws, "tune": campaign.tune}, sort_keys=True)
+
+
+def staleness(workspace: Path, idata, ledger: Ledger) -> str | None:
+    """Why the workspace's posterior ``idata`` no longer answers for it (``posterior.staleness`` against its
+    ledger and its campaign's [model] now), or None."""
+    return posterior.staleness(idata, ledger, model_settings(workspace))
 
 
 def sampling_options(workspace: Path, options: dict) -> dict:
@@ -81,7 +87,7 @@ def fresh_posterior(workspace: Path):
     if idata.attrs.get("min_compute") != load_campaign(workspace).min_compute:
         return None
     with Ledger.open(workspace) as ledger:
-        return None if posterior.is_stale(idata, ledger, model_settings(workspace)) else idata
+        return None if staleness(workspace, idata, ledger) else idata
 
 
 def current_posterior(workspace: Path, **fit_options):

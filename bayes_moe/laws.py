@@ -144,9 +144,11 @@ def foc_expert_weight(r_star_at_pivot, A_A, p, q):
     return p * A_A / q * r0 ** (q + 1) * (1 + r0) ** (p - q)
 
 
-def trainer_seeds(seed) -> np.ndarray:
-    """Each run's trainer seed from the ledger's ``seed`` values (NaN or None where blank), as integers: a
-    blank one is ``TRAINER_SEED``, what the trainer ran it with. The model's per-seed offsets and the
-    simulated worlds' read seeds alike through it."""
-    values = np.asarray([np.nan if v is None else v for v in np.ravel(seed)], dtype=float)
+def trainer_seeds(seed, shape=None) -> np.ndarray:
+    """Each run's trainer seed from the ledger's ``seed`` values (NaN or None where blank), as integers, flat: a
+    blank one is ``TRAINER_SEED``, what the trainer ran it with; ``shape``: ``seed`` broadcast to it first (one
+    seed, or None, for every run). The model's per-seed offsets and the simulated worlds read seeds through it."""
+    seed = np.asarray(seed, dtype=object)
+    values = np.asarray([np.nan if v is None else v for v in np.broadcast_to(seed, seed.shape if shape is None else shape).ravel()],
+                        dtype=float)
     return np.where(np.isfinite(values), values, TRAINER_SEED).astype(np.int64)

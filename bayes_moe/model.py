@@ -48,7 +48,7 @@ from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAU
 
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at one level, are replicates
-# posteriors of another version are stale (posterior.is_stale): their attrs and variables differ. 4: the flexible
+# posteriors of another version are stale (posterior.staleness): their attrs and variables differ. 4: the flexible
 # frontier's power law is drawn at the top knot (A_top, frontier_top) and the flexible frontiers bend the valley;
 # 5: the default frontier is the flexible one (a default fit's variables and attrs differ); 6: a per-seed offset
 # where the runs have two seeds or more (its variables and the ``seed_offset`` attr), seed_share ~ Beta(2, 2)
@@ -107,7 +107,7 @@ def checked_runs(dataset: xr.Dataset) -> xr.Dataset:
 def run_seeds(runs: xr.Dataset) -> np.ndarray:
     """Each run's trainer seed: ``laws.trainer_seeds`` of the ``seed`` coordinate, the trainer's default where a
     run has none (or the runs have no such coordinate)."""
-    return laws.trainer_seeds(runs["seed"].values if "seed" in runs.variables else np.full(runs.sizes["run"], np.nan))
+    return laws.trainer_seeds(runs["seed"].values if "seed" in runs.variables else None, (runs.sizes["run"],))
 
 
 def seed_levels(runs: xr.Dataset) -> tuple:
@@ -225,7 +225,7 @@ def run_data(runs: xr.Dataset, levels, pivot: float = laws.PIVOT, seeds: tuple =
     replicate cells (``replicate_cells``) and, with ``seeds``, each run's index into them."""
     log_r, log_c = np.log(runs["r"].values), np.log(runs["compute"].values / pivot)
     level = level_index(runs["sparsity"].values, levels)
-    seed_index = {"seed_index": np.searchsorted(seeds, laws.trainer_seeds(runs["seed"].values))} if seeds else {}
+    seed_index = {"seed_index": np.searchsorted(seeds, run_seeds(runs))} if seeds else {}
     return {"log_r": log_r, "log_compute": log_c, "level": level, "loss_observed": runs["loss"].values,
             **replicate_cells(log_r, log_c, level), **seed_index}
 

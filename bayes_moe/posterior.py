@@ -81,11 +81,6 @@ def staleness(idata: az.InferenceData, ledger, settings: str | None = None) -> s
     return None
 
 
-def is_stale(idata: az.InferenceData, ledger, settings: str | None = None) -> bool:
-    """Whether ``staleness`` finds a reason."""
-    return staleness(idata, ledger, settings) is not None
-
-
 def converged(idata: az.InferenceData) -> bool:
     """The fit's verdict: r-hat <= 1.01, ESS >= 400, no divergences (sampling.diagnostics)."""
     return bool(int(idata.attrs.get("converged", 0)))
@@ -157,7 +152,7 @@ def predictive_draws(idata: az.InferenceData, r, compute, sparsity, seed: int = 
     mean = loss_draws(idata, r, compute, sparsity)
     draws = _draws(idata)
     noise = np.random.default_rng(seed).standard_t(draws["nu"].values[:, None], mean.shape)
-    seeds = np.broadcast_to(np.asarray(np.nan if trainer_seed is None else trainer_seed, dtype=float), mean.shape[1:])
+    seeds = laws.trainer_seeds(trainer_seed, mean.shape[1:])
     return mean + seed_offset_draws(idata, seeds) + draws["sigma"].values[:, None] * noise
 
 

@@ -130,8 +130,7 @@ class World:
         rng = self.rng if rng is None else rng
         shape = np.shape(mean)
         draws = rng.standard_t(self.nu, shape) if self.noise_dist == "student_t" else rng.standard_normal(shape)
-        seeds = np.broadcast_to(np.asarray(np.nan if trainer_seed is None else trainer_seed, dtype=float), shape)
-        return mean + self.seed_offsets(seeds).reshape(shape) + self.noise * draws
+        return mean + self.seed_offsets(laws.trainer_seeds(trainer_seed, shape)).reshape(shape) + self.noise * draws
 
     def seed_offsets(self, trainer_seed) -> np.ndarray:
         """The loss shift of runs of each ``trainer_seed`` (blank: the trainer's default), shared by all runs of

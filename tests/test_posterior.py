@@ -83,12 +83,12 @@ def test_bad_query_is_an_input_error(idata, query):
 def test_stale_after_a_new_run_finishes(workspace, idata, tmp_path):
     copy = shutil.copytree(workspace, tmp_path / "ws")  # a run added to the module's workspace would reach later fits
     with Ledger.open(copy) as ledger:
-        assert not posterior.is_stale(idata, ledger)
+        assert posterior.staleness(idata, ledger) is None
         run = ledger.add_run(0.7, 2e18, 0.9091)
         ledger.start(run, "simulator")
-        assert not posterior.is_stale(idata, ledger)  # only finished runs count
+        assert posterior.staleness(idata, ledger) is None  # only finished runs count
         ledger.finish(run, 3.0)
-        assert posterior.is_stale(idata, ledger)
+        assert posterior.staleness(idata, ledger) is not None
 
 
 def test_load_without_posterior_is_an_input_error(tmp_path):

@@ -95,18 +95,17 @@ class GroupCampaign:
         chosen = np.array(self.chosen)
         starts = starts or (self.settings.restarts if self.modes else self.settings.starts)
         size = None if self.size is None else np.repeat(self.size[chosen], len(self.law.outputs))
-        centred = self.settings.centred_boxes or (self.settings.centred_underdetermined
-                                                  and laplace.underdetermined(self.law, len(chosen)))
+        underdetermined = laplace.underdetermined(self.law, len(chosen))
+        centred = self.settings.centred_boxes or (self.settings.centred_underdetermined and underdetermined)
         self.fit = laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
                                rng=self.rng, starts=starts, n_draws=self.settings.draws, warm=self.modes,
                                polish=polish, size=size, centred_boxes=centred,
                                linearized=polish or not self.settings.design_through_law)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
         threshold = self.settings.through_law_above
-        if threshold and not polish and self.fit.linearized and self.fit.nonlinearity(self.target_features) > threshold:
-            self.fit = self.fit.through_law()
-        elif (self.settings.through_law_underdetermined and not polish and self.fit.linearized
-              and laplace.underdetermined(self.law, len(chosen))):
+        if not polish and self.fit.linearized and (
+                (self.settings.through_law_underdetermined and underdetermined)
+                or (threshold and self.fit.nonlinearity(self.target_features) > threshold)):
             self.fit = self.fit.through_law()
 
     def discrepancy_factors(self, *point_sets: dict) -> list | None:

@@ -10,7 +10,7 @@ import sys
 
 from bayes_moe import regime
 from bayes_moe.cli.flags import fit_options, law_flags, model_sampling_flags
-from bayes_moe.cli.output import emit, table, workspace_path
+from bayes_moe.cli.output import emit, noise_line, table, workspace_path
 from bayes_moe.ledger import Ledger
 from bayes_moe.workspace import POSTERIOR_FILE, load_campaign
 
@@ -44,12 +44,6 @@ def _cmd_fit(args: argparse.Namespace) -> None:
     runs = f"{payload['n_runs']} runs" + ("" if floor is None else f" at or above [model] min_compute = {floor:g}")
     emit(args, payload, f"{what} {runs} ({payload['form']} law, {payload['penalty']} penalty) "
                         f"-> {path}{choice}\n" + table([report], list(report)) + "\n" + noise_line(payload["noise"]))
-
-
-def noise_line(noise: dict) -> str:
-    """The noise's scales of ``posterior.noise_summary`` on one line: median [90% interval], nats."""
-    return "noise (nats, median [90%]): " + ", ".join(f"{name} {m:.3g} [{lo:.3g}, {hi:.3g}]"
-                                                      for name, (m, lo, hi) in noise.items())
 
 
 def register(command) -> None:

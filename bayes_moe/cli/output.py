@@ -66,6 +66,12 @@ def table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def noise_line(noise: dict) -> str:
+    """The noise's scales of ``posterior.noise_summary`` on one line: median [90% interval], nats."""
+    return "noise (nats, median [90%]): " + ", ".join(f"{name} {m:.3g} [{lo:.3g}, {hi:.3g}]"
+                                                      for name, (m, lo, hi) in noise.items())
+
+
 def fmt(value) -> str:
     """One cell: ``-`` for missing or NaN, floats in 4 significant digits."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -27,7 +27,7 @@ def _cmd_r_star(args: argparse.Namespace) -> None:
         points = [(args.compute, args.sparsity)]
     idata = posterior.load(workspace)
     with Ledger.open(workspace, readonly=True) as ledger:
-        stale = posterior.staleness(idata, ledger, fitting.model_settings(workspace))
+        stale = fitting.staleness(workspace, idata, ledger)
         fitted = ledger.runs("done", idata.attrs.get("min_compute"))  # those above the fit's floor
         regime.warn_flagged("r-star", load_campaign(workspace), fitted)
         measured_computes = [run.compute for run in fitted]

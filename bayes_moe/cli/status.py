@@ -74,8 +74,7 @@ def posterior_state(workspace: Path, ledger: Ledger) -> dict | None:
         idata = posterior.load(workspace)
     except InputError as error:
         return {"error": str(error)}
-    return {"fresh": not posterior.is_stale(idata, ledger, fitting.model_settings(workspace)),
-            "converged": posterior.converged(idata)}
+    return {"fresh": fitting.staleness(workspace, idata, ledger) is None, "converged": posterior.converged(idata)}
 
 
 def register(command) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from bayes_moe.cli.fit import noise_line
 from bayes_moe.cli.flags import fit_options, law_flags, model_sampling_flags
-from bayes_moe.cli.output import emit, table, workspace_path
+from bayes_moe.cli.output import emit, noise_line, table, workspace_path
 from bayes_moe.forms import penalty_of
 from bayes_moe.ledger import Ledger
 

@@ -127,7 +127,7 @@ def _fresh_draws(workspace: Path, ledger: Ledger, targets, force: bool) -> Poste
     from bayes_moe import fitting, posterior as posterior_queries  # PyMC-heavy: only where a posterior exists
 
     idata = posterior_queries.load(workspace)
-    stale = posterior_queries.staleness(idata, ledger, fitting.model_settings(workspace))
+    stale = fitting.staleness(workspace, idata, ledger)
     if not force and stale:
         raise InputError(f"the posterior is stale: {stale}; run `bayes-moe fit` first (or pass --force to "
                          "propose from it anyway)")
