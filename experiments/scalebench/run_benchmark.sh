@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The whole ScaleBench benchmark (docs/scalebench.md): every task, 3 seeds, its three budgets, all law forms
+# The whole ScaleBench benchmark (docs/scalebench.md): every task, SEEDS seeds (default 3; the paper's repeats: 10), its three budgets, all law forms
 # and strategies, one process, task after task (cheapest first), under nice. Per task: the campaign log
 # (results/full/TASK.jsonl, appended as campaigns end), the summary (TASK.json) and the task's wall and CPU
 # seconds (times.txt). Usage, from the repository root: experiments/scalebench/run_benchmark.sh [TASK ...];
-# OUT (a folder, default results/full), STRATEGIES (default: all three) and ARGS (further options of the command,
+# OUT (a folder, default results/full), SEEDS, WORKERS (processes, default 1), STRATEGIES (default: all three) and ARGS (further options of the command,
 # e.g. --centred-boxes) may be set in the environment.
 set -euo pipefail
 out=${OUT:-experiments/scalebench/results/full}
@@ -15,7 +15,7 @@ tasks=("$@")
 for task in "${tasks[@]}"; do
     start=$(date +%s)
     /usr/bin/time -f "%U %S" -o "$out/$task.cpu" nice -n 10 .venv/bin/bayes-moe benchmark-scalebench \
-        --task "$task" --seeds 3 --strategies "${strategies[@]}" ${options[@]+"${options[@]}"} --log "$out/$task.jsonl" --json > "$out/$task.json"
+        --task "$task" --seeds "${SEEDS:-3}" --workers "${WORKERS:-1}" --strategies "${strategies[@]}" ${options[@]+"${options[@]}"} --log "$out/$task.jsonl" --json > "$out/$task.json"
     read -r user system < "$out/$task.cpu" && rm "$out/$task.cpu"
     echo "$task wall_s $(( $(date +%s) - start )) cpu_s $(echo "$user + $system" | bc) $(date -u +%FT%TZ)" >> "$out/times.txt"
 done
