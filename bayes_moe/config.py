@@ -43,6 +43,8 @@ of ``Campaign``)::
     tune = 1500                              # (the CLI's --draws/--tune say otherwise; default 1000 each)
     seed_offset = true                       # each trainer seed's offset of its runs' losses, where the runs
                                              # have two seeds or more (false: seeds are noise alone)
+    hinge_scale = 0.03                       # the hinges' prior scale (tau ~ HalfNormal): wider where the law
+                                             # is expected to hold only near the top of the runs' compute
 
     [world]                                  # the simulator's ground truth (bayes_moe.simulate)
     law = "paper"
@@ -73,8 +75,8 @@ from pathlib import Path
 from bayes_moe import arch
 from bayes_moe.errors import InputError
 from bayes_moe.fields import check_sparsity
-from bayes_moe.forms import (DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY, DISCREPANCIES,
-                             FORM_CHOICES, FRONTIERS, PENALTIES)
+from bayes_moe.forms import (DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_HINGE_SCALE, DEFAULT_PENALTY,
+                             DISCREPANCIES, FORM_CHOICES, FRONTIERS, PENALTIES)
 from bayes_moe.laws import PIVOT
 
 CAMPAIGN_FILE = "campaign.toml"
@@ -116,6 +118,7 @@ class Campaign:
     draws: int | None = None  # NUTS draws / tuning steps per chain of the workspace's fits; None: the CLI's default
     tune: int | None = None
     seed_offset: bool = True  # a per-seed offset of the losses where the runs have two trainer seeds or more (model.fit)
+    hinge_scale: float = DEFAULT_HINGE_SCALE  # the hinges' prior scale (model.fit; docs/design.md, the bending world)
     world: dict = field(default_factory=lambda: dict(DEFAULT_WORLD))
     slurm: dict = field(default_factory=dict)  # [slurm]: the Slurm executor's settings (SLURM_KEYS)
 
@@ -139,7 +142,7 @@ _LAYOUT = {
     "stopping": {"target_width": "target_width", "compute_budget": "compute_budget"},
     "model": {"form": "form", "penalty": "penalty", "frontier": "frontier", "pivot": "pivot",
               "discrepancy": "discrepancy", "min_compute": "min_compute", "draws": "draws", "tune": "tune",
-              "seed_offset": "seed_offset"},
+              "seed_offset": "seed_offset", "hinge_scale": "hinge_scale"},
 }
 
 
@@ -273,7 +276,7 @@ _CHECKS = {"name": _text, "description": _text, "r_bounds": _bounds, "compute_bo
            "discrepancy": _one_of(DISCREPANCIES),
            "pivot": _positive, "min_compute": _positive, "tokens_per_param": _positive,
            "min_tokens_per_param": _positive, "min_steps": _whole(1), "max_epochs": _positive,
-           "draws": _whole(1), "tune": _whole(1), "seed_offset": _boolean}
+           "draws": _whole(1), "tune": _whole(1), "seed_offset": _boolean, "hinge_scale": _positive}
 
 
 def _world(path: Path, entries) -> dict:

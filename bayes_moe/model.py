@@ -42,9 +42,9 @@ import xarray as xr
 from bayes_moe import arch, laws, sampling, surfaces
 from bayes_moe.errors import InputError
 from bayes_moe.fields import is_sparsity
-from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_PENALTY,
-                             DISCREPANCIES, FORM_CHOICES, FORMS, FRONTIERS, IMPLIED_PENALTY, PENALTIES, TWO_TERM_FORM,
-                             discrepancy_of, penalty_of)
+from bayes_moe.forms import (AUTO_FORM, DEFAULT_DISCREPANCY, DEFAULT_FORM, DEFAULT_FRONTIER, DEFAULT_HINGE_SCALE,
+                             DEFAULT_PENALTY, DISCREPANCIES, FORM_CHOICES, FORMS, FRONTIERS, HINGES_DISCREPANCY,
+                             IMPLIED_PENALTY, PENALTIES, TWO_TERM_FORM, discrepancy_of, penalty_of)
 
 LEVEL_TOLERANCE = 1e-6  # achieved sparsities closer than this are one level
 CELL_DIGITS = 6  # runs whose log r and log C agree to this many decimals, at one level, are replicates
@@ -119,9 +119,10 @@ def seed_levels(runs: xr.Dataset) -> tuple:
 
 def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
                 frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT,
-                discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = ()) -> pm.Model:
+                discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = (),
+                hinge_scale: float = DEFAULT_HINGE_SCALE) -> pm.Model:
     """A fresh PyMC model of ``runs`` (``checked_runs``) at sparsity ``levels``, with the runs inside and
-    compute relative to ``pivot`` (C0); with ``discrepancy`` "hinges", the hinges' knots
+    compute relative to ``pivot`` (C0); with ``discrepancy`` "hinges" (their prior scale ``hinge_scale``), the hinges' knots
     (``surfaces.hinge_knots`` of the runs' compute) and their lines over the runs
     (``surfaces.hinge_projection``) are data too. With ``seeds`` (``seed_levels``: two or more), each
     seed's offset shifts the losses of its runs (``_seed_offsets``).
@@ -137,9 +138,11 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
         raise InputError(f"frontier {frontier!r}: choose one of {', '.join(FRONTIERS)}")
     if not (np.isfinite(pivot) and pivot > 0):
         raise InputError(f"pivot {pivot!r}: need a compute > 0 (FLOPs)")
+    if not (np.isfinite(hinge_scale) and hinge_scale > 0):
+        raise InputError(f"hinge_scale {hinge_scale!r}: need a prior scale > 0")
     _check_discrepancy(discrepancy)
     discrepancy = discrepancy_of(form, discrepancy)
-    surface = surfaces.form(form, penalty, frontier, discrepancy)
+    surface = surfaces.form(form, penalty, frontier, discrepancy, hinge_scale)
     seed_coords = {"seed": list(seeds)} if seeds else {}
     with pm.Model(coords={"sparsity": list(levels), "run": _run_labels(runs), **_knot_coords(surface),
                           **seed_coords}) as pymc_model:
@@ -193,10 +196,11 @@ def _likelihood(mean_loss, data: dict) -> None:
 
 
 def structure(levels: tuple, form: str, penalty: str, frontier: str = DEFAULT_FRONTIER,
-              discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = ()) -> tuple:
+              discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = (), hinge_scale: float = DEFAULT_HINGE_SCALE) -> tuple:
     """What nutpie's compiled code of ``build_model`` depends on (everything but the runs, the pivot and
-    the knots, which are data; the seeds label the offsets' dim): its cache key."""
-    return ("r_star", MODEL_VERSION, levels, form, penalty, frontier, discrepancy, seeds)
+    the knots, which are data; the seeds label the offsets' dim; the hinges' prior scale is a constant of the
+    graph): its cache key."""
+    return ("r_star", MODEL_VERSION, levels, form, penalty, frontier, discrepancy, seeds, hinge_scale)
 
 
 def _check_discrepancy(discrepancy: str) -> None:
@@ -290,7 +294,8 @@ def two_term_law(posterior: xr.Dataset) -> dict:
 def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: int = 1000, tune: int = 1000,
         chains: int = 4, seed: int = 0, form: str = DEFAULT_FORM, penalty: str = DEFAULT_PENALTY,
         frontier: str = DEFAULT_FRONTIER, pivot: float = laws.PIVOT, discrepancy: str = DEFAULT_DISCREPANCY,
-        seed_offset: bool = True, log_likelihood: bool = False, progressbar: bool = True) -> az.InferenceData:
+        seed_offset: bool = True, hinge_scale: float = DEFAULT_HINGE_SCALE, log_likelihood: bool = False,
+        progressbar: bool = True) -> az.InferenceData:
     """Posterior of the joint model given the runs in ``dataset`` (dim ``run``, as Ledger.to_dataset()).
 
     ``attrs`` hold what queries need: pivot, S_REF, sparsity levels, form, penalty, the ledger
@@ -301,11 +306,12 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
     ``attrs['form_choice']`` and in ``attrs['form_settled']`` whether the other is behind by more than
     2 standard errors (``posterior.law_settled``): the user need not know which law the runs follow.
     ``discrepancy`` "hinges" lets log r* bend away from a valley form's law below the top of the runs'
-    compute (surfaces; the two-term form, also under "auto", is fitted without it: forms.discrepancy_of).
+    compute (surfaces; the two-term form, also under "auto", is fitted without it: forms.discrepancy_of), under the
+    prior tau ~ HalfNormal(``hinge_scale``) (``attrs['hinge_scale']``).
     ``seed_offset``: a per-seed offset of the losses where the runs have two trainer seeds or more
     (``seed_levels``; ``attrs['seed_offset']`` says whether the fit has one)."""
     options = dict(sampler=sampler, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar,
-                   frontier=frontier, pivot=pivot, seed_offset=seed_offset)
+                   frontier=frontier, pivot=pivot, seed_offset=seed_offset, hinge_scale=hinge_scale)
     if form != AUTO_FORM:
         return _fit_form(dataset, form=form, penalty=penalty, discrepancy=discrepancy, log_likelihood=log_likelihood,
                          **options)
@@ -322,14 +328,15 @@ def fit(dataset: xr.Dataset, *, sampler: str = sampling.DEFAULT_SAMPLER, draws: 
 
 
 def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pivot: float, discrepancy: str,
-              seed_offset: bool, log_likelihood: bool, **options) -> az.InferenceData:
+              seed_offset: bool, hinge_scale: float, log_likelihood: bool, **options) -> az.InferenceData:
     """``fit`` with one form."""
     runs = checked_runs(dataset)
     penalty, discrepancy = penalty_of(form, penalty), discrepancy_of(form, discrepancy)
     levels = tuple(float(s) for s in sparsity_levels(runs["sparsity"].values))
     seeds = seed_levels(runs) if seed_offset else ()
-    model = build_model(runs, levels, form, penalty, frontier, pivot, discrepancy, seeds)
-    idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier, discrepancy, seeds), **options)
+    model = build_model(runs, levels, form, penalty, frontier, pivot, discrepancy, seeds, hinge_scale)
+    idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier, discrepancy, seeds, hinge_scale),
+                            **options)
     if form == TWO_TERM_FORM:
         idata.posterior = idata.posterior.assign(two_term_law(idata.posterior))
     kept = {group: idata[group] for group in idata.groups() if group not in ("constant_data", "observed_data")}
@@ -345,6 +352,7 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pi
            for data, attr in surfaces.KNOT_ATTRS.items() if data in model.named_vars},
         "sampler": options["sampler"], "seed": options["seed"], "n_runs": int(runs.sizes["run"]),
         "seed_offset": int(bool(seeds)),
+        **({"hinge_scale": float(hinge_scale)} if discrepancy == HINGES_DISCREPANCY else {}),
         "ledger_fingerprint": dataset.attrs.get("ledger_fingerprint", ""),
         **{k: (int(v) if isinstance(v, bool) else v) for k, v in report.items()},
     })

@@ -61,16 +61,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from bayes_moe import laws
-from bayes_moe.forms import (ANCHORED_FRONTIER, DEFAULT_DISCREPANCY, DEFAULT_FRONTIER, FLEXIBLE_FRONTIERS,
-                             HINGES_DISCREPANCY, SIGNED_FORM, TOP_FRONTIER, TWO_TERM_FORM, frontier_law)
+from bayes_moe.forms import (ANCHORED_FRONTIER, DEFAULT_DISCREPANCY, DEFAULT_FRONTIER, DEFAULT_HINGE_SCALE,
+                             FLEXIBLE_FRONTIERS, HINGES_DISCREPANCY, SIGNED_FORM, TOP_FRONTIER, TWO_TERM_FORM,
+                             frontier_law)
 
 SCALE_SHAPE, SCALE_MEAN = 4.0, 0.08  # Gamma prior of sigma_alpha, sigma_beta: 98% in [0.016, 0.2]
 SIGNED_SCALE_MEAN = 0.03  # form "signed": sigma_beta on beta's scale (the paper's beta_r span 0.13-0.19)
 HINGE_SEGMENTS = 4  # discrepancy: the runs' range of log C cut in this many, a hinge at each inner cut
-# discrepancy: HalfNormal scale of tau, the hinges' change of slope of log r* per unit of log C. On the paper's
-# world (seed 0) 0.1 widened r*'s 90% interval at 1e21 by 65% (r-hat 1.015), HalfCauchy(0.02) by 28% (4
-# divergences), HalfNormal(0.03) by 20%, and still covered the bending world's r* at 1e20 and 1e21
-HINGE_SCALE = 0.03
 # frontier "flexible": the Normal prior's sd of each of the frontier's bends, a change of its slope in nats per
 # unit of log C at a knot (the bending world's 0.05 nats per decade is 0.022, its 0.2 is 0.087). One fixed scale:
 # under a shared HalfNormal(0.05) scale, non-centred, a bend the data pin at 0.083 and two near 0 made a
@@ -141,6 +138,7 @@ class Form:
     penalty: str
     frontier: str = DEFAULT_FRONTIER
     discrepancy: str = DEFAULT_DISCREPANCY
+    hinge_scale: float = DEFAULT_HINGE_SCALE  # the hinges' prior: tau ~ HalfNormal(hinge_scale)
 
     @property
     def roles(self) -> dict:
@@ -248,7 +246,7 @@ class ValleyForm(Form):
         v["kappa_exponent"] = pm.Normal("kappa_exponent", 0.0, 0.3)
         if self.discrepancy == HINGES_DISCREPANCY:
             # the bends of log r* below the top of the runs' compute (module docstring), non-centred
-            v["bend_scale"] = pm.HalfNormal("bend_scale", HINGE_SCALE)
+            v["bend_scale"] = pm.HalfNormal("bend_scale", self.hinge_scale)
             v["z_bend"] = pm.Normal("z_bend", 0.0, 1.0, dims="knot")
         return v
 
@@ -374,8 +372,9 @@ class TwoTermForm(Form):
         return laws.foc_r_star(np.exp(log_c), q["A_A"], q["A_E"], q["p"], q["q_s"])
 
 
-def form(name: str, penalty: str, frontier: str = DEFAULT_FRONTIER, discrepancy: str = DEFAULT_DISCREPANCY) -> Form:
-    """The surface of law form ``name`` with valley ``penalty``, ``frontier`` and ``discrepancy`` (names
-    checked by the caller; the two-term form has neither frontier nor discrepancy of its own)."""
+def form(name: str, penalty: str, frontier: str = DEFAULT_FRONTIER, discrepancy: str = DEFAULT_DISCREPANCY,
+         hinge_scale: float = DEFAULT_HINGE_SCALE) -> Form:
+    """The surface of law form ``name`` with valley ``penalty``, ``frontier``, ``discrepancy`` and the hinges'
+    prior scale (names checked by the caller; the two-term form has neither frontier nor discrepancy of its own)."""
     return (TwoTermForm(name, penalty) if name == TWO_TERM_FORM
-            else ValleyForm(name, penalty, frontier, discrepancy))
+            else ValleyForm(name, penalty, frontier, discrepancy, hinge_scale))

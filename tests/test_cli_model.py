@@ -90,16 +90,17 @@ def test_validate_unknown_level_exits_2(fitted, run_cli):
 
 
 def test_compare_fits_every_variant_under_the_campaigns_model(workspace, run_cli, tmp_path, monkeypatch):
-    """compare's variants differ only in form and penalty: the campaign's frontier, pivot, discrepancy and
-    seed offset hold for all of them (the discrepancy was left at the model's default)."""
+    """compare's variants differ only in form and penalty: the campaign's frontier, pivot, discrepancy, seed
+    offset and hinges' scale hold for all of them (the discrepancy was left at the model's default)."""
     from bayes_moe import model
 
     copy = shutil.copytree(workspace, tmp_path / "ws")
     campaign = copy / "campaign.toml"
     text = campaign.read_text()
-    assert 'discrepancy = "hinges"' in text and "seed_offset = true" in text
+    assert 'discrepancy = "hinges"' in text and "seed_offset = true" in text and "hinge_scale = 0.03" in text
     campaign.write_text(text.replace('discrepancy = "hinges"', 'discrepancy = "none"')
-                        .replace("seed_offset = true", "seed_offset = false"))
+                        .replace("seed_offset = true", "seed_offset = false")
+                        .replace("hinge_scale = 0.03", "hinge_scale = 0.15"))
     asked = {}
 
     def compare_forms(runs, **options):
@@ -108,7 +109,7 @@ def test_compare_fits_every_variant_under_the_campaigns_model(workspace, run_cli
 
     monkeypatch.setattr(model, "compare_forms", compare_forms)
     run_cli("--workspace", copy, "compare")
-    assert asked["discrepancy"] == "none" and asked["seed_offset"] is False
+    assert asked["discrepancy"] == "none" and asked["seed_offset"] is False and asked["hinge_scale"] == 0.15
 
 
 def test_cli_sampler_choices_are_the_librarys():

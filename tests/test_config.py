@@ -28,6 +28,7 @@ compute_budget = 5e21
 form = "auto"
 penalty = "symmetric"
 seed_offset = false
+hinge_scale = 0.15
 
 [world]
 law = "asymmetric"
@@ -66,6 +67,7 @@ def test_full_file_is_read(tmp_path):
     assert (campaign.form, campaign.penalty) == ("auto", "symmetric")
     assert (Campaign().form, Campaign().penalty) == ("power", "asymmetric")
     assert campaign.seed_offset is False and Campaign().seed_offset is True
+    assert campaign.hinge_scale == 0.15 and Campaign().hinge_scale == 0.03
 
 
 def test_targets_default_to_the_campaign_sparsities(tmp_path):
@@ -99,6 +101,7 @@ def test_dump_then_load_is_the_same_campaign(tmp_path, text):
     ("[model]\nform = \"cubic\"\n", r"\[model\] form must be one of power, curved, signed, two-term, auto, got 'cubic'"),
     ("[model]\npenalty = \"implied\"\n", r"\[model\] penalty must be one of asymmetric, symmetric, got 'implied'"),
     ("[model]\nseed_offset = \"no\"\n", r"\[model\] seed_offset must be true or false, got 'no'"),
+    ("[model]\nhinge_scale = 0\n", r"\[model\] hinge_scale must be a finite number > 0, got 0"),
     ("[world]\nseed = -1\n", r"\[world\] seed must be an integer >= 0, got -1"),
     ("[world]\nnoise = nan\n", r"\[world\] noise must be a finite number >= 0, got nan"),
     ("[world]\nlaw = {a = 1}\n", r"\[world\] law must be a string, number or boolean"),

@@ -5,6 +5,7 @@ once for this file, test_posterior.py and test_cli_model.py (sampling's cache of
 by model.structure)."""
 
 import numpy as np
+import pymc as pm
 import pytest
 import xarray as xr
 
@@ -123,7 +124,25 @@ def test_campaign_seed_offset_false_fits_without_the_offset(tmp_path, idata):
     compiled = sampling.compiled_keys()
     fitted = fitting.fit_workspace(tmp_path, seed=1, draws=50, tune=50, chains=1, progressbar=False)
     assert fitted.attrs["seed_offset"] == 0 and not {"seed_offset", "tau_seed"} & set(fitted.posterior)
+    assert fitted.attrs["hinge_scale"] == forms.DEFAULT_HINGE_SCALE  # the campaign's [model], by default
     assert sampling.compiled_keys() == compiled
+
+
+def test_hinge_scale_is_the_hinges_prior_and_a_structure_of_its_own():
+    """``hinge_scale`` ([model] hinge_scale) is the scale of the hinges' HalfNormal prior: a constant of the compiled
+    graph, so it is part of the structure's cache key."""
+    runs = model.checked_runs(paper_runs())
+    levels = tuple(float(s) for s in model.sparsity_levels(runs["sparsity"].values))
+    spread = {scale: float(np.std(pm.draw(model.build_model(runs, levels, hinge_scale=scale)["bend_scale"],
+                                          draws=4000, random_seed=0)))
+              for scale in (0.03, 0.3)}
+    half_normal_sd = np.sqrt(1 - 2 / np.pi)
+    assert spread[0.03] == pytest.approx(0.03 * half_normal_sd, rel=0.05)
+    assert spread[0.3] == pytest.approx(0.3 * half_normal_sd, rel=0.05)
+    assert model.structure(levels, "power", "asymmetric") != model.structure(levels, "power", "asymmetric",
+                                                                             hinge_scale=0.3)
+    with pytest.raises(InputError, match="hinge_scale 0.0: need a prior scale > 0"):
+        model.build_model(runs, levels, hinge_scale=0.0)
 
 
 def test_diagnostics_flag_a_short_run():

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_moe import forms, model, posterior, surfaces
+from bayes_moe import forms, model, posterior
 from bayes_moe.campaign import law_may_stop, target_intervals, worst_half_width
 from bayes_moe.config import Campaign
 from bayes_moe.design.proposals import plan, posterior_draws
@@ -71,6 +71,7 @@ class Settings:
     form: str = forms.DEFAULT_FORM  # the r* law every fit assumes (forms.FORM_CHOICES; auto: LOO picks)
     discrepancy: str = forms.DEFAULT_DISCREPANCY  # of log r* from that law along compute (forms.DISCREPANCIES)
     frontier: str = forms.DEFAULT_FRONTIER  # the frontier every fit assumes (forms.FRONTIERS)
+    hinge_scale: float = forms.DEFAULT_HINGE_SCALE  # the hinges' prior scale of every fit ([model] hinge_scale)
     top_picks: int = 0  # active / max-variance: picks per batch kept near the largest compute (the guard)
     campaign: Campaign = field(default_factory=Campaign)
 
@@ -87,6 +88,8 @@ class Settings:
             raise InputError(f"unknown discrepancy {self.discrepancy!r}; choose from {', '.join(forms.DISCREPANCIES)}")
         if self.frontier not in forms.FRONTIERS:
             raise InputError(f"unknown frontier {self.frontier!r}; choose from {', '.join(forms.FRONTIERS)}")
+        if not self.hinge_scale > 0:
+            raise InputError(f"hinge_scale must be > 0, got {self.hinge_scale!r}")
         for name in ("seeds", "batch", "initial", "max_runs", "draws", "chains"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)!r}")
@@ -139,7 +142,8 @@ def run_campaign(world_name: str, strategy: str, seed: int, settings: Settings, 
             if done:
                 idata = model.fit(ledger.to_dataset(), draws=settings.draws, tune=settings.draws,
                                   chains=settings.chains, seed=seed + rounds, form=settings.form,
-                                  discrepancy=settings.discrepancy, frontier=settings.frontier, progressbar=False)
+                                  discrepancy=settings.discrepancy, frontier=settings.frontier,
+                                  hinge_scale=settings.hinge_scale, progressbar=False)
                 rows = target_intervals(idata, campaign.targets, prob=PROB)
                 half_width = worst_half_width(rows)
                 covered = float(np.mean([row["lower"] <= t <= row["upper"] for row, t in zip(rows, truth)]))
@@ -247,12 +251,11 @@ def load(path) -> list[Outcome]:
 
 
 def config_of(settings: Settings) -> dict:
-    """The settings as JSON-ready values, with the campaign's targets, width and the compute cap, the
-    hinges' prior scale the fits used (surfaces.HINGE_SCALE, which a process may set: design_benchmark_hinge_scale.py)
-    and the guard's strata (strategies.TOP_STRATA)."""
+    """The settings as JSON-ready values (the hinges' prior scale among them), with the campaign's targets,
+    width and the compute cap and the guard's strata (strategies.TOP_STRATA)."""
     config = {k: v for k, v in asdict(settings).items() if k != "campaign"}
     config.update(targets=settings.campaign.targets, target_width=settings.campaign.target_width, cap=settings.cap,
-                  run_overhead=settings.campaign.run_overhead, hinge_scale=surfaces.HINGE_SCALE)
+                  run_overhead=settings.campaign.run_overhead)
     if settings.top_picks:
         config.update(top_strata=list(strategies.TOP_STRATA))
     return config
@@ -287,7 +290,7 @@ def markdown(summary: list[dict], config: dict, seconds: float, outcomes: list[O
                       ("frontier", "frontier", None),  # named wherever recorded: its default changed (power, flexible)
                       ("top_picks", "picks per batch near the largest compute", 0),
                       ("top_strata", "taking turns among windows reaching down (decades)", None),
-                      ("run_overhead", "run overhead", 0.0), ("hinge_scale", "hinges' prior scale", 0.03))
+                      ("run_overhead", "run overhead", 0.0), ("hinge_scale", "hinges' prior scale", forms.DEFAULT_HINGE_SCALE))
                      if config.get(key, default) != default)
     extras += f", discrepancy {config.get('discrepancy', 'none')}"  # records before the setting had none
     settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}

@@ -28,6 +28,7 @@ def _cmd_benchmark_design(args: argparse.Namespace) -> None:
                               form=args.form or campaign.form,
                               discrepancy=args.discrepancy or campaign.discrepancy,
                               frontier=campaign.frontier,
+                              hinge_scale=campaign.hinge_scale if args.hinge_scale is None else args.hinge_scale,
                               top_picks=campaign.top_picks if args.top_picks is None else args.top_picks,
                               campaign=campaign)
     started = time.perf_counter()
@@ -72,6 +73,9 @@ def register(command) -> None:
     p.add_argument("--discrepancy", choices=DISCREPANCIES,
                    help=f"hinges: log r* may bend from the law below the top of the runs' compute (docs/model.md); "
                         f"default: the campaign's [model] discrepancy, else {DEFAULT_DISCREPANCY}")
+    p.add_argument("--hinge-scale", type=float,
+                   help="the hinges' prior scale, tau ~ HalfNormal(scale), wider where the law is expected to hold only "
+                        "near the top of the runs' compute (default: the campaign's [model] hinge_scale, else 0.03)")
     p.add_argument("--top-picks", type=int,
                    help="active, max-variance: picks per batch kept near the largest compute, each at the target "
                         "sparsity with the fewest runs there, taking turns between windows down a half decade and "

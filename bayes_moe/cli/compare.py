@@ -14,9 +14,10 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
     with Ledger.open(workspace_path(args), readonly=True) as ledger:
         runs = fitting.fitted_runs(workspace_path(args), ledger)
-    law = fitting.fit_law(workspace_path(args))  # every variant with the campaign's frontier, pivot, discrepancy, seed offset
+    law = fitting.fit_law(workspace_path(args))  # every variant with the campaign's frontier, pivot, discrepancy, ...
     comparison, verdict = model.compare_forms(runs, frontier=law["frontier"], pivot=law["pivot"],
                                               discrepancy=law["discrepancy"], seed_offset=law["seed_offset"],
+                                              hinge_scale=law["hinge_scale"],
                                               **fitting.sampling_options(workspace_path(args), fit_options(args)))
     columns = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "warning"]
     rows = [{"variant": name, **{c: row[c] for c in columns}} for name, row in comparison.iterrows()]

@@ -1,7 +1,7 @@
-"""`bayes-moe benchmark-design` with the hinges' prior scale (surfaces.HINGE_SCALE, tau ~ HalfNormal(scale)) and,
-optionally, the guard's windows (strategies.TOP_STRATA, decades down from the largest compute) set for this
-process, to measure them before making them the default (issue #17 item 6); the records say what they used
-(settings' hinge_scale and, for guarded campaigns, top_strata).
+"""`bayes-moe benchmark-design` with the guard's windows (strategies.TOP_STRATA, decades down from the largest
+compute) set for this process, and the hinges' prior scale (`--hinge-scale`, as the campaign's [model] hinge_scale
+would set it), to measure them (issue #17 item 6); the records say what they used (settings' hinge_scale and, for
+guarded campaigns, top_strata).
 
     nice .venv/bin/python experiments/benchmarks/design_benchmark_hinge_scale.py 0.06 [--top-strata 0.5,1.0] \
         --worlds bending ...
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 
-from bayes_moe import surfaces
 from bayes_moe.cli import main
 from bayes_moe.design import strategies
 
@@ -38,5 +37,4 @@ if __name__ == "__main__":
             _fail(f"the guard's windows must reach down > 0 decades, got {windows}")
         strategies.TOP_STRATA = windows  # read when each guarded pick finds its windows
         args = args[2:]
-    surfaces.HINGE_SCALE = scale  # read when each fit declares its priors
-    sys.exit(main(["benchmark-design", *args]))
+    sys.exit(main(["benchmark-design", "--hinge-scale", str(scale), *args]))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_moe import config, laws, posterior, surfaces
+from bayes_moe import config, forms, laws, posterior, surfaces
 from bayes_moe.benchmarks import design as bench
 from bayes_moe.design import strategies
 
@@ -27,17 +27,16 @@ def main() -> None:
     parser.add_argument("--top-strata", type=float, nargs="+", default=strategies.TOP_STRATA,
                         help="the guard's windows (decades down from the largest compute) for this process")
     parser.add_argument("--campaign", default="experiments/benchmarks/design_campaign.toml")
-    parser.add_argument("--hinge-scale", type=float, default=surfaces.HINGE_SCALE,
-                        help="the hinges' HalfNormal scale for this process's fits")
+    parser.add_argument("--hinge-scale", type=float, default=forms.DEFAULT_HINGE_SCALE,
+                        help="the hinges' HalfNormal scale of the fits")
     parser.add_argument("--max-runs", type=int, default=72)
     args = parser.parse_args()
-    surfaces.HINGE_SCALE = args.hinge_scale  # read when each fit declares its priors
     strategies.TOP_STRATA = tuple(args.top_strata)  # read when each guarded pick finds its windows
     args.out.mkdir(parents=True, exist_ok=True)
     campaign = config.load_campaign(args.campaign)
     settings = bench.Settings(worlds=("bending",), strategies=("active",), seeds=1, batch=12, initial=12,
                               max_runs=args.max_runs, compute_cap=3e21, draws=200, chains=2, discrepancy="hinges",
-                              top_picks=args.top_picks, campaign=campaign)
+                              hinge_scale=args.hinge_scale, top_picks=args.top_picks, campaign=campaign)
     world = bench.World.from_config({**bench.WORLDS["bending"], "seed": args.seed})
     target_c, target_s = (np.array([t[i] for t in campaign.targets]) for i in (0, 1))
     truth = np.exp(world.log_r_star(target_c, target_s))
