@@ -1,0 +1,34 @@
+"""experiments/scalebench/seed_spread.py: the R^2 of a benchmark's log per budget and strategy, its standard error
+over the seeds and the first three seeds' mean, and which campaigns a rerun repeated exactly."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "seed_spread.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("seed_spread", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _log(path: Path, r2: dict) -> Path:
+    """A --log file of one task, one budget, the active strategy: ``r2[(law, seed)]``."""
+    path.write_text("".join(json.dumps({"task": "toy", "law": law, "strategy": "active", "seed": seed,
+                                        "results": [{"budget": 0.01, "r2": value, "coverage90": 0.9}]}) + "\n"
+                            for (law, seed), value in r2.items()))
+    return path
+
+
+def test_seed_spread_reports_the_mean_its_standard_error_and_the_repeats(tmp_path):
+    seed_spread = _load()
+    r2 = {(law, seed): seed / 10 + (0.2 if law == "sl_2" else 0.0) for law in ("sl_1", "sl_2") for seed in range(4)}
+    (tmp_path / "ref").mkdir()
+    _log(tmp_path / "ref" / "toy.jsonl", {**{k: v for k, v in r2.items() if k[1] < 3}, ("sl_1", 0): 0.5})
+    [_, _, row] = seed_spread.spread([_log(tmp_path / "toy.jsonl", r2)], tmp_path / "ref")
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    # per seed the forms' mean is seed/10 + 0.1: mean 0.25, sd 0.129 over 4 seeds, se 0.065; seeds 0-2: 0.2
+    assert cells == ["toy", "0.01", "active", "4", "0.250", "0.065", "0.200", "0.90", "5 / 6"]
