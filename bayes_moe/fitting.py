@@ -13,6 +13,7 @@ from pathlib import Path
 from bayes_moe import posterior
 from bayes_moe.config import load_campaign
 from bayes_moe.errors import InputError
+from bayes_moe.forms import DEFAULT_HINGE_SCALE
 from bayes_moe.ledger import Ledger
 
 
@@ -27,10 +28,14 @@ def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None
 
 def model_settings(workspace: Path) -> str:
     """The campaign's [model] as a fit reads it (law, floor, chain lengths), as one string kept in the
-    posterior's attrs: a posterior fitted under other settings is stale, as one fitted on other runs is."""
+    posterior's attrs: a posterior fitted under other settings is stale, as one fitted on other runs is. The
+    hinges' scale is named only where it is not the default, so posteriors fitted before it was a key stay fresh."""
     campaign = load_campaign(workspace)
-    return json.dumps({**fit_law(workspace, campaign=campaign), "min_compute": campaign.min_compute,
-                       "draws": campaign.draws, "tune": campaign.tune}, sort_keys=True)
+    law = fit_law(workspace, campaign=campaign)
+    if law["hinge_scale"] == DEFAULT_HINGE_SCALE:
+        del law["hinge_scale"]
+    return json.dumps({**law, "min_compute": campaign.min_compute, "draws": campaign.draws, "tune": campaign.tune},
+                      sort_keys=True)
 
 
 def staleness(workspace: Path, idata, ledger: Ledger) -> str | None:

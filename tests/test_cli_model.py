@@ -79,8 +79,12 @@ def test_a_posterior_is_stale_once_the_campaigns_model_changes(fitted, run_cli, 
     code, out, err = run_cli("--workspace", copy, "next", "--batch", "1")
     assert code == 2 and "the campaign's [model] changed" in err
     assert fitting.fresh_posterior(copy) is None  # so `fit --if-stale` fits again
+    campaign.write_text(before.replace("hinge_scale = 0.03", "hinge_scale = 0.15"))
+    assert fitting.fresh_posterior(copy) is None  # the hinges' scale is part of the [model] a fit read
     campaign.write_text(before)
     assert fitting.fresh_posterior(copy) is not None
+    # a posterior fitted before the hinges' scale was a key, at its default, stays fresh
+    assert '"hinge_scale"' not in fitting.model_settings(copy) and "hinge_scale = 0.03" in before
 
 
 @pytest.mark.slow
