@@ -19,7 +19,8 @@ from bayes_moe.ledger import Ledger
 
 def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None, campaign=None) -> dict:
     """The r* law of a workspace's fits: ``form`` and ``penalty`` where given, else its campaign's [model],
-    with the [model]'s frontier, pivot, discrepancy, seed_offset and hinge_scale (``campaign``: the workspace's, if read)."""
+    with the [model]'s frontier, pivot, discrepancy, seed_offset and hinge_scale (``campaign``: the workspace's,
+    if read)."""
     campaign = campaign or load_campaign(workspace)
     return {"form": form or campaign.form, "penalty": penalty or campaign.penalty, "frontier": campaign.frontier,
             "pivot": campaign.pivot, "discrepancy": campaign.discrepancy, "seed_offset": campaign.seed_offset,

@@ -122,8 +122,8 @@ def build_model(runs: xr.Dataset, levels: tuple, form: str = DEFAULT_FORM, penal
                 discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = (),
                 hinge_scale: float = DEFAULT_HINGE_SCALE) -> pm.Model:
     """A fresh PyMC model of ``runs`` (``checked_runs``) at sparsity ``levels``, with the runs inside and
-    compute relative to ``pivot`` (C0); with ``discrepancy`` "hinges" (their prior scale ``hinge_scale``), the hinges' knots
-    (``surfaces.hinge_knots`` of the runs' compute) and their lines over the runs
+    compute relative to ``pivot`` (C0); with ``discrepancy`` "hinges" (their prior scale ``hinge_scale``), the
+    hinges' knots (``surfaces.hinge_knots`` of the runs' compute) and their lines over the runs
     (``surfaces.hinge_projection``) are data too. With ``seeds`` (``seed_levels``: two or more), each
     seed's offset shifts the losses of its runs (``_seed_offsets``).
 
@@ -196,7 +196,8 @@ def _likelihood(mean_loss, data: dict) -> None:
 
 
 def structure(levels: tuple, form: str, penalty: str, frontier: str = DEFAULT_FRONTIER,
-              discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = (), hinge_scale: float = DEFAULT_HINGE_SCALE) -> tuple:
+              discrepancy: str = DEFAULT_DISCREPANCY, seeds: tuple = (),
+              hinge_scale: float = DEFAULT_HINGE_SCALE) -> tuple:
     """What nutpie's compiled code of ``build_model`` depends on (everything but the runs, the pivot and
     the knots, which are data; the seeds label the offsets' dim; the hinges' prior scale is a constant of the
     graph): its cache key."""
@@ -335,8 +336,8 @@ def _fit_form(dataset: xr.Dataset, *, form: str, penalty: str, frontier: str, pi
     levels = tuple(float(s) for s in sparsity_levels(runs["sparsity"].values))
     seeds = seed_levels(runs) if seed_offset else ()
     model = build_model(runs, levels, form, penalty, frontier, pivot, discrepancy, seeds, hinge_scale)
-    idata = sampling.sample(model, cache_key=structure(levels, form, penalty, frontier, discrepancy, seeds, hinge_scale),
-                            **options)
+    key = structure(levels, form, penalty, frontier, discrepancy, seeds, hinge_scale)
+    idata = sampling.sample(model, cache_key=key, **options)
     if form == TWO_TERM_FORM:
         idata.posterior = idata.posterior.assign(two_term_law(idata.posterior))
     kept = {group: idata[group] for group in idata.groups() if group not in ("constant_data", "observed_data")}

@@ -290,7 +290,8 @@ def markdown(summary: list[dict], config: dict, seconds: float, outcomes: list[O
                       ("frontier", "frontier", None),  # named wherever recorded: its default changed (power, flexible)
                       ("top_picks", "picks per batch near the largest compute", 0),
                       ("top_strata", "taking turns among windows reaching down (decades)", None),
-                      ("run_overhead", "run overhead", 0.0), ("hinge_scale", "hinges' prior scale", forms.DEFAULT_HINGE_SCALE))
+                      ("run_overhead", "run overhead", 0.0),
+                      ("hinge_scale", "hinges' prior scale", forms.DEFAULT_HINGE_SCALE))
                      if config.get(key, default) != default)
     extras += f", discrepancy {config.get('discrepancy', 'none')}"  # records before the setting had none
     settings = {k: config[k] for k in ('worlds', 'strategies', 'seeds', 'batch', 'initial', 'draws', 'chains', 'noise')}

@@ -74,8 +74,9 @@ def register(command) -> None:
                    help=f"hinges: log r* may bend from the law below the top of the runs' compute (docs/model.md); "
                         f"default: the campaign's [model] discrepancy, else {DEFAULT_DISCREPANCY}")
     p.add_argument("--hinge-scale", type=float,
-                   help="the hinges' prior scale, tau ~ HalfNormal(scale), wider where the law is expected to hold only "
-                        "near the top of the runs' compute (default: the campaign's [model] hinge_scale, else 0.03)")
+                   help="the hinges' prior scale, tau ~ HalfNormal(scale), wider where the law is expected to hold "
+                        "only near the top of the runs' compute (default: the campaign's [model] hinge_scale, "
+                        "else 0.03)")
     p.add_argument("--top-picks", type=int,
                    help="active, max-variance: picks per batch kept near the largest compute, each at the target "
                         "sparsity with the fewest runs there, taking turns between windows down a half decade and "

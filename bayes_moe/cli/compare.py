@@ -14,7 +14,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
     with Ledger.open(workspace_path(args), readonly=True) as ledger:
         runs = fitting.fitted_runs(workspace_path(args), ledger)
-    law = fitting.fit_law(workspace_path(args))  # every variant with the campaign's frontier, pivot, discrepancy, ...
+    law = fitting.fit_law(workspace_path(args))  # every variant under the campaign's [model] but its form and penalty
     comparison, verdict = model.compare_forms(runs, frontier=law["frontier"], pivot=law["pivot"],
                                               discrepancy=law["discrepancy"], seed_offset=law["seed_offset"],
                                               hinge_scale=law["hinge_scale"],
