@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 from bayes_moe import posterior
-from bayes_moe.config import load_campaign
+from bayes_moe.config import Campaign, load_campaign
 from bayes_moe.errors import InputError
-from bayes_moe.forms import DEFAULT_HINGE_SCALE
 from bayes_moe.ledger import Ledger
 
 
@@ -27,22 +26,20 @@ def fit_law(workspace: Path, form: str | None = None, penalty: str | None = None
             "hinge_scale": campaign.hinge_scale}
 
 
-def model_settings(workspace: Path) -> str:
-    """The campaign's [model] as a fit reads it (law, floor, chain lengths), as one string kept in the
-    posterior's attrs: a posterior fitted under other settings is stale, as one fitted on other runs is. The
-    hinges' scale is named only where it is not the default, so posteriors fitted before it was a key stay fresh."""
-    campaign = load_campaign(workspace)
-    law = fit_law(workspace, campaign=campaign)
-    if law["hinge_scale"] == DEFAULT_HINGE_SCALE:
-        del law["hinge_scale"]
-    return json.dumps({**law, "min_compute": campaign.min_compute, "draws": campaign.draws, "tune": campaign.tune},
-                      sort_keys=True)
+def model_settings(workspace: Path | None, campaign: Campaign | None = None) -> dict:
+    """The campaign's [model] as a fit reads it (law, floor, chain lengths), kept in the posterior's attrs: a
+    posterior fitted under other settings is stale, as one fitted on other runs is (``campaign``: the
+    workspace's, if read)."""
+    campaign = campaign or load_campaign(workspace)
+    return {**fit_law(workspace, campaign=campaign), "min_compute": campaign.min_compute, "draws": campaign.draws,
+            "tune": campaign.tune}
 
 
 def staleness(workspace: Path, idata, ledger: Ledger) -> str | None:
     """Why the workspace's posterior ``idata`` no longer answers for it (``posterior.staleness`` against its
-    ledger and its campaign's [model] now), or None."""
-    return posterior.staleness(idata, ledger, model_settings(workspace))
+    ledger and its campaign's [model] now; a setting the fit did not record, one added since, counts at its
+    default), or None."""
+    return posterior.staleness(idata, ledger, model_settings(workspace), defaults=model_settings(None, Campaign()))
 
 
 def sampling_options(workspace: Path, options: dict) -> dict:
@@ -80,7 +77,7 @@ def fit_workspace(workspace: Path, **fit_options):
     idata = model.fit(runs, **fit_options)
     if "min_compute" in runs.attrs:
         idata.attrs["min_compute"] = runs.attrs["min_compute"]
-    idata.attrs[posterior.MODEL_SETTINGS] = model_settings(workspace)
+    idata.attrs[posterior.MODEL_SETTINGS] = json.dumps(model_settings(workspace), sort_keys=True)
     posterior.save(idata, workspace)
     return idata
 

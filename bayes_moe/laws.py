@@ -149,6 +149,6 @@ def trainer_seeds(seed, shape=None) -> np.ndarray:
     blank one is ``TRAINER_SEED``, what the trainer ran it with; ``shape``: ``seed`` broadcast to it first (one
     seed, or None, for every run). The model's per-seed offsets and the simulated worlds read seeds through it."""
     seed = np.asarray(seed, dtype=object)
-    values = np.asarray([np.nan if v is None else v for v in np.broadcast_to(seed, seed.shape if shape is None else shape).ravel()],
-                        dtype=float)
+    seed = np.broadcast_to(seed, seed.shape if shape is None else shape).ravel()
+    values = np.asarray([np.nan if v is None else v for v in seed], dtype=float)
     return np.where(np.isfinite(values), values, TRAINER_SEED).astype(np.int64)

@@ -12,6 +12,7 @@ from the posterior's attrs (``model.form_attrs``); the arithmetic is the form's 
 
 from __future__ import annotations
 
+import json
 import os
 import zlib
 from pathlib import Path
@@ -67,17 +68,21 @@ def save(idata: az.InferenceData, workspace) -> Path:
     return path
 
 
-def staleness(idata: az.InferenceData, ledger, settings: str | None = None) -> str | None:
+def staleness(idata: az.InferenceData, ledger, settings: dict | None = None,
+              defaults: dict | None = None) -> str | None:
     """Why the posterior no longer answers for its workspace, or None: the ledger's finished runs (those
     at or above the fit's floor, ``attrs['min_compute']``) differ from those it was fit on, another
     version of the model fit it, or the campaign's [model] changed since (``settings``:
-    ``fitting.model_settings`` now; a posterior saved before they were recorded is taken at its word)."""
+    ``fitting.model_settings`` now; a setting the fit did not record, one added since, counts at its value in
+    ``defaults``; a posterior saved before any were recorded is taken at its word)."""
     if idata.attrs.get("model_version") != model.MODEL_VERSION:
         return "another version of the model fitted it"
     if idata.attrs.get("ledger_fingerprint", "") != ledger.fingerprint(min_compute=idata.attrs.get("min_compute")):
         return "the ledger's finished runs changed since the fit"
-    if settings is not None and idata.attrs.get(MODEL_SETTINGS, settings) != settings:
-        return "the campaign's [model] changed since the fit"
+    if settings is not None and MODEL_SETTINGS in idata.attrs:
+        fitted = {**(defaults or {}), **json.loads(idata.attrs[MODEL_SETTINGS])}
+        if any(fitted.get(key) != value for key, value in settings.items()):
+            return "the campaign's [model] changed since the fit"
     return None
 
 

@@ -18,7 +18,8 @@ def _load():
 def _log(path: Path, r2: dict) -> Path:
     """A --log file of one task, one budget, the active strategy: ``r2[(law, seed)]``."""
     path.write_text("".join(json.dumps({"task": "toy", "law": law, "strategy": "active", "seed": seed,
-                                        "results": [{"budget": 0.01, "r2": value, "coverage90": 0.9}]}) + "\n"
+                                        "results": [{"budget": 0.01, "r2": value, "coverage90": 0.9,
+                                                     "wall_s": 1.0, "cpu_s": 1.0}]}) + "\n"
                             for (law, seed), value in r2.items()))
     return path
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -234,6 +236,21 @@ def benchmark(task: PoolTask, *, seeds: int, strategies=STRATEGIES, budgets=None
             if on_campaign:
                 on_campaign(campaigns[-1])
     return summarise(campaigns)
+
+
+def read_log(path: str) -> list[dict]:
+    """The campaign records of a ``--log`` file; ``InputError`` naming the first bad line."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as error:
+        raise InputError(f"{path}: {error}") from error
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path}:{number}: not a campaign record ({error})") from error
+    return records
 
 
 def summarise(campaigns: list[dict]) -> list[dict]:

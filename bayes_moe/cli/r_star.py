@@ -36,7 +36,8 @@ def _cmd_r_star(args: argparse.Namespace) -> None:
     interval = posterior.r_star(idata, compute, sparsity, prob=args.prob)
     rows = [{"compute": c, "sparsity": s, "prob": args.prob,
              **{k: float(interval[k].values[i]) for k in ("median", "lower", "upper")},
-             "stale": stale is not None, "converged": posterior.converged(idata), "law_settled": posterior.law_settled(idata)}
+             "stale": stale is not None, "converged": posterior.converged(idata),
+             "law_settled": posterior.law_settled(idata)}
             for i, (c, s) in enumerate(points)]
     if stale:
         print(f"bayes-moe r-star: warning: the posterior is stale ({stale}): run `bayes-moe fit`",

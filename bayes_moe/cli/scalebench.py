@@ -19,7 +19,7 @@ NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, 
 def _cmd_benchmark(args: argparse.Namespace) -> None:
     from bayes_moe.benchmarks import scalebench
 
-    rows = scalebench.summarise(_read_log(args.summarise)) if args.summarise else _run_benchmark(args)
+    rows = scalebench.summarise(scalebench.read_log(args.summarise)) if args.summarise else _run_benchmark(args)
     if not rows:
         raise InputError(f"{args.summarise}: no finished campaign to summarise")
     text = (f"ScaleBench task {rows[0]['task']}: {rows[0]['laws']} law forms x {rows[0]['seeds']} seed(s), "
@@ -74,21 +74,6 @@ def _amplitude(args: argparse.Namespace) -> float:
     if args.discrepancy is not None and args.discrepancy < 0:
         raise InputError(f"--discrepancy {args.discrepancy}: an sd cannot be negative")
     return AMPLITUDE if args.discrepancy is None else args.discrepancy
-
-
-def _read_log(path: str) -> list[dict]:
-    """The campaign records of a ``--log`` file; ``InputError`` naming the first bad line."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as error:
-        raise InputError(f"{path}: {error}") from error
-    records = []
-    for number, line in enumerate(lines, 1):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise InputError(f"{path}:{number}: not a campaign record ({error})") from error
-    return records
 
 
 def _cmd_pool_next(args: argparse.Namespace) -> None:
