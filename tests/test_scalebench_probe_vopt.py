@@ -94,3 +94,11 @@ def test_variants_run_every_campaign_and_log_it_as_the_benchmark_does(variants, 
         assert sorted(r["seed"] for r in records) == [0, 1] and {r["variant"] for r in records} == {name}
         assert all([x["budget"] for x in r["results"]] == [0.1, 0.3] and r["results"][-1]["r2"] > 0 for r in records)
     assert variants.parse_variant("v:restarts=4,log_prior,horizon=0.1") == ("v", ["restarts=4"], ["log_prior"], 0.1)
+
+
+def test_variants_stop_at_the_wall_limit_and_keep_what_finished(variants, tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    assert variants.main([str(tmp_path / "out"), "--tasks", str(folder), "--seeds", "4", "--workers", "2",
+                          "--wall", "0.05", "base:starts=2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["jobs"] == 4 and summary["done"] < 4 and summary["wall_s"] < 30

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, TimeoutError, as_completed
 from functools import cache
 from pathlib import Path
 
@@ -42,9 +42,11 @@ def _task(name: str):
     return load_task(find_task(name))
 
 
-def job(variant: str, spec: str, task_name: str, law_index: int, seed: int, budgets) -> dict:
-    """One campaign of ``spec``'s variant as a benchmark log record, with the variant's name."""
-    _, overrides, flags, horizon = parse_variant(spec)
+def job(arguments) -> dict:
+    """One campaign, ``(spec, task name, law index, seed, budgets)``, as a benchmark log record with the variant's
+    name."""
+    spec, task_name, law_index, seed, budgets = arguments
+    variant, overrides, flags, horizon = parse_variant(spec)
     task = _task(task_name)
     with patched(task, flags, horizon):
         results = scalebench.run_campaign(task, law_index, "active", seed, settings_from(overrides), budgets)
@@ -69,23 +71,20 @@ def main(argv=None) -> int:
         settings_from(overrides)
         with patched(_task(args.tasks[0]), flags, horizon):
             pass
-    jobs = [(parse_variant(spec)[0], spec, task, k, seed, budgets) for task in args.tasks for spec in args.variants
+    jobs = [(spec, task, k, seed, budgets) for task in args.tasks for spec in args.variants
             for seed in range(args.seeds) for k in range(len(_task(task).laws))]
     args.out.mkdir(parents=True, exist_ok=True)
     done = 0
-    pool = ProcessPoolExecutor(args.workers)
-    futures = [pool.submit(job, *j) for j in jobs]
-    try:
-        for future in as_completed(futures, timeout=max(1.0, args.wall - (time.time() - start))):
-            record = future.result()
+    with multiprocessing.Pool(args.workers) as pool:  # leaving the block terminates the jobs still running
+        records = pool.imap_unordered(job, jobs)
+        while True:
+            try:
+                record = records.next(timeout=max(0.01, start + args.wall - time.time()))
+            except (StopIteration, multiprocessing.TimeoutError):
+                break
             with open(args.out / f"{record['variant']}_{record['task']}.jsonl", "a") as log:
                 log.write(json.dumps(record) + "\n")
             done += 1
-    except TimeoutError:
-        pass
-    for future in futures:
-        future.cancel()
-    pool.shutdown(wait=False, cancel_futures=True)
     print(json.dumps({"jobs": len(jobs), "done": done, "wall_s": time.time() - start}), flush=True)
     return 0
 
