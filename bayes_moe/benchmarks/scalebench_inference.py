@@ -80,7 +80,7 @@ def main(argv=None) -> None:
     parser.add_argument("--laws", type=int, default=2, help="the first N law forms of each task")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--draws", type=int, default=500,
-                        help="NUTS: draws (and tuning steps) per chain, 2 chains; ADVI: draws; SMC: particles per chain")
+                        help="NUTS: draws (and tuning steps) per chain, 2 chains; ADVI: draws; SMC: particles a chain")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     args = parser.parse_args(argv)
     for task_name in args.tasks:
