@@ -25,7 +25,7 @@ from bayes_moe.pooltask import find_task, load_task
 METHODS = ("laplace", "laplace-nonlinear", "nuts", "advi", "smc")
 
 
-def _sampled_interval(method, law, features, y, target_features, seed, draws):
+def sampled_interval(method, law, features, y, target_features, seed, draws):
     """The posterior median of the law at the targets and its 90% predictive interval, from ``method``'s draws of
     the law's PyMC model (``nuts``: 2 chains of ``draws`` after as many tuning steps; ``advi``: ``draws`` draws;
     ``smc``: 2 populations of ``draws`` particles)."""
@@ -62,7 +62,7 @@ def measure(task_name: str, law_index: int, seed: int, draws: int, methods=METHO
             start = time.perf_counter()
             rng = np.random.default_rng(seed)
             if name in ("nuts", "advi", "smc"):
-                mean, lower, upper = _sampled_interval(name, law, features, y, campaign.target_features, seed, draws)
+                mean, lower, upper = sampled_interval(name, law, features, y, campaign.target_features, seed, draws)
             else:
                 fit = laplace.fit(law, features, y, rng=rng, starts=8, linearized=name == "laplace")
                 mean = law.predict(fit.best, campaign.target_features)[0]
