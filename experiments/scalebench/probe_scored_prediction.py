@@ -7,7 +7,8 @@ ways: the law at the MAP (the benchmark's score) and, per target point, the medi
 itself at the draw (``LaplaceFit.through_law``), each group's only where its fit holds fewer runs than the law has
 parameters (``laplace.underdetermined``; elsewhere the MAP's). ``--nuts``: the median of the law over NUTS's draws
 of the same runs' posterior (``Law.pymc_model``, the flat boxes as priors), in every fit. Prints per form the mean
-R^2 of both.
+R^2 of both. ``--held-out SHARE`` (with ``--nuts``): a third score, each group's fit choosing between the two by
+how well each, fitted without the dearest SHARE of the campaign's runs (at least 2), predicts those runs.
 
     python experiments/scalebench/probe_scored_prediction.py domain_mixture 0.2 --seeds 3
     python experiments/scalebench/probe_scored_prediction.py sparsity 0.5 --seeds 3 --nuts
@@ -27,10 +28,31 @@ from bayes_moe.pooltask import find_task, load_task
 from probe_run_choice import parse_probe, probe_parser  # this folder's probe
 
 
+def median_predicts_better(law, campaign, seed: int, share: float, draws: int) -> bool | None:
+    """Whether NUTS's posterior median, fitted without the dearest ``share`` of the campaign's runs, predicts them
+    with a smaller squared error than the MAP fitted alike (None: too few runs to hold any out)."""
+    chosen = np.array(campaign.chosen)
+    chosen = chosen[np.argsort(campaign.task.costs[chosen], kind="stable")]
+    held = max(2, int(round(share * len(chosen))))
+    if len(chosen) - held < 2:
+        return None
+    kept, out = chosen[:-held], chosen[-held:]
+    runs, tests = ({key: v[rows] for key, v in campaign.features.items()} for rows in (kept, out))
+    y, y_out = campaign.y[kept].ravel(), campaign.y[out].ravel()
+    fit = laplace.fit(law, runs, y, rng=np.random.default_rng(seed), starts=8, polish=True)
+    map_error = np.mean((law.predict(fit.best, tests)[0] - y_out) ** 2)
+    try:
+        median_error = np.mean((sampled_interval("nuts", law, runs, y, tests, seed, draws)[0] - y_out) ** 2)
+    except RuntimeError:  # nutpie: no initial point with a finite log density
+        return None
+    return bool(median_error < map_error)
+
+
 def main(argv=None) -> int:
     parser = probe_parser(__doc__.splitlines()[0])
     parser.add_argument("--nuts", action="store_true", help="score NUTS's posterior median in every fit")
     parser.add_argument("--draws", type=int, default=500, help="NUTS: draws and tuning steps a chain, 2 chains")
+    parser.add_argument("--held-out", type=float, help="choose per fit by the dearest runs held out (with --nuts)")
     args, settings = parse_probe(parser, argv)
     task = load_task(find_task(args.task))
     start = time.process_time()
@@ -41,7 +63,7 @@ def main(argv=None) -> int:
         y_targets = law.observed(task.targets).reshape(len(task.targets), -1)
         campaigns = []
         for seed in range(args.seeds):
-            mapped, median, truth, underdetermined = [], [], [], []
+            mapped, median, chosen_by_runs, truth, underdetermined, choices = [], [], [], [], [], []
             for g, (rows, target_rows) in enumerate(task.groups()):
                 c = scalebench.GroupCampaign(task, law, rows, target_rows, "active",
                                              np.random.default_rng([seed, k, g]), settings)
@@ -54,22 +76,32 @@ def main(argv=None) -> int:
                 chosen = np.array(c.chosen)
                 if args.nuts:
                     runs = {key: v[chosen] for key, v in c.features.items()}
-                    median.append(sampled_interval("nuts", law, runs, c.y[chosen].ravel(), c.target_features, seed,
-                                                   args.draws)[0])
+                    try:
+                        median.append(sampled_interval("nuts", law, runs, c.y[chosen].ravel(), c.target_features,
+                                                       seed, args.draws)[0])
+                    except RuntimeError:  # nutpie: no initial point with a finite log density; the MAP stands
+                        median.append(best)
                 elif under:
                     median.append(np.median(c.fit.through_law().mean_draws(c.target_features), axis=0))
                 else:
                     median.append(best)
+                if args.held_out and args.nuts:
+                    choices.append(median_predicts_better(law, c, seed, args.held_out, args.draws))
+                    chosen_by_runs.append(median[-1] if choices[-1] else best)
                 truth.append(y_targets[target_rows].ravel())
                 underdetermined.append(under)
             score = [scalebench.scores(args.budget, p, p, p, truth)["r2"] for p in (mapped, median)]
             campaigns.append({"seed": seed, "r2_map": score[0], "r2_median": score[1], "underdetermined": underdetermined})
-        forms[law.name] = {"r2_map": float(np.mean([c["r2_map"] for c in campaigns])),
-                           "r2_median": float(np.mean([c["r2_median"] for c in campaigns])), "campaigns": campaigns}
+            if choices:
+                campaigns[-1] |= {"r2_chosen": scalebench.scores(args.budget, chosen_by_runs, chosen_by_runs,
+                                                                 chosen_by_runs, truth)["r2"], "median_chosen": choices}
+        forms[law.name] = {key: float(np.mean([c[key] for c in campaigns])) for key in ("r2_map", "r2_median", "r2_chosen")
+                           if key in campaigns[0]} | {"campaigns": campaigns}
         print(json.dumps({law.name: forms[law.name]}), flush=True)
     print(json.dumps({"task": task.name, "budget": args.budget, "overrides": args.overrides, "nuts": args.nuts,
                       "r2_map": float(np.mean([f["r2_map"] for f in forms.values()])),
                       "r2_median": float(np.mean([f["r2_median"] for f in forms.values()])),
+                      "r2_chosen": float(np.mean([f.get("r2_chosen", np.nan) for f in forms.values()])),
                       "cpu_s": time.process_time() - start, "forms": forms}))
     return 0
 
