@@ -14,6 +14,7 @@ def test_each_inference_asked_is_scored_on_the_same_runs(tmp_path, capsys):
     assert [r["inference"] for r in rows] == ["laplace", "smc"]
     assert all(r["task"] == "tiny" and r["budget"] == 0.3 and r["wall_s"] > 0 for r in rows)
     laplace, smc = rows
-    # the law is the truth here: the MAP extrapolates 2-10x beyond the runs and its intervals hold the targets
+    # the law is the truth here: the MAP and SMC's posterior median extrapolate 2-10x beyond the runs, and both
+    # one's intervals and the other's draws hold the targets
     assert laplace["r2"] > 0.7 and laplace["coverage90"] >= 0.8
-    assert 0 <= smc["coverage90"] <= 1 and -1 <= smc["r2"] <= 1
+    assert smc["r2"] > 0.5 and smc["coverage90"] >= 0.8

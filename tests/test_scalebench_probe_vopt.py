@@ -102,3 +102,12 @@ def test_variants_stop_at_the_wall_limit_and_keep_what_finished(variants, tmp_pa
                           "--wall", "0.05", "base:starts=2"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["jobs"] == 4 and summary["done"] < 4 and summary["wall_s"] < 30
+
+
+def test_a_bad_variant_is_one_error_line(variants, tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    for spec in ("v:no_such_setting=1", "v:no_such_piece"):
+        with pytest.raises(SystemExit) as exit_code:
+            variants.main([str(tmp_path / "out"), spec, "--tasks", str(folder)])
+        assert exit_code.value.code == 2 and f"variant {spec}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -73,8 +73,8 @@ def main(argv=None) -> int:
                 best = law.predict(c.fit.best, c.target_features)[0]
                 under = laplace.underdetermined(law, len(c.chosen))
                 mapped.append(best)
-                chosen = np.array(c.chosen)
                 if args.nuts:
+                    chosen = np.array(c.chosen)
                     runs = {key: v[chosen] for key, v in c.features.items()}
                     try:
                         median.append(sampled_interval("nuts", law, runs, c.y[chosen].ravel(), c.target_features,
@@ -98,11 +98,10 @@ def main(argv=None) -> int:
         forms[law.name] = {key: float(np.mean([c[key] for c in campaigns])) for key in ("r2_map", "r2_median", "r2_chosen")
                            if key in campaigns[0]} | {"campaigns": campaigns}
         print(json.dumps({law.name: forms[law.name]}), flush=True)
+    scores = {key: float(np.mean([f[key] for f in forms.values()])) for key in ("r2_map", "r2_median", "r2_chosen")
+              if key in next(iter(forms.values()))}
     print(json.dumps({"task": task.name, "budget": args.budget, "overrides": args.overrides, "nuts": args.nuts,
-                      "r2_map": float(np.mean([f["r2_map"] for f in forms.values()])),
-                      "r2_median": float(np.mean([f["r2_median"] for f in forms.values()])),
-                      "r2_chosen": float(np.mean([f.get("r2_chosen", np.nan) for f in forms.values()])),
-                      "cpu_s": time.process_time() - start, "forms": forms}))
+                      **scores, "cpu_s": time.process_time() - start, "forms": forms}))
     return 0
 
 

@@ -66,11 +66,14 @@ def main(argv=None) -> int:
     args = parser.parse_intermixed_args(argv)
     start = time.time()
     budgets = None if args.budgets == ["task"] else [float(b) for b in args.budgets]
-    for spec in args.variants:  # a bad variant fails here, before any job runs
+    for spec in args.variants:  # a bad variant is one error line (exit code 2), before any job runs
         _, overrides, flags, horizon = parse_variant(spec)
-        settings_from(overrides)
-        with patched(_task(args.tasks[0]), flags, horizon):
-            pass
+        try:
+            settings_from(overrides)
+            with patched(_task(args.tasks[0]), flags, horizon):
+                pass
+        except (AttributeError, ValueError) as error:
+            parser.error(f"variant {spec}: {error}")
     jobs = [(spec, task, k, seed, budgets) for task in args.tasks for spec in args.variants
             for seed in range(args.seeds) for k in range(len(_task(task).laws))]
     args.out.mkdir(parents=True, exist_ok=True)
