@@ -1,0 +1,62 @@
+"""R^2 of the ScaleBench authors' mspe.py from its logs, one log per (form, seed) as run_peer_mspe.sh writes
+them: per budget, the mean over forms and seeds, its standard error over the seeds (each seed's mean over the
+forms, as benchmark-scalebench's seed_spread.py), and each form's mean over the seeds.
+
+Usage: python experiments/scalebench/peer_mspe_logs.py LOG [...] [--json OUT]; prints a Markdown table.
+"""
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+_NAME = re.compile(r"_(sl_\d+)_seed(\d+)\.log$")
+_SCORES = re.compile(r"repeat 0 \(seed=\d+\): (.*)")  # "0.01:0.6412 | 0.05:0.6071 | 0.1:0.8312"
+
+
+def read_logs(paths: list[Path]) -> dict:
+    """{form: {seed: {budget: R^2}}} of the logs that finished (a log cut off mid-run has no score line)."""
+    scores: dict = {}
+    for path in paths:
+        name, line = _NAME.search(path.name), _SCORES.search(path.read_text())
+        if name is None:
+            raise SystemExit(f"{path}: not a run_peer_mspe.sh log name (DATASET_sl_K_seedS.log)")
+        if line is not None:
+            cells = (cell.split(":") for cell in line.group(1).split("|"))
+            scores.setdefault(name.group(1), {})[int(name.group(2))] = {float(b): float(r2) for b, r2 in cells}
+    return scores
+
+
+def summarise(scores: dict) -> list[dict]:
+    """One record per budget over the seeds every form finished."""
+    forms = sorted(scores, key=lambda form: int(form.split("_")[1]))
+    seeds = sorted(set.intersection(*(set(scores[form]) for form in forms)))
+    rows = []
+    for budget in sorted(scores[forms[0]][seeds[0]]):
+        per_seed = np.array([np.mean([scores[form][seed][budget] for form in forms]) for seed in seeds])
+        rows.append({"budget": budget, "seeds": seeds, "r2_mean": float(per_seed.mean()),
+                     "se_over_seeds": float(per_seed.std(ddof=1) / np.sqrt(len(seeds))) if len(seeds) > 1 else None,
+                     "by_form": {form: float(np.mean([scores[form][s][budget] for s in seeds])) for form in forms}})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("logs", nargs="+", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the records here")
+    args = parser.parse_args()
+    rows = summarise(read_logs(args.logs))
+    forms = list(rows[0]["by_form"])
+    print(f"| budget | seeds | R^2 | se over seeds | {' | '.join(forms)} |")
+    print("|---|---|---|---|" + "---|" * len(forms))
+    for row in rows:
+        se = "-" if row["se_over_seeds"] is None else f"{row['se_over_seeds']:.3f}"
+        print(f"| {row['budget']:g} | {len(row['seeds'])} | {row['r2_mean']:.3f} | {se} | "
+              + " | ".join(f"{row['by_form'][form]:.2f}" for form in forms) + " |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
