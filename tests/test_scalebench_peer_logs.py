@@ -1,4 +1,4 @@
-"""experiments/scalebench/peer_mspe_logs.py: the peer's R^2 per budget from one log per (form, seed), over the
+"""experiments/scalebench/peer_logs.py: the peer's R^2 per budget from one log per (form, seed), over the
 seeds every form finished, with its standard error over the seeds."""
 
 import importlib.util
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "peer_mspe_logs.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "peer_logs.py"
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("peer_mspe_logs", SCRIPT)
+    spec = importlib.util.spec_from_file_location("peer_logs", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -18,7 +18,7 @@ def _load():
 
 def _log(folder: Path, form: str, seed: int, scores: dict | None) -> Path:
     """A log as mspe.py prints it; ``scores`` None: cut off before its score line."""
-    path = folder / f"moe_scaling_law_{form}_seed{seed}.log"
+    path = folder / f"mspe_moe_scaling_law_{form}_seed{seed}.log"
     text = f"=== v28_mspe === [moe_scaling_law]\n[{form}] groups=1\n"
     if scores is not None:
         text += f"  repeat 0 (seed={seed}): " + " | ".join(f"{b}:{r2:.4f}" for b, r2 in scores.items()) + "\n"
@@ -45,5 +45,5 @@ def test_a_log_not_named_as_the_runner_names_them_is_refused(tmp_path):
     peer = _load()
     stray = tmp_path / "mspe.log"
     stray.write_text("")
-    with pytest.raises(SystemExit, match="mspe.log: not a run_peer_mspe.sh log name"):
+    with pytest.raises(SystemExit, match="mspe.log: not a run_peer.sh log name"):
         peer.read_logs([stray])

@@ -1,8 +1,8 @@
-"""R^2 of the ScaleBench authors' mspe.py from its logs, one log per (form, seed) as run_peer_mspe.sh writes
-them: per budget, the mean over forms and seeds, its standard error over the seeds (each seed's mean over the
-forms, as benchmark-scalebench's seed_spread.py), and each form's mean over the seeds.
+"""R^2 of the ScaleBench authors' methods (mspe.py, vopt.py) from their logs, one log per (form, seed) as
+run_peer.sh writes them: per budget, the mean over forms and seeds, its standard error over the seeds (each
+seed's mean over the forms, as seed_spread.py does for ours), and each form's mean over the seeds.
 
-Usage: python experiments/scalebench/peer_mspe_logs.py LOG [...] [--json OUT]; prints a Markdown table.
+Usage: python experiments/scalebench/peer_logs.py LOG [...] [--json OUT]; prints a Markdown table.
 """
 import argparse
 import json
@@ -21,7 +21,7 @@ def read_logs(paths: list[Path]) -> dict:
     for path in paths:
         name, line = _NAME.search(path.name), _SCORES.search(path.read_text())
         if name is None:
-            raise SystemExit(f"{path}: not a run_peer_mspe.sh log name (DATASET_sl_K_seedS.log)")
+            raise SystemExit(f"{path}: not a run_peer.sh log name (METHOD_DATASET_sl_K_seedS.log)")
         if line is not None:
             cells = (cell.split(":") for cell in line.group(1).split("|"))
             scores.setdefault(name.group(1), {})[int(name.group(2))] = {float(b): float(r2) for b, r2 in cells}
