@@ -39,6 +39,8 @@ def test_summary_averages_forms_per_seed_over_the_seeds_every_form_finished(tmp_
     assert low["se_over_seeds"] == pytest.approx(0.1 / 3 ** 0.5)
     assert low["by_form"] == pytest.approx({"sl_1": 4.3, "sl_2": 4.5})
     assert (high["budget"], high["r2_mean"]) == (0.05, pytest.approx(0.5))
+    [only] = peer.summarise(peer.read_logs(logs), budgets=[0.05])
+    assert only == high
 
 
 def test_a_log_not_named_as_the_runner_names_them_is_refused(tmp_path):

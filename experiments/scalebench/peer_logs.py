@@ -2,7 +2,7 @@
 run_peer.sh writes them: per budget, the mean over forms and seeds, its standard error over the seeds (each
 seed's mean over the forms, as seed_spread.py does for ours), and each form's mean over the seeds.
 
-Usage: python experiments/scalebench/peer_logs.py LOG [...] [--json OUT]; prints a Markdown table.
+Usage: python experiments/scalebench/peer_logs.py LOG [...] [--budgets B ...] [--json OUT]; prints a Markdown table.
 """
 import argparse
 import json
@@ -28,12 +28,12 @@ def read_logs(paths: list[Path]) -> dict:
     return scores
 
 
-def summarise(scores: dict) -> list[dict]:
-    """One record per budget over the seeds every form finished."""
+def summarise(scores: dict, budgets: list[float] | None = None) -> list[dict]:
+    """One record per budget (``budgets``, default all) over the seeds every form finished."""
     forms = sorted(scores, key=lambda form: int(form.split("_")[1]))
     seeds = sorted(set.intersection(*(set(scores[form]) for form in forms)))
     rows = []
-    for budget in sorted(scores[forms[0]][seeds[0]]):
+    for budget in sorted(budgets or scores[forms[0]][seeds[0]]):
         per_seed = np.array([np.mean([scores[form][seed][budget] for form in forms]) for seed in seeds])
         rows.append({"budget": budget, "seeds": seeds, "r2_mean": float(per_seed.mean()),
                      "se_over_seeds": float(per_seed.std(ddof=1) / np.sqrt(len(seeds))) if len(seeds) > 1 else None,
@@ -44,9 +44,11 @@ def summarise(scores: dict) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="+", type=Path)
+    parser.add_argument("--budgets", nargs="+", type=float,
+                        help="only these budgets (a run stopped early with STOP_AT scores the later ones wrongly)")
     parser.add_argument("--json", type=Path, help="also write the records here")
     args = parser.parse_args()
-    rows = summarise(read_logs(args.logs))
+    rows = summarise(read_logs(args.logs), args.budgets)
     forms = list(rows[0]["by_form"])
     print(f"| budget | seeds | R^2 | se over seeds | {' | '.join(forms)} |")
     print("|---|---|---|---|" + "---|" * len(forms))
