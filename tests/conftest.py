@@ -101,6 +101,16 @@ def pytest_xdist_make_scheduler(config, log):
     return UnitScheduling(config, log)
 
 
+def scalebench_script(name: str):
+    """experiments/scalebench/NAME.py as a module: the scripts there are not a package."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "experiments" / "scalebench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def sd_from_truth(draws, truth, axis=0):
     """|posterior mean - truth| in posterior standard deviations, per quantity (draws along ``axis``)."""
     import numpy as np

@@ -1,19 +1,11 @@
 """experiments/scalebench/peer_logs.py: the peer's R^2 per budget from one log per (form, seed), over the
 seeds every form finished, with its standard error over the seeds."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "peer_logs.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("peer_logs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import scalebench_script
 
 
 def _log(folder: Path, form: str, seed: int, scores: dict | None) -> Path:
@@ -27,7 +19,7 @@ def _log(folder: Path, form: str, seed: int, scores: dict | None) -> Path:
 
 
 def test_summary_averages_forms_per_seed_over_the_seeds_every_form_finished(tmp_path):
-    peer = _load()
+    peer = scalebench_script("peer_logs")
     logs = [_log(tmp_path, form, seed, {0.01: seed / 10 + bump, 0.05: 0.5})
             for form, bump in (("sl_1", 0.0), ("sl_2", 0.2)) for seed in (42, 43, 44)]
     logs.append(_log(tmp_path, "sl_1", 45, {0.01: 0.9, 0.05: 0.9}))  # sl_2 has no seed 45: left out
@@ -44,7 +36,7 @@ def test_summary_averages_forms_per_seed_over_the_seeds_every_form_finished(tmp_
 
 
 def test_a_log_not_named_as_the_runner_names_them_is_refused(tmp_path):
-    peer = _load()
+    peer = scalebench_script("peer_logs")
     stray = tmp_path / "mspe.log"
     stray.write_text("")
     with pytest.raises(SystemExit, match="mspe.log: not a run_peer.sh log name"):

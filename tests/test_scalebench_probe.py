@@ -1,22 +1,16 @@
 """experiments/scalebench/probe_run_choice.py: where the active strategy's runs come from, on the tiny task."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
+from conftest import scalebench_script
 from test_scalebench import make_task  # the tiny power-law task
-
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "probe_run_choice.py"
 
 
 @pytest.fixture(scope="module")
 def probe():
-    spec = importlib.util.spec_from_file_location("probe_run_choice", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scalebench_script("probe_run_choice")
 
 
 def test_settings_overrides_take_their_fields_types(probe):

@@ -1,18 +1,10 @@
 """experiments/scalebench/seed_spread.py: the R^2 of a benchmark's log per budget and strategy, its standard error
 over the seeds and the first three seeds' mean, and which campaigns a rerun repeated exactly."""
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "seed_spread.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("seed_spread", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import scalebench_script
 
 
 def _log(path: Path, r2: dict) -> Path:
@@ -25,7 +17,7 @@ def _log(path: Path, r2: dict) -> Path:
 
 
 def test_seed_spread_reports_the_mean_its_standard_error_and_the_repeats(tmp_path):
-    seed_spread = _load()
+    seed_spread = scalebench_script("seed_spread")
     r2 = {(law, seed): seed / 10 + (0.2 if law == "sl_2" else 0.0) for law in ("sl_1", "sl_2") for seed in range(4)}
     (tmp_path / "ref").mkdir()
     _log(tmp_path / "ref" / "toy.jsonl", {**{k: v for k, v in r2.items() if k[1] < 3}, ("sl_1", 0): 0.5})
