@@ -1,6 +1,7 @@
 """experiments/scalebench/peer_logs.py: the peer's R^2 per budget from one log per (form, seed), over the
-seeds every form finished, with its standard error over the seeds."""
+seeds every form finished, with its standard error over the seeds; and run_peer.sh, which writes those logs."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,35 @@ def test_a_log_not_named_as_the_runner_names_them_is_refused(tmp_path):
     stray.write_text("")
     with pytest.raises(SystemExit, match="mspe.log: not a run_peer.sh log name"):
         peer.read_logs([stray])
+
+
+RUNNER = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "run_peer.sh"
+
+
+def test_the_runner_gives_each_job_its_seed_starts_and_form_and_a_log_peer_logs_reads(tmp_path):
+    """run_peer.sh on a stand-in for the peer's copy (it is not shipped): a script that prints its settings and
+    a score line as mspe.py does; each job has its own working folder, log and done.txt line."""
+    peer = tmp_path / "peer"
+    peer.mkdir()
+    (peer / "mspe.py").write_text(
+        "import os, sys\n"
+        "print(sys.argv[1:], os.environ['N_STARTS'], os.environ['N_WORKERS'], os.environ['SLS'], os.getcwd())\n"
+        "seed = int(os.environ['RNG_SEED'])\n"
+        "print(f'  repeat 0 (seed={seed}): 0.01:{seed / 100:.4f} | 0.05:0.5000')\n")
+    out = tmp_path / "out"
+    jobs = [f"moe_scaling_law:{form}:{seed}" for form in ("sl_1", "sl_2") for seed in (42, 43)]
+    subprocess.run(["bash", str(RUNNER), str(peer), "mspe", str(out), "2", "60", "16", *jobs], check=True)
+    logs = sorted(out.glob("*.log"))
+    assert [log.name for log in logs] == [f"mspe_moe_scaling_law_{form}_seed{seed}.log"
+                                          for form in ("sl_1", "sl_2") for seed in (42, 43)]
+    settings = logs[0].read_text().splitlines()[0]
+    assert settings.startswith("['moe_scaling_law', '1'] 16 1 sl_1 ") and str(out) not in settings
+    done = [line.split() for line in (out / "done.txt").read_text().splitlines()]
+    assert sorted(fields[:5] for fields in done) == [["mspe", "moe_scaling_law", form, str(seed), "rc=0"]
+                                                     for form in ("sl_1", "sl_2") for seed in (42, 43)]
+    assert all(fields[5].startswith("wall=") and fields[5][5:].isdigit() for fields in done)
+    [low, _] = scalebench_script("peer_logs").summarise(scalebench_script("peer_logs").read_logs(logs))
+    assert low["r2_mean"] == pytest.approx(0.425)
+    refused = subprocess.run(["bash", str(RUNNER), str(peer), "dopt", str(out), "1", "60", "16", jobs[0]],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "METHOD must be mspe or vopt, not 'dopt'" in refused.stderr
