@@ -8,6 +8,8 @@ slow"`` (``make test-fast``) is the quick loop, ``make test`` runs everything.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
 import subprocess
@@ -109,6 +111,21 @@ def scalebench_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@contextlib.contextmanager
+def scalebench_probes(*names: str):
+    """experiments/scalebench's probes ``names`` importable by name for the block: they import each other, and a
+    worker process unpickles their jobs."""
+    folder = REPO / "experiments" / "scalebench"
+    sys.path.insert(0, str(folder))
+    try:
+        yield {name: importlib.import_module(name) for name in names}
+    finally:
+        sys.path.remove(str(folder))
+        for name, module in list(sys.modules.items()):
+            if Path(getattr(module, "__file__", None) or "/").parent == folder:
+                del sys.modules[name]
 
 
 def sd_from_truth(draws, truth, axis=0):

@@ -1,10 +1,7 @@
 """experiments/scalebench/probe_vopt_posterior.py and probe_variants.py: V-opt's pieces in our campaigns, and many
 variants' campaigns over every core with a wall limit, on the tiny task."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,24 +10,14 @@ import pytest
 from bayes_moe import laplace
 from bayes_moe.benchmarks import scalebench
 from bayes_moe.pooltask import load_task
+from conftest import scalebench_probes
 from test_scalebench import make_task  # the tiny power-law task
-
-FOLDER = Path(__file__).resolve().parents[1] / "experiments" / "scalebench"
 
 
 @pytest.fixture(scope="module")
 def probes():
-    """The folder's probes as modules importable by name (they import each other; a worker unpickles their jobs)."""
-    sys.path.insert(0, str(FOLDER))
-    modules = {}
-    for name in ("probe_run_choice", "probe_vopt_posterior", "probe_variants"):
-        spec = importlib.util.spec_from_file_location(name, FOLDER / f"{name}.py")
-        modules[name] = sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(modules[name])
-    yield modules
-    sys.path.remove(str(FOLDER))
-    for name in modules:
-        sys.modules.pop(name, None)
+    with scalebench_probes("probe_run_choice", "probe_vopt_posterior", "probe_variants") as modules:
+        yield modules
 
 
 @pytest.fixture(scope="module")

@@ -74,9 +74,9 @@ def least_squares_fit(law, features, y, rng, starts: int) -> list[tuple[float, n
     return sorted(out, key=lambda s: s[0])
 
 
-def vopt_picks(log_path: str, costs: np.ndarray, budget: float, parameters: dict) -> dict:
-    """``{form: runs}``: the runs whose fit V-opt scores at ``budget`` in the verbose repeat of ``log_path``."""
-    text = open(log_path).read()
+def vopt_picks(text: str, costs: np.ndarray, budget: float, parameters: dict) -> dict:
+    """``{form: runs}``: the runs whose fit V-opt scores at ``budget`` in the verbose repeat of a log's ``text``
+    (one log of several forms, or several logs of one form each put together)."""
     total = costs.sum()
     order = np.argsort(costs)  # vopt.py's cheap_init order
     out = {}
@@ -124,8 +124,8 @@ def main(argv=None) -> int:
     task = load_task(find_task(args.task))
     rows, target_rows = task.groups()[0]
     start = time.process_time()
-    vopt = (vopt_picks(args.vopt_log, task.costs[rows], args.budget, {law.name: len(law.priors) for law in task.laws})
-            if args.vopt_log else {})
+    vopt = (vopt_picks(open(args.vopt_log).read(), task.costs[rows], args.budget,
+                       {law.name: len(law.priors) for law in task.laws}) if args.vopt_log else {})
     forms = {}
     for k, law in enumerate(task.laws):
         if args.laws and law.name not in args.laws:
