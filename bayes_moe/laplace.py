@@ -331,7 +331,13 @@ def _laplace_covariance_root(law: Law, theta: np.ndarray, features: dict, noise_
     """A square root ``S`` (``S S^T`` = the covariance) of the Gauss-Newton covariance at ``theta``,
     (J^T diag(1 / noise_var) J + prior precision)^-1, and the covariance's log-determinant."""
     _, jacobian = value_and_jacobian(law, theta, features)
-    prior_precision = np.array([1.0 / p.sd ** 2 for p in law.priors.values()])
+    return covariance_root(jacobian, noise_var, np.array([1.0 / p.sd ** 2 for p in law.priors.values()]))
+
+
+def covariance_root(jacobian: np.ndarray, noise_var, prior_precision: np.ndarray):
+    """``S`` with ``S S^T`` = (J^T diag(1 / noise_var) J + diag(prior_precision))^-1, and the log-determinant of
+    that covariance (its eigenvalues floored at the least prior precision, which they cannot fall below but by
+    rounding)."""
     precision = jacobian.T @ (jacobian / np.reshape(noise_var, (-1, 1))) + np.diag(prior_precision)
     eigenvalues, vectors = np.linalg.eigh(precision)
     eigenvalues = np.maximum(eigenvalues, prior_precision.min())

@@ -103,16 +103,6 @@ def pytest_xdist_make_scheduler(config, log):
     return UnitScheduling(config, log)
 
 
-def scalebench_script(name: str):
-    """experiments/scalebench/NAME.py as a module: the scripts there are not a package."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, REPO / "experiments" / "scalebench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextlib.contextmanager
 def scalebench_probes(*names: str):
     """experiments/scalebench's probes ``names`` importable by name for the block: they import each other, and a

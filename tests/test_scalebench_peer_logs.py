@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import scalebench_script
+from conftest import scalebench_probes
+
+
+@pytest.fixture(scope="module")
+def peer():
+    with scalebench_probes("peer_logs") as modules:
+        yield modules["peer_logs"]
 
 
 def _log(folder: Path, form: str, seed: int, scores: dict | None) -> Path:
@@ -19,8 +25,7 @@ def _log(folder: Path, form: str, seed: int, scores: dict | None) -> Path:
     return path
 
 
-def test_summary_averages_forms_per_seed_over_the_seeds_every_form_finished(tmp_path):
-    peer = scalebench_script("peer_logs")
+def test_summary_averages_forms_per_seed_over_the_seeds_every_form_finished(peer, tmp_path):
     logs = [_log(tmp_path, form, seed, {0.01: seed / 10 + bump, 0.05: 0.5})
             for form, bump in (("sl_1", 0.0), ("sl_2", 0.2)) for seed in (42, 43, 44)]
     logs.append(_log(tmp_path, "sl_1", 45, {0.01: 0.9, 0.05: 0.9}))  # sl_2 has no seed 45: left out
@@ -36,8 +41,7 @@ def test_summary_averages_forms_per_seed_over_the_seeds_every_form_finished(tmp_
     assert only == high
 
 
-def test_a_log_not_named_as_the_runner_names_them_is_refused(tmp_path):
-    peer = scalebench_script("peer_logs")
+def test_a_log_not_named_as_the_runner_names_them_is_refused(peer, tmp_path):
     stray = tmp_path / "mspe.log"
     stray.write_text("")
     with pytest.raises(SystemExit, match="mspe.log: not a run_peer.sh log name"):
@@ -47,19 +51,19 @@ def test_a_log_not_named_as_the_runner_names_them_is_refused(tmp_path):
 RUNNER = Path(__file__).resolve().parents[1] / "experiments" / "scalebench" / "run_peer.sh"
 
 
-def test_the_runner_gives_each_job_its_seed_starts_and_form_and_a_log_peer_logs_reads(tmp_path):
+def test_the_runner_gives_each_job_its_seed_starts_and_form_and_a_log_peer_logs_reads(peer, tmp_path):
     """run_peer.sh on a stand-in for the peer's copy (it is not shipped): a script that prints its settings and
     a score line as mspe.py does; each job has its own working folder, log and done.txt line."""
-    peer = tmp_path / "peer"
-    peer.mkdir()
-    (peer / "mspe.py").write_text(
+    copy = tmp_path / "peer"
+    copy.mkdir()
+    (copy / "mspe.py").write_text(
         "import os, sys\n"
         "print(sys.argv[1:], os.environ['N_STARTS'], os.environ['N_WORKERS'], os.environ['SLS'], os.getcwd())\n"
         "seed = int(os.environ['RNG_SEED'])\n"
         "print(f'  repeat 0 (seed={seed}): 0.01:{seed / 100:.4f} | 0.05:0.5000')\n")
     out = tmp_path / "out"
     jobs = [f"moe_scaling_law:{form}:{seed}" for form in ("sl_1", "sl_2") for seed in (42, 43)]
-    subprocess.run(["bash", str(RUNNER), str(peer), "mspe", str(out), "2", "60", "16", *jobs], check=True)
+    subprocess.run(["bash", str(RUNNER), str(copy), "mspe", str(out), "2", "60", "16", *jobs], check=True)
     logs = sorted(out.glob("*.log"))
     assert [log.name for log in logs] == [f"mspe_moe_scaling_law_{form}_seed{seed}.log"
                                           for form in ("sl_1", "sl_2") for seed in (42, 43)]
@@ -69,8 +73,8 @@ def test_the_runner_gives_each_job_its_seed_starts_and_form_and_a_log_peer_logs_
     assert sorted(fields[:5] for fields in done) == [["mspe", "moe_scaling_law", form, str(seed), "rc=0"]
                                                      for form in ("sl_1", "sl_2") for seed in (42, 43)]
     assert all(fields[5].startswith("wall=") and fields[5][5:].isdigit() for fields in done)
-    [low, _] = scalebench_script("peer_logs").summarise(scalebench_script("peer_logs").read_logs(logs))
+    [low, _] = peer.summarise(peer.read_logs(logs))
     assert low["r2_mean"] == pytest.approx(0.425)
-    refused = subprocess.run(["bash", str(RUNNER), str(peer), "dopt", str(out), "1", "60", "16", jobs[0]],
+    refused = subprocess.run(["bash", str(RUNNER), str(copy), "dopt", str(out), "1", "60", "16", jobs[0]],
                              capture_output=True, text=True)
     assert refused.returncode == 2 and "METHOD must be mspe or vopt, not 'dopt'" in refused.stderr

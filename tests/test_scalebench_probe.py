@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from conftest import scalebench_script
+from conftest import scalebench_probes
 from test_scalebench import make_task  # the tiny power-law task
 
 
 @pytest.fixture(scope="module")
 def probe():
-    return scalebench_script("probe_run_choice")
+    with scalebench_probes("probe_run_choice") as modules:
+        yield modules["probe_run_choice"]
 
 
 def test_settings_overrides_take_their_fields_types(probe):

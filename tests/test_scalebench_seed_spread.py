@@ -4,7 +4,7 @@ over the seeds and the first three seeds' mean, and which campaigns a rerun repe
 import json
 from pathlib import Path
 
-from conftest import scalebench_script
+from conftest import scalebench_probes
 
 
 def _log(path: Path, r2: dict) -> Path:
@@ -17,7 +17,8 @@ def _log(path: Path, r2: dict) -> Path:
 
 
 def test_seed_spread_reports_the_mean_its_standard_error_and_the_repeats(tmp_path):
-    seed_spread = scalebench_script("seed_spread")
+    with scalebench_probes("seed_spread") as modules:
+        seed_spread = modules["seed_spread"]
     r2 = {(law, seed): seed / 10 + (0.2 if law == "sl_2" else 0.0) for law in ("sl_1", "sl_2") for seed in range(4)}
     (tmp_path / "ref").mkdir()
     _log(tmp_path / "ref" / "toy.jsonl", {**{k: v for k, v in r2.items() if k[1] < 3}, ("sl_1", 0): 0.5})

@@ -21,7 +21,7 @@ import numpy as np
 from bayes_moe.benchmarks import scalebench
 from bayes_moe.pooltask import find_task, load_task
 from probe_run_choice import parse_probe, probe_parser  # this folder's probes
-from probe_scored_fit import vopt_picks
+from probe_scored_fit import r2, vopt_picks
 
 
 def leave_one_out(task, law_index: int, runs: list[int], settings: scalebench.Settings, starts: int,
@@ -37,8 +37,7 @@ def leave_one_out(task, law_index: int, runs: list[int], settings: scalebench.Se
                                             np.random.default_rng([seed, law_index, 2]), settings)
         campaign.chosen = list(chosen)
         campaign.refit(starts, polish=True)
-        predicted = law.predict(campaign.fit.best, campaign.target_features)[0]
-        return scalebench.scores(0, [predicted], [predicted], [predicted], [truth])["r2"]
+        return r2(law, campaign.fit.best, campaign.target_features, truth)
 
     return {"runs": [int(r) for r in runs], "r2": score(runs),
             "without": [score(runs[:i] + runs[i + 1:]) for i in range(len(runs))]}
@@ -50,7 +49,7 @@ def main(argv=None) -> int:
     parser.add_argument("--vopt-logs", nargs="*", default=[], help="vopt.py logs, one per form")
     args, settings = parse_probe(parser, argv)
     task = load_task(find_task(args.task))
-    rows, _ = task.groups()[0]
+    rows, target_rows = task.groups()[0]
     start = time.process_time()
     text = "\n".join(Path(log).read_text() for log in args.vopt_logs)
     vopt = vopt_picks(text, task.costs[rows], args.budget, {law.name: len(law.priors) for law in task.laws})
@@ -61,19 +60,22 @@ def main(argv=None) -> int:
         record = {"ours": []}
         if law.name in vopt:
             record["vopt"] = leave_one_out(task, k, vopt[law.name]["runs"], settings, args.starts)
+            _report(law.name, "vopt", record["vopt"])
         for seed in range(args.seeds):
-            campaign = scalebench.GroupCampaign(task, law, rows, task.groups()[0][1], "active",
+            campaign = scalebench.GroupCampaign(task, law, rows, target_rows, "active",
                                                 np.random.default_rng([seed, k, 0]), settings)
             campaign.advance(args.budget)
             record["ours"].append(leave_one_out(task, k, list(campaign.chosen), settings, args.starts, seed))
+            _report(law.name, "ours", record["ours"][-1])
         out[law.name] = record
-        for name, sets in [("vopt", [record["vopt"]] if "vopt" in record else []), ("ours", record["ours"])]:
-            for s in sets:
-                print(f"{law.name} {name}: {len(s['runs'])} runs, R^2 {s['r2']:.2f}, one run out "
-                      f"{min(s['without']):.2f} to {max(s['without']):.2f}", flush=True)
     print(json.dumps({"task": args.task, "budget": args.budget, "starts": args.starts,
                       "cpu_s": time.process_time() - start, "forms": out}))
     return 0
+
+
+def _report(form: str, name: str, record: dict) -> None:
+    print(f"{form} {name}: {len(record['runs'])} runs, R^2 {record['r2']:.2f}, one run out "
+          f"{min(record['without']):.2f} to {max(record['without']):.2f}", flush=True)
 
 
 if __name__ == "__main__":

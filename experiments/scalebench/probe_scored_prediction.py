@@ -28,9 +28,18 @@ from bayes_moe.pooltask import find_task, load_task
 from probe_run_choice import parse_probe, probe_parser  # this folder's probe
 
 
+def nuts_median(law, runs: dict, y: np.ndarray, points: dict, seed: int, draws: int) -> np.ndarray | None:
+    """NUTS's posterior median of the law at ``points`` given ``runs`` (None where nutpie finds no initial point
+    with a finite log density)."""
+    try:
+        return sampled_interval("nuts", law, runs, y, points, seed, draws)[0]
+    except RuntimeError:
+        return None
+
+
 def median_predicts_better(law, campaign, seed: int, share: float, draws: int) -> bool | None:
     """Whether NUTS's posterior median, fitted without the dearest ``share`` of the campaign's runs, predicts them
-    with a smaller squared error than the MAP fitted alike (None: too few runs to hold any out)."""
+    with a smaller squared error than the MAP fitted alike (None: too few runs to hold any out, or no NUTS fit)."""
     chosen = np.array(campaign.chosen)
     chosen = chosen[np.argsort(campaign.task.costs[chosen], kind="stable")]
     held = max(2, int(round(share * len(chosen))))
@@ -41,11 +50,8 @@ def median_predicts_better(law, campaign, seed: int, share: float, draws: int) -
     y, y_out = campaign.y[kept].ravel(), campaign.y[out].ravel()
     fit = laplace.fit(law, runs, y, rng=np.random.default_rng(seed), starts=8, polish=True)
     map_error = np.mean((law.predict(fit.best, tests)[0] - y_out) ** 2)
-    try:
-        median_error = np.mean((sampled_interval("nuts", law, runs, y, tests, seed, draws)[0] - y_out) ** 2)
-    except RuntimeError:  # nutpie: no initial point with a finite log density
-        return None
-    return bool(median_error < map_error)
+    median = nuts_median(law, runs, y, tests, seed, draws)
+    return None if median is None else bool(np.mean((median - y_out) ** 2) < map_error)
 
 
 def main(argv=None) -> int:
@@ -76,11 +82,8 @@ def main(argv=None) -> int:
                 if args.nuts:
                     chosen = np.array(c.chosen)
                     runs = {key: v[chosen] for key, v in c.features.items()}
-                    try:
-                        median.append(sampled_interval("nuts", law, runs, c.y[chosen].ravel(), c.target_features,
-                                                       seed, args.draws)[0])
-                    except RuntimeError:  # nutpie: no initial point with a finite log density; the MAP stands
-                        median.append(best)
+                    found = nuts_median(law, runs, c.y[chosen].ravel(), c.target_features, seed, args.draws)
+                    median.append(best if found is None else found)  # no NUTS fit: the MAP stands
                 elif under:
                     median.append(np.median(c.fit.through_law().mean_draws(c.target_features), axis=0))
                 else:

@@ -41,11 +41,7 @@ def log_prior_sd(law, theta) -> np.ndarray:
 def covariance_root_log_prior(law, theta, features, noise_var):
     """``laplace._laplace_covariance_root`` with ``log_prior_sd``'s precision in place of the priors'."""
     _, jacobian = laplace.value_and_jacobian(law, theta, features)
-    prior_precision = 1.0 / np.maximum(log_prior_sd(law, theta), 1e-300) ** 2
-    precision = jacobian.T @ (jacobian / np.reshape(noise_var, (-1, 1))) + np.diag(prior_precision)
-    eigenvalues, vectors = np.linalg.eigh(precision)
-    eigenvalues = np.maximum(eigenvalues, 1e-10 * eigenvalues.max())
-    return vectors / np.sqrt(eigenvalues), -float(np.sum(np.log(eigenvalues)))
+    return laplace.covariance_root(jacobian, noise_var, 1.0 / np.maximum(log_prior_sd(law, theta), 1e-300) ** 2)
 
 
 def pool_noise(pool_variance: float):
