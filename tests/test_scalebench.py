@@ -111,6 +111,20 @@ def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
     assert all(t["lower90"] < t["predicted"] < t["upper90"] for t in out["targets"])
 
 
+def test_pool_next_selects_by_information_on_request(tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    pool = pd.read_csv(folder / "pool.csv")
+    pool.loc[10:, "loss"] = np.nan
+    pool.to_csv(folder / "pool.csv", index=False)
+    common = ["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
+              "--targets", str(folder / "targets.csv"), "--cost", "params", "--starts", "4"]
+    assert main([*common, "--criterion", "information"]) == 0
+    assert "by information at the targets per unit cost" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stopped:
+        main([*common, "--criterion", "entropy"])
+    assert stopped.value.code == 2 and "entropy" in capsys.readouterr().err
+
+
 def test_pool_next_bad_cost_rule_exits_2(tmp_path, capsys):
     folder = make_task(tmp_path / "tiny")
     code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),

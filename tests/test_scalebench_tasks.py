@@ -153,6 +153,38 @@ def test_incremental_selection_equals_botorchs_greedy_batch():
     assert np.allclose([v for _, v in ours], [v for _, v in reference], rtol=1e-6)
 
 
+def test_information_criterion_is_botorchs_expected_information_and_weighs_what_is_left():
+    """``criterion="information"`` (EPIG-style) values a row by TargetVarianceReduction.information: the nats it
+    carries about the targets, so a target already narrow counts as much as a wide one."""
+    import torch
+
+    from bayes_moe.design.acquisition import TargetVarianceReduction
+    from bayes_moe.design.ensemble import EnsembleModel
+
+    rng = np.random.default_rng(4)
+    latent = rng.standard_normal((512, 3))
+    pool = latent @ rng.standard_normal((3, 12)) + 0.1 * rng.standard_normal((512, 12))
+    targets = latent @ rng.standard_normal((3, 4)) * [10.0, 1.0, 0.3, 0.1]
+    noise = np.full(512, 0.4)
+    (row, value), = select_batch(pool, targets, noise, np.ones(12), range(12), np.inf, 1, criterion="information")
+    table = torch.as_tensor(pool)
+    model = EnsembleModel(lambda X: table[:, X[..., 0].long()].movedim(0, -2), torch.as_tensor(noise))
+    with torch.no_grad():
+        nats = TargetVarianceReduction(model, torch.as_tensor(targets)).information(
+            torch.arange(12, dtype=torch.float64).reshape(12, 1, 1)).numpy()
+    assert row == int(np.argmax(nats)) and np.isclose(value / 12, nats.max(), rtol=1e-6)  # per unit of 1/12 cost
+    # a wide target (sd 10) halved by row 0, a narrow one (sd 1) pinned by row 1: variance buys row 0,
+    # information row 1
+    wide, narrow = rng.standard_normal((2, 4096))
+    pool = np.stack([wide + rng.standard_normal(4096), narrow], axis=1)
+    targets = np.stack([10 * wide, narrow], axis=1)
+    noise = np.full(4096, 0.05)
+    assert select_batch(pool, targets, noise, np.ones(2), range(2), np.inf, 1)[0][0] == 0
+    assert select_batch(pool, targets, noise, np.ones(2), range(2), np.inf, 1, criterion="information")[0][0] == 1
+    with pytest.raises(InputError, match="criterion 'entropy'"):
+        select_batch(pool, targets, noise, np.ones(2), range(2), np.inf, 1, criterion="entropy")
+
+
 def test_benchmark_command_runs_named_law_forms_and_refuses_unknown_ones(tmp_path, capsys):
     import json
 

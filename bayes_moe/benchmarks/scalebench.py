@@ -63,6 +63,7 @@ class Settings:
     through_law_above: float = 0.0  # ... only at a fit whose nonlinearity at the targets exceeds this (0: never; measured)
     centred_underdetermined: bool = True  # centred boxes in a fit of fewer runs than the law has parameters (docs: measured)
     through_law_underdetermined: bool = False  # the selection's draws through the law at a fit of fewer runs than parameters (measured)
+    criterion: str = "variance"  # a run's value: variance reduction at the targets, or "information" (EPIG-style; measured)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -159,7 +160,7 @@ class GroupCampaign:
                              self.fit.noise_sd, costs[affordable], range(len(affordable)), spend_left, q,
                              self.settings.cost_power, outputs=len(self.law.outputs),
                              discrepancy=self.discrepancy_factors(pool_features, self.target_features),
-                             noise_scale=self.noise_scale(affordable))
+                             noise_scale=self.noise_scale(affordable), criterion=self.settings.criterion)
         return [affordable[i] for i, _ in picks]
 
 

@@ -12,7 +12,10 @@ import numpy as np
 
 from bayes_moe.cli.output import emit, fmt, positive, table
 from bayes_moe.errors import InputError
+from bayes_moe.strategy_names import POOL_CRITERIA
 
+CRITERION_HELP = ("a run's value: the variance it removes at the targets, summed (variance), or the information it "
+                  "carries about them, each target's reduction relative to its variance left (information, EPIG-style)")
 NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
                     "(a likelihood ratio test)")
 
@@ -51,7 +54,7 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
                                    design_through_law=args.design_through_law,
                                    through_law_above=args.through_law_above,
                                    through_law_underdetermined=args.through_law_underdetermined,
-                                   centred_underdetermined=args.centred_underdetermined)
+                                   centred_underdetermined=args.centred_underdetermined, criterion=args.criterion)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -116,7 +119,8 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     budget = math.inf if args.budget is None else args.budget
     picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, args.batch, args.cost_power, outputs=len(law.outputs),
-                         discrepancy=discrepancy, noise_scale=None if size is None else fit.noise_scale(size))
+                         discrepancy=discrepancy, noise_scale=None if size is None else fit.noise_scale(size),
+                         criterion=args.criterion)
     pool_sd, target_sd = (None, None) if discrepancy is None else map(pointwise_sd, discrepancy)
     columns = list(law.inputs.values())
     runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
@@ -125,7 +129,8 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
                   for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
     text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(picks)} run(s) of "
-            f"{len(candidates)} candidates, by variance reduction at the targets per unit cost\n"
+            f"{len(candidates)} candidates, by {'variance reduction' if args.criterion == 'variance' else 'information'} "
+            "at the targets per unit cost\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in runs], ["row", *columns, "cost", *shown])
             + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval)\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in at_targets], ["row", *columns, *shown]))
@@ -154,6 +159,7 @@ def register(command) -> None:
     p.add_argument("--budget", type=positive(float), help="cost the batch may spend (default: no limit)")
     p.add_argument("--batch", type=positive(int), default=1, help="runs to propose (1)")
     p.add_argument("--cost-power", type=float, default=1.0, help="acquisition per cost**POWER (1: per unit cost)")
+    p.add_argument("--criterion", choices=POOL_CRITERIA, default="variance", help=CRITERION_HELP)
     p.add_argument("--starts", type=positive(int), default=16, help="random starts of the MAP search (16)")
     p.add_argument("--discrepancy", type=float,
                    help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
@@ -170,6 +176,7 @@ def register(command) -> None:
     b.add_argument("--strategies", nargs="+", default=["active", "random", "cost_random"],
                    choices=["active", "random", "cost_random"])
     b.add_argument("--cost-power", type=float, default=1.0, help="active: acquisition per cost**POWER (1)")
+    b.add_argument("--criterion", choices=POOL_CRITERIA, default="variance", help="active: " + CRITERION_HELP)
     b.add_argument("--starts", type=positive(int), default=8, help="random starts of a campaign's first fit (8)")
     b.add_argument("--first-design", type=positive(float, or_zero=True), default=0.5,
                    help="active: the cheapest runs until this many observations per law parameter, then selection (0.5)")

@@ -32,6 +32,7 @@ import numpy as np
 
 from bayes_moe.errors import InputError
 from bayes_moe.pooltask import fits_budget
+from bayes_moe.strategy_names import POOL_CRITERIA
 
 
 PLAN_PICKS = 32  # the longest plans compared (module docstring)
@@ -41,9 +42,11 @@ class _ConditionedDraws:
     """Covariances of the pool's columns and the targets over the draws, conditioned on observed columns."""
 
     def __init__(self, pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, outputs: int,
-                 discrepancy: tuple | None = None, noise_scale: np.ndarray | None = None):
+                 discrepancy: tuple | None = None, noise_scale: np.ndarray | None = None,
+                 criterion: str = "variance"):
         self.n_draws = pool_means.shape[0]
         self.k = outputs
+        self.criterion = criterion
         # each column's noise variance: E_s sigma_s^2, as TargetVarianceReduction, times its row's scale^2
         scale = np.ones(pool_means.shape[1] // outputs) if noise_scale is None else np.asarray(noise_scale, float)
         self.noise = float(np.mean(np.square(noise_sd))) * np.repeat(scale ** 2, outputs)
@@ -59,7 +62,9 @@ class _ConditionedDraws:
         self.updates: list[np.ndarray] = []                  # rank-one corrections, one per observed column
 
     def reductions(self, rows: np.ndarray) -> np.ndarray:
-        """Debiased variance reduction at the targets (summed) from observing each row's columns together."""
+        """Each row's value from observing its columns together: the debiased variance reduction at the
+        targets, summed (``variance``), or the information it carries about them, ``sum_t 1/2 log(Var before
+        / Var after)`` in nats (``information``: each target's reduction relative to what is left of it)."""
         by_column = self.pool_targets.reshape(-1, self.k, self.pool_targets.shape[1])[rows]
         noise = self.noise.reshape(-1, self.k)[rows]  # rows x k
         if self.k == 1:  # one output: a division, not batched 1 x 1 eigh and Cholesky (1.7x faster on 2702 rows)
@@ -76,7 +81,11 @@ class _ConditionedDraws:
             epistemic = 1 - noise / np.diagonal(factor, axis1=1, axis2=2) ** 2
         before = self.left - (np.cumsum(shares, axis=1) - shares)
         debiased = shares - before * epistemic[..., None] / (self.n_draws - 1)
-        return np.clip(debiased.sum(axis=1), 0, None).sum(axis=1)
+        by_target = np.clip(debiased.sum(axis=1), 0, None)  # rows x targets
+        if self.criterion == "variance":
+            return by_target.sum(axis=1)
+        share = np.divide(by_target, self.left, out=np.zeros_like(by_target), where=self.left > 0)
+        return -0.5 * np.log1p(-np.minimum(share, 1 - 1e-12)).sum(axis=1)
 
     def observe(self, row: int):
         """Condition on the row's columns, one at a time (a rank-one update each)."""
@@ -121,7 +130,7 @@ def first_design_pick(features: dict, costs: np.ndarray, candidates, chosen, tie
 def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.ndarray, costs: np.ndarray,
                  candidates, budget_left: float, q: int, cost_power: float = 1.0,
                  outputs: int = 1, discrepancy: tuple | None = None,
-                 noise_scale: np.ndarray | None = None) -> list[tuple[int, float]]:
+                 noise_scale: np.ndarray | None = None, criterion: str = "variance") -> list[tuple[int, float]]:
     """Up to ``q`` rows of the pool (indices from ``candidates``) with their acquisition values, picked in
     turn by variance reduction at the targets per ``(cost / total cost) ** cost_power``, each given the
     earlier picks, whose costs sum to at most ``budget_left``, or by variance reduction alone where that plan
@@ -129,7 +138,11 @@ def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.
     ``target_means``: draws x (targets * outputs); ``noise_sd``: draws; ``costs``: rows.
     ``discrepancy``: the model discrepancy's posterior factors at the pool and the targets
     (``discrepancy.Discrepancy.posterior_factor``), whose variance the picks also reduce. ``noise_scale``:
-    each row's noise sd over ``noise_sd``'s (a fit's noise trend, ``laplace.LaplaceFit.noise_scale``)."""
+    each row's noise sd over ``noise_sd``'s (a fit's noise trend, ``laplace.LaplaceFit.noise_scale``).
+    ``criterion``: ``variance`` (the reduction summed over the targets) or ``information`` (EPIG-style: the
+    expected information about the targets, each target's reduction relative to its variance left)."""
+    if criterion not in POOL_CRITERIA:
+        raise InputError(f"criterion {criterion!r}: choose one of {', '.join(POOL_CRITERIA)}")
     if pool_means.shape[0] != target_means.shape[0] or pool_means.shape[0] != len(noise_sd):
         raise InputError(f"draws disagree: pool {pool_means.shape}, targets {target_means.shape}, "
                          f"noise {np.shape(noise_sd)}")
@@ -139,7 +152,7 @@ def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.
 
     def conditioned():
         return _ConditionedDraws(np.asarray(pool_means, float), np.asarray(target_means, float),
-                                 np.asarray(noise_sd, float), outputs, discrepancy, noise_scale)
+                                 np.asarray(noise_sd, float), outputs, discrepancy, noise_scale, criterion)
 
     candidates = np.fromiter(candidates, dtype=int)
     per_cost = (costs / costs.sum()) ** cost_power
