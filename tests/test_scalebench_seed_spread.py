@@ -26,3 +26,15 @@ def test_seed_spread_reports_the_mean_its_standard_error_and_the_repeats(tmp_pat
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     # per seed the forms' mean is seed/10 + 0.1: mean 0.25, sd 0.129 over 4 seeds, se 0.065; seeds 0-2: 0.2
     assert cells == ["toy", "0.01", "active", "4", "0.250", "0.065", "0.200", "0.90", "5 / 6"]
+
+
+def test_seed_spread_differences_a_variant_against_another_paired_by_form_and_seed(tmp_path):
+    with scalebench_probes("seed_spread") as modules:
+        seed_spread = modules["seed_spread"]
+    base = {(law, seed): seed / 10 for law in ("sl_1", "sl_2") for seed in range(3)}
+    _log(tmp_path / "base_toy.jsonl", base)
+    # sl_1 gains 0.1 in every seed, sl_2 gains 0.1 x seed: each seed's mean gain 0.05 + 0.05 x seed
+    variant = {(law, seed): r2 + (0.1 if law == "sl_1" else 0.1 * seed) for (law, seed), r2 in base.items()}
+    [header, _, row] = seed_spread.spread([_log(tmp_path / "info_toy.jsonl", variant)], None, paired="base")
+    assert header.endswith("against base (se) |")
+    assert row.endswith("| +0.100 (0.029) |")  # gains 0.05, 0.10, 0.15: sd 0.05, se 0.029
