@@ -169,3 +169,16 @@ def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
                  "--starts", "4", *options, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["budget"] for r in rows] == [0.1, 0.3] and rows[-1]["r2_mean"] > 0.8  # 30 runs determine the law
+
+
+def test_a_row_whose_draws_overflow_is_never_picked_and_spoils_no_other_pick():
+    rng = np.random.default_rng(0)
+    latent = rng.standard_normal((256, 3))
+    pool = latent @ rng.standard_normal((3, 6)) + 0.05 * rng.standard_normal((256, 6))
+    targets, noise = latent @ rng.standard_normal((3, 2)), np.full(256, 0.1)
+    without = select_batch(pool[:, 1:], targets, noise, np.ones(5), range(5), np.inf, 3)
+    pool[:, 0] *= 1e160  # its covariance with anything overflows
+    picks = select_batch(pool, targets, noise, np.ones(6), range(6), np.inf, 3)
+    assert [row for row, _ in picks] == [row + 1 for row, _ in without]
+    # the same reductions, per a sixth of the total cost instead of a fifth
+    assert np.allclose([value * 5 / 6 for _, value in picks], [value for _, value in without])

@@ -41,6 +41,16 @@ def test_summary_averages_forms_per_seed_over_the_seeds_every_form_finished(peer
     assert only == high
 
 
+def test_forms_cut_off_unevenly_are_averaged_over_what_each_finished(peer, tmp_path):
+    logs = [_log(tmp_path, "sl_1", 42, {0.01: -1.0}), _log(tmp_path, "sl_1", 43, {0.01: -0.5}),
+            _log(tmp_path, "sl_2", 44, {0.01: 0.25}), _log(tmp_path, "sl_3", 42, None)]
+    with pytest.raises(SystemExit, match=r"no seed finished every form \(sl_1, sl_2\): --by-form"):
+        peer.summarise(peer.read_logs(logs))
+    [row] = peer.summarise_by_form(peer.read_logs(logs))
+    assert row["by_form"] == {"sl_1": -0.75, "sl_2": 0.25} and row["campaigns"] == {"sl_1": 2, "sl_2": 1}
+    assert row["r2_mean"] == pytest.approx(-0.25) and row["se_over_seeds"] is None
+
+
 def test_a_log_not_named_as_the_runner_names_them_is_refused(peer, tmp_path):
     stray = tmp_path / "mspe.log"
     stray.write_text("")

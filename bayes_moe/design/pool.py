@@ -184,7 +184,9 @@ def _spends_out(costs, candidates, picks, budget_left) -> bool:
 
 def _greedy(draws: _ConditionedDraws, costs, per_cost, candidates, budget_left, q) -> list[tuple[int, float]]:
     """Up to ``q`` rows, each the affordable one of most variance reduction per ``per_cost`` given the
-    earlier: ``(row, its variance reduction)``."""
+    earlier: ``(row, its variance reduction)``. A row whose value is not finite (posterior draws so far apart there
+    that their covariance overflows, as a wide fit's extrapolation can be) is never picked: taken by ``argmax`` as
+    NaN it was picked first, and conditioning on it spoiled the later picks."""
     left = np.ones(len(candidates), dtype=bool)
     picks: list[tuple[int, float]] = []
     for _ in range(q):
@@ -192,10 +194,14 @@ def _greedy(draws: _ConditionedDraws, costs, per_cost, candidates, budget_left, 
         affordable = candidates[left & fits_budget(costs[candidates], spend)]
         if not affordable.size:
             break
-        reductions = draws.reductions(affordable)
-        best = int(np.argmax(reductions / per_cost[affordable]))
-        row = int(affordable[best])
-        picks.append((row, float(reductions[best])))
-        left[candidates == row] = False
-        draws.observe(row)
+        with np.errstate(over="ignore", invalid="ignore"):  # a row whose draws overflow has no value: never picked
+            reductions = draws.reductions(affordable)
+            ratios = np.where(np.isfinite(reductions), reductions / per_cost[affordable], -np.inf)
+            if not np.isfinite(ratios).any():
+                break
+            best = int(np.argmax(ratios))
+            row = int(affordable[best])
+            picks.append((row, float(reductions[best])))
+            left[candidates == row] = False
+            draws.observe(row)
     return picks
