@@ -6,8 +6,9 @@ noise sd. The criterion is ``design.acquisition.TargetVarianceReduction``'s (the
 variance reduction at the targets over the draws, debiased for the number of draws, conditioned on the
 earlier picks of the batch) divided by ``(cost / total cost) ** cost_power``, and a batch is built
 greedily, one affordable row at a time, so that it never exceeds the budget left - what
-``optimize_acqf_discrete`` does with that acquisition and ``InverseCostWeightedUtility``. It is computed
-here incrementally: each pick conditions the draws' covariance by rank-one updates (the ensemble
+``optimize_acqf_discrete`` does with that acquisition and ``InverseCostWeightedUtility`` (or, with
+``criterion="information"``, its ``information``: each target's reduction relative to its variance left). It
+is computed here incrementally: each pick conditions the draws' covariance by rank-one updates (the ensemble
 square-root filter's) instead of factoring [pending, candidate] afresh for every candidate, so a pick
 costs O(draws x rows) rather than O(rows x pending^2 x draws). On a 1080-row pool, batches of 100 took
 minutes through BoTorch; the test suite checks that both give the same picks and values.
