@@ -14,6 +14,7 @@ from bayes_moe.cli.output import emit, fmt, positive, table
 from bayes_moe.errors import InputError
 from bayes_moe.strategy_names import POOL_CRITERIA
 
+CRITERION_NAMES = {"variance": "variance reduction", "information": "information"}
 CRITERION_HELP = ("a run's value: the variance it removes at the targets, summed (variance), or the information it "
                   "carries about them, each target's reduction relative to its variance left (information, EPIG-style)")
 NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
@@ -129,8 +130,7 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
                   for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
     text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(picks)} run(s) of "
-            f"{len(candidates)} candidates, by {'variance reduction' if args.criterion == 'variance' else 'information'} "
-            "at the targets per unit cost\n"
+            f"{len(candidates)} candidates, by {CRITERION_NAMES[args.criterion]} at the targets per unit cost\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in runs], ["row", *columns, "cost", *shown])
             + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval)\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in at_targets], ["row", *columns, *shown]))

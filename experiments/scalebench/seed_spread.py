@@ -55,7 +55,8 @@ def spread(logs: list[Path], reference: Path | None, paired: str | None = None) 
             rows.append(f"| {row['task']} | {budget:g} | {strategy} | {len(means)} | {row['r2_mean']:.3f} | "
                         f"{means.std(ddof=1) / np.sqrt(len(means)):.3f} | {first[budget, strategy]['r2_mean']:.3f} | "
                         f"{row['coverage90']:.2f} | {f'{sum(same)} / {len(same)}' if same else '-'} |"
-                        + (" {:+.3f} ({:.3f}) |".format(*paired_difference(found, base, b, strategy)) if paired else ""))
+                        + (" {:+.3f} ({:.3f}) |".format(*paired_difference(found, base, b, strategy))
+                           if paired else ""))
     return rows
 
 
