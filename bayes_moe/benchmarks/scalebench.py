@@ -14,7 +14,8 @@ Strategies: ``active`` (the cheapest runs until they give half as many observati
 parameters, ``Settings.first_design``, or would spend more than half the budget in force, which is left to
 the selection, ``Settings.first_design_budget``; ties in random order, or cheap runs that vary every input,
 ``Settings.first_design_spread`` and ``design.pool.first_design_pick``; then batches by variance reduction at the
-targets per unit cost, ``design.pool.select_batch``, refitting after each batch), ``random`` (one
+targets per unit cost, or by information about them, ``Settings.criterion``, ``design.pool.select_batch``,
+refitting after each batch), ``random`` (one
 affordable run uniformly at a time) and ``cost_random`` (probability proportional to 1 / cost, the
 paper's Cost-Rand).
 """
