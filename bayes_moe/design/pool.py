@@ -62,6 +62,7 @@ class _ConditionedDraws:
         self.blocks = np.einsum("mri,mrj->rij", by_row, by_row)  # rows x k x k: a row's columns' covariance
         self.updates: list[np.ndarray] = []                  # rank-one corrections, one per observed column
 
+    @np.errstate(over="ignore", invalid="ignore")  # draws far apart at a row overflow: its value is not finite
     def reductions(self, rows: np.ndarray) -> np.ndarray:
         """Each row's value from observing its columns together: the debiased variance reduction at the
         targets, summed (``variance``), or the information it carries about them, ``sum_t 1/2 log(Var before
@@ -88,6 +89,7 @@ class _ConditionedDraws:
         share = np.divide(by_target, self.left, out=np.zeros_like(by_target), where=self.left > 0)
         return -0.5 * np.log1p(-np.minimum(share, 1 - 1e-12)).sum(axis=1)
 
+    @np.errstate(over="ignore", invalid="ignore")  # ... and so are its covariances with the row observed
     def observe(self, row: int):
         """Condition on the row's columns, one at a time (a rank-one update each)."""
         for column in range(row * self.k, (row + 1) * self.k):
@@ -195,14 +197,13 @@ def _greedy(draws: _ConditionedDraws, costs, per_cost, candidates, budget_left, 
         affordable = candidates[left & fits_budget(costs[candidates], spend)]
         if not affordable.size:
             break
-        with np.errstate(over="ignore", invalid="ignore"):  # a row whose draws overflow has no value: never picked
-            reductions = draws.reductions(affordable)
-            ratios = np.where(np.isfinite(reductions), reductions / per_cost[affordable], -np.inf)
-            if not np.isfinite(ratios).any():
-                break
-            best = int(np.argmax(ratios))
-            row = int(affordable[best])
-            picks.append((row, float(reductions[best])))
-            left[candidates == row] = False
-            draws.observe(row)
+        reductions = draws.reductions(affordable)
+        ratios = np.where(np.isfinite(reductions), reductions / per_cost[affordable], -np.inf)
+        if not np.isfinite(ratios).any():
+            break
+        best = int(np.argmax(ratios))
+        row = int(affordable[best])
+        picks.append((row, float(reductions[best])))
+        left[candidates == row] = False
+        draws.observe(row)
     return picks
