@@ -36,7 +36,7 @@ JITTER = 1e-8
 class Discrepancy:
     """The discrepancy prior of one law's inputs on one pool and its targets, of unit amplitude, carried by
     the target points (it vanishes far from them), or with ``over_pool`` by the pool's too (measured in
-    docs/scalebench.md: not better on the whole benchmark, so not the default)."""
+    docs/scalebench_record.md: not better on the whole benchmark, so not the default)."""
 
     def __init__(self, pool_features: dict, target_features: dict, outputs: int = 1, over_pool: bool = False):
         self.symbols = list(pool_features)

@@ -193,7 +193,7 @@ def revived_starts(law: Law, warm, features: dict, rng: np.random.Generator) -> 
 
 def underdetermined(law: Law, n_runs: int) -> bool:
     """Fewer runs than ``law`` has parameters: the runs leave directions open, where the flat boxes enter the
-    search centred (``fit``'s ``centred_boxes``; measured on ScaleBench, docs/scalebench.md)."""
+    search centred (``fit``'s ``centred_boxes``; measured on ScaleBench, docs/scalebench_record.md)."""
     return n_runs < len(law.priors)
 
 

@@ -1,4 +1,4 @@
-"""The per-fit choices measured on ScaleBench (docs/scalebench.md, "A choice per fit"): the selection's draws
+"""The per-fit choices measured on ScaleBench (docs/scalebench_record.md, "A choice per fit"): the selection's draws
 through the law only where the law strays from its linearization at the targets (``Settings.through_law_above``,
 ``LaplaceFit.nonlinearity``; an option), centred boxes only in fits of fewer runs than parameters
 (``Settings.centred_underdetermined``; the default), and the draws through the law only there

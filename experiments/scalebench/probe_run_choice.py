@@ -3,7 +3,7 @@
 Runs the active campaigns of one task at one budget (every form, ``--seeds`` seeds, the first group) with
 ``benchmark.scalebench.Settings`` overridden by ``NAME=VALUE`` pairs, and prints per form the mean R^2 and,
 per campaign, how many runs the first design took and how many the selection bought, each with how many of
-them sit at the pool's cheapest cost (docs/scalebench.md, "The run choice at the smallest budgets"), and at
+them sit at the pool's cheapest cost (docs/scalebench_record.md, "The run choice at the smallest budgets"), and at
 each selection step the fit's ``nonlinearity`` (``laplace.LaplaceFit.nonlinearity``) at the targets and at the
 runs it holds.
 ``--ratio-only`` never compares the plan by value alone (``design.pool``'s plans to the budget's end).

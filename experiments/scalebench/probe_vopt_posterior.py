@@ -1,4 +1,5 @@
-"""Our active campaigns with V-opt's pieces in place of ours, one at a time (docs/scalebench.md).
+"""Our active campaigns with V-opt's pieces in place of ours, one at a time (docs/scalebench_record.md,
+"V-opt's pieces in our campaigns").
 
 V-opt (the authors' ``vopt.py``) reads the same linear-Gaussian criterion as ours off a different posterior and
 campaign: a positive box's parameter is Gaussian in its logarithm with sd log(upper / lower) / 4 (other boxes:
