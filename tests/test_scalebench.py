@@ -132,6 +132,38 @@ def test_pool_next_bad_cost_rule_exits_2(tmp_path, capsys):
     assert code == 2 and "cost rule" in capsys.readouterr().err
 
 
+def test_a_value_that_is_not_a_number_is_named_by_file_row_and_column(tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    pool = pd.read_csv(folder / "pool.csv", dtype=str)
+    pool.loc[12:, "loss"] = None
+    pool.loc[2, "loss"] = "n/a?"  # data row 3, a done run
+    pool.to_csv(folder / "pool.csv", index=False)
+    code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
+                 "--targets", str(folder / "targets.csv"), "--cost", "params"])
+    assert code == 2 and "pool.csv: row 3, column loss: 'n/a?' is not a number" in capsys.readouterr().err
+    with pytest.raises(InputError, match=r"pool.csv: row 3, column loss: 'n/a\?' is not a number"):
+        load_task(folder)  # the benchmark's task folder is checked alike
+    pool.loc[:, "loss"] = "2.5"
+    pool.to_csv(folder / "pool.csv", index=False)
+    targets = pd.read_csv(folder / "targets.csv", dtype=str)
+    targets.loc[1, "params"] = "2e6x"
+    targets.to_csv(folder / "targets.csv", index=False)
+    with pytest.raises(InputError, match=r"targets.csv: row 2, column params: '2e6x' is not a number"):
+        load_task(folder)
+
+
+def test_pool_next_says_why_nothing_is_proposed_when_no_candidate_fits_the_budget(tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    pool = pd.read_csv(folder / "pool.csv")
+    pool.loc[10:, "loss"] = np.nan
+    pool.to_csv(folder / "pool.csv", index=False)
+    code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
+                 "--targets", str(folder / "targets.csv"), "--cost", "params", "--budget", "10", "--starts", "4"])
+    cheapest = pool["params"][10:].min()
+    assert code == 0 and f"next 0 run(s) of 20 candidates (none costs 10 or less: the cheapest costs {cheapest:.4g}" \
+        in capsys.readouterr().out
+
+
 def test_unknown_task_exits_2(capsys):
     assert main(["benchmark-scalebench", "--task", "no-such-task", "--seeds", "1"]) == 2
     assert "no-such-task" in capsys.readouterr().err

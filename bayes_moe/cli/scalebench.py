@@ -84,15 +84,17 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     from bayes_moe import laplace
     from bayes_moe.design.pool import select_batch
     from bayes_moe.discrepancy import Discrepancy, pointwise_sd
-    from bayes_moe.pooltask import read_table, run_costs
+    from bayes_moe.pooltask import check_numbers, read_table, run_costs
     from bayes_moe.userlaw import load_law
 
     law = load_law(args.law)
     pool, targets = read_table(Path(args.pool)), read_table(Path(args.targets))
-    for name, frame, needed in (("pool", pool, [*law.inputs.values(), *law.outputs]), ("targets", targets, law.inputs.values())):
+    for path, frame, needed in ((args.pool, pool, [*law.inputs.values(), *law.outputs]),
+                                (args.targets, targets, list(law.inputs.values()))):
         absent = [c for c in needed if c not in frame]
         if absent:
-            raise InputError(f"{name} table lacks column(s) {', '.join(absent)} that law {law.name} needs")
+            raise InputError(f"{path}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
+        check_numbers(frame, needed, path)
     costs = run_costs(pool, args.cost, args.pool)
     observed = law.observed(pool).reshape(len(pool), -1)
     known = np.isfinite(observed)
@@ -129,8 +131,10 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
                   for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
+    none_fits = (f" (none costs {fmt(budget)} or less: the cheapest costs {fmt(costs[candidates].min())})"
+                 if candidates and not picks else "")
     text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(picks)} run(s) of "
-            f"{len(candidates)} candidates, by {CRITERION_NAMES[args.criterion]} at the targets per unit cost\n"
+            f"{len(candidates)} candidates{none_fits}, by {CRITERION_NAMES[args.criterion]} at the targets per unit cost\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in runs], ["row", *columns, "cost", *shown])
             + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval)\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in at_targets], ["row", *columns, *shown]))
