@@ -71,7 +71,7 @@ next-experiment: setup
 # Executed notebooks as HTML in build/notebooks (docs/notebooks.md): on WORKSPACE when it is given
 # (`WORKSPACE=ws make notebooks`; fitted first if its posterior is missing or stale), else on a copy
 # of the demo campaign in build/notebooks/demo-workspace (fitted once, then reused).
-NOTEBOOKS := posterior loss_surface design
+NOTEBOOKS := posterior loss_surface design scalebench
 NOTEBOOK_WORKSPACE := $(abspath $(if $(filter command line environment,$(origin WORKSPACE)),$(WORKSPACE),build/notebooks/demo-workspace))
 
 notebooks: setup

@@ -29,8 +29,8 @@ from bayes_moe import arch, laws, model, posterior, regime
 from bayes_moe.config import load_campaign
 from bayes_moe.design.space import DesignSpace
 from bayes_moe.errors import InputError
+from bayes_moe.palette import OKABE_ITO
 
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 BANDS = (0.9, 0.5)  # central credible intervals drawn as bands, widest first
 BAND_ALPHA = {0.9: 0.22, 0.5: 0.45}
 PAPER_STYLE = dict(color="black", linestyle="--", linewidth=1.2)

@@ -59,7 +59,7 @@ SOUND_Z = 4.0
 # are left out and count as FILE_CPU_DEFAULT): only their order matters, so a stale figure costs time, never
 # a result.
 FILE_CPU_S = {
-    "test_cli_model.py": 250, "test_notebooks.py": 199, "test_model.py": 192, "test_next_experiment.py": 144,
+    "test_cli_model.py": 250, "test_notebooks.py": 208, "test_model.py": 192, "test_next_experiment.py": 144,
     "test_campaign.py": 111, "test_posterior.py": 94, "test_design_benchmark.py": 77, "test_design_posterior.py": 62,
     "test_reliability.py": 58, "test_discrepancy.py": 53, "test_train_loop.py": 53, "test_train_endings.py": 44,
     "test_train_bench.py": 41, "test_loss_law.py": 39, "test_executors.py": 34, "test_slurm.py": 31,

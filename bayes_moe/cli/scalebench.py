@@ -8,7 +8,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 
 from bayes_moe.cli.output import emit, fmt, positive, table
 from bayes_moe.errors import InputError
@@ -81,76 +80,27 @@ def _amplitude(args: argparse.Namespace) -> float:
 
 
 def _cmd_pool_next(args: argparse.Namespace) -> None:
-    from bayes_moe import laplace
-    from bayes_moe.design.pool import select_batch
-    from bayes_moe.discrepancy import Discrepancy, pointwise_sd
-    from bayes_moe.pooltask import check_numbers, read_table, run_costs
+    from bayes_moe.pool_next import propose
+    from bayes_moe.pooltask import read_table
     from bayes_moe.userlaw import load_law
 
     law = load_law(args.law)
-    pool, targets = read_table(Path(args.pool)), read_table(Path(args.targets))
-    for path, frame, needed in ((args.pool, pool, [*law.inputs.values(), *law.outputs]),
-                                (args.targets, targets, list(law.inputs.values()))):
-        absent = [c for c in needed if c not in frame]
-        if absent:
-            raise InputError(f"{path}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
-        check_numbers(frame, needed, path)
-    costs = run_costs(pool, args.cost, args.pool)
-    observed = law.observed(pool).reshape(len(pool), -1)
-    known = np.isfinite(observed)
-    done, candidates = np.flatnonzero(known.all(axis=1)), [int(i) for i in np.flatnonzero(~known.any(axis=1))]
-    partial = np.flatnonzero(known.any(axis=1) & ~known.all(axis=1))
-    if partial.size:
-        raise InputError(f"{args.pool}: row {partial[0] + 1} has some of {', '.join(law.outputs)} but not all")
-    if done.size == 0:
-        raise InputError(f"{args.pool}: no row has a value in {', '.join(law.outputs)}; run a first design "
-                         "(e.g. the cheapest runs)")
-    rng = np.random.default_rng(args.seed)
-    features = law.features(pool)
-    done_features = {k: v[done] for k, v in features.items()}
-    # a noise trend: each run's log cost its size, the targets' by the same rule (their table needs its columns)
-    size = np.log(costs) if args.noise_trend else None
-    target_size = np.log(run_costs(targets, args.cost, args.targets)) if args.noise_trend else None
-    fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=args.starts, polish=True,
-                      size=None if size is None else np.repeat(size[done], len(law.outputs)),
-                      centred_boxes=laplace.underdetermined(law, done.size))
-    target_features = law.features(targets)
-    amplitude = _amplitude(args)
-    discrepancy = (Discrepancy(features, target_features, len(law.outputs)).given_fit(
-        amplitude, fit.noise_sd, done_features, features, target_features,
-        noise_scale=None if size is None else fit.noise_scale(size[done])) if amplitude else None)
-    budget = math.inf if args.budget is None else args.budget
-    picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
-                         candidates, budget, args.batch, args.cost_power, outputs=len(law.outputs),
-                         discrepancy=discrepancy, noise_scale=None if size is None else fit.noise_scale(size),
-                         criterion=args.criterion)
-    pool_sd, target_sd = (None, None) if discrepancy is None else map(pointwise_sd, discrepancy)
-    columns = list(law.inputs.values())
-    runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
-            for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd, size)]
-    at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
-                  for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
+    proposal = propose(law, read_table(Path(args.pool)), read_table(Path(args.targets)), args.cost,
+                       budget=math.inf if args.budget is None else args.budget, batch=args.batch,
+                       cost_power=args.cost_power, criterion=args.criterion, starts=args.starts,
+                       discrepancy=_amplitude(args), noise_trend=args.noise_trend, seed=args.seed,
+                       pool_name=args.pool, targets_name=args.targets)
+    candidates, columns = proposal.candidates, list(law.inputs.values())
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
-    none_fits = (f" (none costs {fmt(budget)} or less: the cheapest costs {fmt(costs[candidates].min())})"
-                 if candidates and not picks else "")
-    text = (f"law {law.name} fitted to {done.size} runs (Laplace); next {len(picks)} run(s) of "
+    none_fits = (f" (none costs {fmt(args.budget)} or less: the cheapest costs {fmt(proposal.costs[candidates].min())})"
+                 if candidates and not proposal.picks else "")
+    text = (f"law {law.name} fitted to {proposal.done.size} runs (Laplace); next {len(proposal.picks)} run(s) of "
             f"{len(candidates)} candidates{none_fits}, by {CRITERION_NAMES[args.criterion]} at the targets per unit cost\n"
-            + table([{k: fmt(v) for k, v in r.items()} for r in runs], ["row", *columns, "cost", *shown])
+            + table([{k: fmt(v) for k, v in r.items()} for r in proposal.next], ["row", *columns, "cost", *shown])
             + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval)\n"
-            + table([{k: fmt(v) for k, v in r.items()} for r in at_targets], ["row", *columns, *shown]))
-    emit(args, {"law": law.name, "runs_done": int(done.size), "next": runs, "targets": at_targets}, text)
-
-
-def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None, size=None) -> list[dict]:
-    """One record per output at ``features``' row ``row``: the best fit and the 90% predictive interval
-    (with the model discrepancy's sd at each point and output, ``discrepancy_sd``, when there is one, and
-    the noise at the row's log size, ``size``, for a fit with a noise trend)."""
-    law, k = fit.law, len(fit.law.outputs)
-    at_row = {symbol: value[row:row + 1] for symbol, value in features.items()}
-    best = law.predict(fit.best, at_row)[0]
-    extra = None if discrepancy_sd is None else discrepancy_sd[row * k:(row + 1) * k]
-    lower, upper = fit.interval(at_row, 0.9, rng, extra, None if size is None else size[row:row + 1])
-    return [{"output": law.outputs[o], "predicted": best[o], "lower90": lower[o], "upper90": upper[o]} for o in range(k)]
+            + table([{k: fmt(v) for k, v in r.items()} for r in proposal.at_targets], ["row", *columns, *shown]))
+    emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "next": proposal.next,
+                "targets": proposal.at_targets}, text)
 
 
 def register(command) -> None:

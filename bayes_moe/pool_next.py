@@ -1,0 +1,117 @@
+"""The next runs from a pool of candidates for any law file, and 90% intervals at the targets: what
+``bayes-moe pool-next`` prints and the scalebench notebook draws (docs/scalebench.md, "Next runs from a pool").
+
+A pool row with every output of the law is a run done, a row with none a candidate; the law is fitted to the
+runs done (``laplace.fit``, polished), and ``design.pool.select_batch`` picks the candidates that most lower the
+predictive variance (or carry the most information) at the targets per unit cost, within the budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bayes_moe import laplace
+from bayes_moe.discrepancy import AMPLITUDE, Discrepancy, pointwise_sd
+from bayes_moe.errors import InputError
+from bayes_moe.pooltask import check_numbers, run_costs
+from bayes_moe.userlaw import Law
+
+LEVEL = 0.9
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """``done``: the pool rows fitted; ``candidates``: those to choose from; ``picks``: ``(pool row, acquisition)``
+    in pick order; ``next`` and ``at_targets``: one record per output of each pick and target row (``row`` counts
+    from 1, the first row after the CSV's header), with the best fit's ``predicted`` and the 90% predictive
+    interval; ``observed``: the pool's outputs (rows x outputs, NaN at the candidates); ``costs`` of the pool
+    rows, ``target_costs`` of the target rows (None where the cost rule's columns are not in the targets table)."""
+
+    law: Law
+    fit: laplace.LaplaceFit
+    done: np.ndarray
+    candidates: list[int]
+    observed: np.ndarray
+    costs: np.ndarray
+    target_costs: np.ndarray | None
+    picks: list[tuple[int, float]]
+    next: list[dict]
+    at_targets: list[dict]
+
+
+def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str, *, budget: float = math.inf,
+            batch: int = 1, cost_power: float = 1.0, criterion: str = "variance", starts: int = 16,
+            discrepancy: float = AMPLITUDE, noise_trend: bool = False, seed: int = 0, pool_name: str = "pool",
+            targets_name: str = "targets") -> Proposal:
+    """Fit ``law`` to the pool's runs done and pick up to ``batch`` candidates within ``budget``;
+    ``InputError`` naming the table (``pool_name``, ``targets_name``), row, column or value of bad input."""
+    from bayes_moe.design.pool import select_batch  # BoTorch
+
+    if discrepancy < 0:
+        raise InputError(f"discrepancy {discrepancy}: an sd cannot be negative")
+    for name, frame, needed in ((pool_name, pool, [*law.inputs.values(), *law.outputs]),
+                                (targets_name, targets, list(law.inputs.values()))):
+        absent = [c for c in needed if c not in frame]
+        if absent:
+            raise InputError(f"{name}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
+        check_numbers(frame, needed, name)
+    costs = run_costs(pool, cost_rule, pool_name)
+    observed = law.observed(pool).reshape(len(pool), -1)
+    known = np.isfinite(observed)
+    done, candidates = np.flatnonzero(known.all(axis=1)), [int(i) for i in np.flatnonzero(~known.any(axis=1))]
+    partial = np.flatnonzero(known.any(axis=1) & ~known.all(axis=1))
+    if partial.size:
+        raise InputError(f"{pool_name}: row {partial[0] + 1} has some of {', '.join(law.outputs)} but not all")
+    if done.size == 0:
+        raise InputError(f"{pool_name}: no row has a value in {', '.join(law.outputs)}; run a first design "
+                         "(e.g. the cheapest runs)")
+    target_costs = _target_costs(targets, cost_rule, targets_name, required=noise_trend)
+    rng = np.random.default_rng(seed)
+    features, target_features = law.features(pool), law.features(targets)
+    done_features = {k: v[done] for k, v in features.items()}
+    # a noise trend: each run's log cost its size, the targets' by the same rule (their table needs its columns)
+    size = np.log(costs) if noise_trend else None
+    target_size = np.log(target_costs) if noise_trend else None
+    fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=starts, polish=True,
+                      size=None if size is None else np.repeat(size[done], len(law.outputs)),
+                      centred_boxes=laplace.underdetermined(law, done.size))
+    factors = (Discrepancy(features, target_features, len(law.outputs)).given_fit(
+        discrepancy, fit.noise_sd, done_features, features, target_features,
+        noise_scale=None if size is None else fit.noise_scale(size[done])) if discrepancy else None)
+    picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
+                         candidates, budget, batch, cost_power, outputs=len(law.outputs), discrepancy=factors,
+                         noise_scale=None if size is None else fit.noise_scale(size), criterion=criterion)
+    pool_sd, target_sd = (None, None) if factors is None else map(pointwise_sd, factors)
+    columns = list(law.inputs.values())
+    runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
+            for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd, size)]
+    at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
+                  for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
+    return Proposal(law, fit, done, candidates, observed, costs, target_costs, picks, runs, at_targets)
+
+
+def _target_costs(targets: pd.DataFrame, cost_rule: str, name: str, required: bool) -> np.ndarray | None:
+    """The target rows' costs by the pool's rule: a noise trend needs them; otherwise they only place the targets
+    in a figure, and a targets table without the rule's columns has none."""
+    try:
+        return run_costs(targets, cost_rule, name)
+    except InputError:
+        if required:
+            raise
+        return None
+
+
+def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None, size=None) -> list[dict]:
+    """One record per output at ``features``' row ``row``: the best fit and the 90% predictive interval
+    (with the model discrepancy's sd at each point and output, ``discrepancy_sd``, when there is one, and
+    the noise at the row's log size, ``size``, for a fit with a noise trend)."""
+    law, k = fit.law, len(fit.law.outputs)
+    at_row = {symbol: value[row:row + 1] for symbol, value in features.items()}
+    best = law.predict(fit.best, at_row)[0]
+    extra = None if discrepancy_sd is None else discrepancy_sd[row * k:(row + 1) * k]
+    lower, upper = fit.interval(at_row, LEVEL, rng, extra, None if size is None else size[row:row + 1])
+    return [{"output": law.outputs[o], "predicted": best[o], "lower90": lower[o], "upper90": upper[o]} for o in range(k)]

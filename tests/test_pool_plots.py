@@ -1,0 +1,97 @@
+"""The pool selection's library call (pool_next.propose), ScaleBench's results table (benchmarks.scalebench_table)
+and their figures (pool_plots): what each figure draws is checked against the records that made it."""
+
+import json
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from bayes_moe.benchmarks.scalebench_table import TASKS, results_table  # noqa: E402
+from bayes_moe.errors import InputError  # noqa: E402
+from bayes_moe.pool_next import propose  # noqa: E402
+from bayes_moe.pool_plots import LABELS, benchmark_figure, proposal_figure  # noqa: E402
+from bayes_moe.pooltask import TASKS_FOLDER  # noqa: E402
+from bayes_moe.userlaw import load_law  # noqa: E402
+
+from test_scalebench import LAW  # noqa: E402  the tiny power law: E + A N^-alpha
+
+
+@pytest.fixture
+def power_law(tmp_path):
+    path = tmp_path / "power.py"
+    path.write_text(LAW)
+    return load_law(path)
+
+
+def tables(done=8):
+    """A pool over N in [1e3, 1e6] (cost N), its ``done`` cheapest runs done, and targets at 2e6-1e7."""
+    rng = np.random.default_rng(0)
+    n = np.geomspace(1e3, 1e6, 24)
+    loss = 1.8 + 20.0 * n ** -0.3 + 0.01 * rng.standard_normal(n.size)
+    pool = pd.DataFrame({"params": n, "loss": np.where(np.arange(n.size) < done, loss, np.nan)})
+    targets = pd.DataFrame({"params": np.geomspace(2e6, 1e7, 4)})
+    return pool, targets
+
+
+def test_propose_picks_candidates_within_the_budget_with_intervals_at_the_targets(power_law):
+    pool, targets = tables()
+    proposal = propose(power_law, pool, targets, "params", budget=5e4, batch=3, starts=4)
+    rows = [row for row, _ in proposal.picks]
+    assert proposal.done.tolist() == list(range(8)) and proposal.candidates == list(range(8, 24))
+    assert rows and set(rows) <= set(proposal.candidates) and proposal.costs[rows].sum() <= 5e4
+    assert [r["row"] for r in proposal.next] == [row + 1 for row in rows]
+    assert np.allclose(proposal.target_costs, targets["params"])
+    assert all(t["lower90"] < t["predicted"] < t["upper90"] for t in proposal.at_targets)
+
+
+def test_proposal_figure_draws_the_runs_the_picks_and_the_targets(power_law):
+    pool, targets = tables()
+    proposal = propose(power_law, pool, targets, "params", batch=2, starts=4)
+    truth = 1.8 + 20.0 * targets["params"].to_numpy() ** -0.3
+    ax = proposal_figure(proposal, "params", truth=truth).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert np.allclose(lines["runs done (8)"].get_ydata(), pool["loss"][:8])
+    assert np.allclose(lines["targets, observed"].get_ydata(), truth)
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "loss"
+    assert [t.get_text() for t in ax.texts] == ["1", "2"]  # the picks, numbered in order
+    # a cost rule over a column the targets table lacks: the targets have no cost, so no place on the axis
+    without = propose(power_law, pool.assign(width=2.0), targets, "params * width", batch=1, starts=4)
+    assert without.target_costs is None
+    with pytest.raises(InputError, match="cost rule's columns"):
+        proposal_figure(without)
+
+
+def test_results_table_holds_our_record_the_peers_runs_and_the_papers_rows():
+    table = results_table()
+    cell = table.set_index(["task", "budget", "method"])
+    log = TASKS_FOLDER / "results" / "ten_seeds" / "moe.jsonl"
+    campaigns = [json.loads(line) for line in log.read_text().splitlines()]
+    active = [c["results"][0]["r2"] for c in campaigns if c["strategy"] == "active"]
+    assert cell.loc[("moe", 0.01, "active"), "r2"] == pytest.approx(np.mean(active))
+    assert cell.loc[("moe", 0.01, "MSPE"), "r2"] == 0.59 and cell.loc[("sparsity", 0.2, "MSPE"), "r2"] == 0.31
+    assert cell.loc[("moe", 0.01, "MSPE here"), "r2"] == pytest.approx(0.577, abs=1e-3)
+    assert ("parallel", 0.01, "MSPE here") not in cell.index  # the authors' code spent more than the budget there
+    assert set(table["task"]) == set(TASKS) and (table.groupby(["task", "method"]).size() <= 3).all()
+
+
+def test_results_table_names_a_missing_record(tmp_path):
+    with pytest.raises(InputError, match="moe.jsonl"):
+        results_table(results=tmp_path)
+
+
+def test_benchmark_figure_has_a_panel_per_task_and_every_method():
+    table = results_table()
+    fig = benchmark_figure(table)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == list(TASKS)
+    moe = panels[0]
+    assert [t.get_text() for t in moe.get_xticklabels()] == ["1%", "5%", "10%"]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["active", "random", "cost_random", *LABELS.values()]
+    active = next(bars for bars in moe.containers if bars.get_label() == "active").lines[0]
+    expected = table.query("task == 'moe' and method == 'active'").sort_values("budget")["r2"]
+    assert np.allclose(active.get_ydata(), expected)
