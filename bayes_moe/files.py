@@ -50,8 +50,8 @@ def _names_a_descriptor(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def replacing(path, newline: str = ""):
-    """A text handle whose content replaces ``path`` (``writable_target``) when the block ends without error:
+def replacing(path, newline: str = "", binary: bool = False):
+    """A text handle (``binary``: a bytes handle) whose content replaces ``path`` (``writable_target``) when the block ends without error:
     written to a temporary file beside it, flushed to disk, then renamed over it, so a reader sees the old
     file or the new one, never half of one. A new file gets the permissions of ``open`` (0666 less the
     umask); an existing one keeps its own. A full disk is a ``MachineFault``, a folder we may not write an
@@ -67,7 +67,7 @@ def replacing(path, newline: str = ""):
     except OSError as error:
         raise _write_fault(path, error) from None
     try:
-        with open(descriptor, "w", newline=newline, encoding="utf-8") as handle:
+        with (open(descriptor, "wb") if binary else open(descriptor, "w", newline=newline, encoding="utf-8")) as handle:
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
             yield handle

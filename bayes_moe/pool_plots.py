@@ -41,8 +41,12 @@ def proposal_figure(proposal: Proposal, cost_label: str = "cost", truth: np.ndar
         picked = [r for r in proposal.next if r["output"] == output]
         _intervals(ax, proposal.costs[[r["row"] - 1 for r in picked]], picked, OKABE_ITO[1], "D",
                    f"next runs ({len(picked)}), predicted")
+        numbers: dict = {}  # replicates (one cost, one prediction) share a label: "1, 3"
         for n, (record, cost) in enumerate(zip(picked, proposal.costs[[r["row"] - 1 for r in picked]]), 1):
-            ax.annotate(str(n), (cost, record["upper90"]), textcoords="offset points", xytext=(0, 3),
+            labels, top = numbers.get((cost, record["predicted"]), ([], -np.inf))
+            numbers[cost, record["predicted"]] = (labels + [str(n)], max(top, record["upper90"]))
+        for (cost, _), (labels, top) in numbers.items():
+            ax.annotate(", ".join(labels), (cost, top), textcoords="offset points", xytext=(0, 3),
                         ha="center", fontsize=8, color=OKABE_ITO[1])
         at_targets = [r for r in proposal.at_targets if r["output"] == output]
         _intervals(ax, proposal.target_costs[[r["row"] - 1 for r in at_targets]], at_targets, OKABE_ITO[0], "o",

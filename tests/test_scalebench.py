@@ -164,6 +164,22 @@ def test_pool_next_says_why_nothing_is_proposed_when_no_candidate_fits_the_budge
         in capsys.readouterr().out
 
 
+def test_pool_next_draws_its_proposal_into_the_file_plot_names(tmp_path, capsys):
+    folder = make_task(tmp_path / "tiny")
+    pool = pd.read_csv(folder / "pool.csv")
+    pool.loc[10:, "loss"] = np.nan
+    pool.to_csv(folder / "pool.csv", index=False)
+    common = ["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
+              "--targets", str(folder / "targets.csv"), "--cost", "params", "--batch", "2", "--starts", "4"]
+    assert main([*common, "--plot", str(tmp_path / "next.png")]) == 0
+    assert (tmp_path / "next.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main([*common, "--plot", str(tmp_path / "next.svg")]) == 0
+    assert b"<svg" in (tmp_path / "next.svg").read_bytes()[:400]
+    capsys.readouterr()
+    assert main([*common, "--plot", str(tmp_path / "next.gif")]) == 2
+    assert "--plot" in capsys.readouterr().err and not (tmp_path / "next.gif").exists()
+
+
 def test_unknown_task_exits_2(capsys):
     assert main(["benchmark-scalebench", "--task", "no-such-task", "--seeds", "1"]) == 2
     assert "no-such-task" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 
 from bayes_moe.cli.output import emit, fmt, positive, table
 from bayes_moe.errors import InputError
@@ -84,8 +85,11 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     from bayes_moe.pooltask import read_table
     from bayes_moe.userlaw import load_law
 
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"--plot {args.plot}: name a .png, .svg or .pdf file")
     law = load_law(args.law)
-    proposal = propose(law, read_table(Path(args.pool)), read_table(Path(args.targets)), args.cost,
+    targets = read_table(Path(args.targets))
+    proposal = propose(law, read_table(Path(args.pool)), targets, args.cost,
                        budget=math.inf if args.budget is None else args.budget, batch=args.batch,
                        cost_power=args.cost_power, criterion=args.criterion, starts=args.starts,
                        discrepancy=_amplitude(args), noise_trend=args.noise_trend, seed=args.seed,
@@ -99,8 +103,31 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.next], ["row", *columns, "cost", *shown])
             + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval)\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.at_targets], ["row", *columns, *shown]))
+    if args.plot:
+        _save_figure(proposal, targets, args)
     emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "next": proposal.next,
                 "targets": proposal.at_targets}, text)
+
+
+def _save_figure(proposal, targets, args: argparse.Namespace) -> None:
+    """``--plot``: the proposal against each run's cost (``pool_plots.proposal_figure``; with the targets' observed
+    outputs where their table has them all, as a benchmark's does), in the format the file's suffix names,
+    written whole or not at all."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bayes_moe.files import replacing
+    from bayes_moe.pool_plots import proposal_figure
+
+    import pandas as pd
+
+    law = proposal.law
+    observed = (np.column_stack([pd.to_numeric(targets[o], errors="coerce") for o in law.outputs]).ravel()
+                if all(o in targets for o in law.outputs) else None)
+    truth = observed if observed is not None and np.isfinite(observed).all() else None
+    figure = proposal_figure(proposal, f"cost ({args.cost})", truth=truth)
+    with replacing(args.plot, binary=True) as handle:
+        figure.savefig(handle, format=Path(args.plot).suffix.lstrip(".").lower(), dpi=120)
 
 
 def register(command) -> None:
@@ -120,6 +147,8 @@ def register(command) -> None:
     p.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP + "; the targets' costs by --cost "
                    "(default: one noise sd)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", metavar="FILE", help="also draw the runs done, the proposed runs and the targets' 90%% "
+                   "intervals against cost into FILE (.png, .svg or .pdf)")
 
     b = command("benchmark-scalebench", _cmd_benchmark, "ScaleBench's protocol on a task folder: active vs random "
                 "vs cost-random, R^2 and coverage at the targets", reports=True)
