@@ -96,14 +96,17 @@ def test_campaign_spends_within_each_budget(tmp_path):
         assert len(set(campaign.chosen)) == len(campaign.chosen)
 
 
-def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
-    folder = make_task(tmp_path / "tiny")
+def pool_next_command(folder) -> list[str]:
+    """``bayes-moe pool-next`` on the tiny task with its 10 cheapest runs done and the other 20 candidates."""
     pool = pd.read_csv(folder / "pool.csv")
     pool.loc[10:, "loss"] = np.nan  # the first 10 runs are done, the rest are candidates
     pool.to_csv(folder / "pool.csv", index=False)
-    code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
-                 "--targets", str(folder / "targets.csv"), "--cost", "params", "--batch", "2", "--budget", "2e6",
-                 "--starts", "4", "--json"])
+    return ["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
+            "--targets", str(folder / "targets.csv"), "--cost", "params", "--starts", "4"]
+
+
+def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
+    code = main([*pool_next_command(make_task(tmp_path / "tiny")), "--batch", "2", "--budget", "2e6", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert out["runs_done"] == 10 and len(out["next"]) == 2
@@ -112,12 +115,7 @@ def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
 
 
 def test_pool_next_selects_by_information_on_request(tmp_path, capsys):
-    folder = make_task(tmp_path / "tiny")
-    pool = pd.read_csv(folder / "pool.csv")
-    pool.loc[10:, "loss"] = np.nan
-    pool.to_csv(folder / "pool.csv", index=False)
-    common = ["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
-              "--targets", str(folder / "targets.csv"), "--cost", "params", "--starts", "4"]
+    common = pool_next_command(make_task(tmp_path / "tiny"))
     assert main([*common, "--criterion", "information"]) == 0
     assert "by information at the targets per unit cost" in capsys.readouterr().out
     with pytest.raises(SystemExit) as stopped:
@@ -154,23 +152,14 @@ def test_a_value_that_is_not_a_number_is_named_by_file_row_and_column(tmp_path, 
 
 def test_pool_next_says_why_nothing_is_proposed_when_no_candidate_fits_the_budget(tmp_path, capsys):
     folder = make_task(tmp_path / "tiny")
-    pool = pd.read_csv(folder / "pool.csv")
-    pool.loc[10:, "loss"] = np.nan
-    pool.to_csv(folder / "pool.csv", index=False)
-    code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
-                 "--targets", str(folder / "targets.csv"), "--cost", "params", "--budget", "10", "--starts", "4"])
-    cheapest = pool["params"][10:].min()
+    code = main([*pool_next_command(folder), "--budget", "10"])
+    cheapest = pd.read_csv(folder / "pool.csv")["params"][10:].min()
     assert code == 0 and f"next 0 run(s) of 20 candidates (none costs 10 or less: the cheapest costs {cheapest:.4g}" \
         in capsys.readouterr().out
 
 
 def test_pool_next_draws_its_proposal_into_the_file_plot_names(tmp_path, capsys):
-    folder = make_task(tmp_path / "tiny")
-    pool = pd.read_csv(folder / "pool.csv")
-    pool.loc[10:, "loss"] = np.nan
-    pool.to_csv(folder / "pool.csv", index=False)
-    common = ["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
-              "--targets", str(folder / "targets.csv"), "--cost", "params", "--batch", "2", "--starts", "4"]
+    common = [*pool_next_command(make_task(tmp_path / "tiny")), "--batch", "2"]
     assert main([*common, "--plot", str(tmp_path / "next.png")]) == 0
     assert (tmp_path / "next.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main([*common, "--plot", str(tmp_path / "next.svg")]) == 0
