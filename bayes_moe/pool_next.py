@@ -55,6 +55,8 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
         raise InputError(f"discrepancy {discrepancy}: an sd cannot be negative")
     for name, frame, needed in ((pool_name, pool, [*law.inputs.values(), *law.outputs]),
                                 (targets_name, targets, list(law.inputs.values()))):
+        if len(frame) == 0:
+            raise InputError(f"{name}: no rows after the header")
         absent = [c for c in needed if c not in frame]
         if absent:
             raise InputError(f"{name}: lacks column(s) {', '.join(absent)} that law {law.name} needs")

@@ -114,6 +114,9 @@ def load_task(folder) -> PoolTask:
     if not law_paths:
         raise InputError(f"{spec_path}: no law file matches {spec['laws']!r}")
     pool, targets = read_table(folder / spec["pool"]), read_table(folder / spec["targets"])
+    for name, table in (("pool", pool), ("targets", targets)):
+        if len(table) == 0:
+            raise InputError(f"{folder / spec[name]}: no rows after the header")
     laws = tuple(load_law(p) for p in law_paths)
     group = spec.get("group")
     for law in laws:

@@ -130,7 +130,7 @@ def test_pool_next_bad_cost_rule_exits_2(tmp_path, capsys):
     assert code == 2 and "cost rule" in capsys.readouterr().err
 
 
-def test_a_value_that_is_not_a_number_is_named_by_file_row_and_column(tmp_path, capsys):
+def test_a_value_that_is_not_a_number_or_a_table_without_rows_is_named_by_file_row_and_column(tmp_path, capsys):
     folder = make_task(tmp_path / "tiny")
     pool = pd.read_csv(folder / "pool.csv", dtype=str)
     pool.loc[12:, "loss"] = None
@@ -144,6 +144,13 @@ def test_a_value_that_is_not_a_number_is_named_by_file_row_and_column(tmp_path, 
     pool.loc[:, "loss"] = "2.5"
     pool.to_csv(folder / "pool.csv", index=False)
     targets = pd.read_csv(folder / "targets.csv", dtype=str)
+    targets.iloc[:0].to_csv(folder / "targets.csv", index=False)  # the header alone
+    with pytest.raises(InputError, match=r"targets.csv: no rows after the header"):
+        load_task(folder)
+    capsys.readouterr()
+    assert main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
+                 "--targets", str(folder / "targets.csv"), "--cost", "params"]) == 2
+    assert "targets.csv: no rows after the header" in capsys.readouterr().err
     targets.loc[1, "params"] = "2e6x"
     targets.to_csv(folder / "targets.csv", index=False)
     with pytest.raises(InputError, match=r"targets.csv: row 2, column params: '2e6x' is not a number"):
