@@ -215,6 +215,11 @@ def test_benchmark_log_has_one_line_per_campaign(tmp_path, capsys):
     capsys.readouterr()
     assert main(["benchmark-scalebench", "--summarise", str(log), "--json"]) == 0  # the same summary again
     assert [(r["strategy"], r["laws"], r["seeds"]) for r in json.loads(capsys.readouterr().out)] == [("random", 1, 2)] * 2
-    log.write_text(log.read_text() + "{not json\n")
+    good = log.read_text()
+    log.write_text(good + "{not json\n")
     assert main(["benchmark-scalebench", "--summarise", str(log)]) == 2
     assert f"{log}:3: not a campaign record" in capsys.readouterr().err
+    for stray in ('{"task": "two"}', "[1, 2]", json.dumps(lines[0] | {"results": [{"budget": 0.1}]})):
+        log.write_text(good + stray + "\n")  # JSON, but not what a campaign writes
+        assert main(["benchmark-scalebench", "--summarise", str(log)]) == 2
+        assert f"{log}:3: not a campaign record (needs task, law" in capsys.readouterr().err

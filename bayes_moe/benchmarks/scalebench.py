@@ -40,6 +40,8 @@ from bayes_moe.pooltask import PoolTask, fits_budget, load_task
 
 STRATEGIES = ("active", "random", "cost_random")
 LEVEL = 0.9
+CAMPAIGN_KEYS = ("task", "law", "strategy", "seed", "results")  # a --log line, as summarise reads it
+RESULT_KEYS = ("budget", "r2", "coverage90", "wall_s")  # each of its results
 
 
 @dataclass(frozen=True)
@@ -249,10 +251,22 @@ def read_log(path: str) -> list[dict]:
     records = []
     for number, line in enumerate(lines, 1):
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError as error:
             raise InputError(f"{path}:{number}: not a campaign record ({error})") from error
+        if not _is_campaign(record):
+            raise InputError(f"{path}:{number}: not a campaign record (needs {', '.join(CAMPAIGN_KEYS)}, and "
+                             f"results with {', '.join(RESULT_KEYS)} at each budget)")
+        records.append(record)
     return records
+
+
+
+def _is_campaign(record) -> bool:
+    """Whether a log line holds what ``summarise`` reads: a campaign's keys and a score per budget."""
+    return (isinstance(record, dict) and all(key in record for key in CAMPAIGN_KEYS)
+            and isinstance(record["results"], list) and bool(record["results"])
+            and all(isinstance(r, dict) and all(key in r for key in RESULT_KEYS) for r in record["results"]))
 
 
 def summarise(campaigns: list[dict]) -> list[dict]:
