@@ -179,13 +179,30 @@ class Law:
         theta = np.atleast_2d(np.asarray(theta, float))
         parameters = {name: theta[:, j, None] for j, name in enumerate(self.parameter_names)}
         with np.errstate(all="ignore"):
-            values = self.mean(**features, **parameters, xp=np)
+            values = self._mean(**features, **parameters, xp=np)
         shape = (theta.shape[0], len(next(iter(features.values()))))
         if len(self.outputs) == 1:
-            return np.broadcast_to(np.asarray(values, float), shape)
+            return self._per_point(values, shape)
         if len(values) != len(self.outputs):
             raise InputError(f"law {self.name}: mean returned {len(values)} outputs, the law names {len(self.outputs)}")
-        return np.stack([np.broadcast_to(np.asarray(v, float), shape) for v in values], axis=-1).reshape(shape[0], -1)
+        return np.stack([self._per_point(v, shape) for v in values], axis=-1).reshape(shape[0], -1)
+
+    def _per_point(self, values, shape: tuple[int, int]) -> np.ndarray:
+        """``values`` as ``draws x points``; ``InputError`` where ``mean`` returned another shape."""
+        try:
+            return np.broadcast_to(np.asarray(values, float), shape)
+        except (ValueError, TypeError) as error:
+            raise InputError(f"law {self.name}: mean returned {np.shape(values)}, not one value per point "
+                             f"({shape[1]} points; {error})") from error
+
+    def _mean(self, **arguments):
+        """The law file's ``mean``: any error its code raises is one line naming the law (an unknown name, say)."""
+        try:
+            return self.mean(**arguments)
+        except InputError:
+            raise
+        except Exception as error:  # the law file's own code may raise anything
+            raise InputError(f"law {self.name}: mean failed: {type(error).__name__}: {error}") from error
 
     def pymc_model(self, table, observed=None):
         """The PyMC model of ``observed`` (default: the outputs of ``table``, flattened as ``observed``):
@@ -199,7 +216,7 @@ class Law:
             x = {symbol: pm.Data(symbol, value) for symbol, value in features.items()}
             parameters = {name: prior.pymc(name) for name, prior in self.priors.items()}
             zeros = pt.zeros_like(x[next(iter(x))])
-            values = self.mean(**x, **parameters, xp=pt)
+            values = self._mean(**x, **parameters, xp=pt)
             values = [values] if len(self.outputs) == 1 else values
             mu = pm.Deterministic("mu", pt.stack([v + zeros for v in values], axis=-1).flatten())
             pm.Normal("observed", mu, self.noise_sd.pymc("sigma"), observed=y)

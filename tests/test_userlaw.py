@@ -54,6 +54,16 @@ def test_bad_law_file_is_one_clear_error(tmp_path, text, message):
         load_law(write_law(tmp_path, text))
 
 
+@pytest.mark.parametrize("body, message", [
+    ("E + A * undefined_name", r"law power: mean failed: NameError: name 'undefined_name' is not defined"),
+    ("xp.stack([E + A * N, E + A * N])", r"law power: mean returned \(2, 2, 3\), not one value per point \(3 points"),
+])
+def test_a_mean_that_fails_when_it_runs_is_one_clear_error(tmp_path, body, message):
+    law = load_law(write_law(tmp_path, POWER_LAW.replace("return E + A * xp.exp(-alpha * xp.log(N))", f"return {body}")))
+    with pytest.raises(InputError, match=message):
+        law.predict(np.array([TRUTH, TRUTH]), {"N": np.array([1.0, 10.0, 100.0])})
+
+
 def test_same_mean_text_is_the_pymc_model(tmp_path):
     law = load_law(write_law(tmp_path))
     rng = np.random.default_rng(1)
