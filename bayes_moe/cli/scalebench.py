@@ -114,12 +114,11 @@ def _save_figure(proposal, targets, args: argparse.Namespace) -> None:
     outputs where their table has them all, as a benchmark's does), in the format the file's suffix names,
     written whole or not at all."""
     import matplotlib
+    import pandas as pd
 
     matplotlib.use("Agg")
     from bayes_moe.files import replacing
     from bayes_moe.pool_plots import proposal_figure
-
-    import pandas as pd
 
     law = proposal.law
     observed = (np.column_stack([pd.to_numeric(targets[o], errors="coerce") for o in law.outputs]).ravel()
