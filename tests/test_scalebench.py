@@ -86,6 +86,16 @@ def test_protocol_scores_every_strategy_at_every_budget(tmp_path):
     assert active[-1]["r2_mean"] > 0.8
 
 
+def test_bagged_scoring_keeps_the_campaigns_picks_and_scores_the_median_of_bootstrap_refits(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))
+    settings = scalebench.Settings(starts=4, draws=64)
+    plain = scalebench.run_campaign(task, 0, "active", 0, settings)
+    bagged = scalebench.run_campaign(task, 0, "active", 0, scalebench.Settings(starts=4, draws=64, bagged=8))
+    assert [r["runs"] for r in bagged] == [r["runs"] for r in plain]  # its own random stream: the same picks
+    assert [r["coverage90"] for r in bagged] == [r["coverage90"] for r in plain]  # the intervals are the MAP fit's
+    assert bagged[-1]["r2"] != plain[-1]["r2"] and bagged[-1]["r2"] > 0.8  # the law is the truth: both extrapolate
+
+
 def test_campaign_spends_within_each_budget(tmp_path):
     task = load_task(make_task(tmp_path / "tiny"))
     campaign = scalebench.GroupCampaign(task, task.laws[0], *task.groups()[0], "active", np.random.default_rng(0),
