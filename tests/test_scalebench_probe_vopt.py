@@ -81,6 +81,10 @@ def test_variants_run_every_campaign_and_log_it_as_the_benchmark_does(variants, 
         assert sorted(r["seed"] for r in records) == [0, 1] and {r["variant"] for r in records} == {name}
         assert all([x["budget"] for x in r["results"]] == [0.1, 0.3] and r["results"][-1]["r2"] > 0 for r in records)
     assert variants.parse_variant("v:restarts=4,log_prior,horizon=0.1") == ("v", ["restarts=4"], ["log_prior"], 0.1)
+    fresh = tmp_path / "fresh"
+    assert variants.main([str(fresh), "--tasks", str(folder), "--budgets", "0.1", "--seeds", "1", "--first-seed", "5",
+                          "--workers", "1", "base:starts=2"]) == 0
+    assert [r["seed"] for r in scalebench.read_log(str(fresh / "base_tiny.jsonl"))] == [5]
 
 
 def test_variants_stop_at_the_wall_limit_and_keep_what_finished(variants, tmp_path, capsys):

@@ -68,6 +68,7 @@ class Settings:
     through_law_underdetermined: bool = False  # the selection's draws through the law at a fit of fewer runs than parameters (measured)
     criterion: str = "variance"  # a run's value: variance reduction at the targets, or "information" (EPIG-style; measured)
     bagged: int = 0  # the scored prediction: the median over this many bootstrap refits of the picks (0: the MAP; measured)
+    bag_min_runs: int = 1  # ... only in a fit of at least this many runs (a resample of a few runs holds fewer still)
 
 
 def _affordable(costs, rows, chosen, spend_left) -> list[int]:
@@ -203,7 +204,8 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
             campaign.advance(budget)
             if campaign.fit is None:
                 continue
-            mean = (campaign.bagged_prediction(settings.bagged) if settings.bagged
+            mean = (campaign.bagged_prediction(settings.bagged)
+                    if settings.bagged and len(campaign.chosen) >= settings.bag_min_runs
                     else law.predict(campaign.fit.best, campaign.target_features)[0])
             if not np.isfinite(mean).all():
                 continue

@@ -61,6 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tasks", nargs="+", required=True)
     parser.add_argument("--budgets", nargs="+", default=["task"], help="budget shares, or 'task': the task's own")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST ... FIRST + SEEDS - 1 (0: the record's)")
     parser.add_argument("--wall", type=float, default=540, help="seconds after which unfinished jobs are dropped")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_intermixed_args(argv)
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
         except (AttributeError, ValueError) as error:
             parser.error(f"variant {spec}: {error}")
     jobs = [(spec, task, k, seed, budgets) for task in args.tasks for spec in args.variants
-            for seed in range(args.seeds) for k in range(len(_task(task).laws))]
+            for seed in range(args.first_seed, args.first_seed + args.seeds) for k in range(len(_task(task).laws))]
     args.out.mkdir(parents=True, exist_ok=True)
     done = 0
     with multiprocessing.Pool(args.workers) as pool:  # leaving the block terminates the jobs still running
