@@ -55,7 +55,8 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
                                    design_through_law=args.design_through_law,
                                    through_law_above=args.through_law_above,
                                    through_law_underdetermined=args.through_law_underdetermined,
-                                   centred_underdetermined=args.centred_underdetermined, criterion=args.criterion)
+                                   centred_underdetermined=args.centred_underdetermined, criterion=args.criterion,
+                                   bagged=args.bagged, bag_min_runs=args.bag_min_runs)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
     def record(campaign: dict):
@@ -187,6 +188,11 @@ def register(command) -> None:
                         "law has parameters)")
     b.add_argument("--no-noise-trend", dest="noise_trend", action="store_false",
                    help="one noise sd for all runs (default: " + NOISE_TREND_HELP + ")")
+    b.add_argument("--bagged", type=positive(int, or_zero=True), default=0, metavar="N",
+                   help="score the median of the law at the targets over N fits to bootstrap resamples of the picks, "
+                        "not the MAP (0: the MAP)")
+    b.add_argument("--bag-min-runs", type=positive(int), default=1, metavar="M",
+                   help="with --bagged, bag only a fit of at least M runs (1)")
     b.add_argument("--workers", type=positive(int), default=1, help="processes (1)")
     b.add_argument("--log", help="append each campaign's scores to this file as a JSON line when it ends "
                    "(a long benchmark's partial results)")

@@ -53,7 +53,8 @@ def spread(logs: list[Path], reference: Path | None, paired: str | None = None) 
             same = [abs(known[c["law"], strategy, c["seed"]]["results"][b]["r2"] - c["results"][b]["r2"]) < 1e-6
                     for c in found if c["strategy"] == strategy and (c["law"], strategy, c["seed"]) in known]
             rows.append(f"| {row['task']} | {budget:g} | {strategy} | {len(means)} | {row['r2_mean']:.3f} | "
-                        f"{means.std(ddof=1) / np.sqrt(len(means)):.3f} | {first[budget, strategy]['r2_mean']:.3f} | "
+                        f"{means.std(ddof=1) / np.sqrt(len(means)):.3f} | "
+                        f"{format(first[budget, strategy]['r2_mean'], '.3f') if first else '-'} | "
                         f"{row['coverage90']:.2f} | {f'{sum(same)} / {len(same)}' if same else '-'} |"
                         + (" {:+.3f} ({:.3f}) |".format(*paired_difference(found, base, b, strategy))
                            if paired else ""))
