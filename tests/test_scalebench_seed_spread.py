@@ -38,3 +38,12 @@ def test_seed_spread_differences_a_variant_against_another_paired_by_form_and_se
     [header, _, row] = seed_spread.spread([_log(tmp_path / "info_toy.jsonl", variant)], None, paired="base")
     assert header.endswith("against base (se) |")
     assert row.endswith("| +0.100 (0.029) |")  # gains 0.05, 0.10, 0.15: sd 0.05, se 0.029
+
+
+def test_seed_spread_of_fresh_seeds_has_no_first_three_to_show(tmp_path):
+    with scalebench_probes("seed_spread") as modules:
+        seed_spread = modules["seed_spread"]
+    fresh = {(law, seed): seed / 100 for law in ("sl_1", "sl_2") for seed in range(10, 14)}  # seeds 10-13
+    [_, _, row] = seed_spread.spread([_log(tmp_path / "toy.jsonl", fresh)], None)
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[3:7] == ["4", "0.115", "0.006", "-"]  # mean 0.115, se 0.013 / 2; no seed 0-2 to average
