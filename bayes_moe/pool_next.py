@@ -60,7 +60,7 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
         absent = [c for c in needed if c not in frame]
         if absent:
             raise InputError(f"{name}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
-        check_numbers(frame, needed, name)
+        check_numbers(frame, needed, name, required=law.inputs.values())
     costs = run_costs(pool, cost_rule, pool_name)
     observed = law.observed(pool).reshape(len(pool), -1)
     known = np.isfinite(observed)

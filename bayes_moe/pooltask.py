@@ -59,14 +59,18 @@ def read_table(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot read table: {error}") from error
 
 
-def check_numbers(table: pd.DataFrame, columns, where) -> None:
+def check_numbers(table: pd.DataFrame, columns, where, required=()) -> None:
     """``InputError`` naming ``where``, the data row (1 = the first after the header), the column and the value of
-    the first entry of ``columns`` that is not a number; an empty entry is allowed (a candidate's output)."""
+    the first entry of ``columns`` that is not a number; an empty entry is allowed (a candidate's output) but in the
+    ``required`` columns (a run's inputs)."""
     for column in columns:
         numbers = pd.to_numeric(table[column], errors="coerce")
         bad = np.flatnonzero(numbers.isna().to_numpy() & table[column].notna().to_numpy())
         if bad.size:
             raise InputError(f"{where}: row {bad[0] + 1}, column {column}: {table[column].iloc[bad[0]]!r} is not a number")
+        empty = np.flatnonzero(table[column].isna().to_numpy()) if column in required else ()
+        if len(empty):
+            raise InputError(f"{where}: row {empty[0] + 1}, column {column}: empty (every row needs the law's inputs)")
 
 
 def run_costs(table: pd.DataFrame, rule: str, where: str) -> np.ndarray:
@@ -124,7 +128,7 @@ def load_task(folder) -> PoolTask:
             absent = [c for c in [*law.inputs.values(), *law.outputs, *([group] if group else [])] if c not in table]
             if absent:
                 raise InputError(f"{folder / spec[name]}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
-            check_numbers(table, [*law.inputs.values(), *law.outputs], folder / spec[name])
+            check_numbers(table, [*law.inputs.values(), *law.outputs], folder / spec[name], law.inputs.values())
     return PoolTask(name=folder.name, folder=folder, pool=pool, targets=targets, costs=run_costs(pool, spec["cost"], str(spec_path)),
                     target_costs=run_costs(targets, spec["cost"], str(folder / spec["targets"])),
                     group=group, budgets=budgets, laws=laws)

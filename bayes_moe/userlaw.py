@@ -238,6 +238,9 @@ def load_law(path) -> Law:
     if missing:
         raise InputError(f"law file {path}: missing {', '.join(missing)} (see docs/scalebench.md)")
     inputs, priors = dict(module.inputs), dict(module.priors)
+    if not inputs or not priors:
+        raise InputError(f"law file {path}: {'inputs' if not inputs else 'priors'} must name at least one "
+                         f"{'input column' if not inputs else 'parameter'}")
     bad = [name for name, prior in priors.items() if not isinstance(prior, PRIORS)]
     if bad:
         raise InputError(f"law file {path}: prior of {', '.join(bad)} is not one of "
@@ -253,4 +256,7 @@ def load_law(path) -> Law:
     outputs = (module.output,) if isinstance(module.output, str) else tuple(module.output)
     if not outputs or not all(isinstance(o, str) for o in outputs):
         raise InputError(f"law file {path}: output must be a column name or a list of them")
+    both = sorted(set(outputs) & set(inputs.values()))
+    if both:
+        raise InputError(f"law file {path}: column(s) {', '.join(both)} both an input and the output")
     return Law(name=path.stem, inputs=inputs, outputs=outputs, priors=priors, noise_sd=noise_sd, mean=module.mean)

@@ -161,6 +161,10 @@ def test_a_value_that_is_not_a_number_or_a_table_without_rows_is_named_by_file_r
     assert main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
                  "--targets", str(folder / "targets.csv"), "--cost", "params"]) == 2
     assert "targets.csv: no rows after the header" in capsys.readouterr().err
+    targets.loc[1, "params"] = None  # an input left empty
+    targets.to_csv(folder / "targets.csv", index=False)
+    with pytest.raises(InputError, match=r"targets.csv: row 2, column params: empty"):
+        load_task(folder)
     targets.loc[1, "params"] = "2e6x"
     targets.to_csv(folder / "targets.csv", index=False)
     with pytest.raises(InputError, match=r"targets.csv: row 2, column params: '2e6x' is not a number"):
