@@ -83,6 +83,10 @@ class Normal:
     mu: float
     sigma: float
 
+    def __post_init__(self):
+        if not np.isfinite([self.mu, self.sigma]).all() or self.sigma <= 0:
+            raise InputError(f"Normal({self.mu}, {self.sigma}): need a finite mu and a finite sigma > 0")
+
     bounds = property(lambda self: (-np.inf, np.inf))
     sd = property(lambda self: self.sigma)
 
@@ -103,6 +107,10 @@ class HalfNormal:
     """Half-Gaussian prior on ``[0, inf)`` with scale ``sigma`` (noise scales, amplitudes)."""
 
     sigma: float
+
+    def __post_init__(self):
+        if not np.isfinite(self.sigma) or self.sigma <= 0:
+            raise InputError(f"HalfNormal({self.sigma}): need a finite sigma > 0")
 
     bounds = property(lambda self: (0.0, np.inf))
     sd = property(lambda self: self.sigma)

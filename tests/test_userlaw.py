@@ -51,6 +51,8 @@ def test_law_file_loads_and_predicts_every_draw_at_every_point(tmp_path):
     (POWER_LAW.replace('priors = {"E": Uniform(0, 5), "A": Uniform(0, 100), "alpha": Normal(0.5, 0.5)}', "priors = {}")
      .replace("def mean(N, E, A, alpha, xp)", "def mean(N, xp)"), "priors must name at least one parameter"),
     (POWER_LAW.replace('inputs = {"N": "params"}', 'inputs = {"N": "loss"}'), "loss both an input and the output"),
+    (POWER_LAW.replace("Normal(0.5, 0.5)", "Normal(0.5, 0)"), r"Normal\(0.5, 0\): need a finite mu and a finite sigma > 0"),
+    (POWER_LAW.replace("HalfNormal(0.05)", "HalfNormal(-0.05)"), r"HalfNormal\(-0.05\): need a finite sigma > 0"),
 ])
 def test_bad_law_file_is_one_clear_error(tmp_path, text, message):
     with pytest.raises(InputError, match=message):
