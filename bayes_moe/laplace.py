@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import least_squares, minimize_scalar
 
+from bayes_moe.errors import InputError
 from bayes_moe.userlaw import Law
 
 NOISE_PRIOR_DOF = 0.5  # weight of the noise prior: half a pseudo-run at its scale
@@ -248,13 +249,16 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
                                    max_nfev=max_nfev)
         except ValueError:  # a start where the residuals are not finite
             return None
-        return float(np.sum(result.fun ** 2)), result.x
+        # an end where the law is not finite at some run is no fit (its residuals there were BAD_RESIDUAL)
+        finite = np.isfinite(law.predict(result.x, features)).all()
+        return (float(np.sum(result.fun ** 2)), result.x) if finite else None
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         solutions = [s for s in (search(theta0, SEARCH_NFEV) for theta0 in initial) if s is not None]
         if not solutions:
-            raise ArithmeticError(f"law {law.name}: no start gave a finite fit")
+            raise InputError(f"law {law.name}: its mean is not finite at the runs from any start ({len(initial)} "
+                             "tried): check the law's inputs, its boxes and where it takes logs or powers")
         solutions.sort(key=lambda s: s[0])
         trend, sizes = 0.0, LaplaceFit.sizes
         if size is not None:

@@ -69,6 +69,15 @@ def test_a_mean_that_fails_when_it_runs_is_one_clear_error(tmp_path, body, messa
         law.predict(np.array([TRUTH, TRUTH]), {"N": np.array([1.0, 10.0, 100.0])})
 
 
+def test_a_law_that_is_not_finite_at_the_runs_from_any_start_is_one_clear_error(tmp_path):
+    # log(E - 10) with E in [0, 5]: not finite anywhere in the box
+    law = load_law(write_law(tmp_path, POWER_LAW.replace("return E + A * xp.exp(-alpha * xp.log(N))",
+                                                         "return xp.log(E - 10) + A * N**-alpha")))
+    features, y = {"N": np.geomspace(1e3, 1e6, 6)}, np.linspace(3.0, 2.0, 6)
+    with pytest.raises(InputError, match=r"law power: its mean is not finite at the runs from any start \(4 tried\)"):
+        laplace.fit(law, features, y, rng=np.random.default_rng(0), starts=4)
+
+
 def test_same_mean_text_is_the_pymc_model(tmp_path):
     law = load_law(write_law(tmp_path))
     rng = np.random.default_rng(1)
