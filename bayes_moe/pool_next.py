@@ -28,13 +28,16 @@ class Proposal:
     """``done``: the pool rows fitted; ``candidates``: those to choose from; ``picks``: ``(pool row, acquisition)``
     in pick order; ``next`` and ``at_targets``: one record per output of each pick and target row (``row`` counts
     from 1, the first row after the CSV's header), with the best fit's ``predicted`` and the 90% predictive
-    interval; ``observed``: the pool's outputs (rows x outputs, NaN at the candidates); ``costs`` of the pool
-    rows, ``target_costs`` of the target rows (None where the cost rule's columns are not in the targets table)."""
+    interval; ``features``, ``target_features``: the law's inputs at the pool's and the targets' rows; ``observed``:
+    the pool's outputs (rows x outputs, NaN at the candidates); ``costs`` of the pool rows, ``target_costs`` of the
+    target rows (None where the cost rule's columns are not in the targets table)."""
 
     law: Law
     fit: laplace.LaplaceFit
     done: np.ndarray
     candidates: list[int]
+    features: dict
+    target_features: dict
     observed: np.ndarray
     costs: np.ndarray
     target_costs: np.ndarray | None
@@ -93,7 +96,8 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
             for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd, size)]
     at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
                   for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
-    return Proposal(law, fit, done, candidates, observed, costs, target_costs, picks, runs, at_targets)
+    return Proposal(law, fit, done, candidates, features, target_features, observed, costs, target_costs, picks, runs,
+                    at_targets)
 
 
 def _target_costs(targets: pd.DataFrame, cost_rule: str, name: str, required: bool) -> np.ndarray | None:

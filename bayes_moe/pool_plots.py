@@ -8,7 +8,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bayes_moe.errors import InputError
 from bayes_moe.palette import OKABE_ITO
 from bayes_moe.pool_next import Proposal
 
@@ -27,41 +26,53 @@ METHOD_STYLES = {
 
 
 def proposal_figure(proposal: Proposal, cost_label: str = "cost", truth: np.ndarray | None = None):
-    """One panel per output of the law against each run's cost (log axis): the runs done, the proposed runs at
-    their predicted value with its 90% interval (numbered in pick order) and the targets likewise; ``truth``
-    (target rows x outputs) adds the targets' observed values, as in a benchmark."""
-    if proposal.target_costs is None:
-        raise InputError("the targets table lacks the cost rule's columns: the figure places points by cost")
+    """One panel per output of the law against each run's cost (log axis; where the costs do not vary or the targets
+    have none, against the law's first input): the runs done, the proposed runs at their predicted value with its
+    90% interval (numbered in pick order) and the targets likewise; ``truth`` (target rows x outputs) adds the
+    targets' observed values, as in a benchmark."""
+    x, x_targets, label, scale = _x_axis(proposal, cost_label)
     outputs = proposal.law.outputs
     fig, axes = plt.subplots(1, len(outputs), figsize=(5.2 * len(outputs), 4.0), squeeze=False, sharex=True)
     for o, (ax, output) in enumerate(zip(axes[0], outputs)):
         done = proposal.done
-        ax.plot(proposal.costs[done], proposal.observed[done, o], "o", color="0.55", markersize=4,
-                label=f"runs done ({done.size})")
+        ax.plot(x[done], proposal.observed[done, o], "o", color="0.55", markersize=4, label=f"runs done ({done.size})")
         picked = [r for r in proposal.next if r["output"] == output]
-        _intervals(ax, proposal.costs[[r["row"] - 1 for r in picked]], picked, OKABE_ITO[1], "D",
-                   f"next runs ({len(picked)}), predicted")
-        numbers: dict = {}  # replicates (one cost, one prediction) share a label: "1, 3"
-        for n, (record, cost) in enumerate(zip(picked, proposal.costs[[r["row"] - 1 for r in picked]]), 1):
-            labels, top = numbers.get((cost, record["predicted"]), ([], -np.inf))
-            numbers[cost, record["predicted"]] = (labels + [str(n)], max(top, record["upper90"]))
-        for (cost, _), (labels, top) in numbers.items():
-            ax.annotate(", ".join(labels), (cost, top), textcoords="offset points", xytext=(0, 3),
+        at = x[[r["row"] - 1 for r in picked]]
+        _intervals(ax, at, picked, OKABE_ITO[1], "D", f"next runs ({len(picked)}), predicted")
+        numbers: dict = {}  # replicates (one place, one prediction) share a label: "1, 3"
+        for n, (record, place) in enumerate(zip(picked, at), 1):
+            labels, top = numbers.get((place, record["predicted"]), ([], -np.inf))
+            numbers[place, record["predicted"]] = (labels + [str(n)], max(top, record["upper90"]))
+        for (place, _), (labels, top) in numbers.items():
+            ax.annotate(", ".join(labels), (place, top), textcoords="offset points", xytext=(0, 3),
                         ha="center", fontsize=8, color=OKABE_ITO[1])
         at_targets = [r for r in proposal.at_targets if r["output"] == output]
-        _intervals(ax, proposal.target_costs[[r["row"] - 1 for r in at_targets]], at_targets, OKABE_ITO[0], "o",
+        _intervals(ax, x_targets[[r["row"] - 1 for r in at_targets]], at_targets, OKABE_ITO[0], "o",
                    "targets, predicted (90%)")
         if truth is not None:
-            ax.plot(proposal.target_costs, np.asarray(truth).reshape(len(proposal.target_costs), -1)[:, o], "x",
+            ax.plot(x_targets, np.asarray(truth).reshape(len(x_targets), -1)[:, o], "x",
                     color=OKABE_ITO[7], markersize=5, label="targets, observed")
-        ax.set_xscale("log")
-        ax.set_xlabel(cost_label)
+        ax.set_xscale(scale)
+        ax.set_xlabel(label)
         ax.set_ylabel(output)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="best")
     fig.suptitle(f"law {proposal.law.name}: fitted to {proposal.done.size} runs, next {len(proposal.picks)}")
     fig.tight_layout()
     return fig
+
+
+def _x_axis(proposal: Proposal, cost_label: str) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """Where the figure places the pool's and the targets' rows: by cost on a log axis where the costs vary and the
+    targets have them, else by the law's first input (log where it is positive and spans a decade)."""
+    if proposal.target_costs is not None:
+        costs = np.concatenate([proposal.costs, proposal.target_costs])
+        if costs.max() > costs.min() * (1 + 1e-9):
+            return proposal.costs, proposal.target_costs, cost_label, "log"
+    symbol, column = next(iter(proposal.law.inputs.items()))
+    x, x_targets = proposal.features[symbol], proposal.target_features[symbol]
+    both = np.concatenate([x, x_targets])
+    return x, x_targets, column, "log" if both.min() > 0 and both.max() >= 10 * both.min() else "linear"
 
 
 def _intervals(ax, costs, records: list[dict], colour, marker, label) -> None:

@@ -58,11 +58,14 @@ def test_proposal_figure_draws_the_runs_the_picks_and_the_targets(power_law):
     assert np.allclose(lines["targets, observed"].get_ydata(), truth)
     assert ax.get_xscale() == "log" and ax.get_ylabel() == "loss"
     assert [t.get_text() for t in ax.texts] == ["1", "2"]  # the picks, numbered in order
-    # a cost rule over a column the targets table lacks: the targets have no cost, so no place on the axis
+    # a cost rule over a column the targets table lacks, or costs that do not vary: placed by the law's first input
     without = propose(power_law, pool.assign(width=2.0), targets, "params * width", batch=1, starts=4)
     assert without.target_costs is None
-    with pytest.raises(InputError, match="cost rule's columns"):
-        proposal_figure(without)
+    for other in (without, propose(power_law, pool, targets, "1", batch=1, starts=4)):
+        ax = proposal_figure(other).axes[0]
+        assert ax.get_xlabel() == "params" and ax.get_xscale() == "log"
+        runs = next(line for line in ax.get_lines() if line.get_label() == "runs done (8)")
+        assert np.allclose(runs.get_xdata(), pool["params"][:8])
 
 
 def test_results_table_holds_our_record_the_peers_runs_and_the_papers_rows():
