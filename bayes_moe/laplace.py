@@ -249,9 +249,9 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
                                    max_nfev=max_nfev)
         except ValueError:  # a start where the residuals are not finite
             return None
-        # an end where the law is not finite at some run is no fit (its residuals there were BAD_RESIDUAL)
-        finite = np.isfinite(law.predict(result.x, features)).all()
-        return (float(np.sum(result.fun ** 2)), result.x) if finite else None
+        if np.any(result.fun[:y.size] == BAD_RESIDUAL):  # the law is not finite at some run there: no fit
+            return None
+        return float(np.sum(result.fun ** 2)), result.x
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

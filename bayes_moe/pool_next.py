@@ -17,7 +17,7 @@ import pandas as pd
 from bayes_moe import laplace
 from bayes_moe.discrepancy import AMPLITUDE, Discrepancy, pointwise_sd
 from bayes_moe.errors import InputError
-from bayes_moe.pooltask import check_numbers, run_costs
+from bayes_moe.pooltask import check_table, run_costs
 from bayes_moe.userlaw import Law
 
 LEVEL = 0.9
@@ -56,14 +56,8 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
 
     if discrepancy < 0:
         raise InputError(f"discrepancy {discrepancy}: an sd cannot be negative")
-    for name, frame, needed in ((pool_name, pool, [*law.inputs.values(), *law.outputs]),
-                                (targets_name, targets, list(law.inputs.values()))):
-        if len(frame) == 0:
-            raise InputError(f"{name}: no rows after the header")
-        absent = [c for c in needed if c not in frame]
-        if absent:
-            raise InputError(f"{name}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
-        check_numbers(frame, needed, name, required=law.inputs.values())
+    check_table(pool, law, [*law.inputs.values(), *law.outputs], pool_name)
+    check_table(targets, law, list(law.inputs.values()), targets_name)
     costs = run_costs(pool, cost_rule, pool_name)
     observed = law.observed(pool).reshape(len(pool), -1)
     known = np.isfinite(observed)

@@ -59,18 +59,23 @@ def read_table(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot read table: {error}") from error
 
 
-def check_numbers(table: pd.DataFrame, columns, where, required=()) -> None:
-    """``InputError`` naming ``where``, the data row (1 = the first after the header), the column and the value of
-    the first entry of ``columns`` that is not a number; an empty entry is allowed (a candidate's output) but in the
-    ``required`` columns (a run's inputs)."""
+def check_table(table: pd.DataFrame, law: Law, columns, where) -> None:
+    """``InputError`` naming ``where`` (and the data row, 1 = the first after the header, the column and the value)
+    for a table with no rows, without one of ``columns`` that ``law`` needs, with an entry of them that is not a
+    number, or with an empty entry of one of the law's inputs (an empty output is a candidate's)."""
+    if len(table) == 0:
+        raise InputError(f"{where}: no rows after the header")
+    absent = [c for c in columns if c not in table]
+    if absent:
+        raise InputError(f"{where}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
+    inputs = set(law.inputs.values())
     for column in columns:
-        numbers = pd.to_numeric(table[column], errors="coerce")
-        bad = np.flatnonzero(numbers.isna().to_numpy() & table[column].notna().to_numpy())
+        empty = table[column].isna().to_numpy()
+        bad = np.flatnonzero(pd.to_numeric(table[column], errors="coerce").isna().to_numpy() & ~empty)
         if bad.size:
             raise InputError(f"{where}: row {bad[0] + 1}, column {column}: {table[column].iloc[bad[0]]!r} is not a number")
-        empty = np.flatnonzero(table[column].isna().to_numpy()) if column in required else ()
-        if len(empty):
-            raise InputError(f"{where}: row {empty[0] + 1}, column {column}: empty (every row needs the law's inputs)")
+        if column in inputs and empty.any():
+            raise InputError(f"{where}: row {np.argmax(empty) + 1}, column {column}: empty (every row needs the law's inputs)")
 
 
 def run_costs(table: pd.DataFrame, rule: str, where: str) -> np.ndarray:
@@ -118,17 +123,13 @@ def load_task(folder) -> PoolTask:
     if not law_paths:
         raise InputError(f"{spec_path}: no law file matches {spec['laws']!r}")
     pool, targets = read_table(folder / spec["pool"]), read_table(folder / spec["targets"])
-    for name, table in (("pool", pool), ("targets", targets)):
-        if len(table) == 0:
-            raise InputError(f"{folder / spec[name]}: no rows after the header")
     laws = tuple(load_law(p) for p in law_paths)
     group = spec.get("group")
     for law in laws:
         for name, table in (("pool", pool), ("targets", targets)):
-            absent = [c for c in [*law.inputs.values(), *law.outputs, *([group] if group else [])] if c not in table]
-            if absent:
-                raise InputError(f"{folder / spec[name]}: lacks column(s) {', '.join(absent)} that law {law.name} needs")
-            check_numbers(table, [*law.inputs.values(), *law.outputs], folder / spec[name], law.inputs.values())
+            check_table(table, law, [*law.inputs.values(), *law.outputs], folder / spec[name])
+            if group and group not in table:
+                raise InputError(f"{folder / spec[name]}: lacks column(s) {group} that law {law.name} needs")
     return PoolTask(name=folder.name, folder=folder, pool=pool, targets=targets, costs=run_costs(pool, spec["cost"], str(spec_path)),
                     target_costs=run_costs(targets, spec["cost"], str(folder / spec["targets"])),
                     group=group, budgets=budgets, laws=laws)

@@ -280,7 +280,6 @@ def read_log(path: str) -> list[dict]:
     return records
 
 
-
 def _is_campaign(record) -> bool:
     """Whether a log line holds what ``summarise`` reads: a campaign's keys and a score per budget."""
     return (isinstance(record, dict) and all(key in record for key in CAMPAIGN_KEYS)

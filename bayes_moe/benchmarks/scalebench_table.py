@@ -63,8 +63,8 @@ def _ours(task: str, log: Path) -> list[dict]:
     rows = []
     for strategy, method in OURS.items():
         mine = [c for c in campaigns if c["strategy"] == strategy]
+        seeds = sorted({c["seed"] for c in mine})
         for b, budget in enumerate(r["budget"] for r in mine[0]["results"]):
-            seeds = sorted({c["seed"] for c in mine})
             per_seed = np.array([np.mean([c["results"][b]["r2"] for c in mine if c["seed"] == s]) for s in seeds])
             rows.append({"task": task, "budget": budget, "method": method, "r2": float(per_seed.mean()),
                          "se": float(per_seed.std(ddof=1) / np.sqrt(len(seeds))), "source": "ours"})

@@ -86,7 +86,8 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     from bayes_moe.pooltask import read_table
     from bayes_moe.userlaw import load_law
 
-    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+    plot_format = args.plot and Path(args.plot).suffix.lstrip(".").lower()
+    if plot_format not in (None, "png", "svg", "pdf"):
         raise InputError(f"--plot {args.plot}: name a .png, .svg or .pdf file")
     law = load_law(args.law)
     targets = read_table(Path(args.targets))
@@ -105,14 +106,14 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
             + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval)\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.at_targets], ["row", *columns, *shown]))
     if args.plot:
-        _save_figure(proposal, targets, args)
+        _save_figure(proposal, targets, args, plot_format)
     emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "next": proposal.next,
                 "targets": proposal.at_targets}, text)
 
 
-def _save_figure(proposal, targets, args: argparse.Namespace) -> None:
+def _save_figure(proposal, targets, args: argparse.Namespace, plot_format: str) -> None:
     """``--plot``: the proposal against each run's cost (``pool_plots.proposal_figure``; with the targets' observed
-    outputs where their table has them all, as a benchmark's does), in the format the file's suffix names,
+    outputs where their table has them all, as a benchmark's does), in ``plot_format`` (the file's suffix),
     written whole or not at all."""
     import matplotlib
     import pandas as pd
@@ -127,7 +128,7 @@ def _save_figure(proposal, targets, args: argparse.Namespace) -> None:
     truth = observed if observed is not None and np.isfinite(observed).all() else None
     figure = proposal_figure(proposal, f"cost ({args.cost})", truth=truth)
     with replacing(args.plot, binary=True) as handle:
-        figure.savefig(handle, format=Path(args.plot).suffix.lstrip(".").lower(), dpi=120)
+        figure.savefig(handle, format=plot_format, dpi=120)
 
 
 def register(command) -> None:
