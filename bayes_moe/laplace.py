@@ -198,6 +198,16 @@ def underdetermined(law: Law, n_runs: int) -> bool:
     return n_runs < len(law.priors)
 
 
+def partly_determined(law: Law, n_runs: int, least: float = 0.5) -> bool:
+    """At least ``least`` observations per parameter (runs times the law's outputs, each run observing every
+    output) but fewer than one: the runs pin some directions and leave others open, and the law curves along
+    those where the linearized draws see a line, so the selection's draws go through the law there
+    (``LaplaceFit.through_law``). With fewer, the draws through the law are mostly the boxes pushed through
+    it, and mislead the picks (both measured on ScaleBench, docs/scalebench_record.md)."""
+    observations = n_runs * len(law.outputs)
+    return least * len(law.priors) <= observations < len(law.priors)
+
+
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,
         n_draws: int = 256, warm: tuple = (), linearized: bool = True, polish: bool = False,
         size: np.ndarray | None = None, centred_boxes: bool = False) -> LaplaceFit:

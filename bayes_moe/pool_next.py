@@ -81,7 +81,8 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     factors = (Discrepancy(features, target_features, len(law.outputs)).given_fit(
         discrepancy, fit.noise_sd, done_features, features, target_features,
         noise_scale=None if size is None else fit.noise_scale(size[done])) if discrepancy else None)
-    picks = select_batch(fit.mean_draws(features), fit.mean_draws(target_features), fit.noise_sd, costs,
+    design = fit.through_law() if laplace.partly_determined(law, done.size) else fit  # as a campaign's selection
+    picks = select_batch(design.mean_draws(features), design.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, batch, cost_power, outputs=len(law.outputs), discrepancy=factors,
                          noise_scale=None if size is None else fit.noise_scale(size), criterion=criterion)
     pool_sd, target_sd = (None, None) if factors is None else map(pointwise_sd, factors)

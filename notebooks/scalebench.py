@@ -46,7 +46,7 @@ proposal_figure(proposal, "cost (dense parameters x experts)", truth=law.observe
 # ## The benchmark
 #
 # R^2 on each task's held-out target region at its three budgets (shares of the pool's cost), averaged over
-# the law forms: our active strategy and our random baselines with 10 seeds (bars: standard error over the
+# the law forms: our active strategy with 30 seeds and our random baselines with 10 (bars: standard error over the
 # seeds), the paper's Table 2 for MSPE and V-optimal (sparsity's and domain_mixture's on the paper's larger
 # data), and the authors' code run here where it finished. Read from the committed records under
 # `experiments/scalebench/results/`.

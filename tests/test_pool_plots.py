@@ -48,6 +48,21 @@ def test_propose_picks_candidates_within_the_budget_with_intervals_at_the_target
     assert all(t["lower90"] < t["predicted"] < t["upper90"] for t in proposal.at_targets)
 
 
+def test_propose_selects_by_the_draws_through_the_law_where_the_runs_partly_determine_it(power_law):
+    """The power law has 3 parameters: 2 runs done partly determine it (laplace.partly_determined), as a
+    campaign's selection there, the draws go through the law; 8 runs determine it, and they stay linearized."""
+    from bayes_moe.design.pool import select_batch
+
+    for done, through in ((2, True), (8, False)):
+        pool, targets = tables(done)
+        proposal = propose(power_law, pool, targets, "params", batch=3, starts=4, discrepancy=0.0)
+        design = proposal.fit.through_law() if through else proposal.fit
+        features = proposal.features
+        expected = select_batch(design.mean_draws(features), design.mean_draws(proposal.target_features),
+                                proposal.fit.noise_sd, proposal.costs, proposal.candidates, np.inf, 3)
+        assert proposal.picks == expected
+
+
 def test_proposal_figure_draws_the_runs_the_picks_and_the_targets(power_law):
     pool, targets = tables()
     proposal = propose(power_law, pool, targets, "params", batch=2, starts=4)
@@ -71,19 +86,22 @@ def test_proposal_figure_draws_the_runs_the_picks_and_the_targets(power_law):
 def test_results_table_holds_our_record_the_peers_runs_and_the_papers_rows():
     table = results_table()
     cell = table.set_index(["task", "budget", "method"])
-    log = TASKS_FOLDER / "results" / "ten_seeds" / "moe.jsonl"
-    campaigns = [json.loads(line) for line in log.read_text().splitlines()]
-    active = [c["results"][0]["r2"] for c in campaigns if c["strategy"] == "active"]
-    assert cell.loc[("moe", 0.01, "active"), "r2"] == pytest.approx(np.mean(active))
+    for strategy, folder in (("active", "thirty_seeds"), ("random", "ten_seeds")):
+        log = TASKS_FOLDER / "results" / folder / "moe.jsonl"
+        campaigns = [json.loads(line) for line in log.read_text().splitlines()]
+        r2 = [c["results"][0]["r2"] for c in campaigns if c["strategy"] == strategy]
+        assert cell.loc[("moe", 0.01, strategy), "r2"] == pytest.approx(np.mean(r2))
     assert cell.loc[("moe", 0.01, "MSPE"), "r2"] == 0.59 and cell.loc[("sparsity", 0.2, "MSPE"), "r2"] == 0.31
     assert cell.loc[("moe", 0.01, "MSPE here"), "r2"] == pytest.approx(0.577, abs=1e-3)
     assert ("parallel", 0.01, "MSPE here") not in cell.index  # the authors' code spent more than the budget there
     assert set(table["task"]) == set(TASKS) and (table.groupby(["task", "method"]).size() <= 3).all()
 
 
-def test_results_table_names_a_missing_record(tmp_path):
+def test_results_table_names_a_missing_record_or_strategy(tmp_path):
     with pytest.raises(InputError, match="moe.jsonl"):
         results_table(results=tmp_path)
+    with pytest.raises(InputError, match="thirty_seeds/moe.jsonl: no campaign of the random strategy"):
+        results_table(records={"random": "thirty_seeds"})
 
 
 def test_benchmark_figure_has_a_panel_per_task_and_every_method():

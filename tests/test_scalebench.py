@@ -220,7 +220,7 @@ def test_active_takes_the_cheapest_runs_until_its_first_design_then_selects(tmp_
 
 
 @pytest.mark.parametrize("options", [["--centred-boxes"], ["--design-through-law"], ["--through-law-above", "2"],
-                                     ["--through-law-underdetermined"], ["--flat-boxes"],
+                                     ["--through-law-underdetermined"], ["--linearized-design"], ["--flat-boxes"],
                                      ["--bagged", "4", "--bag-min-runs", "3"]])
 def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
     folder = make_task(tmp_path / "tiny")

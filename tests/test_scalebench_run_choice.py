@@ -2,8 +2,11 @@
 through the law only where the law strays from its linearization at the targets (``Settings.through_law_above``,
 ``LaplaceFit.nonlinearity``; an option), centred boxes only in fits of fewer runs than parameters
 (``Settings.centred_underdetermined``; the default), and the draws through the law only there
-(``Settings.through_law_underdetermined``; an option)."""
+(``Settings.through_law_underdetermined``; an option) or only in fits of half as many observations as parameters
+or more but fewer than them (``Settings.through_law_partly_determined``; the default; docs/scalebench_record.md,
+"Through the law where the runs partly determine the law")."""
 
+import dataclasses
 import textwrap
 
 import numpy as np
@@ -11,7 +14,7 @@ import numpy as np
 from bayes_moe import laplace
 from bayes_moe.benchmarks import scalebench
 from bayes_moe.pooltask import load_task
-from bayes_moe.userlaw import load_law
+from bayes_moe.userlaw import Uniform, load_law
 from test_scalebench import make_task  # the tiny power-law task: E + A N^-alpha, targets beyond the pool
 from test_scalebench_boxes import line_law
 
@@ -85,7 +88,29 @@ def test_the_draws_go_through_the_law_only_in_fits_of_fewer_runs_than_parameters
     task = load_task(make_task(tmp_path / "tiny"))
     lower, upper = task.laws[0].bounds
     for chosen, through in (([0, 15], True), ([0, 10, 20, 29], False)):  # 3 parameters
-        linear, choice = campaign(task, chosen), campaign(task, chosen, through_law_underdetermined=True)
+        linear = campaign(task, chosen, through_law_partly_determined=False)
+        choice = campaign(task, chosen, through_law_underdetermined=True, through_law_partly_determined=False)
+        linear.refit(), choice.refit()
+        assert choice.fit.linearized is not through
+        assert np.array_equal(choice.fit.draws, np.clip(linear.fit.draws, lower, upper) if through else linear.fit.draws)
+        choice.refit(polish=True)  # a scored fit stays linearized
+        assert choice.fit.linearized
+
+
+def test_partly_determined_counts_every_output_of_a_run(tmp_path):
+    law = load_task(make_task(tmp_path / "tiny")).laws[0]
+    six = dataclasses.replace(law, priors={f"p{k}": Uniform(-1, 1) for k in range(6)})
+    assert [laplace.partly_determined(six, runs) for runs in (2, 3, 5, 6)] == [False, True, True, False]
+    two_outputs = dataclasses.replace(six, outputs=("y1", "y2"))  # each run observes both
+    assert [laplace.partly_determined(two_outputs, runs) for runs in (1, 2, 3)] == [False, True, False]
+    assert laplace.partly_determined(six, 2, least=0.3)
+
+
+def test_by_default_the_draws_go_through_the_law_once_half_the_parameters_are_observed(tmp_path):
+    task = load_task(make_task(tmp_path / "tiny"))  # 3 parameters: through the law at 2 runs, not at 1 or 4
+    lower, upper = task.laws[0].bounds
+    for chosen, through in (([0], False), ([0, 15], True), ([0, 10, 20, 29], False)):
+        linear, choice = campaign(task, chosen, through_law_partly_determined=False), campaign(task, chosen)
         linear.refit(), choice.refit()
         assert choice.fit.linearized is not through
         assert np.array_equal(choice.fit.draws, np.clip(linear.fit.draws, lower, upper) if through else linear.fit.draws)

@@ -66,6 +66,7 @@ class Settings:
     through_law_above: float = 0.0  # ... only at a fit whose nonlinearity at the targets exceeds this (0: never; measured)
     centred_underdetermined: bool = True  # centred boxes in a fit of fewer runs than the law has parameters (docs: measured)
     through_law_underdetermined: bool = False  # the selection's draws through the law at a fit of fewer runs than parameters (measured)
+    through_law_partly_determined: bool = True  # ... at a fit of first_design to one observation per parameter (docs: measured)
     criterion: str = "variance"  # a run's value: variance reduction at the targets, or "information" (EPIG-style; measured)
     bagged: int = 0  # the scored prediction: the median over this many bootstrap refits of the picks (0: the MAP; measured)
     bag_min_runs: int = 1  # ... only in a fit of at least this many runs (a resample of a few runs holds fewer still)
@@ -107,6 +108,8 @@ class GroupCampaign:
         threshold = self.settings.through_law_above
         if not polish and self.fit.linearized and (
                 (self.settings.through_law_underdetermined and laplace.underdetermined(self.law, len(chosen)))
+                or (self.settings.through_law_partly_determined
+                    and laplace.partly_determined(self.law, len(chosen), self.settings.first_design))
                 or (threshold and self.fit.nonlinearity(self.target_features) > threshold)):
             self.fit = self.fit.through_law()
 

@@ -1,5 +1,6 @@
-"""ScaleBench's results as one tidy table, for the figure and the docs: our three strategies' 10-seed record, the
-authors' methods run here from their code, and the paper's Table 2 (``experiments/scalebench/published.toml``).
+"""ScaleBench's results as one tidy table, for the figure and the docs: our three strategies' records (the active
+strategy's default with 30 seeds, the baselines' with 10), the authors' methods run here from their code, and the
+paper's Table 2 (``experiments/scalebench/published.toml``).
 
 One row per (task, budget, method): ``r2`` (mean over the law forms and seeds), ``se`` (its standard error over
 the seeds, each seed's mean over the forms; NaN for the published rows) and ``source`` (``ours``, ``here``: the
@@ -19,7 +20,10 @@ from bayes_moe.errors import InputError
 from bayes_moe.pooltask import TASKS_FOLDER
 
 TASKS = ("moe", "sparsity", "parallel", "vocab", "lr_bsz", "domain_mixture")
-OURS = {"active": "active", "random": "random", "cost_random": "cost_random"}  # strategy -> method
+# our strategies' records, results/FOLDER/TASK.jsonl: the active strategy's defaults with 30 seeds on a lent machine
+# (results/thirty_seeds/README.md), the baselines' 10 seeds on this project's 2-core box (their campaigns do not
+# use the design's settings)
+RECORDS = {"active": "thirty_seeds", "random": "ten_seeds", "cost_random": "ten_seeds"}
 # the authors' code run here with every form finished: method -> task -> peer_logs.py record (results/peer/)
 HERE = {"MSPE here": {"moe": "mspe_10_repeats/moe.json", "sparsity": "mspe_10_repeats/sparsity.json",
                       "parallel": "mspe_10_repeats/parallel.json", "vocab": "vocab_1pct/vocab.json",
@@ -30,12 +34,14 @@ OVER_BUDGET = {("MSPE here", "parallel", 0.01)}
 
 
 def results_table(results: Path = TASKS_FOLDER / "results", published: Path = TASKS_FOLDER / "published.toml",
-                  record: str = "ten_seeds") -> pd.DataFrame:
-    """The table (module docstring) from the campaign logs ``results/record/TASK.jsonl``, the peer's records
-    under ``results/peer/`` and the published rows; ``InputError`` naming a file that is missing or unreadable."""
+                  records: dict = RECORDS) -> pd.DataFrame:
+    """The table (module docstring) from each strategy's campaign logs ``results/records[strategy]/TASK.jsonl``,
+    the peer's records under ``results/peer/`` and the published rows; ``InputError`` naming a file that is
+    missing or unreadable."""
     rows = []
     for task in TASKS:
-        rows += _ours(task, Path(results) / record / f"{task}.jsonl")
+        for strategy, folder in records.items():
+            rows += _ours(task, strategy, Path(results) / folder / f"{task}.jsonl")
         for method, files in HERE.items():
             if task in files:
                 rows += [{"task": task, "budget": r["budget"], "method": method, "r2": r["r2_mean"],
@@ -54,20 +60,21 @@ def results_table(results: Path = TASKS_FOLDER / "results", published: Path = TA
     return pd.DataFrame(rows, columns=["task", "budget", "method", "r2", "se", "source"])
 
 
-def _ours(task: str, log: Path) -> list[dict]:
-    """Each strategy's R^2 per budget from a benchmark's campaign log, with its standard error over the seeds."""
+def _ours(task: str, strategy: str, log: Path) -> list[dict]:
+    """The strategy's R^2 per budget from a benchmark's campaign log, with its standard error over the seeds."""
     try:
         campaigns = [json.loads(line) for line in log.read_text().splitlines()]
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(f"{log}: {error}") from error
+    mine = [c for c in campaigns if c["strategy"] == strategy]
+    if not mine:
+        raise InputError(f"{log}: no campaign of the {strategy} strategy")
+    seeds = sorted({c["seed"] for c in mine})
     rows = []
-    for strategy, method in OURS.items():
-        mine = [c for c in campaigns if c["strategy"] == strategy]
-        seeds = sorted({c["seed"] for c in mine})
-        for b, budget in enumerate(r["budget"] for r in mine[0]["results"]):
-            per_seed = np.array([np.mean([c["results"][b]["r2"] for c in mine if c["seed"] == s]) for s in seeds])
-            rows.append({"task": task, "budget": budget, "method": method, "r2": float(per_seed.mean()),
-                         "se": float(per_seed.std(ddof=1) / np.sqrt(len(seeds))), "source": "ours"})
+    for b, budget in enumerate(r["budget"] for r in mine[0]["results"]):
+        per_seed = np.array([np.mean([c["results"][b]["r2"] for c in mine if c["seed"] == s]) for s in seeds])
+        rows.append({"task": task, "budget": budget, "method": strategy, "r2": float(per_seed.mean()),
+                     "se": float(per_seed.std(ddof=1) / np.sqrt(len(seeds))), "source": "ours"})
     return rows
 
 

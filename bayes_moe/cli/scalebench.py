@@ -55,6 +55,7 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
                                    design_through_law=args.design_through_law,
                                    through_law_above=args.through_law_above,
                                    through_law_underdetermined=args.through_law_underdetermined,
+                                   through_law_partly_determined=args.through_law_partly_determined,
                                    centred_underdetermined=args.centred_underdetermined, criterion=args.criterion,
                                    bagged=args.bagged, bag_min_runs=args.bag_min_runs)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
@@ -184,6 +185,9 @@ def register(command) -> None:
                         "its linearized spread RATIO times (laplace.LaplaceFit.nonlinearity; 0: never)")
     b.add_argument("--through-law-underdetermined", action="store_true",
                    help="active: as --design-through-law, only at a fit of fewer runs than the law has parameters")
+    b.add_argument("--linearized-design", dest="through_law_partly_determined", action="store_false",
+                   help="active: the selection's draws linearized in every fit (default: as --design-through-law at a "
+                        "fit of at least --first-design observations per parameter but fewer than one)")
     b.add_argument("--flat-boxes", dest="centred_underdetermined", action="store_false",
                    help="flat parameter boxes in every fit (default: as --centred-boxes in a fit of fewer runs than the "
                         "law has parameters)")
