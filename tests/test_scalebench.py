@@ -124,6 +124,27 @@ def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
     assert all(t["lower90"] < t["predicted"] < t["upper90"] for t in out["targets"])
 
 
+def test_pool_next_linearized_design_reaches_the_selection(tmp_path, capsys):
+    """Two runs done partly determine the 3-parameter law: ``--linearized-design`` reaches ``propose``."""
+    from bayes_moe.pool_next import propose
+    from bayes_moe.userlaw import load_law
+
+    folder = make_task(tmp_path / "tiny")
+    common = pool_next_command(folder)
+    pool = pd.read_csv(folder / "pool.csv")
+    pool.loc[2:, "loss"] = np.nan
+    pool.to_csv(folder / "pool.csv", index=False)
+    law, targets = load_law(folder / "laws" / "power.py"), pd.read_csv(folder / "targets.csv")
+    picked = []
+    for flag in ([], ["--linearized-design"]):
+        assert main([*common, "--batch", "3", "--discrepancy", "0", *flag, "--json"]) == 0
+        picked.append([r["row"] for r in json.loads(capsys.readouterr().out)["next"]])
+        expected = propose(law, pool, targets, "params", batch=3, starts=4, discrepancy=0.0,
+                           linearized_design=bool(flag)).picks
+        assert picked[-1] == [row + 1 for row, _ in expected]
+    assert picked[0] != picked[1]  # the two designs differ here
+
+
 def test_pool_next_selects_by_information_on_request(tmp_path, capsys):
     common = pool_next_command(make_task(tmp_path / "tiny"))
     assert main([*common, "--criterion", "information"]) == 0

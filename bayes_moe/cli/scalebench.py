@@ -95,7 +95,8 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     proposal = propose(law, read_table(Path(args.pool)), targets, args.cost,
                        budget=math.inf if args.budget is None else args.budget, batch=args.batch,
                        cost_power=args.cost_power, criterion=args.criterion, starts=args.starts,
-                       discrepancy=_amplitude(args), noise_trend=args.noise_trend, seed=args.seed,
+                       discrepancy=_amplitude(args), noise_trend=args.noise_trend,
+                       linearized_design=args.linearized_design, seed=args.seed,
                        pool_name=args.pool, targets_name=args.targets)
     candidates, columns = proposal.candidates, list(law.inputs.values())
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
@@ -148,6 +149,9 @@ def register(command) -> None:
                    help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     p.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP + "; the targets' costs by --cost "
                    "(default: one noise sd)")
+    p.add_argument("--linearized-design", action="store_true", help="the selection's draws linearized (default: "
+                   "through the law where the runs done hold at least half as many observations as the law has "
+                   "parameters but fewer)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="FILE", help="also draw the runs done, the proposed runs and the targets' 90%% "
                    "intervals against cost into FILE (.png, .svg or .pdf)")
