@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayes_moe.benchmarks.scalebench import read_log
 from bayes_moe.errors import InputError
 from bayes_moe.pooltask import TASKS_FOLDER
 
@@ -40,8 +41,10 @@ def results_table(results: Path = TASKS_FOLDER / "results", published: Path = TA
     missing or unreadable."""
     rows = []
     for task in TASKS:
+        logs = {folder: Path(results) / folder / f"{task}.jsonl" for folder in set(records.values())}
+        campaigns = {folder: read_log(log) for folder, log in logs.items()}  # each log read once
         for strategy, folder in records.items():
-            rows += _ours(task, strategy, Path(results) / folder / f"{task}.jsonl")
+            rows += _ours(task, strategy, campaigns[folder], logs[folder])
         for method, files in HERE.items():
             if task in files:
                 rows += [{"task": task, "budget": r["budget"], "method": method, "r2": r["r2_mean"],
@@ -60,12 +63,9 @@ def results_table(results: Path = TASKS_FOLDER / "results", published: Path = TA
     return pd.DataFrame(rows, columns=["task", "budget", "method", "r2", "se", "source"])
 
 
-def _ours(task: str, strategy: str, log: Path) -> list[dict]:
-    """The strategy's R^2 per budget from a benchmark's campaign log, with its standard error over the seeds."""
-    try:
-        campaigns = [json.loads(line) for line in log.read_text().splitlines()]
-    except (OSError, json.JSONDecodeError) as error:
-        raise InputError(f"{log}: {error}") from error
+def _ours(task: str, strategy: str, campaigns: list[dict], log: Path) -> list[dict]:
+    """The strategy's R^2 per budget from a benchmark's campaign log (``log``, read), with its standard error over
+    the seeds."""
     mine = [c for c in campaigns if c["strategy"] == strategy]
     if not mine:
         raise InputError(f"{log}: no campaign of the {strategy} strategy")
