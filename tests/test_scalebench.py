@@ -251,6 +251,22 @@ def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
     assert [r["budget"] for r in rows] == [0.1, 0.3] and rows[-1]["r2_mean"] > 0.8  # 30 runs determine the law
 
 
+@pytest.mark.parametrize("options, field, value", [
+    (["--centred-boxes"], "centred_boxes", True), (["--design-through-law"], "design_through_law", True),
+    (["--through-law-above", "2"], "through_law_above", 2.0),
+    (["--through-law-underdetermined"], "through_law_underdetermined", True),
+    (["--linearized-design"], "through_law_partly_determined", False), ([], "through_law_partly_determined", True),
+    (["--flat-boxes"], "centred_underdetermined", False), (["--bagged", "4"], "bagged", 4),
+    (["--bag-min-runs", "3"], "bag_min_runs", 3)])
+def test_each_search_option_reaches_the_campaigns_settings(tmp_path, monkeypatch, options, field, value):
+    """The campaigns' results need not differ on the tiny task, so the settings the command builds are read."""
+    seen = []
+    monkeypatch.setattr(scalebench, "benchmark", lambda task, settings, **_: seen.append(settings) or [])
+    main(["benchmark-scalebench", "--task", str(make_task(tmp_path / "tiny")), "--strategies", "active", *options,
+          "--json"])
+    assert getattr(seen[0], field) == value
+
+
 def test_a_row_whose_draws_overflow_is_never_picked_and_spoils_no_other_pick():
     rng = np.random.default_rng(0)
     latent = rng.standard_normal((256, 3))
