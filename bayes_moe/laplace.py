@@ -32,6 +32,7 @@ import numpy as np
 from scipy.optimize import least_squares, minimize_scalar
 
 from bayes_moe.errors import InputError
+from bayes_moe.strategy_names import BOXES, DESIGN_DRAWS
 from bayes_moe.userlaw import Law
 
 NOISE_PRIOR_DOF = 0.5  # weight of the noise prior: half a pseudo-run at its scale
@@ -193,19 +194,40 @@ def revived_starts(law: Law, warm, features: dict, rng: np.random.Generator) -> 
 
 
 def underdetermined(law: Law, n_runs: int) -> bool:
-    """Fewer runs than ``law`` has parameters: the runs leave directions open, where the flat boxes enter the
-    search centred (``fit``'s ``centred_boxes``; measured on ScaleBench, docs/scalebench_record.md)."""
+    """Fewer runs than ``law`` has parameters: the runs leave directions open. Runs, not observations: a run of a
+    law with several outputs still counts once (on domain_mixture the centred boxes of these fits were measured
+    to help at every budget; docs/scalebench_record.md)."""
     return n_runs < len(law.priors)
 
 
 def partly_determined(law: Law, n_runs: int, least: float = 0.5) -> bool:
     """At least ``least`` observations per parameter (runs times the law's outputs, each run observing every
     output) but fewer than one: the runs pin some directions and leave others open, and the law curves along
-    those where the linearized draws see a line, so the selection's draws go through the law there
-    (``LaplaceFit.through_law``). With fewer, the draws through the law are mostly the boxes pushed through
-    it, and mislead the picks (both measured on ScaleBench, docs/scalebench_record.md)."""
+    those where the linearized draws see a line. With fewer, the draws through the law are mostly the boxes
+    pushed through it, and mislead the picks (both measured on ScaleBench, docs/scalebench_record.md)."""
     observations = n_runs * len(law.outputs)
     return least * len(law.priors) <= observations < len(law.priors)
+
+
+def centred_boxes(law: Law, n_runs: int, boxes: str = "centred-underdetermined") -> bool:
+    """Whether a fit of ``n_runs`` runs searches with its flat boxes centred (``fit``'s ``centred_boxes``):
+    where the runs are fewer than the parameters (``underdetermined``; the default), in every fit or in none."""
+    if boxes not in BOXES:
+        raise ValueError(f"boxes {boxes!r}: one of {', '.join(BOXES)}")
+    return boxes == "centred" or (boxes == "centred-underdetermined" and underdetermined(law, n_runs))
+
+
+def design_posterior(fit: LaplaceFit, n_runs: int, draws: str = "partly-determined", least: float = 0.5) -> LaplaceFit:
+    """The posterior whose draws guide the selection, after a fit of ``n_runs`` runs: ``fit`` with its draws
+    pushed through the law (``LaplaceFit.through_law``) where the runs partly determine it (``partly_determined``
+    with ``least``; the default), where they are fewer than the parameters, in every fit, or never (linearized).
+    Scored fits and intervals stay linearized (docs/scalebench.md, "The posterior")."""
+    if draws not in DESIGN_DRAWS:
+        raise ValueError(f"design draws {draws!r}: one of {', '.join(DESIGN_DRAWS)}")
+    law = fit.law
+    through = (draws == "through-law" or (draws == "underdetermined" and underdetermined(law, n_runs))
+               or (draws == "partly-determined" and partly_determined(law, n_runs, least)))
+    return fit.through_law() if through and fit.linearized else fit
 
 
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,

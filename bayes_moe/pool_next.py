@@ -48,12 +48,12 @@ class Proposal:
 
 def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str, *, budget: float = math.inf,
             batch: int = 1, cost_power: float = 1.0, criterion: str = "variance", starts: int = 16,
-            discrepancy: float = AMPLITUDE, noise_trend: bool = False, linearized_design: bool = False, seed: int = 0,
+            discrepancy: float = AMPLITUDE, noise_trend: bool = False, design_draws: str = "partly-determined", seed: int = 0,
             pool_name: str = "pool", targets_name: str = "targets") -> Proposal:
     """Fit ``law`` to the pool's runs done and pick up to ``batch`` candidates within ``budget``, by the posterior
-    draws pushed through the law where the runs done partly determine it (``laplace.partly_determined``, as a
-    benchmark campaign's selection), linearized elsewhere or with ``linearized_design``; ``InputError`` naming the
-    table (``pool_name``, ``targets_name``), row, column or value of bad input."""
+    draws that ``laplace.design_posterior`` gives for ``design_draws`` (as a benchmark campaign's selection: by
+    default through the law where the runs done partly determine it, linearized elsewhere); ``InputError`` naming
+    the table (``pool_name``, ``targets_name``), row, column or value of bad input."""
     from bayes_moe.design.pool import select_batch  # BoTorch
 
     if discrepancy < 0:
@@ -79,11 +79,11 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     target_size = np.log(target_costs) if noise_trend else None
     fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=starts, polish=True,
                       size=None if size is None else np.repeat(size[done], len(law.outputs)),
-                      centred_boxes=laplace.underdetermined(law, done.size))
+                      centred_boxes=laplace.centred_boxes(law, done.size))
     factors = (Discrepancy(features, target_features, len(law.outputs)).given_fit(
         discrepancy, fit.noise_sd, done_features, features, target_features,
         noise_scale=None if size is None else fit.noise_scale(size[done])) if discrepancy else None)
-    design = fit.through_law() if not linearized_design and laplace.partly_determined(law, done.size) else fit
+    design = laplace.design_posterior(fit, done.size, design_draws)
     picks = select_batch(design.mean_draws(features), design.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, batch, cost_power, outputs=len(law.outputs), discrepancy=factors,
                          noise_scale=None if size is None else fit.noise_scale(size), criterion=criterion)

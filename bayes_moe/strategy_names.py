@@ -1,9 +1,13 @@
-"""The names of the design strategies and of the pool selection's criteria, in a module light enough for the
-CLI's ``--help`` to offer them without importing BoTorch (bayes_moe/design/strategies.py builds the strategies;
-a test checks the lists agree; bayes_moe/design/pool.py reads the criteria from here)."""
+"""The names of the design strategies, of the pool selection's criteria and of the Laplace fit's rules, in a
+module light enough for the CLI's ``--help`` to offer them without importing BoTorch or SciPy
+(bayes_moe/design/strategies.py builds the strategies; a test checks the lists agree; bayes_moe/design/pool.py
+reads the criteria from here, bayes_moe/laplace.py the rules)."""
 
 from __future__ import annotations
 
 STRATEGY_NAMES = ("active", "max-variance", "sobol", "grid")
 DEFAULT_STRATEGY = "active"
 POOL_CRITERIA = ("variance", "information")  # a pool row's value: variance reduction at the targets, or nats
+BOXES = ("centred-underdetermined", "flat", "centred")  # where flat boxes enter the MAP search centred (the first: default)
+DESIGN_DRAWS = ("partly-determined", "linearized", "underdetermined", "through-law")  # where the selection's draws go
+#                                                                                     through the law (the first: default)

@@ -50,14 +50,14 @@ def test_propose_picks_candidates_within_the_budget_with_intervals_at_the_target
 
 def test_propose_selects_by_the_draws_through_the_law_where_the_runs_partly_determine_it(power_law):
     """The power law has 3 parameters: 2 runs done partly determine it (laplace.partly_determined), as a
-    campaign's selection there, the draws go through the law (unless ``linearized_design``); 8 runs determine it,
-    and they stay linearized."""
+    campaign's selection there, the draws go through the law (unless ``design_draws`` says otherwise); 8 runs
+    determine it, and they stay linearized."""
     from bayes_moe.design.pool import select_batch
 
-    for done, linearized, through in ((2, False, True), (8, False, False), (2, True, False)):
+    for done, draws, through in ((2, "partly-determined", True), (8, "partly-determined", False),
+                                 (2, "linearized", False), (8, "through-law", True)):
         pool, targets = tables(done)
-        proposal = propose(power_law, pool, targets, "params", batch=3, starts=4, discrepancy=0.0,
-                           linearized_design=linearized)
+        proposal = propose(power_law, pool, targets, "params", batch=3, starts=4, discrepancy=0.0, design_draws=draws)
         design = proposal.fit.through_law() if through else proposal.fit
         features = proposal.features
         expected = select_batch(design.mean_draws(features), design.mean_draws(proposal.target_features),

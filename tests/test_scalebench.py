@@ -124,8 +124,8 @@ def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
     assert all(t["lower90"] < t["predicted"] < t["upper90"] for t in out["targets"])
 
 
-def test_pool_next_linearized_design_reaches_the_selection(tmp_path, capsys):
-    """Two runs done partly determine the 3-parameter law: ``--linearized-design`` reaches ``propose``."""
+def test_pool_next_design_draws_reach_the_selection(tmp_path, capsys):
+    """Two runs done partly determine the 3-parameter law: ``--design-draws`` reaches ``propose``."""
     from bayes_moe.pool_next import propose
     from bayes_moe.userlaw import load_law
 
@@ -136,11 +136,10 @@ def test_pool_next_linearized_design_reaches_the_selection(tmp_path, capsys):
     pool.to_csv(folder / "pool.csv", index=False)
     law, targets = load_law(folder / "laws" / "power.py"), pd.read_csv(folder / "targets.csv")
     picked = []
-    for flag in ([], ["--linearized-design"]):
-        assert main([*common, "--batch", "3", "--discrepancy", "0", *flag, "--json"]) == 0
+    for draws in ("partly-determined", "linearized"):
+        assert main([*common, "--batch", "3", "--discrepancy", "0", "--design-draws", draws, "--json"]) == 0
         picked.append([r["row"] for r in json.loads(capsys.readouterr().out)["next"]])
-        expected = propose(law, pool, targets, "params", batch=3, starts=4, discrepancy=0.0,
-                           linearized_design=bool(flag)).picks
+        expected = propose(law, pool, targets, "params", batch=3, starts=4, discrepancy=0.0, design_draws=draws).picks
         assert picked[-1] == [row + 1 for row, _ in expected]
     assert picked[0] != picked[1]  # the two designs differ here
 
@@ -240,9 +239,9 @@ def test_active_takes_the_cheapest_runs_until_its_first_design_then_selects(tmp_
     assert campaign.chosen[cheapest] != order[cheapest]
 
 
-@pytest.mark.parametrize("options", [["--centred-boxes"], ["--design-through-law"], ["--through-law-above", "2"],
-                                     ["--through-law-underdetermined"], ["--linearized-design"], ["--flat-boxes"],
-                                     ["--bagged", "4", "--bag-min-runs", "3"]])
+@pytest.mark.parametrize("options", [["--boxes", "centred"], ["--design-draws", "through-law"],
+                                     ["--design-draws", "underdetermined"], ["--design-draws", "linearized"],
+                                     ["--boxes", "flat"], ["--bagged", "4", "--bag-min-runs", "3"]])
 def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
     folder = make_task(tmp_path / "tiny")
     assert main(["benchmark-scalebench", "--task", str(folder), "--seeds", "1", "--strategies", "active",
@@ -252,11 +251,11 @@ def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
 
 
 @pytest.mark.parametrize("options, field, value", [
-    (["--centred-boxes"], "centred_boxes", True), (["--design-through-law"], "design_through_law", True),
-    (["--through-law-above", "2"], "through_law_above", 2.0),
-    (["--through-law-underdetermined"], "through_law_underdetermined", True),
-    (["--linearized-design"], "through_law_partly_determined", False), ([], "through_law_partly_determined", True),
-    (["--flat-boxes"], "centred_underdetermined", False), (["--bagged", "4"], "bagged", 4),
+    (["--boxes", "centred"], "boxes", "centred"), (["--boxes", "flat"], "boxes", "flat"),
+    ([], "boxes", "centred-underdetermined"), (["--design-draws", "through-law"], "design_draws", "through-law"),
+    (["--design-draws", "underdetermined"], "design_draws", "underdetermined"),
+    (["--design-draws", "linearized"], "design_draws", "linearized"), ([], "design_draws", "partly-determined"),
+    (["--bagged", "4"], "bagged", 4),
     (["--bag-min-runs", "3"], "bag_min_runs", 3)])
 def test_each_search_option_reaches_the_campaigns_settings(tmp_path, monkeypatch, options, field, value):
     """The campaigns' results need not differ on the tiny task, so the settings the command builds are read."""

@@ -1,19 +1,20 @@
-"""The per-fit choices measured on ScaleBench (docs/scalebench_record.md, "A choice per fit"): the selection's draws
-through the law only where the law strays from its linearization at the targets (``Settings.through_law_above``,
-``LaplaceFit.nonlinearity``; an option), centred boxes only in fits of fewer runs than parameters
-(``Settings.centred_underdetermined``; the default), and the draws through the law only there
-(``Settings.through_law_underdetermined``; an option) or only in fits of half as many observations as parameters
-or more but fewer than them (``Settings.through_law_partly_determined``; the default; docs/scalebench_record.md,
-"Through the law where the runs partly determine the law")."""
+"""The per-fit choices measured on ScaleBench (docs/scalebench_record.md, "A choice per fit" and "Through the law where
+the runs partly determine it"): where flat boxes enter the search centred (``Settings.boxes``,
+``laplace.centred_boxes``; by default in fits of fewer runs than parameters) and where the selection's draws go
+through the law (``Settings.design_draws``, ``laplace.design_posterior``; by default in fits of half as many
+observations as parameters or more but fewer than them); ``LaplaceFit.nonlinearity``, the probes' measure of how far
+the law strays from its linearization."""
 
 import dataclasses
 import textwrap
 
 import numpy as np
+import pytest
 
 from bayes_moe import laplace
 from bayes_moe.benchmarks import scalebench
 from bayes_moe.pooltask import load_task
+from bayes_moe.strategy_names import BOXES
 from bayes_moe.userlaw import Uniform, load_law
 from test_scalebench import make_task  # the tiny power-law task: E + A N^-alpha, targets beyond the pool
 from test_scalebench_boxes import line_law
@@ -55,46 +56,41 @@ def test_nonlinearity_is_one_for_a_linear_law_and_large_for_a_power_law_far_beyo
             assert ratio[0] < fit.nonlinearity(targets) < ratio[1]
 
 
-def test_the_draws_go_through_the_law_only_above_the_threshold_and_never_in_a_scored_fit(tmp_path):
-    task = load_task(make_task(tmp_path / "tiny"))
-    linear = campaign(task, [0, 1, 2])
-    linear.refit()
-    ratio = linear.fit.nonlinearity(linear.target_features)
-    below, above = campaign(task, [0, 1, 2], through_law_above=2 * ratio), campaign(task, [0, 1, 2], through_law_above=ratio / 2)
-    below.refit(), above.refit()
-    assert below.fit.linearized and np.array_equal(below.fit.draws, linear.fit.draws)
-    assert not above.fit.linearized
-    lower, upper = task.laws[0].bounds
-    assert np.array_equal(above.fit.draws, np.clip(linear.fit.draws, lower, upper))  # the same posterior, pushed
-    above.refit(polish=True)
-    assert above.fit.linearized
-
-
 def test_centred_boxes_only_in_fits_of_fewer_runs_than_parameters(tmp_path):
     task = load_task(make_task(tmp_path / "tiny"))
     for chosen, centred in (([0, 15], True), ([0, 10, 20, 29], False)):  # 3 parameters
         fits = {}
-        for name, settings in (("choice", {}), ("flat", {"centred_underdetermined": False}),
-                               ("centred", {"centred_boxes": True})):
-            c = campaign(task, chosen, **settings)
+        for name in BOXES:
+            c = campaign(task, chosen, boxes=name)
             c.refit()
             fits[name] = c.fit.best
-        assert np.array_equal(fits["choice"], fits["centred" if centred else "flat"])
+        assert np.array_equal(fits["centred-underdetermined"], fits["centred" if centred else "flat"])
         if centred:
             assert not np.allclose(fits["centred"], fits["flat"], rtol=1e-3)  # the two fits differ there
 
 
-def test_the_draws_go_through_the_law_only_in_fits_of_fewer_runs_than_parameters(tmp_path):
-    task = load_task(make_task(tmp_path / "tiny"))
+@pytest.mark.parametrize("draws, through", [
+    ("partly-determined", (False, True, False)), ("linearized", (False, False, False)),
+    ("underdetermined", (True, True, False)), ("through-law", (True, True, True))])
+def test_the_selections_draws_go_through_the_law_where_the_rule_says_and_never_in_a_scored_fit(tmp_path, draws, through):
+    task = load_task(make_task(tmp_path / "tiny"))  # 3 parameters: 1 run is too few to partly determine them, 4 enough
     lower, upper = task.laws[0].bounds
-    for chosen, through in (([0, 15], True), ([0, 10, 20, 29], False)):  # 3 parameters
-        linear = campaign(task, chosen, through_law_partly_determined=False)
-        choice = campaign(task, chosen, through_law_underdetermined=True, through_law_partly_determined=False)
+    for chosen, expected in zip(([0], [0, 15], [0, 10, 20, 29]), through):
+        linear, choice = campaign(task, chosen, design_draws="linearized"), campaign(task, chosen, design_draws=draws)
         linear.refit(), choice.refit()
-        assert choice.fit.linearized is not through
-        assert np.array_equal(choice.fit.draws, np.clip(linear.fit.draws, lower, upper) if through else linear.fit.draws)
+        assert choice.fit.linearized is not expected
+        assert np.array_equal(choice.fit.draws, np.clip(linear.fit.draws, lower, upper) if expected else linear.fit.draws)
         choice.refit(polish=True)  # a scored fit stays linearized
         assert choice.fit.linearized
+
+
+def test_an_unknown_rule_is_refused(tmp_path):
+    c = campaign(load_task(make_task(tmp_path / "tiny")), [0, 15])
+    c.refit()
+    with pytest.raises(ValueError, match="design draws 'sometimes'"):
+        laplace.design_posterior(c.fit, 2, "sometimes")
+    with pytest.raises(ValueError, match="boxes 'round'"):
+        laplace.centred_boxes(c.law, 2, "round")
 
 
 def test_partly_determined_counts_every_output_of_a_run(tmp_path):
@@ -104,15 +100,3 @@ def test_partly_determined_counts_every_output_of_a_run(tmp_path):
     two_outputs = dataclasses.replace(six, outputs=("y1", "y2"))  # each run observes both
     assert [laplace.partly_determined(two_outputs, runs) for runs in (1, 2, 3)] == [False, True, False]
     assert laplace.partly_determined(six, 2, least=0.3)
-
-
-def test_by_default_the_draws_go_through_the_law_once_half_the_parameters_are_observed(tmp_path):
-    task = load_task(make_task(tmp_path / "tiny"))  # 3 parameters: through the law at 2 runs, not at 1 or 4
-    lower, upper = task.laws[0].bounds
-    for chosen, through in (([0], False), ([0, 15], True), ([0, 10, 20, 29], False)):
-        linear, choice = campaign(task, chosen, through_law_partly_determined=False), campaign(task, chosen)
-        linear.refit(), choice.refit()
-        assert choice.fit.linearized is not through
-        assert np.array_equal(choice.fit.draws, np.clip(linear.fit.draws, lower, upper) if through else linear.fit.draws)
-        choice.refit(polish=True)  # a scored fit stays linearized
-        assert choice.fit.linearized

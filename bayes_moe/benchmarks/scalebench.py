@@ -61,12 +61,8 @@ class Settings:
     discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
     first_design_spread: bool = False  # the first design varies every input, not the cheapest runs (measured)
     first_design_budget: float = 0.5  # the first design's runs (but the first) spend at most this share of the budget in force
-    centred_boxes: bool = False  # flat boxes enter the MAP search as Gaussians of their centre and sd (laplace.fit; measured)
-    design_through_law: bool = False  # the selection's draws pushed through the law, not linearized (scored fits keep it; measured)
-    through_law_above: float = 0.0  # ... only at a fit whose nonlinearity at the targets exceeds this (0: never; measured)
-    centred_underdetermined: bool = True  # centred boxes in a fit of fewer runs than the law has parameters (docs: measured)
-    through_law_underdetermined: bool = False  # the selection's draws through the law at a fit of fewer runs than parameters (measured)
-    through_law_partly_determined: bool = True  # ... at a fit of first_design to one observation per parameter (docs: measured)
+    boxes: str = "centred-underdetermined"  # where flat boxes enter the MAP search centred (laplace.centred_boxes; measured)
+    design_draws: str = "partly-determined"  # where the selection's draws go through the law (laplace.design_posterior; measured)
     criterion: str = "variance"  # a run's value: variance reduction at the targets, or "information" (EPIG-style; measured)
     bagged: int = 0  # the scored prediction: the median over this many bootstrap refits of the picks (0: the MAP; measured)
     bag_min_runs: int = 1  # ... only in a fit of at least this many runs (a resample of a few runs holds fewer still)
@@ -105,23 +101,17 @@ class GroupCampaign:
         starts = starts or (self.settings.restarts if self.modes else self.settings.starts)
         self.fit = self._fit(chosen, self.rng, starts, polish)
         self.modes = tuple(theta for theta, _ in self.fit.modes)
-        threshold = self.settings.through_law_above
-        if not polish and self.fit.linearized and (
-                (self.settings.through_law_underdetermined and laplace.underdetermined(self.law, len(chosen)))
-                or (self.settings.through_law_partly_determined
-                    and laplace.partly_determined(self.law, len(chosen), self.settings.first_design))
-                or (threshold and self.fit.nonlinearity(self.target_features) > threshold)):
-            self.fit = self.fit.through_law()
+        if not polish:  # a fit that guides the selection, not one that is scored
+            self.fit = laplace.design_posterior(self.fit, len(chosen), self.settings.design_draws,
+                                                self.settings.first_design)
 
     def _fit(self, chosen: np.ndarray, rng, starts: int, polish: bool) -> laplace.LaplaceFit:
         """The law fitted to the pool rows ``chosen`` (a row may repeat) from the last fit's modes and ``starts``
         random starts."""
         size = None if self.size is None else np.repeat(self.size[chosen], len(self.law.outputs))
-        underdetermined = laplace.underdetermined(self.law, len(chosen))
-        centred = self.settings.centred_boxes or (self.settings.centred_underdetermined and underdetermined)
         return laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
                            rng=rng, starts=starts, n_draws=self.settings.draws, warm=self.modes, polish=polish,
-                           size=size, centred_boxes=centred, linearized=polish or not self.settings.design_through_law)
+                           size=size, centred_boxes=laplace.centred_boxes(self.law, len(chosen), self.settings.boxes))
 
     def bagged_prediction(self, bags: int) -> np.ndarray:
         """The law at the targets, the median over ``bags`` polished fits to bootstrap resamples of the picks (the

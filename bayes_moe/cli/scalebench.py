@@ -12,11 +12,16 @@ import numpy as np
 
 from bayes_moe.cli.output import emit, fmt, positive, table
 from bayes_moe.errors import InputError
-from bayes_moe.strategy_names import POOL_CRITERIA
+from bayes_moe.strategy_names import BOXES, DESIGN_DRAWS, POOL_CRITERIA
 
 CRITERION_NAMES = {"variance": "variance reduction", "information": "information"}
 CRITERION_HELP = ("a run's value: the variance it removes at the targets, summed (variance), or the information it "
                   "carries about them, each target's reduction relative to its variance left (information, EPIG-style)")
+DESIGN_DRAWS_HELP = ("where the selection's posterior draws go through the law itself, not its linearization at each "
+                     "mode: in a fit whose runs partly determine the law (the default), in one of fewer runs than "
+                     "parameters, in every fit, or never; scored fits and intervals stay linearized")
+BOXES_HELP = ("where each flat parameter box enters the MAP search as a Gaussian of its centre and sd: in a fit of fewer "
+              "runs than the law has parameters (the default), in no fit, or in every fit")
 NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
                     "(a likelihood ratio test)")
 
@@ -51,12 +56,8 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
                                    first_design=args.first_design, discrepancy=_amplitude(args), polish=args.polish,
                                    noise_trend=args.noise_trend, discrepancy_over_pool=args.discrepancy_over_pool,
-                                   first_design_spread=args.first_design_spread, centred_boxes=args.centred_boxes,
-                                   design_through_law=args.design_through_law,
-                                   through_law_above=args.through_law_above,
-                                   through_law_underdetermined=args.through_law_underdetermined,
-                                   through_law_partly_determined=args.through_law_partly_determined,
-                                   centred_underdetermined=args.centred_underdetermined, criterion=args.criterion,
+                                   first_design_spread=args.first_design_spread, boxes=args.boxes,
+                                   design_draws=args.design_draws, criterion=args.criterion,
                                    bagged=args.bagged, bag_min_runs=args.bag_min_runs)
     log = open(args.log, "a") if args.log else None  # noqa: SIM115 - closed below, written as campaigns end
 
@@ -96,7 +97,7 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
                        budget=math.inf if args.budget is None else args.budget, batch=args.batch,
                        cost_power=args.cost_power, criterion=args.criterion, starts=args.starts,
                        discrepancy=_amplitude(args), noise_trend=args.noise_trend,
-                       linearized_design=args.linearized_design, seed=args.seed,
+                       design_draws=args.design_draws, seed=args.seed,
                        pool_name=args.pool, targets_name=args.targets)
     candidates, columns = proposal.candidates, list(law.inputs.values())
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
@@ -149,9 +150,8 @@ def register(command) -> None:
                    help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     p.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP + "; the targets' costs by --cost "
                    "(default: one noise sd)")
-    p.add_argument("--linearized-design", action="store_true", help="the selection's draws linearized (default: "
-                   "through the law where the runs done hold at least half as many observations as the law has "
-                   "parameters but fewer)")
+    p.add_argument("--design-draws", choices=DESIGN_DRAWS, default=DESIGN_DRAWS[0], help=DESIGN_DRAWS_HELP
+                   + " (partly: from half an observation per parameter)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="FILE", help="also draw the runs done, the proposed runs and the targets' 90%% "
                    "intervals against cost into FILE (.png, .svg or .pdf)")
@@ -179,22 +179,9 @@ def register(command) -> None:
                    help="active: the discrepancy's inducing points cover the pool too, not the targets alone")
     b.add_argument("--first-design-spread", action="store_true",
                    help="active: the first design takes cheap runs that vary every input, not the cheapest runs")
-    b.add_argument("--centred-boxes", action="store_true",
-                   help="each flat parameter box enters the MAP search as a Gaussian of its centre and sd in every fit")
-    b.add_argument("--design-through-law", action="store_true",
-                   help="active: the selection's posterior draws go through the law itself, not its linearization "
-                        "at each mode (the scored fits' intervals stay linearized)")
-    b.add_argument("--through-law-above", type=positive(float, or_zero=True), default=0.0, metavar="RATIO",
-                   help="active: as --design-through-law, only at a fit whose law-pushed spread at the targets exceeds "
-                        "its linearized spread RATIO times (laplace.LaplaceFit.nonlinearity; 0: never)")
-    b.add_argument("--through-law-underdetermined", action="store_true",
-                   help="active: as --design-through-law, only at a fit of fewer runs than the law has parameters")
-    b.add_argument("--linearized-design", dest="through_law_partly_determined", action="store_false",
-                   help="active: the selection's draws linearized in every fit (default: as --design-through-law at a "
-                        "fit of at least --first-design observations per parameter but fewer than one)")
-    b.add_argument("--flat-boxes", dest="centred_underdetermined", action="store_false",
-                   help="flat parameter boxes in every fit (default: as --centred-boxes in a fit of fewer runs than the "
-                        "law has parameters)")
+    b.add_argument("--boxes", choices=BOXES, default=BOXES[0], help=BOXES_HELP)
+    b.add_argument("--design-draws", choices=DESIGN_DRAWS, default=DESIGN_DRAWS[0], help="active: " + DESIGN_DRAWS_HELP
+                   + " (partly: from --first-design observations per parameter)")
     b.add_argument("--no-noise-trend", dest="noise_trend", action="store_false",
                    help="one noise sd for all runs (default: " + NOISE_TREND_HELP + ")")
     b.add_argument("--bagged", type=positive(int, or_zero=True), default=0, metavar="N",

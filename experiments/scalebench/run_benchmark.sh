@@ -4,7 +4,7 @@
 # (results/full/TASK.jsonl, appended as campaigns end), the summary (TASK.json) and the task's wall and CPU
 # seconds (times.txt). Usage, from the repository root: experiments/scalebench/run_benchmark.sh [TASK ...];
 # OUT (a folder, default results/full), SEEDS, WORKERS (processes, default 1), STRATEGIES (default: all three) and ARGS (further options of the command,
-# e.g. --centred-boxes) may be set in the environment.
+# e.g. --boxes centred) may be set in the environment.
 set -euo pipefail
 out=${OUT:-experiments/scalebench/results/full}
 read -ra strategies <<< "${STRATEGIES:-active random cost_random}"
