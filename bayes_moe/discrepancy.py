@@ -15,7 +15,9 @@ discrepancy.
 
 The discrepancy is a linear-Gaussian term, so its posterior given the observed runs is exact; it is
 returned as a factor ``F`` (``rank x columns``, ``F^T F`` the covariance), the form the selection
-(``design.pool.select_batch``) adds to its draws' covariance and the intervals add to their variance.
+(``design.pool.select_batch``) adds to its draws' covariance and the intervals add to their variance. Its prior sd
+is a multiple of the fit's noise sd, assumed (``AMPLITUDE``) or learnt from the fit's residuals where they show
+smooth structure (``learnt_amplitude``: what the law misses among the runs it also misses near them).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import math
 
 import numpy as np
 from scipy.linalg import cholesky, solve_triangular
+from scipy.optimize import minimize_scalar
 
 AMPLITUDE = 0.5     # default prior sd at the targets, in noise sds of the fit (docs/scalebench.md: measured)
 LENGTH = 1.0        # the kernel's length scale, in spreads of the pool's (log) inputs
@@ -31,6 +34,8 @@ MAX_INDUCING = 64   # target points that carry the discrepancy (distinct ones; e
 MAX_POOL_INDUCING = 64  # pool points that carry it besides, farthest-first
 COVER = 0.5         # until every pool row is this many length scales from an inducing point
 JITTER = 1e-8
+EVIDENCE = 6.63     # a learnt amplitude is kept where its likelihood ratio statistic passes chi^2_1's 99% point
+LEARNT_RANGE = (math.log(1e-3), math.log(1e2))  # the learnt amplitude's search, log noise sds
 
 
 class Discrepancy:
@@ -80,12 +85,44 @@ class Discrepancy:
         return factors
 
     def given_fit(self, amplitude: float, noise_sd: np.ndarray, observed: dict, *point_sets: dict,
-                  noise_scale=None) -> list:
+                  noise_scale=None, residuals: np.ndarray | None = None) -> list:
         """``posterior_factor`` with ``amplitude`` in noise sds of a fit whose noise sd draws are ``noise_sd``;
-        ``noise_scale``: each observed run's noise sd over those (a noise trend's)."""
-        noise_var = float(np.mean(noise_sd ** 2))
-        per_run = noise_var if noise_scale is None else noise_var * np.square(noise_scale)
+        ``noise_scale``: each observed run's noise sd over those (a noise trend's); with the fit's ``residuals`` at
+        the runs, the amplitude they show where they show one (``learnt_amplitude``), else ``amplitude``."""
+        if residuals is not None:
+            learnt = self.learnt_amplitude(residuals, noise_sd, observed, noise_scale)
+            amplitude = amplitude if learnt is None else learnt
+        noise_var, per_run = _noise(noise_sd, noise_scale)
         return self.posterior_factor(amplitude * math.sqrt(noise_var), observed, per_run, *point_sets)
+
+    def learnt_amplitude(self, residuals: np.ndarray, noise_sd: np.ndarray, observed: dict,
+                         noise_scale=None) -> float | None:
+        """The prior sd, in noise sds, that the fit's ``residuals`` at the runs ``observed`` (runs x outputs) show:
+        type-II maximum likelihood of each output's residuals as ``N(0, a^2 K + noise)``, ``K`` this kernel among
+        the runs and the noise the fit's (``given_fit``'s). Kept where its likelihood ratio statistic against
+        ``a = 0`` passes chi^2_1's 99% point (``EVIDENCE``, the noise trend's test); None where the residuals show
+        no smooth structure (Kennedy and O'Hagan estimate the discrepancy's scale; docs/scalebench.md measures it)."""
+        noise_var, per_run = _noise(noise_sd, noise_scale)
+        space = self._space(observed)
+        kernel = self._kernel(space, space)
+        noise = np.diag(np.broadcast_to(per_run, len(space)))
+        residuals = np.asarray(residuals, float).reshape(len(space), -1)
+
+        def negative_log_likelihood(log_amplitude: float) -> float:
+            variance = noise_var * math.exp(2 * log_amplitude) if np.isfinite(log_amplitude) else 0.0
+            lower = cholesky(variance * kernel + noise + JITTER * noise_var * np.eye(len(space)), lower=True)
+            white = solve_triangular(lower, residuals, lower=True)
+            return 0.5 * float(np.sum(white ** 2)) + residuals.shape[1] * float(np.sum(np.log(np.diag(lower))))
+
+        best = minimize_scalar(negative_log_likelihood, bounds=LEARNT_RANGE, method="bounded")
+        ratio = 2 * (negative_log_likelihood(-np.inf) - best.fun)
+        return float(math.exp(best.x)) if ratio > EVIDENCE else None
+
+
+def _noise(noise_sd: np.ndarray, noise_scale) -> tuple:
+    """The fit's mean noise variance and each run's (with a noise trend's ``noise_scale``, else the same)."""
+    noise_var = float(np.mean(noise_sd ** 2))
+    return noise_var, noise_var if noise_scale is None else noise_var * np.square(noise_scale)
 
 
 def _cover(points: np.ndarray, inducing: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ predictive variance (or carry the most information) at the targets per unit cost
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -48,12 +49,15 @@ class Proposal:
 
 def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str, *, budget: float = math.inf,
             batch: int = 1, cost_power: float = 1.0, criterion: str = "variance", starts: int = 16,
-            discrepancy: float = AMPLITUDE, noise_trend: bool = False, design_draws: str = "partly-determined", seed: int = 0,
-            pool_name: str = "pool", targets_name: str = "targets") -> Proposal:
+            discrepancy: float = AMPLITUDE, learnt_discrepancy: bool = True, noise_trend: bool = False,
+            design_draws: str = "partly-determined", seed: int = 0, pool_name: str = "pool",
+            targets_name: str = "targets") -> Proposal:
     """Fit ``law`` to the pool's runs done and pick up to ``batch`` candidates within ``budget``, by the posterior
     draws that ``laplace.design_posterior`` gives for ``design_draws`` (as a benchmark campaign's selection: by
-    default through the law where the runs done partly determine it, linearized elsewhere); ``InputError`` naming
-    the table (``pool_name``, ``targets_name``), row, column or value of bad input."""
+    default through the law where the runs done partly determine it, linearized elsewhere), with the law's
+    discrepancy of prior sd ``discrepancy`` noise sds (in the intervals, with ``learnt_discrepancy``, the one the
+    fit's residuals show where they show one; the selection keeps ``discrepancy``);
+    ``InputError`` naming the table (``pool_name``, ``targets_name``), row, column or value of bad input."""
     from bayes_moe.design.pool import select_batch  # BoTorch
 
     if discrepancy < 0:
@@ -80,14 +84,19 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=starts, polish=True,
                       size=None if size is None else np.repeat(size[done], len(law.outputs)),
                       centred_boxes=laplace.centred_boxes(law, done.size))
-    factors = (Discrepancy(features, target_features, len(law.outputs)).given_fit(
-        discrepancy, fit.noise_sd, done_features, features, target_features,
-        noise_scale=None if size is None else fit.noise_scale(size[done])) if discrepancy else None)
+    # the law's discrepancy at the pool's rows and the targets: the selection's of the assumed prior sd, the
+    # intervals' of the one the residuals show where they show one (with learnt_discrepancy)
+    discrepancy_at = functools.partial(
+        Discrepancy(features, target_features, len(law.outputs)).given_fit, discrepancy, fit.noise_sd, done_features,
+        features, target_features, noise_scale=None if size is None else fit.noise_scale(size[done]))
+    factors = discrepancy_at() if discrepancy else None
+    residuals = observed[done] - law.predict(fit.best, done_features)[0].reshape(done.size, -1)
+    interval_factors = discrepancy_at(residuals=residuals) if discrepancy and learnt_discrepancy else factors
     design = laplace.design_posterior(fit, done.size, design_draws)
     picks = select_batch(design.mean_draws(features), design.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, batch, cost_power, outputs=len(law.outputs), discrepancy=factors,
                          noise_scale=None if size is None else fit.noise_scale(size), criterion=criterion)
-    pool_sd, target_sd = (None, None) if factors is None else map(pointwise_sd, factors)
+    pool_sd, target_sd = (None, None) if interval_factors is None else map(pointwise_sd, interval_factors)
     columns = list(law.inputs.values())
     runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
             for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd, size)]

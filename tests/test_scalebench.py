@@ -144,6 +144,18 @@ def test_pool_next_design_draws_reach_the_selection(tmp_path, capsys):
     assert picked[0] != picked[1]  # the two designs differ here
 
 
+@pytest.mark.parametrize("flag, learnt", [([], True), (["--no-learnt-discrepancy"], False)])
+def test_pool_next_learnt_discrepancy_reaches_propose(tmp_path, monkeypatch, flag, learnt):
+    """The tiny task's residuals are white, so its intervals are the same either way: the call is read."""
+    import bayes_moe.pool_next
+
+    seen = []
+    monkeypatch.setattr(bayes_moe.pool_next, "propose", lambda *args, **kwargs: seen.append(kwargs) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        main([*pool_next_command(make_task(tmp_path / "tiny")), *flag])
+    assert seen[0]["learnt_discrepancy"] is learnt
+
+
 def test_pool_next_selects_by_information_on_request(tmp_path, capsys):
     common = pool_next_command(make_task(tmp_path / "tiny"))
     assert main([*common, "--criterion", "information"]) == 0
@@ -255,7 +267,8 @@ def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
     ([], "boxes", "centred-underdetermined"), (["--design-draws", "through-law"], "design_draws", "through-law"),
     (["--design-draws", "underdetermined"], "design_draws", "underdetermined"),
     (["--design-draws", "linearized"], "design_draws", "linearized"), ([], "design_draws", "partly-determined"),
-    (["--bagged", "4"], "bagged", 4),
+    (["--bagged", "4"], "bagged", 4), (["--no-learnt-discrepancy"], "learnt_discrepancy", False),
+    ([], "learnt_discrepancy", True),
     (["--bag-min-runs", "3"], "bag_min_runs", 3)])
 def test_each_search_option_reaches_the_campaigns_settings(tmp_path, monkeypatch, options, field, value):
     """The campaigns' results need not differ on the tiny task, so the settings the command builds are read."""

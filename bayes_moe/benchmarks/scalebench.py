@@ -56,6 +56,7 @@ class Settings:
     batch_share: float = 0.25  # a batch adds this share of the runs picked so far (at least one)
     cost_power: float = 1.0
     discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
+    learnt_discrepancy: bool = True  # ... in the scored intervals, learnt from the residuals where they show structure
     polish: bool = True  # the fit scored at each budget: its best start's least squares run on to converge
     noise_trend: bool = True  # the noise sd log-linear in the run's log cost where the runs show it (laplace.fit's size)
     discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
@@ -124,14 +125,17 @@ class GroupCampaign:
         finite = [p for p in predictions if np.isfinite(p).all()]
         return np.median(finite, axis=0) if finite else self.law.predict(self.fit.best, self.target_features)[0]
 
-    def discrepancy_factors(self, *point_sets: dict) -> list | None:
+    def discrepancy_factors(self, *point_sets: dict, learnt: bool = False) -> list | None:
         """The model discrepancy's posterior factors at ``point_sets`` given the picks (``discrepancy``), its
-        prior sd the settings' multiple of the fit's noise sd; None without a discrepancy."""
+        prior sd the settings' multiple of the fit's noise sd, or with ``learnt`` the one the fit's residuals show
+        where they show one; None without a discrepancy."""
         if self.discrepancy is None:
             return None
         observed = {k: v[self.chosen] for k, v in self.features.items()}
+        residuals = (self.y[self.chosen] - self.law.predict(self.fit.best, observed)[0].reshape(len(self.chosen), -1)
+                     if learnt else None)
         return self.discrepancy.given_fit(self.settings.discrepancy, self.fit.noise_sd, observed, *point_sets,
-                                          noise_scale=self.noise_scale(self.chosen))
+                                          noise_scale=self.noise_scale(self.chosen), residuals=residuals)
 
     def noise_scale(self, rows):
         """Each of pool ``rows``' noise sd over the fit's (its noise trend), or None without one."""
@@ -202,7 +206,7 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
                     else law.predict(campaign.fit.best, campaign.target_features)[0])
             if not np.isfinite(mean).all():
                 continue
-            factors = campaign.discrepancy_factors(campaign.target_features)
+            factors = campaign.discrepancy_factors(campaign.target_features, learnt=settings.learnt_discrepancy)
             extra_sd = None if factors is None else pointwise_sd(factors[0])
             lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng, extra_sd, campaign.target_size)
             predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows].ravel())

@@ -22,8 +22,9 @@ from bayes_moe.pooltask import TASKS_FOLDER
 
 TASKS = ("moe", "sparsity", "parallel", "vocab", "lr_bsz", "domain_mixture")
 # our strategies' records, results/FOLDER/TASK.jsonl: the active strategy's defaults with 30 seeds on a lent machine
-# (results/thirty_seeds/README.md), the baselines' 10 seeds on this project's 2-core box (their campaigns do not
-# use the design's settings)
+# (results/thirty_seeds/README.md; the intervals' learnt discrepancy since leaves each campaign's R^2 as it is there,
+# results/learnt_discrepancy/), the baselines' 10 seeds on this project's 2-core box (their campaigns do not use the
+# design's settings)
 RECORDS = {"active": "thirty_seeds", "random": "ten_seeds", "cost_random": "ten_seeds"}
 # the authors' code run here with every form finished: method -> task -> peer_logs.py record (results/peer/)
 HERE = {"MSPE here": {"moe": "mspe_10_repeats/moe.json", "sparsity": "mspe_10_repeats/sparsity.json",

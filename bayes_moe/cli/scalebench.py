@@ -20,6 +20,9 @@ CRITERION_HELP = ("a run's value: the variance it removes at the targets, summed
 DESIGN_DRAWS_HELP = ("where the selection's posterior draws go through the law itself, not its linearization at each "
                      "mode: in a fit whose runs partly determine the law (the default), in one of fewer runs than "
                      "parameters, in every fit, or never; scored fits and intervals stay linearized")
+LEARNT_HELP = ("the intervals' discrepancy of --discrepancy's prior sd everywhere (default: of the prior sd the fit's "
+               "residuals show where they show smooth structure, by type-II maximum likelihood kept where a likelihood "
+               "ratio test passes; the selection's is --discrepancy's either way)")
 BOXES_HELP = ("where each flat parameter box enters the MAP search as a Gaussian of its centre and sd: in a fit of fewer "
               "runs than the law has parameters (the default), in no fit, or in every fit")
 NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
@@ -54,7 +57,8 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
         raise InputError(f"--laws {' '.join(unknown)}: task {task.name} has {', '.join(names)}")
     laws = [names.index(name) for name in args.laws] if args.laws else None
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
-                                   first_design=args.first_design, discrepancy=_amplitude(args), polish=args.polish,
+                                   first_design=args.first_design, discrepancy=_amplitude(args),
+                                   learnt_discrepancy=args.learnt_discrepancy, polish=args.polish,
                                    noise_trend=args.noise_trend, discrepancy_over_pool=args.discrepancy_over_pool,
                                    first_design_spread=args.first_design_spread, boxes=args.boxes,
                                    design_draws=args.design_draws, criterion=args.criterion,
@@ -96,7 +100,7 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     proposal = propose(law, read_table(Path(args.pool)), targets, args.cost,
                        budget=math.inf if args.budget is None else args.budget, batch=args.batch,
                        cost_power=args.cost_power, criterion=args.criterion, starts=args.starts,
-                       discrepancy=_amplitude(args), noise_trend=args.noise_trend,
+                       discrepancy=_amplitude(args), learnt_discrepancy=args.learnt_discrepancy, noise_trend=args.noise_trend,
                        design_draws=args.design_draws, seed=args.seed,
                        pool_name=args.pool, targets_name=args.targets)
     candidates, columns = proposal.candidates, list(law.inputs.values())
@@ -148,6 +152,7 @@ def register(command) -> None:
     p.add_argument("--starts", type=positive(int), default=16, help="random starts of the MAP search (16)")
     p.add_argument("--discrepancy", type=float,
                    help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
+    p.add_argument("--no-learnt-discrepancy", dest="learnt_discrepancy", action="store_false", help=LEARNT_HELP)
     p.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP + "; the targets' costs by --cost "
                    "(default: one noise sd)")
     p.add_argument("--design-draws", choices=DESIGN_DRAWS, default=DESIGN_DRAWS[0], help=DESIGN_DRAWS_HELP
@@ -173,6 +178,7 @@ def register(command) -> None:
                    "besides the last fit's modes (0: as a refit, 2)")
     b.add_argument("--discrepancy", type=float,
                    help="active: prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
+    b.add_argument("--no-learnt-discrepancy", dest="learnt_discrepancy", action="store_false", help=LEARNT_HELP)
     b.add_argument("--no-polish", dest="polish", action="store_false",
                    help="score the fits as the refits are searched, without running the best start on")
     b.add_argument("--discrepancy-over-pool", action="store_true",
