@@ -83,7 +83,8 @@ def run_costs(table: pd.DataFrame, rule: str, where: str) -> np.ndarray:
     try:
         costs = np.asarray(table.eval(rule), float) * np.ones(len(table))
     except Exception as error:  # pandas raises many kinds for a bad expression
-        raise InputError(f"{where}: cost rule {rule!r}: {error}") from error
+        raise InputError(f"{where}: cost rule {rule!r}: {error} (its columns: {', '.join(map(str, table.columns))})"
+                         ) from error
     bad = np.flatnonzero(~(np.isfinite(costs) & (costs > 0)))
     if bad.size:
         raise InputError(f"{where}: cost rule {rule!r} gives {costs[bad[0]]} at row {bad[0] + 1}; costs must be > 0")

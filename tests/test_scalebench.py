@@ -169,7 +169,8 @@ def test_pool_next_bad_cost_rule_exits_2(tmp_path, capsys):
     folder = make_task(tmp_path / "tiny")
     code = main(["pool-next", "--law", str(folder / "laws" / "power.py"), "--pool", str(folder / "pool.csv"),
                  "--targets", str(folder / "targets.csv"), "--cost", "no_such_column * 2"])
-    assert code == 2 and "cost rule" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "cost rule 'no_such_column * 2'" in err and "(its columns: params, loss)" in err
 
 
 def test_a_value_that_is_not_a_number_or_a_table_without_rows_is_named_by_file_row_and_column(tmp_path, capsys):
