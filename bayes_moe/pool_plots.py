@@ -121,3 +121,43 @@ def benchmark_figure(table: pd.DataFrame):
     fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
+
+
+def coverage_figure(table: pd.DataFrame, level: float = 0.9, band: tuple = (0.8, 0.95)):
+    """One panel per task: the share of target points inside the 90% intervals at its three budgets, each law form
+    a small dot and their mean a large one (``scalebench_table.coverage_table``), against the nominal ``level``
+    and the ``band`` #20 asks for."""
+    tasks = list(dict.fromkeys(table["task"]))
+    columns = 3
+    rows = -(-len(tasks) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False, sharey=True)
+    for ax, task in zip(axes.flat, tasks):
+        mine = table[table["task"] == task]
+        budgets = sorted(mine["budget"].unique())
+        ax.axhspan(*band, color=OKABE_ITO[2], alpha=0.15, linewidth=0, label=f"{band[0]:.0%}-{band[1]:.0%}")
+        ax.axhline(level, color="0.5", linewidth=0.8, linestyle="--", label=f"nominal {level:.0%}")
+        forms = mine.dropna(subset=["coverage"])
+        jitter = np.linspace(-0.12, 0.12, max(forms["law"].nunique(), 1))
+        place = {law: k for k, law in enumerate(dict.fromkeys(forms["law"]))}
+        ax.plot([budgets.index(b) + jitter[place[law]] for b, law in zip(forms["budget"], forms["law"])],
+                forms["coverage"], "o", color="0.6", markersize=3, label="a law form (mean over seeds)")
+        means = forms.groupby("budget")["coverage"].mean()
+        ax.plot([budgets.index(b) for b in means.index], means.to_numpy(), "o", color=OKABE_ITO[0], markersize=8,
+                label="mean over the forms")
+        for k, budget in enumerate(budgets):
+            if budget not in means.index:  # no group had a run it could afford: nothing scored
+                ax.annotate("no fit", (k, band[0] - 0.03), ha="center", fontsize=8, color="0.4")
+        ax.set_xticks(range(len(budgets)), [f"{b:.0%}" for b in budgets])
+        ax.set_xlim(-0.4, len(budgets) - 0.6)
+        ax.set_title(task)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(tasks):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("target points inside the 90% interval")
+    for ax in axes[-1]:
+        ax.set_xlabel("budget (share of the pool's cost)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig

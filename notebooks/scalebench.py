@@ -21,9 +21,9 @@
 import numpy as np
 import pandas as pd
 
-from bayes_moe.benchmarks.scalebench_table import results_table
+from bayes_moe.benchmarks.scalebench_table import coverage_table, results_table
 from bayes_moe.pool_next import propose
-from bayes_moe.pool_plots import benchmark_figure, proposal_figure
+from bayes_moe.pool_plots import benchmark_figure, coverage_figure, proposal_figure
 from bayes_moe.pooltask import find_task, load_task
 
 task = load_task(find_task("moe"))
@@ -57,3 +57,15 @@ benchmark_figure(table);
 
 # %%
 table.pivot_table(index=["task", "budget"], columns="method", values="r2").round(2)
+
+# %% [markdown]
+# ## Coverage of the 90% intervals
+#
+# The share of each task's target points inside the active strategy's 90% predictive intervals (30 seeds, today's
+# defaults), per law form and over the forms, against the nominal 90% and the 80-95% band that #20 asks for.
+# Above the band the noise learnt from the pool's runs is wider than the targets' scatter (docs/scalebench.md,
+# "Why coverage stays above 95% where it does").
+
+# %%
+coverage = coverage_table()
+coverage_figure(coverage);

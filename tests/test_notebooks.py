@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 
 from conftest import REPO
 
-FIGURES = {"posterior": 4, "loss_surface": 4, "design": 2, "scalebench": 2}  # figures each notebook draws
+FIGURES = {"posterior": 4, "loss_surface": 4, "design": 2, "scalebench": 3}  # figures each notebook draws
 TIMEOUT = 300  # seconds per cell
 
 

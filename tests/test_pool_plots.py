@@ -10,10 +10,10 @@ import pytest
 
 matplotlib.use("Agg")
 
-from bayes_moe.benchmarks.scalebench_table import TASKS, results_table  # noqa: E402
+from bayes_moe.benchmarks.scalebench_table import TASKS, coverage_table, results_table  # noqa: E402
 from bayes_moe.errors import InputError  # noqa: E402
 from bayes_moe.pool_next import propose  # noqa: E402
-from bayes_moe.pool_plots import LABELS, benchmark_figure, proposal_figure  # noqa: E402
+from bayes_moe.pool_plots import LABELS, benchmark_figure, coverage_figure, proposal_figure  # noqa: E402
 from bayes_moe.pooltask import TASKS_FOLDER  # noqa: E402
 from bayes_moe.userlaw import load_law  # noqa: E402
 
@@ -104,6 +104,32 @@ def test_results_table_names_a_missing_record_or_strategy(tmp_path):
         results_table(results=tmp_path)
     with pytest.raises(InputError, match="thirty_seeds/moe.jsonl: no campaign of the random strategy"):
         results_table(records={"random": "thirty_seeds"})
+
+
+def test_coverage_table_and_figure_hold_each_forms_coverage_and_their_mean():
+    table = coverage_table()
+    assert list(dict.fromkeys(table["task"])) == list(TASKS) and table.groupby("task")["law"].nunique()["moe"] == 10
+    vocab = table.query("task == 'vocab' and budget == 0.01")["coverage"]
+    assert 0.85 < vocab.mean() < 0.95  # the learnt discrepancy's record (docs/design.md)
+    assert table.query("task == 'parallel' and budget == 0.01")["coverage"].isna().all()  # nothing to score at 1%
+    fig = coverage_figure(table)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == list(TASKS)
+    means = next(line for line in panels[TASKS.index("vocab")].get_lines() if line.get_label() == "mean over the forms")
+    expected = table.query("task == 'vocab'").groupby("budget")["coverage"].mean()
+    assert np.allclose(means.get_ydata(), expected) and np.allclose(means.get_xdata(), [0, 1, 2])
+    parallel = panels[TASKS.index("parallel")]
+    assert [t.get_text() for t in parallel.texts] == ["no fit"]
+
+
+def test_coverage_table_names_a_record_without_the_active_strategy(tmp_path):
+    for task in TASKS:
+        (tmp_path / "rec").mkdir(exist_ok=True)
+        (tmp_path / "rec" / f"{task}.jsonl").write_text(json.dumps(
+            {"task": task, "law": "sl_1", "strategy": "random", "seed": 0,
+             "results": [{"budget": 0.1, "r2": 0.5, "coverage90": 0.9, "wall_s": 1.0}]}) + "\n")
+    with pytest.raises(InputError, match="no campaign of the active strategy"):
+        coverage_table(tmp_path, "rec")
 
 
 def test_benchmark_figure_has_a_panel_per_task_and_every_method():
