@@ -88,13 +88,7 @@ def benchmark_figure(table: pd.DataFrame):
     """One panel per task: R^2 on the target region (clipped to [-1, 1] as the paper scores it) at its three
     budgets for each method of ``table`` (``scalebench_table.results_table``), with the standard error over the
     seeds as bars where there is one."""
-    tasks = list(dict.fromkeys(table["task"]))
-    columns = 3
-    rows = -(-len(tasks) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.3 * rows), squeeze=False, sharey=True)
-    for ax, task in zip(axes.flat, tasks):
-        mine = table[table["task"] == task]
-        budgets = sorted(mine["budget"].unique())
+    def draw(ax, mine: pd.DataFrame, budgets: list):
         for method, (colour, marker, line, filled) in METHOD_STYLES.items():
             series = mine[mine["method"] == method].sort_values("budget")
             if series.empty:
@@ -103,37 +97,16 @@ def benchmark_figure(table: pd.DataFrame):
             ax.errorbar(x, series["r2"], yerr=series["se"].fillna(0), color=colour, marker=marker, linestyle=line,
                         markerfacecolor=colour if filled else "white", markersize=6 if filled else 7,
                         linewidth=2 if method == "active" else 1, capsize=2, label=LABELS.get(method, method))
-        ax.set_xticks(range(len(budgets)), [f"{b:.0%}" for b in budgets])
-        ax.set_xlim(-0.3, len(budgets) - 0.7)
         ax.set_ylim(-1.08, 1.08)
         ax.axhline(0, color="0.8", linewidth=0.8)
-        ax.set_title(task)
-        ax.grid(alpha=0.3)
-    for ax in axes.flat[len(tasks):]:
-        ax.set_visible(False)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("R$^2$ at the targets")
-    for ax in axes[-1]:
-        ax.set_xlabel("budget (share of the pool's cost)")
-    legend = {}
-    for ax in axes.flat[:len(tasks)]:
-        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
-    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig
+    return _by_task(table, draw, "R$^2$ at the targets", panel_height=3.3)
 
 
 def coverage_figure(table: pd.DataFrame, level: float = 0.9, band: tuple = (0.8, 0.95)):
     """One panel per task: the share of target points inside the 90% intervals at its three budgets, each law form
     a small dot and their mean a large one (``scalebench_table.coverage_table``), against the nominal ``level``
     and the ``band`` #20 asks for."""
-    tasks = list(dict.fromkeys(table["task"]))
-    columns = 3
-    rows = -(-len(tasks) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False, sharey=True)
-    for ax, task in zip(axes.flat, tasks):
-        mine = table[table["task"] == task]
-        budgets = sorted(mine["budget"].unique())
+    def draw(ax, mine: pd.DataFrame, budgets: list):
         ax.axhspan(*band, color=OKABE_ITO[2], alpha=0.15, linewidth=0, label=f"{band[0]:.0%}-{band[1]:.0%}")
         ax.axhline(level, color="0.5", linewidth=0.8, linestyle="--", label=f"nominal {level:.0%}")
         forms = mine.dropna(subset=["coverage"])
@@ -147,6 +120,20 @@ def coverage_figure(table: pd.DataFrame, level: float = 0.9, band: tuple = (0.8,
         for k, budget in enumerate(budgets):
             if budget not in means.index:  # no group had a run it could afford: nothing scored
                 ax.annotate("no fit", (k, band[0] - 0.03), ha="center", fontsize=8, color="0.4")
+    return _by_task(table, draw, "target points inside the 90% interval", panel_height=3.0)
+
+
+def _by_task(table: pd.DataFrame, draw, ylabel: str, panel_height: float):
+    """A grid of panels, three a row, one per task of ``table`` in its order, each with its budgets as evenly spaced
+    ticks: ``draw(ax, the task's rows, its budgets)`` fills a panel; one legend below for every panel's labels."""
+    tasks = list(dict.fromkeys(table["task"]))
+    columns = 3
+    rows = -(-len(tasks) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, panel_height * rows), squeeze=False, sharey=True)
+    for ax, task in zip(axes.flat, tasks):
+        mine = table[table["task"] == task]
+        budgets = sorted(mine["budget"].unique())
+        draw(ax, mine, budgets)
         ax.set_xticks(range(len(budgets)), [f"{b:.0%}" for b in budgets])
         ax.set_xlim(-0.4, len(budgets) - 0.6)
         ax.set_title(task)
@@ -154,10 +141,12 @@ def coverage_figure(table: pd.DataFrame, level: float = 0.9, band: tuple = (0.8,
     for ax in axes.flat[len(tasks):]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
-        ax.set_ylabel("target points inside the 90% interval")
+        ax.set_ylabel(ylabel)
     for ax in axes[-1]:
         ax.set_xlabel("budget (share of the pool's cost)")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    legend = {}
+    for ax in axes.flat[:len(tasks)]:
+        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
