@@ -209,7 +209,7 @@ def partly_determined(law: Law, n_runs: int, least: float = 0.5) -> bool:
     return least * len(law.priors) <= observations < len(law.priors)
 
 
-def centred_boxes(law: Law, n_runs: int, boxes: str = "centred-underdetermined") -> bool:
+def boxes_centred(law: Law, n_runs: int, boxes: str = "centred-underdetermined") -> bool:
     """Whether a fit of ``n_runs`` runs searches with its flat boxes centred (``fit``'s ``centred_boxes``):
     where the runs are fewer than the parameters (``underdetermined``; the default), in every fit or in none."""
     if boxes not in BOXES:

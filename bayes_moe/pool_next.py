@@ -83,7 +83,7 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     target_size = np.log(target_costs) if noise_trend else None
     fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=starts, polish=True,
                       size=None if size is None else np.repeat(size[done], len(law.outputs)),
-                      centred_boxes=laplace.centred_boxes(law, done.size))
+                      centred_boxes=laplace.boxes_centred(law, done.size))
     # the law's discrepancy at the pool's rows and the targets: the selection's of the assumed prior sd, the
     # intervals' of the one the residuals show where they show one (with learnt_discrepancy)
     discrepancy_at = functools.partial(

@@ -1,6 +1,6 @@
 """The per-fit choices measured on ScaleBench (docs/scalebench_record.md, "A choice per fit" and "Through the law where
 the runs partly determine it"): where flat boxes enter the search centred (``Settings.boxes``,
-``laplace.centred_boxes``; by default in fits of fewer runs than parameters) and where the selection's draws go
+``laplace.boxes_centred``; by default in fits of fewer runs than parameters) and where the selection's draws go
 through the law (``Settings.design_draws``, ``laplace.design_posterior``; by default in fits of half as many
 observations as parameters or more but fewer than them); ``LaplaceFit.nonlinearity``, the probes' measure of how far
 the law strays from its linearization."""
@@ -90,7 +90,7 @@ def test_an_unknown_rule_is_refused(tmp_path):
     with pytest.raises(ValueError, match="design draws 'sometimes'"):
         laplace.design_posterior(c.fit, 2, "sometimes")
     with pytest.raises(ValueError, match="boxes 'round'"):
-        laplace.centred_boxes(c.law, 2, "round")
+        laplace.boxes_centred(c.law, 2, "round")
 
 
 def test_partly_determined_counts_every_output_of_a_run(tmp_path):

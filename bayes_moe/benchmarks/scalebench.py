@@ -62,7 +62,7 @@ class Settings:
     discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
     first_design_spread: bool = False  # the first design varies every input, not the cheapest runs (measured)
     first_design_budget: float = 0.5  # the first design's runs (but the first) spend at most this share of the budget in force
-    boxes: str = "centred-underdetermined"  # where flat boxes enter the MAP search centred (laplace.centred_boxes; measured)
+    boxes: str = "centred-underdetermined"  # where flat boxes enter the MAP search centred (laplace.boxes_centred; measured)
     design_draws: str = "partly-determined"  # where the selection's draws go through the law (laplace.design_posterior; measured)
     criterion: str = "variance"  # a run's value: variance reduction at the targets, or "information" (EPIG-style; measured)
     bagged: int = 0  # the scored prediction: the median over this many bootstrap refits of the picks (0: the MAP; measured)
@@ -112,7 +112,7 @@ class GroupCampaign:
         size = None if self.size is None else np.repeat(self.size[chosen], len(self.law.outputs))
         return laplace.fit(self.law, {k: v[chosen] for k, v in self.features.items()}, self.y[chosen].ravel(),
                            rng=rng, starts=starts, n_draws=self.settings.draws, warm=self.modes, polish=polish,
-                           size=size, centred_boxes=laplace.centred_boxes(self.law, len(chosen), self.settings.boxes))
+                           size=size, centred_boxes=laplace.boxes_centred(self.law, len(chosen), self.settings.boxes))
 
     def bagged_prediction(self, bags: int) -> np.ndarray:
         """The law at the targets, the median over ``bags`` polished fits to bootstrap resamples of the picks (the
