@@ -85,13 +85,9 @@ class Discrepancy:
         return factors
 
     def given_fit(self, amplitude: float, noise_sd: np.ndarray, observed: dict, *point_sets: dict,
-                  noise_scale=None, residuals: np.ndarray | None = None) -> list:
+                  noise_scale=None) -> list:
         """``posterior_factor`` with ``amplitude`` in noise sds of a fit whose noise sd draws are ``noise_sd``;
-        ``noise_scale``: each observed run's noise sd over those (a noise trend's); with the fit's ``residuals`` at
-        the runs, the amplitude they show where they show one (``learnt_amplitude``), else ``amplitude``."""
-        if residuals is not None:
-            learnt = self.learnt_amplitude(residuals, noise_sd, observed, noise_scale)
-            amplitude = amplitude if learnt is None else learnt
+        ``noise_scale``: each observed run's noise sd over those (a noise trend's)."""
         noise_var, per_run = _noise(noise_sd, noise_scale)
         return self.posterior_factor(amplitude * math.sqrt(noise_var), observed, per_run, *point_sets)
 
@@ -117,6 +113,13 @@ class Discrepancy:
         best = minimize_scalar(negative_log_likelihood, bounds=LEARNT_RANGE, method="bounded")
         ratio = 2 * (negative_log_likelihood(-np.inf) - best.fun)
         return float(math.exp(best.x)) if ratio > EVIDENCE else None
+
+    def amplitude(self, assumed: float, residuals: np.ndarray, noise_sd: np.ndarray, observed: dict,
+                  noise_scale=None) -> tuple[float, bool]:
+        """The prior sd for the intervals, in noise sds, and whether it was learnt: the one the residuals show where
+        they show one (``learnt_amplitude``), else ``assumed``."""
+        learnt = self.learnt_amplitude(residuals, noise_sd, observed, noise_scale)
+        return (assumed, False) if learnt is None else (learnt, True)
 
 
 def _noise(noise_sd: np.ndarray, noise_scale) -> tuple:

@@ -8,7 +8,6 @@ predictive variance (or carry the most information) at the targets per unit cost
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -31,7 +30,9 @@ class Proposal:
     from 1, the first row after the CSV's header), with the best fit's ``predicted`` and the 90% predictive
     interval; ``features``, ``target_features``: the law's inputs at the pool's and the targets' rows; ``observed``:
     the pool's outputs (rows x outputs, NaN at the candidates); ``costs`` of the pool rows, ``target_costs`` of the
-    target rows (None where the cost rule's columns are not in the targets table)."""
+    target rows (None where the cost rule's columns are not in the targets table); ``discrepancy_sd``: the prior sd
+    of the law's discrepancy in the intervals, in noise sds, and ``discrepancy_learnt`` whether the fit's residuals
+    showed it (else it is the one assumed)."""
 
     law: Law
     fit: laplace.LaplaceFit
@@ -45,6 +46,8 @@ class Proposal:
     picks: list[tuple[int, float]]
     next: list[dict]
     at_targets: list[dict]
+    discrepancy_sd: float
+    discrepancy_learnt: bool
 
 
 def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str, *, budget: float = math.inf,
@@ -85,13 +88,18 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
                       size=None if size is None else np.repeat(size[done], len(law.outputs)),
                       centred_boxes=laplace.boxes_centred(law, done.size))
     # the law's discrepancy at the pool's rows and the targets: the selection's of the assumed prior sd, the
-    # intervals' of the one the residuals show where they show one (with learnt_discrepancy)
-    discrepancy_at = functools.partial(
-        Discrepancy(features, target_features, len(law.outputs)).given_fit, discrepancy, fit.noise_sd, done_features,
-        features, target_features, noise_scale=None if size is None else fit.noise_scale(size[done]))
-    factors = discrepancy_at() if discrepancy else None
+    # intervals' of the one the fit's residuals show where they show one (with learnt_discrepancy)
+    model_discrepancy = Discrepancy(features, target_features, len(law.outputs))
+    run_scale = None if size is None else fit.noise_scale(size[done])
     residuals = observed[done] - law.predict(fit.best, done_features)[0].reshape(done.size, -1)
-    interval_factors = discrepancy_at(residuals=residuals) if discrepancy and learnt_discrepancy else factors
+    interval_sd, learnt = (model_discrepancy.amplitude(discrepancy, residuals, fit.noise_sd, done_features, run_scale)
+                           if discrepancy and learnt_discrepancy else (discrepancy, False))
+
+    def factors_at(amplitude: float) -> list | None:
+        return (model_discrepancy.given_fit(amplitude, fit.noise_sd, done_features, features, target_features,
+                                            noise_scale=run_scale) if amplitude else None)
+    factors = factors_at(discrepancy)
+    interval_factors = factors if interval_sd == discrepancy else factors_at(interval_sd)
     design = laplace.design_posterior(fit, done.size, design_draws)
     picks = select_batch(design.mean_draws(features), design.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, batch, cost_power, outputs=len(law.outputs), discrepancy=factors,
@@ -103,7 +111,7 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
                   for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
     return Proposal(law, fit, done, candidates, features, target_features, observed, costs, target_costs, picks, runs,
-                    at_targets)
+                    at_targets, interval_sd, learnt)
 
 
 def _target_costs(targets: pd.DataFrame, cost_rule: str, name: str, required: bool) -> np.ndarray | None:

@@ -122,6 +122,7 @@ def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
     assert out["runs_done"] == 10 and len(out["next"]) == 2
     assert all(r["row"] > 10 for r in out["next"]) and sum(r["cost"] for r in out["next"]) <= 2e6
     assert all(t["lower90"] < t["predicted"] < t["upper90"] for t in out["targets"])
+    assert (out["discrepancy_sd"], out["discrepancy_learnt"]) == (0.5, False)  # the tiny law fits its runs
 
 
 def test_pool_next_design_draws_reach_the_selection(tmp_path, capsys):

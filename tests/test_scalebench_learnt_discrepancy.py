@@ -48,11 +48,11 @@ def test_a_learnt_amplitude_widens_the_discrepancy_at_the_targets_and_white_resi
     discrepancy, smooth = residuals(3.0, np.random.default_rng(0))
     _, white = residuals(0.0, np.random.default_rng(0))
     noise, runs, targets = np.full(256, SIGMA), {"N": RUNS}, {"N": TARGETS}
+    assert discrepancy.amplitude(0.5, white[:, None], noise, runs) == (0.5, False)
+    learnt, kept = discrepancy.amplitude(0.5, smooth[:, None], noise, runs)
+    assert kept and learnt > 1.0
     assumed = pointwise_sd(discrepancy.given_fit(0.5, noise, runs, targets)[0])
-    from_smooth = pointwise_sd(discrepancy.given_fit(0.5, noise, runs, targets, residuals=smooth[:, None])[0])
-    from_white = pointwise_sd(discrepancy.given_fit(0.5, noise, runs, targets, residuals=white[:, None])[0])
-    assert np.array_equal(from_white, assumed)
-    assert np.all(from_smooth > 2 * assumed)
+    assert np.all(pointwise_sd(discrepancy.given_fit(learnt, noise, runs, targets)[0]) > 2 * assumed)
 
 
 def test_pool_next_learns_the_intervals_discrepancy_and_keeps_the_selections(tmp_path):
@@ -71,6 +71,8 @@ def test_pool_next_learns_the_intervals_discrepancy_and_keeps_the_selections(tmp
             proposal = propose(power_law, pool, targets, "params", batch=3, starts=4, learnt_discrepancy=learnt_discrepancy)
             width[wave, learnt_discrepancy] = pd.DataFrame(proposal.at_targets).eval("upper90 - lower90").to_numpy()
             picks[wave, learnt_discrepancy] = proposal.picks
+            assert proposal.discrepancy_learnt is (learnt_discrepancy and wave > 0)  # what the header reports
+            assert (proposal.discrepancy_sd > 1.0) is proposal.discrepancy_learnt
         assert picks[wave, True] == picks[wave, False]
     assert np.array_equal(width[0.0, True], width[0.0, False])
     assert np.all(width[0.03, True] > 1.5 * width[0.03, False])

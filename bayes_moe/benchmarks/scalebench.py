@@ -132,10 +132,11 @@ class GroupCampaign:
         if self.discrepancy is None:
             return None
         observed = {k: v[self.chosen] for k, v in self.features.items()}
-        residuals = (self.y[self.chosen] - self.law.predict(self.fit.best, observed)[0].reshape(len(self.chosen), -1)
-                     if learnt else None)
-        return self.discrepancy.given_fit(self.settings.discrepancy, self.fit.noise_sd, observed, *point_sets,
-                                          noise_scale=self.noise_scale(self.chosen), residuals=residuals)
+        amplitude, scale = self.settings.discrepancy, self.noise_scale(self.chosen)
+        if learnt:
+            residuals = self.y[self.chosen] - self.law.predict(self.fit.best, observed)[0].reshape(len(self.chosen), -1)
+            amplitude, _ = self.discrepancy.amplitude(amplitude, residuals, self.fit.noise_sd, observed, scale)
+        return self.discrepancy.given_fit(amplitude, self.fit.noise_sd, observed, *point_sets, noise_scale=scale)
 
     def noise_scale(self, rows):
         """Each of pool ``rows``' noise sd over the fit's (its noise trend), or None without one."""

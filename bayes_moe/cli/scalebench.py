@@ -110,12 +110,21 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     text = (f"law {law.name} fitted to {proposal.done.size} runs (Laplace); next {len(proposal.picks)} run(s) of "
             f"{len(candidates)} candidates{none_fits}, by {CRITERION_NAMES[args.criterion]} at the targets per unit cost\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.next], ["row", *columns, "cost", *shown])
-            + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval)\n"
+            + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval; {_discrepancy(proposal)})\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.at_targets], ["row", *columns, *shown]))
     if args.plot:
         _save_figure(proposal, targets, args, plot_format)
     emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "next": proposal.next,
-                "targets": proposal.at_targets}, text)
+                "targets": proposal.at_targets, "discrepancy_sd": proposal.discrepancy_sd,
+                "discrepancy_learnt": proposal.discrepancy_learnt}, text)
+
+
+def _discrepancy(proposal) -> str:
+    """How large the intervals take the law's own error to be: a user's sign of a law that misfits its runs."""
+    if not proposal.discrepancy_sd:
+        return "no discrepancy"
+    how = "learnt from the residuals" if proposal.discrepancy_learnt else "assumed"
+    return f"the law's discrepancy {fmt(proposal.discrepancy_sd)} noise sds, {how}"
 
 
 def _save_figure(proposal, targets, args: argparse.Namespace, plot_format: str) -> None:
