@@ -85,6 +85,10 @@ class LaplaceFit:
             out[rows] = value + (self.draws[rows] - theta) @ jacobian.T
         return out
 
+    def residuals(self, features: dict, observed: np.ndarray) -> np.ndarray:
+        """``observed`` (runs x outputs) less the best fit at the runs' ``features``: what the law misses there."""
+        return observed - self.law.predict(self.best, features)[0].reshape(observed.shape)
+
     def through_law(self) -> LaplaceFit:
         """The same posterior with each draw's mean the law itself at the draw, clipped to the boxes."""
         lower, upper = self.law.bounds
@@ -209,7 +213,7 @@ def partly_determined(law: Law, n_runs: int, least: float = 0.5) -> bool:
     return least * len(law.priors) <= observations < len(law.priors)
 
 
-def boxes_centred(law: Law, n_runs: int, boxes: str = "centred-underdetermined") -> bool:
+def boxes_centred(law: Law, n_runs: int, boxes: str = BOXES[0]) -> bool:
     """Whether a fit of ``n_runs`` runs searches with its flat boxes centred (``fit``'s ``centred_boxes``):
     where the runs are fewer than the parameters (``underdetermined``; the default), in every fit or in none."""
     if boxes not in BOXES:
@@ -217,7 +221,7 @@ def boxes_centred(law: Law, n_runs: int, boxes: str = "centred-underdetermined")
     return boxes == "centred" or (boxes == "centred-underdetermined" and underdetermined(law, n_runs))
 
 
-def design_posterior(fit: LaplaceFit, n_runs: int, draws: str = "partly-determined", least: float = 0.5) -> LaplaceFit:
+def design_posterior(fit: LaplaceFit, n_runs: int, draws: str = DESIGN_DRAWS[0], least: float = 0.5) -> LaplaceFit:
     """The posterior whose draws guide the selection, after a fit of ``n_runs`` runs: ``fit`` with its draws
     pushed through the law (``LaplaceFit.through_law``) where the runs partly determine it (``partly_determined``
     with ``least``; the default), where they are fewer than the parameters, in every fit, or never (linearized).
@@ -227,7 +231,7 @@ def design_posterior(fit: LaplaceFit, n_runs: int, draws: str = "partly-determin
     law = fit.law
     through = (draws == "through-law" or (draws == "underdetermined" and underdetermined(law, n_runs))
                or (draws == "partly-determined" and partly_determined(law, n_runs, least)))
-    return fit.through_law() if through and fit.linearized else fit
+    return fit.through_law() if through else fit
 
 
 def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, starts: int = 16,

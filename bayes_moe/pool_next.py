@@ -18,6 +18,7 @@ from bayes_moe import laplace
 from bayes_moe.discrepancy import AMPLITUDE, Discrepancy, pointwise_sd
 from bayes_moe.errors import InputError
 from bayes_moe.pooltask import check_table, run_costs
+from bayes_moe.strategy_names import DESIGN_DRAWS
 from bayes_moe.userlaw import Law
 
 LEVEL = 0.9
@@ -53,7 +54,7 @@ class Proposal:
 def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str, *, budget: float = math.inf,
             batch: int = 1, cost_power: float = 1.0, criterion: str = "variance", starts: int = 16,
             discrepancy: float = AMPLITUDE, learnt_discrepancy: bool = True, noise_trend: bool = False,
-            design_draws: str = "partly-determined", seed: int = 0, pool_name: str = "pool",
+            design_draws: str = DESIGN_DRAWS[0], seed: int = 0, pool_name: str = "pool",
             targets_name: str = "targets") -> Proposal:
     """Fit ``law`` to the pool's runs done and pick up to ``batch`` candidates within ``budget``, by the posterior
     draws that ``laplace.design_posterior`` gives for ``design_draws`` (as a benchmark campaign's selection: by
@@ -91,8 +92,8 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     # intervals' of the one the fit's residuals show where they show one (with learnt_discrepancy)
     model_discrepancy = Discrepancy(features, target_features, len(law.outputs))
     run_scale = None if size is None else fit.noise_scale(size[done])
-    residuals = observed[done] - law.predict(fit.best, done_features)[0].reshape(done.size, -1)
-    interval_sd, learnt = (model_discrepancy.amplitude(discrepancy, residuals, fit.noise_sd, done_features, run_scale)
+    interval_sd, learnt = (model_discrepancy.amplitude(discrepancy, fit.residuals(done_features, observed[done]),
+                                                       fit.noise_sd, done_features, run_scale)
                            if discrepancy and learnt_discrepancy else (discrepancy, False))
 
     def factors_at(amplitude: float) -> list | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 STRATEGY_NAMES = ("active", "max-variance", "sobol", "grid")
 DEFAULT_STRATEGY = "active"
 POOL_CRITERIA = ("variance", "information")  # a pool row's value: variance reduction at the targets, or nats
-BOXES = ("centred-underdetermined", "flat", "centred")  # where flat boxes enter the MAP search centred (the first: default)
-DESIGN_DRAWS = ("partly-determined", "linearized", "underdetermined", "through-law")  # where the selection's draws go
-#                                                                                     through the law (the first: default)
+# the Laplace fit's rules, each tuple's first the default: where flat boxes enter the MAP search centred, and where
+# the selection's posterior draws go through the law
+BOXES = ("centred-underdetermined", "flat", "centred")
+DESIGN_DRAWS = ("partly-determined", "linearized", "underdetermined", "through-law")

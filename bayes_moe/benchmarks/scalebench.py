@@ -37,6 +37,7 @@ from bayes_moe import laplace
 from bayes_moe.discrepancy import AMPLITUDE, Discrepancy, pointwise_sd
 from bayes_moe.errors import InputError
 from bayes_moe.pooltask import PoolTask, fits_budget, load_task
+from bayes_moe.strategy_names import BOXES, DESIGN_DRAWS
 
 STRATEGIES = ("active", "random", "cost_random")
 LEVEL = 0.9
@@ -62,8 +63,8 @@ class Settings:
     discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
     first_design_spread: bool = False  # the first design varies every input, not the cheapest runs (measured)
     first_design_budget: float = 0.5  # the first design's runs (but the first) spend at most this share of the budget in force
-    boxes: str = "centred-underdetermined"  # where flat boxes enter the MAP search centred (laplace.boxes_centred; measured)
-    design_draws: str = "partly-determined"  # where the selection's draws go through the law (laplace.design_posterior; measured)
+    boxes: str = BOXES[0]  # where flat boxes enter the MAP search centred (laplace.boxes_centred; measured)
+    design_draws: str = DESIGN_DRAWS[0]  # where the selection's draws go through the law (laplace.design_posterior; measured)
     criterion: str = "variance"  # a run's value: variance reduction at the targets, or "information" (EPIG-style; measured)
     bagged: int = 0  # the scored prediction: the median over this many bootstrap refits of the picks (0: the MAP; measured)
     bag_min_runs: int = 1  # ... only in a fit of at least this many runs (a resample of a few runs holds fewer still)
@@ -134,7 +135,7 @@ class GroupCampaign:
         observed = {k: v[self.chosen] for k, v in self.features.items()}
         amplitude, scale = self.settings.discrepancy, self.noise_scale(self.chosen)
         if learnt:
-            residuals = self.y[self.chosen] - self.law.predict(self.fit.best, observed)[0].reshape(len(self.chosen), -1)
+            residuals = self.fit.residuals(observed, self.y[self.chosen])
             amplitude, _ = self.discrepancy.amplitude(amplitude, residuals, self.fit.noise_sd, observed, scale)
         return self.discrepancy.given_fit(amplitude, self.fit.noise_sd, observed, *point_sets, noise_scale=scale)
 

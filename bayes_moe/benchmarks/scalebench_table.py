@@ -73,11 +73,8 @@ def coverage_table(results: Path = TASKS_FOLDER / "results", record: str = COVER
     rows = []
     for task in TASKS:
         log = Path(results) / record / f"{task}.jsonl"
-        active = [c for c in read_log(log) if c["strategy"] == "active"]
-        if not active:
-            raise InputError(f"{log}: no campaign of the active strategy")
         rows += [{"task": task, "budget": r["budget"], "law": c["law"], "coverage": r["coverage90"]}
-                 for c in active for r in c["results"]]
+                 for c in _of_strategy("active", read_log(log), log) for r in c["results"]]
     table = pd.DataFrame(rows, columns=["task", "budget", "law", "coverage"])
     return table.groupby(["task", "budget", "law"], sort=False, as_index=False)["coverage"].mean()
 
@@ -85,9 +82,7 @@ def coverage_table(results: Path = TASKS_FOLDER / "results", record: str = COVER
 def _ours(task: str, strategy: str, campaigns: list[dict], log: Path) -> list[dict]:
     """The strategy's R^2 per budget from a benchmark's campaign log (``log``, read), with its standard error over
     the seeds."""
-    mine = [c for c in campaigns if c["strategy"] == strategy]
-    if not mine:
-        raise InputError(f"{log}: no campaign of the {strategy} strategy")
+    mine = _of_strategy(strategy, campaigns, log)
     seeds = sorted({c["seed"] for c in mine})
     rows = []
     for b, budget in enumerate(r["budget"] for r in mine[0]["results"]):
@@ -102,3 +97,11 @@ def _read_json(path: Path):
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(f"{path}: {error}") from error
+
+
+def _of_strategy(strategy: str, campaigns: list[dict], log: Path) -> list[dict]:
+    """The campaigns of ``strategy`` in a log's ``campaigns``; ``InputError`` naming the ``log`` that has none."""
+    mine = [c for c in campaigns if c["strategy"] == strategy]
+    if not mine:
+        raise InputError(f"{log}: no campaign of the {strategy} strategy")
+    return mine
