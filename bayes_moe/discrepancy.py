@@ -17,16 +17,21 @@ The discrepancy is a linear-Gaussian term, so its posterior given the observed r
 returned as a factor ``F`` (``rank x columns``, ``F^T F`` the covariance), the form the selection
 (``design.pool.select_batch``) adds to its draws' covariance and the intervals add to their variance. Its prior sd
 is a multiple of the fit's noise sd, assumed (``AMPLITUDE``) or learnt from the fit's residuals where they show
-smooth structure (``learnt_amplitude``: what the law misses among the runs it also misses near them).
+smooth structure (``learnt_amplitude``: what the law misses among the runs it also misses near them). Given the
+fit's residuals the discrepancy also has a posterior mean; a prediction adds it (Kennedy and O'Hagan's) where the
+residuals showed the discrepancy (``at_points``, ``DISCREPANCY_MEANS``; docs/scalebench.md measures where).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cholesky, solve_triangular
+from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize_scalar
+
+from bayes_moe.strategy_names import DISCREPANCY_MEANS
 
 AMPLITUDE = 0.5     # default prior sd at the targets, in noise sds of the fit (docs/scalebench.md: measured)
 LENGTH = 1.0        # the kernel's length scale, in spreads of the pool's (log) inputs
@@ -36,6 +41,18 @@ COVER = 0.5         # until every pool row is this many length scales from an in
 JITTER = 1e-8
 EVIDENCE = 6.63     # a learnt amplitude is kept where its likelihood ratio statistic passes chi^2_1's 99% point
 LEARNT_RANGE = (math.log(1e-3), math.log(1e2))  # the learnt amplitude's search, log noise sds
+
+
+@dataclass(frozen=True)
+class AtPoints:
+    """The discrepancy's posterior at some point sets (``Discrepancy.at_points``): per set, its ``sd`` and ``mean`` at
+    each point and output (``mean`` None where predictions do not add it); its ``prior_sd`` in noise sds, and whether
+    the residuals showed it (``learnt``) or it was assumed."""
+
+    sd: list
+    mean: list | None
+    prior_sd: float
+    learnt: bool
 
 
 class Discrepancy:
@@ -71,18 +88,32 @@ class Discrepancy:
         """``inducing x points``: ``L^-1 k(Z, x)``, whose cross-products are the prior covariance."""
         return solve_triangular(self.root, self._kernel(self.inducing, self._space(features)), lower=True)
 
+    def _given_runs(self, amplitude: float, observed: dict, noise_var) -> tuple[np.ndarray, np.ndarray]:
+        """The prior factor at the runs ``observed`` times ``amplitude`` and the Cholesky factor of the inducing
+        values' posterior precision given them (noise variance ``noise_var``, one or one per run)."""
+        seen = amplitude * self._prior_factor(observed)
+        return seen, cholesky(np.eye(len(self.inducing)) + (seen / noise_var) @ seen.T, lower=True)
+
     def posterior_factor(self, amplitude: float, observed: dict, noise_var: float, *point_sets: dict) -> list:
         """The posterior factor of the discrepancy of prior sd ``amplitude`` at each of ``point_sets`` given
         runs at ``observed`` with noise variance ``noise_var`` (one, or one per run): ``(inducing * outputs) x (points * outputs)``
         each, columns point by point as ``userlaw.Law.predict`` (``kron(F, I_outputs)``: each output its own)."""
-        seen = amplitude * self._prior_factor(observed)
-        precision = np.eye(len(self.inducing)) + (seen / noise_var) @ seen.T
-        lower = cholesky(precision, lower=True)
+        _, lower = self._given_runs(amplitude, observed, noise_var)
         factors = []
         for features in point_sets:
             single = amplitude * solve_triangular(lower, self._prior_factor(features), lower=True)
             factors.append(np.kron(single, np.eye(self.outputs)))
         return factors
+
+    def posterior_mean(self, amplitude: float, observed: dict, noise_var, residuals: np.ndarray,
+                       *point_sets: dict) -> list:
+        """The discrepancy's posterior mean at each of ``point_sets`` (flat, point by point as ``posterior_factor``'s
+        columns) given the law's ``residuals`` (runs x outputs) at the runs ``observed``: what the law's best fit
+        misses there, carried to the points by the kernel. The law plus it is Kennedy and O'Hagan's prediction."""
+        seen, lower = self._given_runs(amplitude, observed, noise_var)
+        residuals = np.asarray(residuals, float).reshape(seen.shape[1], self.outputs)
+        inducing = cho_solve((lower, True), (seen / noise_var) @ residuals)
+        return [(amplitude * self._prior_factor(features).T @ inducing).ravel() for features in point_sets]
 
     def given_fit(self, amplitude: float, noise_sd: np.ndarray, observed: dict, *point_sets: dict,
                   noise_scale=None) -> list:
@@ -90,6 +121,20 @@ class Discrepancy:
         ``noise_scale``: each observed run's noise sd over those (a noise trend's)."""
         noise_var, per_run = _noise(noise_sd, noise_scale)
         return self.posterior_factor(amplitude * math.sqrt(noise_var), observed, per_run, *point_sets)
+
+    def at_points(self, assumed: float, residuals: np.ndarray, noise_sd: np.ndarray, observed: dict, *point_sets: dict,
+                  noise_scale=None, learn: bool = True, mean: str = DISCREPANCY_MEANS[0]) -> AtPoints:
+        """The discrepancy at ``point_sets`` for predictions and their intervals, given a fit whose noise sd draws are
+        ``noise_sd`` and whose ``residuals`` at the runs ``observed`` are known: its prior sd the one they show
+        (``amplitude``; with ``learn``) or ``assumed``, and its posterior mean added where ``mean`` says
+        (``DISCREPANCY_MEANS``: where the prior sd was learnt, always, or never)."""
+        prior_sd, learnt = self.amplitude(assumed, residuals, noise_sd, observed, noise_scale) if learn else (assumed, False)
+        noise_var, per_run = _noise(noise_sd, noise_scale)
+        amplitude = prior_sd * math.sqrt(noise_var)
+        factors = self.posterior_factor(amplitude, observed, per_run, *point_sets)
+        added = mean == "always" or (mean == "learnt" and learnt)
+        means = self.posterior_mean(amplitude, observed, per_run, residuals, *point_sets) if added else None
+        return AtPoints([pointwise_sd(f) for f in factors], means, prior_sd, learnt)
 
     def learnt_amplitude(self, residuals: np.ndarray, noise_sd: np.ndarray, observed: dict,
                          noise_scale=None) -> float | None:

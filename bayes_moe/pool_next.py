@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from bayes_moe import laplace
-from bayes_moe.discrepancy import AMPLITUDE, Discrepancy, pointwise_sd
+from bayes_moe.discrepancy import AMPLITUDE, Discrepancy
 from bayes_moe.errors import InputError
 from bayes_moe.pooltask import check_table, run_costs
-from bayes_moe.strategy_names import DESIGN_DRAWS
+from bayes_moe.strategy_names import DESIGN_DRAWS, DISCREPANCY_MEANS
 from bayes_moe.userlaw import Law
 
 LEVEL = 0.9
@@ -28,12 +28,12 @@ LEVEL = 0.9
 class Proposal:
     """``done``: the pool rows fitted; ``candidates``: those to choose from; ``picks``: ``(pool row, acquisition)``
     in pick order; ``next`` and ``at_targets``: one record per output of each pick and target row (``row`` counts
-    from 1, the first row after the CSV's header), with the best fit's ``predicted`` and the 90% predictive
-    interval; ``features``, ``target_features``: the law's inputs at the pool's and the targets' rows; ``observed``:
+    from 1, the first row after the CSV's header), with the prediction (``predicted``: the best fit's ``law`` plus
+    the discrepancy's posterior mean where it is added) and the 90% predictive interval; ``features``, ``target_features``: the law's inputs at the pool's and the targets' rows; ``observed``:
     the pool's outputs (rows x outputs, NaN at the candidates); ``costs`` of the pool rows, ``target_costs`` of the
     target rows (None where the cost rule's columns are not in the targets table); ``discrepancy_sd``: the prior sd
     of the law's discrepancy in the intervals, in noise sds, and ``discrepancy_learnt`` whether the fit's residuals
-    showed it (else it is the one assumed)."""
+    showed it (else it is the one assumed), ``discrepancy_mean`` whether the predictions add its posterior mean."""
 
     law: Law
     fit: laplace.LaplaceFit
@@ -49,18 +49,21 @@ class Proposal:
     at_targets: list[dict]
     discrepancy_sd: float
     discrepancy_learnt: bool
+    discrepancy_mean: bool
 
 
 def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str, *, budget: float = math.inf,
             batch: int = 1, cost_power: float = 1.0, criterion: str = "variance", starts: int = 16,
-            discrepancy: float = AMPLITUDE, learnt_discrepancy: bool = True, noise_trend: bool = False,
+            discrepancy: float = AMPLITUDE, learnt_discrepancy: bool = True,
+            discrepancy_mean: str = DISCREPANCY_MEANS[0], noise_trend: bool = False,
             design_draws: str = DESIGN_DRAWS[0], seed: int = 0, pool_name: str = "pool",
             targets_name: str = "targets") -> Proposal:
     """Fit ``law`` to the pool's runs done and pick up to ``batch`` candidates within ``budget``, by the posterior
     draws that ``laplace.design_posterior`` gives for ``design_draws`` (as a benchmark campaign's selection: by
     default through the law where the runs done partly determine it, linearized elsewhere), with the law's
     discrepancy of prior sd ``discrepancy`` noise sds (in the intervals, with ``learnt_discrepancy``, the one the
-    fit's residuals show where they show one; the selection keeps ``discrepancy``);
+    fit's residuals show where they show one, and its posterior mean added to the predictions where ``discrepancy_mean``
+    says; the selection keeps ``discrepancy``);
     ``InputError`` naming the table (``pool_name``, ``targets_name``), row, column or value of bad input."""
     from bayes_moe.design.pool import select_batch  # BoTorch
 
@@ -89,30 +92,29 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
                       size=None if size is None else np.repeat(size[done], len(law.outputs)),
                       centred_boxes=laplace.boxes_centred(law, done.size))
     # the law's discrepancy at the pool's rows and the targets: the selection's of the assumed prior sd, the
-    # intervals' of the one the fit's residuals show where they show one (with learnt_discrepancy)
+    # predictions' of the one the fit's residuals show where they show one (with learnt_discrepancy)
     model_discrepancy = Discrepancy(features, target_features, len(law.outputs))
     run_scale = None if size is None else fit.noise_scale(size[done])
-    interval_sd, learnt = (model_discrepancy.amplitude(discrepancy, fit.residuals(done_features, observed[done]),
-                                                       fit.noise_sd, done_features, run_scale)
-                           if discrepancy and learnt_discrepancy else (discrepancy, False))
-
-    def factors_at(amplitude: float) -> list | None:
-        return (model_discrepancy.given_fit(amplitude, fit.noise_sd, done_features, features, target_features,
-                                            noise_scale=run_scale) if amplitude else None)
-    factors = factors_at(discrepancy)
-    interval_factors = factors if interval_sd == discrepancy else factors_at(interval_sd)
+    factors = (model_discrepancy.given_fit(discrepancy, fit.noise_sd, done_features, features, target_features,
+                                           noise_scale=run_scale) if discrepancy else None)
+    at_points = (model_discrepancy.at_points(discrepancy, fit.residuals(done_features, observed[done]), fit.noise_sd,
+                                             done_features, features, target_features, noise_scale=run_scale,
+                                             learn=learnt_discrepancy, mean=discrepancy_mean)
+                 if discrepancy else None)
     design = laplace.design_posterior(fit, done.size, design_draws)
     picks = select_batch(design.mean_draws(features), design.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, batch, cost_power, outputs=len(law.outputs), discrepancy=factors,
                          noise_scale=None if size is None else fit.noise_scale(size), criterion=criterion)
-    pool_sd, target_sd = (None, None) if interval_factors is None else map(pointwise_sd, interval_factors)
+    pool_sd, target_sd = at_points.sd if at_points else (None, None)
+    pool_shift, target_shift = at_points.mean if at_points and at_points.mean else (None, None)
     columns = list(law.inputs.values())
     runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
-            for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd, size)]
-    at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at
-                  for j in range(len(targets)) for at in _predictions(fit, target_features, j, rng, target_sd, target_size)]
+            for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd, pool_shift, size)]
+    at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at for j in range(len(targets))
+                  for at in _predictions(fit, target_features, j, rng, target_sd, target_shift, target_size)]
     return Proposal(law, fit, done, candidates, features, target_features, observed, costs, target_costs, picks, runs,
-                    at_targets, interval_sd, learnt)
+                    at_targets, at_points.prior_sd if at_points else 0.0, bool(at_points and at_points.learnt),
+                    bool(at_points and at_points.mean))
 
 
 def _target_costs(targets: pd.DataFrame, cost_rule: str, name: str, required: bool) -> np.ndarray | None:
@@ -126,13 +128,17 @@ def _target_costs(targets: pd.DataFrame, cost_rule: str, name: str, required: bo
         return None
 
 
-def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None, size=None) -> list[dict]:
-    """One record per output at ``features``' row ``row``: the best fit and the 90% predictive interval
-    (with the model discrepancy's sd at each point and output, ``discrepancy_sd``, when there is one, and
-    the noise at the row's log size, ``size``, for a fit with a noise trend)."""
+def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None, discrepancy_mean=None, size=None) -> list[dict]:
+    """One record per output at ``features``' row ``row``: the best fit (``law``), the prediction (plus the model
+    discrepancy's posterior mean at each point and output, ``discrepancy_mean``, where it is added) and the 90%
+    predictive interval about it (with the discrepancy's sd, ``discrepancy_sd``, where there is one, and the noise
+    at the row's log size, ``size``, for a fit with a noise trend)."""
     law, k = fit.law, len(fit.law.outputs)
     at_row = {symbol: value[row:row + 1] for symbol, value in features.items()}
     best = law.predict(fit.best, at_row)[0]
     extra = None if discrepancy_sd is None else discrepancy_sd[row * k:(row + 1) * k]
+    shift = 0.0 if discrepancy_mean is None else discrepancy_mean[row * k:(row + 1) * k]
     lower, upper = fit.interval(at_row, LEVEL, rng, extra, None if size is None else size[row:row + 1])
-    return [{"output": law.outputs[o], "predicted": best[o], "lower90": lower[o], "upper90": upper[o]} for o in range(k)]
+    predicted, lower, upper = best + shift, lower + shift, upper + shift
+    return [{"output": law.outputs[o], "predicted": predicted[o], "lower90": lower[o], "upper90": upper[o],
+             "law": best[o]} for o in range(k)]

@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from bayes_moe import laplace
-from bayes_moe.discrepancy import AMPLITUDE, Discrepancy, pointwise_sd
+from bayes_moe.discrepancy import AMPLITUDE, Discrepancy
 from bayes_moe.errors import InputError
 from bayes_moe.pooltask import PoolTask, fits_budget, load_task
-from bayes_moe.strategy_names import BOXES, DESIGN_DRAWS
+from bayes_moe.strategy_names import BOXES, DESIGN_DRAWS, DISCREPANCY_MEANS
 
 STRATEGIES = ("active", "random", "cost_random")
 LEVEL = 0.9
@@ -58,6 +58,7 @@ class Settings:
     cost_power: float = 1.0
     discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
     learnt_discrepancy: bool = True  # ... in the scored intervals, learnt from the residuals where they show structure
+    discrepancy_mean: str = DISCREPANCY_MEANS[0]  # where the scored prediction adds the discrepancy's mean (measured)
     polish: bool = True  # the fit scored at each budget: its best start's least squares run on to converge
     noise_trend: bool = True  # the noise sd log-linear in the run's log cost where the runs show it (laplace.fit's size)
     discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
@@ -126,18 +127,25 @@ class GroupCampaign:
         finite = [p for p in predictions if np.isfinite(p).all()]
         return np.median(finite, axis=0) if finite else self.law.predict(self.fit.best, self.target_features)[0]
 
-    def discrepancy_factors(self, *point_sets: dict, learnt: bool = False) -> list | None:
+    def discrepancy_factors(self, *point_sets: dict) -> list | None:
         """The model discrepancy's posterior factors at ``point_sets`` given the picks (``discrepancy``), its
-        prior sd the settings' multiple of the fit's noise sd, or with ``learnt`` the one the fit's residuals show
-        where they show one; None without a discrepancy."""
+        prior sd the settings' multiple of the fit's noise sd (the selection's); None without a discrepancy."""
         if self.discrepancy is None:
             return None
         observed = {k: v[self.chosen] for k, v in self.features.items()}
-        amplitude, scale = self.settings.discrepancy, self.noise_scale(self.chosen)
-        if learnt:
-            residuals = self.fit.residuals(observed, self.y[self.chosen])
-            amplitude, _ = self.discrepancy.amplitude(amplitude, residuals, self.fit.noise_sd, observed, scale)
-        return self.discrepancy.given_fit(amplitude, self.fit.noise_sd, observed, *point_sets, noise_scale=scale)
+        return self.discrepancy.given_fit(self.settings.discrepancy, self.fit.noise_sd, observed, *point_sets,
+                                          noise_scale=self.noise_scale(self.chosen))
+
+    def at_targets(self):
+        """The discrepancy at the targets for the scored prediction and intervals (``Discrepancy.at_points``: its
+        prior sd learnt where the fit's residuals show it, with ``learnt_discrepancy``), or None without one."""
+        if self.discrepancy is None:
+            return None
+        observed = {k: v[self.chosen] for k, v in self.features.items()}
+        residuals = self.fit.residuals(observed, self.y[self.chosen])
+        return self.discrepancy.at_points(self.settings.discrepancy, residuals, self.fit.noise_sd, observed,
+                                          self.target_features, noise_scale=self.noise_scale(self.chosen),
+                                          learn=self.settings.learnt_discrepancy, mean=self.settings.discrepancy_mean)
 
     def noise_scale(self, rows):
         """Each of pool ``rows``' noise sd over the fit's (its noise trend), or None without one."""
@@ -208,9 +216,11 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
                     else law.predict(campaign.fit.best, campaign.target_features)[0])
             if not np.isfinite(mean).all():
                 continue
-            factors = campaign.discrepancy_factors(campaign.target_features, learnt=settings.learnt_discrepancy)
-            extra_sd = None if factors is None else pointwise_sd(factors[0])
+            discrepancy = campaign.at_targets()
+            extra_sd = None if discrepancy is None else discrepancy.sd[0]
+            shift = discrepancy.mean[0] if discrepancy and discrepancy.mean else 0.0
             lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng, extra_sd, campaign.target_size)
+            mean, lo, hi = mean + shift, lo + shift, hi + shift
             predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows].ravel())
         results.append(scores(budget, predicted, lower, upper, truth)
                        | {"runs": sum(len(c.chosen) for c, _ in campaigns), "wall_s": time.perf_counter() - start,

@@ -12,7 +12,7 @@ import numpy as np
 
 from bayes_moe.cli.output import emit, fmt, positive, table
 from bayes_moe.errors import InputError
-from bayes_moe.strategy_names import BOXES, DESIGN_DRAWS, POOL_CRITERIA
+from bayes_moe.strategy_names import BOXES, DESIGN_DRAWS, DISCREPANCY_MEANS, POOL_CRITERIA
 
 CRITERION_NAMES = {"variance": "variance reduction", "information": "information"}
 CRITERION_HELP = ("a run's value: the variance it removes at the targets, summed (variance), or the information it "
@@ -23,6 +23,9 @@ DESIGN_DRAWS_HELP = ("where the selection's posterior draws go through the law i
 LEARNT_HELP = ("the intervals' discrepancy of --discrepancy's prior sd everywhere (default: of the prior sd the fit's "
                "residuals show where they show smooth structure, by type-II maximum likelihood kept where a likelihood "
                "ratio test passes; the selection's is --discrepancy's either way)")
+MEAN_HELP = ("where the predictions add the law's discrepancy's posterior mean given the fit's residuals (Kennedy and "
+             "O'Hagan's prediction): where the residuals showed the discrepancy (the default; see "
+             "--no-learnt-discrepancy), wherever there is one, or never (the law's best fit alone)")
 BOXES_HELP = ("where each flat parameter box enters the MAP search as a Gaussian of its centre and sd: in a fit of fewer "
               "runs than the law has parameters (the default), in no fit, or in every fit")
 NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
@@ -58,7 +61,8 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
     laws = [names.index(name) for name in args.laws] if args.laws else None
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
                                    first_design=args.first_design, discrepancy=_amplitude(args),
-                                   learnt_discrepancy=args.learnt_discrepancy, polish=args.polish,
+                                   learnt_discrepancy=args.learnt_discrepancy, discrepancy_mean=args.discrepancy_mean,
+                                   polish=args.polish,
                                    noise_trend=args.noise_trend, discrepancy_over_pool=args.discrepancy_over_pool,
                                    first_design_spread=args.first_design_spread, boxes=args.boxes,
                                    design_draws=args.design_draws, criterion=args.criterion,
@@ -100,7 +104,8 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     proposal = propose(law, read_table(Path(args.pool)), targets, args.cost,
                        budget=math.inf if args.budget is None else args.budget, batch=args.batch,
                        cost_power=args.cost_power, criterion=args.criterion, starts=args.starts,
-                       discrepancy=_amplitude(args), learnt_discrepancy=args.learnt_discrepancy, noise_trend=args.noise_trend,
+                       discrepancy=_amplitude(args), learnt_discrepancy=args.learnt_discrepancy,
+                       discrepancy_mean=args.discrepancy_mean, noise_trend=args.noise_trend,
                        design_draws=args.design_draws, seed=args.seed,
                        pool_name=args.pool, targets_name=args.targets)
     candidates, columns = proposal.candidates, list(law.inputs.values())
@@ -110,13 +115,19 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     text = (f"law {law.name} fitted to {proposal.done.size} runs (Laplace); next {len(proposal.picks)} run(s) of "
             f"{len(candidates)} candidates{none_fits}, by {CRITERION_NAMES[args.criterion]} at the targets per unit cost\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.next], ["row", *columns, "cost", *shown])
-            + f"\n\n{', '.join(law.outputs)} at the targets (best fit, 90% predictive interval; {_discrepancy(proposal)})\n"
+            + f"\n\n{', '.join(law.outputs)} at the targets ({_predicted(proposal)}, 90% predictive interval; "
+            f"{_discrepancy(proposal)})\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.at_targets], ["row", *columns, *shown]))
     if args.plot:
         _save_figure(proposal, targets, args, plot_format)
     emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "next": proposal.next,
                 "targets": proposal.at_targets, "discrepancy_sd": proposal.discrepancy_sd,
-                "discrepancy_learnt": proposal.discrepancy_learnt}, text)
+                "discrepancy_learnt": proposal.discrepancy_learnt, "discrepancy_mean": proposal.discrepancy_mean}, text)
+
+
+def _predicted(proposal) -> str:
+    """What the targets' predictions are: a user reads whether the law alone or the law and its discrepancy."""
+    return "best fit plus the discrepancy's posterior mean" if proposal.discrepancy_mean else "best fit"
 
 
 def _discrepancy(proposal) -> str:
@@ -162,6 +173,7 @@ def register(command) -> None:
     p.add_argument("--discrepancy", type=float,
                    help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     p.add_argument("--no-learnt-discrepancy", dest="learnt_discrepancy", action="store_false", help=LEARNT_HELP)
+    p.add_argument("--discrepancy-mean", choices=DISCREPANCY_MEANS, default=DISCREPANCY_MEANS[0], help=MEAN_HELP)
     p.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP + "; the targets' costs by --cost "
                    "(default: one noise sd)")
     p.add_argument("--design-draws", choices=DESIGN_DRAWS, default=DESIGN_DRAWS[0], help=DESIGN_DRAWS_HELP
@@ -188,6 +200,7 @@ def register(command) -> None:
     b.add_argument("--discrepancy", type=float,
                    help="active: prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     b.add_argument("--no-learnt-discrepancy", dest="learnt_discrepancy", action="store_false", help=LEARNT_HELP)
+    b.add_argument("--discrepancy-mean", choices=DISCREPANCY_MEANS, default=DISCREPANCY_MEANS[0], help=MEAN_HELP)
     b.add_argument("--no-polish", dest="polish", action="store_false",
                    help="score the fits as the refits are searched, without running the best start on")
     b.add_argument("--discrepancy-over-pool", action="store_true",
