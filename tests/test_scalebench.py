@@ -123,6 +123,7 @@ def test_pool_next_proposes_runs_and_intervals(tmp_path, capsys):
     assert all(r["row"] > 10 for r in out["next"]) and sum(r["cost"] for r in out["next"]) <= 2e6
     assert all(t["lower90"] < t["predicted"] < t["upper90"] for t in out["targets"])
     assert (out["discrepancy_sd"], out["discrepancy_learnt"]) == (0.5, False)  # the tiny law fits its runs
+    assert out["discrepancy_mean"] is False and all(t["predicted"] == t["law"] for t in out["targets"])
 
 
 def test_pool_next_design_draws_reach_the_selection(tmp_path, capsys):
@@ -145,8 +146,11 @@ def test_pool_next_design_draws_reach_the_selection(tmp_path, capsys):
     assert picked[0] != picked[1]  # the two designs differ here
 
 
-@pytest.mark.parametrize("flag, learnt", [([], True), (["--no-learnt-discrepancy"], False)])
-def test_pool_next_learnt_discrepancy_reaches_propose(tmp_path, monkeypatch, flag, learnt):
+@pytest.mark.parametrize("flag, field, value", [
+    ([], "learnt_discrepancy", True), (["--no-learnt-discrepancy"], "learnt_discrepancy", False),
+    ([], "discrepancy_mean", "learnt"), (["--discrepancy-mean", "none"], "discrepancy_mean", "none"),
+    (["--discrepancy-mean", "always"], "discrepancy_mean", "always")])
+def test_pool_next_discrepancy_options_reach_propose(tmp_path, monkeypatch, flag, field, value):
     """The tiny task's residuals are white, so its intervals are the same either way: the call is read."""
     import bayes_moe.pool_next
 
@@ -154,7 +158,7 @@ def test_pool_next_learnt_discrepancy_reaches_propose(tmp_path, monkeypatch, fla
     monkeypatch.setattr(bayes_moe.pool_next, "propose", lambda *args, **kwargs: seen.append(kwargs) or 1 / 0)
     with pytest.raises(ZeroDivisionError):
         main([*pool_next_command(make_task(tmp_path / "tiny")), *flag])
-    assert seen[0]["learnt_discrepancy"] is learnt
+    assert seen[0][field] == value
 
 
 def test_pool_next_selects_by_information_on_request(tmp_path, capsys):
@@ -270,7 +274,8 @@ def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
     (["--design-draws", "underdetermined"], "design_draws", "underdetermined"),
     (["--design-draws", "linearized"], "design_draws", "linearized"), ([], "design_draws", "partly-determined"),
     (["--bagged", "4"], "bagged", 4), (["--no-learnt-discrepancy"], "learnt_discrepancy", False),
-    ([], "learnt_discrepancy", True),
+    ([], "learnt_discrepancy", True), ([], "discrepancy_mean", "learnt"),
+    (["--discrepancy-mean", "none"], "discrepancy_mean", "none"),
     (["--bag-min-runs", "3"], "bag_min_runs", 3)])
 def test_each_search_option_reaches_the_campaigns_settings(tmp_path, monkeypatch, options, field, value):
     """The campaigns' results need not differ on the tiny task, so the settings the command builds are read."""
