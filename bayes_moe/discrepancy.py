@@ -46,13 +46,15 @@ LEARNT_RANGE = (math.log(1e-3), math.log(1e2))  # the learnt amplitude's search,
 @dataclass(frozen=True)
 class AtPoints:
     """The discrepancy's posterior at some point sets (``Discrepancy.at_points``): per set, its ``sd`` and ``mean`` at
-    each point and output (``mean`` None where predictions do not add it); its ``prior_sd`` in noise sds, and whether
-    the residuals showed it (``learnt``) or it was assumed."""
+    each point and output (``mean`` None where predictions do not add it); its ``prior_sd`` in noise sds, whether
+    the residuals showed it (``learnt``) or it was assumed, and the factor on the fit's noise sd that goes with it
+    (``scale``: 1 but where the leave-one-out scale applies, ``Discrepancy.loo_scale``)."""
 
     sd: list
     mean: list | None
     prior_sd: float
     learnt: bool
+    scale: float = 1.0
 
 
 class Discrepancy:
@@ -123,18 +125,34 @@ class Discrepancy:
         return self.posterior_factor(amplitude * math.sqrt(noise_var), observed, per_run, *point_sets)
 
     def at_points(self, assumed: float, residuals: np.ndarray, noise_sd: np.ndarray, observed: dict, *point_sets: dict,
-                  noise_scale=None, learn: bool = True, mean: str = DISCREPANCY_MEANS[0]) -> AtPoints:
+                  noise_scale=None, learn: bool = True, mean: str = DISCREPANCY_MEANS[0],
+                  loo_scale: bool = True) -> AtPoints:
         """The discrepancy at ``point_sets`` for predictions and their intervals, given a fit whose noise sd draws are
         ``noise_sd`` and whose ``residuals`` at the runs ``observed`` are known: its prior sd the one they show
         (``amplitude``; with ``learn``) or ``assumed``, and its posterior mean added where ``mean`` says
-        (``DISCREPANCY_MEANS``: where the prior sd was learnt, always, or never)."""
+        (``DISCREPANCY_MEANS``: where the prior sd was learnt, always, or never); where it was learnt, with ``loo_scale``,
+        the discrepancy's sd and the noise's scaled by ``loo_scale`` (the caller scales its noise by ``AtPoints.scale``)."""
         prior_sd, learnt = self.amplitude(assumed, residuals, noise_sd, observed, noise_scale) if learn else (assumed, False)
         noise_var, per_run = _noise(noise_sd, noise_scale)
         amplitude = prior_sd * math.sqrt(noise_var)
         factors = self.posterior_factor(amplitude, observed, per_run, *point_sets)
         added = mean == "always" or (mean == "learnt" and learnt)
         means = self.posterior_mean(amplitude, observed, per_run, residuals, *point_sets) if added else None
-        return AtPoints([pointwise_sd(f) for f in factors], means, prior_sd, learnt)
+        scale = self.loo_scale(amplitude, observed, per_run, residuals) if learnt and loo_scale else 1.0
+        return AtPoints([scale * pointwise_sd(f) for f in factors], means, prior_sd, learnt, scale)
+
+    def loo_scale(self, amplitude: float, observed: dict, noise_var, residuals: np.ndarray) -> float:
+        """The factor on the sds of the discrepancy and the noise that maximises the leave-one-out predictive
+        likelihood of the ``residuals`` (runs x outputs) under them (Sundararajan and Keerthi): the root mean square of
+        each run's leave-one-out error over its predictive sd. Maximum likelihood of the amplitude with the fit's
+        noise leaves both too wide where the discrepancy explains much of the residuals (docs/scalebench.md); a common
+        scale leaves the posterior mean as it is."""
+        seen = amplitude * self._prior_factor(observed)
+        covariance = seen.T @ seen + np.diag(np.broadcast_to(noise_var, seen.shape[1]))
+        precision = cho_solve((cholesky(covariance, lower=True), True), np.eye(len(covariance)))
+        diagonal = np.diag(precision)[:, None]
+        errors = precision @ np.asarray(residuals, float).reshape(len(covariance), -1) / diagonal
+        return math.sqrt(float(np.mean(errors ** 2 * diagonal)))
 
     def learnt_amplitude(self, residuals: np.ndarray, noise_sd: np.ndarray, observed: dict,
                          noise_scale=None) -> float | None:

@@ -74,6 +74,10 @@ class LaplaceFit:
         centre, scale, lowest, highest = self.sizes
         return np.exp(self.trend * np.clip((np.asarray(size, float) - centre) / scale, lowest, highest))
 
+    def noise_scaled(self, factor: float) -> LaplaceFit:
+        """The same posterior with every noise sd draw times ``factor`` (itself where it is 1)."""
+        return self if factor == 1.0 else replace(self, noise_sd=self.noise_sd * factor)
+
     def mean_draws(self, features: dict) -> np.ndarray:
         """``draws x points`` mean of each draw (the best fit's where a draw is not finite)."""
         if not self.linearized:

@@ -55,7 +55,7 @@ class Proposal:
 def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str, *, budget: float = math.inf,
             batch: int = 1, cost_power: float = 1.0, criterion: str = "variance", starts: int = 16,
             discrepancy: float = AMPLITUDE, learnt_discrepancy: bool = True,
-            discrepancy_mean: str = DISCREPANCY_MEANS[0], noise_trend: bool = False,
+            discrepancy_mean: str = DISCREPANCY_MEANS[0], loo_scale: bool = True, noise_trend: bool = False,
             design_draws: str = DESIGN_DRAWS[0], seed: int = 0, pool_name: str = "pool",
             targets_name: str = "targets") -> Proposal:
     """Fit ``law`` to the pool's runs done and pick up to ``batch`` candidates within ``budget``, by the posterior
@@ -63,7 +63,8 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     default through the law where the runs done partly determine it, linearized elsewhere), with the law's
     discrepancy of prior sd ``discrepancy`` noise sds (in the intervals, with ``learnt_discrepancy``, the one the
     fit's residuals show where they show one, and its posterior mean added to the predictions where ``discrepancy_mean``
-    says; the selection keeps ``discrepancy``);
+    says, the intervals' noise and discrepancy scaled by leave-one-out there with ``loo_scale``; the selection keeps
+    ``discrepancy``);
     ``InputError`` naming the table (``pool_name``, ``targets_name``), row, column or value of bad input."""
     from bayes_moe.design.pool import select_batch  # BoTorch
 
@@ -99,7 +100,7 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
                                            noise_scale=run_scale) if discrepancy else None)
     at_points = (model_discrepancy.at_points(discrepancy, fit.residuals(done_features, observed[done]), fit.noise_sd,
                                              done_features, features, target_features, noise_scale=run_scale,
-                                             learn=learnt_discrepancy, mean=discrepancy_mean)
+                                             learn=learnt_discrepancy, mean=discrepancy_mean, loo_scale=loo_scale)
                  if discrepancy else None)
     design = laplace.design_posterior(fit, done.size, design_draws)
     picks = select_batch(design.mean_draws(features), design.mean_draws(target_features), fit.noise_sd, costs,
@@ -107,11 +108,12 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
                          noise_scale=None if size is None else fit.noise_scale(size), criterion=criterion)
     pool_sd, target_sd = at_points.sd if at_points else (None, None)
     pool_shift, target_shift = at_points.mean if at_points and at_points.mean else (None, None)
+    predictive = fit.noise_scaled(at_points.scale) if at_points else fit
     columns = list(law.inputs.values())
     runs = [{"row": i + 1, **{c: pool[c].iloc[i] for c in columns}, "cost": costs[i], "acquisition": value} | at
-            for i, value in picks for at in _predictions(fit, features, i, rng, pool_sd, pool_shift, size)]
+            for i, value in picks for at in _predictions(predictive, features, i, rng, pool_sd, pool_shift, size)]
     at_targets = [{"row": j + 1, **{c: targets[c].iloc[j] for c in columns}} | at for j in range(len(targets))
-                  for at in _predictions(fit, target_features, j, rng, target_sd, target_shift, target_size)]
+                  for at in _predictions(predictive, target_features, j, rng, target_sd, target_shift, target_size)]
     return Proposal(law, fit, done, candidates, features, target_features, observed, costs, target_costs, picks, runs,
                     at_targets, at_points.prior_sd if at_points else 0.0, bool(at_points and at_points.learnt),
                     bool(at_points and at_points.mean))

@@ -59,6 +59,7 @@ class Settings:
     discrepancy: float = AMPLITUDE  # prior sd of the model discrepancy at the targets, in noise sds (0: none)
     learnt_discrepancy: bool = True  # ... in the scored intervals, learnt from the residuals where they show structure
     discrepancy_mean: str = DISCREPANCY_MEANS[0]  # where the scored prediction adds the discrepancy's mean (measured)
+    loo_scale: bool = True  # ... and where it is learnt, the intervals' noise and discrepancy scaled by leave-one-out
     polish: bool = True  # the fit scored at each budget: its best start's least squares run on to converge
     noise_trend: bool = True  # the noise sd log-linear in the run's log cost where the runs show it (laplace.fit's size)
     discrepancy_over_pool: bool = False  # the discrepancy's inducing points cover the pool too (docs: measured)
@@ -145,7 +146,8 @@ class GroupCampaign:
         residuals = self.fit.residuals(observed, self.y[self.chosen])
         return self.discrepancy.at_points(self.settings.discrepancy, residuals, self.fit.noise_sd, observed,
                                           self.target_features, noise_scale=self.noise_scale(self.chosen),
-                                          learn=self.settings.learnt_discrepancy, mean=self.settings.discrepancy_mean)
+                                          learn=self.settings.learnt_discrepancy, mean=self.settings.discrepancy_mean,
+                                          loo_scale=self.settings.loo_scale)
 
     def noise_scale(self, rows):
         """Each of pool ``rows``' noise sd over the fit's (its noise trend), or None without one."""
@@ -219,7 +221,8 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
             discrepancy = campaign.at_targets()
             extra_sd = None if discrepancy is None else discrepancy.sd[0]
             shift = discrepancy.mean[0] if discrepancy and discrepancy.mean else 0.0
-            lo, hi = campaign.fit.interval(campaign.target_features, LEVEL, campaign.rng, extra_sd, campaign.target_size)
+            fit = campaign.fit if discrepancy is None else campaign.fit.noise_scaled(discrepancy.scale)
+            lo, hi = fit.interval(campaign.target_features, LEVEL, campaign.rng, extra_sd, campaign.target_size)
             mean, lo, hi = mean + shift, lo + shift, hi + shift
             predicted.append(mean), lower.append(lo), upper.append(hi), truth.append(y_targets[target_rows].ravel())
         results.append(scores(budget, predicted, lower, upper, truth)
