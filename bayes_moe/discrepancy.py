@@ -130,9 +130,11 @@ class Discrepancy:
         """The discrepancy at ``point_sets`` for predictions and their intervals, given a fit whose noise sd draws are
         ``noise_sd`` and whose ``residuals`` at the runs ``observed`` are known: its prior sd the one they show
         (``amplitude``; with ``learn``) or ``assumed``, and its posterior mean added where ``mean`` says
-        (``DISCREPANCY_MEANS``: where the prior sd was learnt, always, or never); where it was learnt, with ``loo_scale``,
-        the discrepancy's sd and the noise's scaled by ``loo_scale`` (the caller scales its noise by ``AtPoints.scale``)."""
-        prior_sd, learnt = self.amplitude(assumed, residuals, noise_sd, observed, noise_scale) if learn else (assumed, False)
+        (``DISCREPANCY_MEANS``: where the prior sd was learnt, always, or never). Where it was learnt, with
+        ``loo_scale``, its sd and the noise's are scaled by ``loo_scale`` (the caller scales its noise by
+        ``AtPoints.scale``)."""
+        learnt_sd = self.amplitude(assumed, residuals, noise_sd, observed, noise_scale) if learn else (assumed, False)
+        prior_sd, learnt = learnt_sd
         noise_var, per_run = _noise(noise_sd, noise_scale)
         amplitude = prior_sd * math.sqrt(noise_var)
         factors = self.posterior_factor(amplitude, observed, per_run, *point_sets)

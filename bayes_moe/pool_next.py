@@ -29,11 +29,12 @@ class Proposal:
     """``done``: the pool rows fitted; ``candidates``: those to choose from; ``picks``: ``(pool row, acquisition)``
     in pick order; ``next`` and ``at_targets``: one record per output of each pick and target row (``row`` counts
     from 1, the first row after the CSV's header), with the prediction (``predicted``: the best fit's ``law`` plus
-    the discrepancy's posterior mean where it is added) and the 90% predictive interval; ``features``, ``target_features``: the law's inputs at the pool's and the targets' rows; ``observed``:
-    the pool's outputs (rows x outputs, NaN at the candidates); ``costs`` of the pool rows, ``target_costs`` of the
-    target rows (None where the cost rule's columns are not in the targets table); ``discrepancy_sd``: the prior sd
-    of the law's discrepancy in the intervals, in noise sds, and ``discrepancy_learnt`` whether the fit's residuals
-    showed it (else it is the one assumed), ``discrepancy_mean`` whether the predictions add its posterior mean."""
+    the discrepancy's posterior mean where it is added) and the 90% predictive interval; ``features``,
+    ``target_features``: the law's inputs at the pool's and the targets' rows; ``observed``: the pool's outputs (rows
+    x outputs, NaN at the candidates); ``costs`` of the pool rows, ``target_costs`` of the target rows (None where the
+    cost rule's columns are not in the targets table); ``discrepancy_sd``: the prior sd of the law's discrepancy in
+    the intervals, in noise sds, and ``discrepancy_learnt`` whether the fit's residuals showed it (else it is the one
+    assumed), ``discrepancy_mean`` whether the predictions add its posterior mean."""
 
     law: Law
     fit: laplace.LaplaceFit

@@ -149,7 +149,8 @@ def test_pool_next_design_draws_reach_the_selection(tmp_path, capsys):
 @pytest.mark.parametrize("flag, field, value", [
     ([], "learnt_discrepancy", True), (["--no-learnt-discrepancy"], "learnt_discrepancy", False),
     ([], "discrepancy_mean", "learnt"), (["--discrepancy-mean", "none"], "discrepancy_mean", "none"),
-    (["--discrepancy-mean", "always"], "discrepancy_mean", "always")])
+    (["--discrepancy-mean", "always"], "discrepancy_mean", "always"), ([], "loo_scale", True),
+    (["--no-loo-scale"], "loo_scale", False)])
 def test_pool_next_discrepancy_options_reach_propose(tmp_path, monkeypatch, flag, field, value):
     """The tiny task's residuals are white, so its intervals are the same either way: the call is read."""
     import bayes_moe.pool_next
@@ -275,7 +276,7 @@ def test_benchmark_command_takes_the_search_options(tmp_path, capsys, options):
     (["--design-draws", "linearized"], "design_draws", "linearized"), ([], "design_draws", "partly-determined"),
     (["--bagged", "4"], "bagged", 4), (["--no-learnt-discrepancy"], "learnt_discrepancy", False),
     ([], "learnt_discrepancy", True), ([], "discrepancy_mean", "learnt"),
-    (["--discrepancy-mean", "none"], "discrepancy_mean", "none"),
+    (["--discrepancy-mean", "none"], "discrepancy_mean", "none"), (["--no-loo-scale"], "loo_scale", False),
     (["--bag-min-runs", "3"], "bag_min_runs", 3)])
 def test_each_search_option_reaches_the_campaigns_settings(tmp_path, monkeypatch, options, field, value):
     """The campaigns' results need not differ on the tiny task, so the settings the command builds are read."""

@@ -26,6 +26,8 @@ LEARNT_HELP = ("the intervals' discrepancy of --discrepancy's prior sd everywher
 MEAN_HELP = ("where the predictions add the law's discrepancy's posterior mean given the fit's residuals (Kennedy and "
              "O'Hagan's prediction): where the residuals showed the discrepancy (the default; see "
              "--no-learnt-discrepancy), wherever there is one, or never (the law's best fit alone)")
+LOO_HELP = ("where the residuals show the discrepancy, keep the intervals' noise and discrepancy as learnt (default: "
+            "both scaled by the factor that maximises the residuals' leave-one-out predictive likelihood)")
 BOXES_HELP = ("where each flat parameter box enters the MAP search as a Gaussian of its centre and sd: in a fit of fewer "
               "runs than the law has parameters (the default), in no fit, or in every fit")
 NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
@@ -62,7 +64,7 @@ def _run_benchmark(args: argparse.Namespace) -> list[dict]:
     settings = scalebench.Settings(starts=args.starts, cost_power=args.cost_power, final_starts=args.final_starts,
                                    first_design=args.first_design, discrepancy=_amplitude(args),
                                    learnt_discrepancy=args.learnt_discrepancy, discrepancy_mean=args.discrepancy_mean,
-                                   polish=args.polish,
+                                   loo_scale=args.loo_scale, polish=args.polish,
                                    noise_trend=args.noise_trend, discrepancy_over_pool=args.discrepancy_over_pool,
                                    first_design_spread=args.first_design_spread, boxes=args.boxes,
                                    design_draws=args.design_draws, criterion=args.criterion,
@@ -105,7 +107,7 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
                        budget=math.inf if args.budget is None else args.budget, batch=args.batch,
                        cost_power=args.cost_power, criterion=args.criterion, starts=args.starts,
                        discrepancy=_amplitude(args), learnt_discrepancy=args.learnt_discrepancy,
-                       discrepancy_mean=args.discrepancy_mean, noise_trend=args.noise_trend,
+                       discrepancy_mean=args.discrepancy_mean, loo_scale=args.loo_scale, noise_trend=args.noise_trend,
                        design_draws=args.design_draws, seed=args.seed,
                        pool_name=args.pool, targets_name=args.targets)
     candidates, columns = proposal.candidates, list(law.inputs.values())
@@ -174,6 +176,7 @@ def register(command) -> None:
                    help="prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     p.add_argument("--no-learnt-discrepancy", dest="learnt_discrepancy", action="store_false", help=LEARNT_HELP)
     p.add_argument("--discrepancy-mean", choices=DISCREPANCY_MEANS, default=DISCREPANCY_MEANS[0], help=MEAN_HELP)
+    p.add_argument("--no-loo-scale", dest="loo_scale", action="store_false", help=LOO_HELP)
     p.add_argument("--noise-trend", action="store_true", help=NOISE_TREND_HELP + "; the targets' costs by --cost "
                    "(default: one noise sd)")
     p.add_argument("--design-draws", choices=DESIGN_DRAWS, default=DESIGN_DRAWS[0], help=DESIGN_DRAWS_HELP
@@ -201,6 +204,7 @@ def register(command) -> None:
                    help="active: prior sd of the law's discrepancy at the targets, in noise sds (default 0.5; 0: none)")
     b.add_argument("--no-learnt-discrepancy", dest="learnt_discrepancy", action="store_false", help=LEARNT_HELP)
     b.add_argument("--discrepancy-mean", choices=DISCREPANCY_MEANS, default=DISCREPANCY_MEANS[0], help=MEAN_HELP)
+    b.add_argument("--no-loo-scale", dest="loo_scale", action="store_false", help=LOO_HELP)
     b.add_argument("--no-polish", dest="polish", action="store_false",
                    help="score the fits as the refits are searched, without running the best start on")
     b.add_argument("--discrepancy-over-pool", action="store_true",
