@@ -45,16 +45,22 @@ LEARNT_RANGE = (math.log(1e-3), math.log(1e2))  # the learnt amplitude's search,
 
 @dataclass(frozen=True)
 class AtPoints:
-    """The discrepancy's posterior at some point sets (``Discrepancy.at_points``): per set, its ``sd`` and ``mean`` at
-    each point and output (``mean`` None where predictions do not add it); its ``prior_sd`` in noise sds, whether
+    """The discrepancy's posterior at some point sets (``Discrepancy.at_points``): per set, its posterior ``factors``
+    (``Discrepancy.posterior_factor``'s, unscaled), and its ``sd`` and ``mean`` at each point and output (``mean``
+    None where predictions do not add it); its ``prior_sd`` in noise sds, whether
     the residuals showed it (``learnt``) or it was assumed, and the factor on the fit's noise sd that goes with it
     (``scale``: 1 but where the leave-one-out scale applies, ``Discrepancy.loo_scale``)."""
 
-    sd: list
+    factors: list
     mean: list | None
     prior_sd: float
     learnt: bool
     scale: float = 1.0
+
+    @property
+    def sd(self) -> list:
+        """Each point set's sd at each point and output, scaled."""
+        return [self.scale * pointwise_sd(factor) for factor in self.factors]
 
 
 class Discrepancy:
@@ -96,16 +102,25 @@ class Discrepancy:
         seen = amplitude * self._prior_factor(observed)
         return seen, cholesky(np.eye(len(self.inducing)) + (seen / noise_var) @ seen.T, lower=True)
 
+    def _factors(self, amplitude: float, lower: np.ndarray, priors: list) -> list:
+        """``posterior_factor``'s factors from the posterior precision's Cholesky factor and each point set's prior
+        factor (``_prior_factor``)."""
+        return [np.kron(amplitude * solve_triangular(lower, prior, lower=True), np.eye(self.outputs))
+                for prior in priors]
+
+    def _means(self, amplitude: float, seen: np.ndarray, lower: np.ndarray, noise_var, residuals: np.ndarray,
+               priors: list) -> list:
+        """``posterior_mean``'s means from ``_given_runs``' pieces and each point set's prior factor."""
+        residuals = np.asarray(residuals, float).reshape(seen.shape[1], self.outputs)
+        inducing = cho_solve((lower, True), (seen / noise_var) @ residuals)
+        return [(amplitude * prior.T @ inducing).ravel() for prior in priors]
+
     def posterior_factor(self, amplitude: float, observed: dict, noise_var: float, *point_sets: dict) -> list:
         """The posterior factor of the discrepancy of prior sd ``amplitude`` at each of ``point_sets`` given
         runs at ``observed`` with noise variance ``noise_var`` (one, or one per run): ``(inducing * outputs) x (points * outputs)``
         each, columns point by point as ``userlaw.Law.predict`` (``kron(F, I_outputs)``: each output its own)."""
         _, lower = self._given_runs(amplitude, observed, noise_var)
-        factors = []
-        for features in point_sets:
-            single = amplitude * solve_triangular(lower, self._prior_factor(features), lower=True)
-            factors.append(np.kron(single, np.eye(self.outputs)))
-        return factors
+        return self._factors(amplitude, lower, [self._prior_factor(features) for features in point_sets])
 
     def posterior_mean(self, amplitude: float, observed: dict, noise_var, residuals: np.ndarray,
                        *point_sets: dict) -> list:
@@ -113,9 +128,8 @@ class Discrepancy:
         columns) given the law's ``residuals`` (runs x outputs) at the runs ``observed``: what the law's best fit
         misses there, carried to the points by the kernel. The law plus it is Kennedy and O'Hagan's prediction."""
         seen, lower = self._given_runs(amplitude, observed, noise_var)
-        residuals = np.asarray(residuals, float).reshape(seen.shape[1], self.outputs)
-        inducing = cho_solve((lower, True), (seen / noise_var) @ residuals)
-        return [(amplitude * self._prior_factor(features).T @ inducing).ravel() for features in point_sets]
+        return self._means(amplitude, seen, lower, noise_var, residuals,
+                           [self._prior_factor(features) for features in point_sets])
 
     def given_fit(self, amplitude: float, noise_sd: np.ndarray, observed: dict, *point_sets: dict,
                   noise_scale=None) -> list:
@@ -132,29 +146,23 @@ class Discrepancy:
         (``amplitude``; with ``learn``) or ``assumed``, and its posterior mean added where ``mean`` says
         (``DISCREPANCY_MEANS``: where the prior sd was learnt, always, or never). Where it was learnt, with
         ``loo_scale``, its sd and the noise's are scaled by ``loo_scale`` (the caller scales its noise by
-        ``AtPoints.scale``)."""
-        learnt_sd = self.amplitude(assumed, residuals, noise_sd, observed, noise_scale) if learn else (assumed, False)
-        prior_sd, learnt = learnt_sd
+        ``AtPoints.scale``). The runs' factor and precision are computed once for all three."""
+        prior_sd, learnt = (self.amplitude(assumed, residuals, noise_sd, observed, noise_scale) if learn
+                            else (assumed, False))
         noise_var, per_run = _noise(noise_sd, noise_scale)
         amplitude = prior_sd * math.sqrt(noise_var)
-        factors = self.posterior_factor(amplitude, observed, per_run, *point_sets)
+        seen, lower = self._given_runs(amplitude, observed, per_run)
+        priors = [self._prior_factor(features) for features in point_sets]
         added = mean == "always" or (mean == "learnt" and learnt)
-        means = self.posterior_mean(amplitude, observed, per_run, residuals, *point_sets) if added else None
-        scale = self.loo_scale(amplitude, observed, per_run, residuals) if learnt and loo_scale else 1.0
-        return AtPoints([scale * pointwise_sd(f) for f in factors], means, prior_sd, learnt, scale)
+        means = self._means(amplitude, seen, lower, per_run, residuals, priors) if added else None
+        scale = _loo_scale(seen, per_run, residuals) if learnt and loo_scale else 1.0
+        return AtPoints(self._factors(amplitude, lower, priors), means, prior_sd, learnt, scale)
 
     def loo_scale(self, amplitude: float, observed: dict, noise_var, residuals: np.ndarray) -> float:
-        """The factor on the sds of the discrepancy and the noise that maximises the leave-one-out predictive
-        likelihood of the ``residuals`` (runs x outputs) under them (Sundararajan and Keerthi): the root mean square of
-        each run's leave-one-out error over its predictive sd. Maximum likelihood of the amplitude with the fit's
-        noise leaves both too wide where the discrepancy explains much of the residuals (docs/scalebench.md); a common
-        scale leaves the posterior mean as it is."""
-        seen = amplitude * self._prior_factor(observed)
-        covariance = seen.T @ seen + np.diag(np.broadcast_to(noise_var, seen.shape[1]))
-        precision = cho_solve((cholesky(covariance, lower=True), True), np.eye(len(covariance)))
-        diagonal = np.diag(precision)[:, None]
-        errors = precision @ np.asarray(residuals, float).reshape(len(covariance), -1) / diagonal
-        return math.sqrt(float(np.mean(errors ** 2 * diagonal)))
+        """The factor on the sds of the discrepancy of prior sd ``amplitude`` and of the noise (variance ``noise_var``)
+        that maximises the leave-one-out predictive likelihood of the ``residuals`` (runs x outputs) at the runs
+        ``observed`` (``_loo_scale``)."""
+        return _loo_scale(amplitude * self._prior_factor(observed), noise_var, residuals)
 
     def learnt_amplitude(self, residuals: np.ndarray, noise_sd: np.ndarray, observed: dict,
                          noise_scale=None) -> float | None:
@@ -185,6 +193,19 @@ class Discrepancy:
         they show one (``learnt_amplitude``), else ``assumed``."""
         learnt = self.learnt_amplitude(residuals, noise_sd, observed, noise_scale)
         return (assumed, False) if learnt is None else (learnt, True)
+
+
+def _loo_scale(seen: np.ndarray, noise_var, residuals: np.ndarray) -> float:
+    """The factor on the sds of the discrepancy (prior factor at the runs ``seen``) and the noise that maximises the
+    leave-one-out predictive likelihood of the ``residuals`` under them (Sundararajan and Keerthi): the root mean
+    square of each run's leave-one-out error over its predictive sd. Maximum likelihood of the amplitude with the fit's
+    noise leaves both too wide where the discrepancy explains much of the residuals (docs/scalebench.md); a common
+    scale leaves the posterior mean as it is."""
+    covariance = seen.T @ seen + np.diag(np.broadcast_to(noise_var, seen.shape[1]))
+    precision = cho_solve((cholesky(covariance, lower=True), True), np.eye(len(covariance)))
+    diagonal = np.diag(precision)[:, None]
+    errors = precision @ np.asarray(residuals, float).reshape(len(covariance), -1) / diagonal
+    return math.sqrt(float(np.mean(errors ** 2 * diagonal)))
 
 
 def _noise(noise_sd: np.ndarray, noise_scale) -> tuple:

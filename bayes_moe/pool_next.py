@@ -93,16 +93,19 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     fit = laplace.fit(law, done_features, observed[done].ravel(), rng=rng, starts=starts, polish=True,
                       size=None if size is None else np.repeat(size[done], len(law.outputs)),
                       centred_boxes=laplace.boxes_centred(law, done.size))
-    # the law's discrepancy at the pool's rows and the targets: the selection's of the assumed prior sd, the
-    # predictions' of the one the fit's residuals show where they show one (with learnt_discrepancy)
+    # the law's discrepancy at the pool's rows and the targets: the predictions' of the prior sd the fit's residuals
+    # show where they show one (with learnt_discrepancy), the selection's of the assumed one (the same factors where
+    # the residuals show none)
     model_discrepancy = Discrepancy(features, target_features, len(law.outputs))
     run_scale = None if size is None else fit.noise_scale(size[done])
-    factors = (model_discrepancy.given_fit(discrepancy, fit.noise_sd, done_features, features, target_features,
-                                           noise_scale=run_scale) if discrepancy else None)
     at_points = (model_discrepancy.at_points(discrepancy, fit.residuals(done_features, observed[done]), fit.noise_sd,
                                              done_features, features, target_features, noise_scale=run_scale,
                                              learn=learnt_discrepancy, mean=discrepancy_mean, loo_scale=loo_scale)
                  if discrepancy else None)
+    factors = at_points.factors if at_points else None
+    if at_points and at_points.prior_sd != discrepancy:
+        factors = model_discrepancy.given_fit(discrepancy, fit.noise_sd, done_features, features, target_features,
+                                              noise_scale=run_scale)
     design = laplace.design_posterior(fit, done.size, design_draws)
     picks = select_batch(design.mean_draws(features), design.mean_draws(target_features), fit.noise_sd, costs,
                          candidates, budget, batch, cost_power, outputs=len(law.outputs), discrepancy=factors,
@@ -131,7 +134,8 @@ def _target_costs(targets: pd.DataFrame, cost_rule: str, name: str, required: bo
         return None
 
 
-def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None, discrepancy_mean=None, size=None) -> list[dict]:
+def _predictions(fit, features: dict, row: int, rng, discrepancy_sd=None, discrepancy_mean=None,
+                 size=None) -> list[dict]:
     """One record per output at ``features``' row ``row``: the best fit (``law``), the prediction (plus the model
     discrepancy's posterior mean at each point and output, ``discrepancy_mean``, where it is added) and the 90%
     predictive interval about it (with the discrepancy's sd, ``discrepancy_sd``, where there is one, and the noise

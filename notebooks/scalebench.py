@@ -63,8 +63,8 @@ table.pivot_table(index=["task", "budget"], columns="method", values="r2").round
 #
 # The share of each task's target points inside the active strategy's 90% predictive intervals (30 seeds, today's
 # defaults), per law form and over the forms, against the nominal 90% and the 80-95% band that #20 asks for.
-# Above the band the noise learnt from the pool's runs is wider than the targets' scatter (docs/scalebench.md,
-# "Why coverage stays above 95% where it does").
+# Above the band the noise learnt from the pool's runs is wider than the targets' scatter; vocab at 10% sits just
+# below it (docs/scalebench.md, "Why coverage stays above 95% where it does").
 
 # %%
 coverage = coverage_table()
