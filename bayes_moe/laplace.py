@@ -8,9 +8,10 @@ per step is too slow here (docs/scalebench.md has the measurements). What this d
    effect at the runs, ``live_starts``) and warm starts (joined by a copy with their dead parameters redrawn,
    ``revived_starts``), inside the priors' bounds; Normal and HalfNormal
    priors enter as extra residuals.
-2. Noise: the conjugate scaled-inverse-chi^2 posterior of sigma^2 given the best fit's residuals with
-   ``NOISE_PRIOR_DOF`` pseudo-observations at the ``noise_sd`` prior's scale (so that a fit with as many
-   runs as parameters still has noise); every draw has its own sigma.
+2. Noise: sigma's posterior given the best fit's residuals on ``max(runs - parameters, 0)`` degrees of
+   freedom under the law's own ``HalfNormal`` prior (``NoisePosterior``: sigma^2 is generalised inverse
+   Gaussian; with no more runs than parameters, the prior itself). Every draw has its own sigma; the
+   Laplace covariance below takes sigma^2's posterior mean.
    With ``size`` (each run's log size, e.g. its log cost) the noise sd is ``sigma * exp(trend * u)``,
    ``u`` the size standardised over the runs: ``trend`` is estimated from the best fit's residuals
    (its prior sd ``NOISE_TREND_SD``) and kept only where they show one (``noise_trend``'s likelihood
@@ -29,13 +30,13 @@ import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import special, stats
 from scipy.optimize import least_squares, minimize_scalar
 
 from bayes_moe.errors import InputError
 from bayes_moe.strategy_names import BOXES, DESIGN_DRAWS
 from bayes_moe.userlaw import Law
 
-NOISE_PRIOR_DOF = 0.5  # weight of the noise prior: half a pseudo-run at its scale
 MODE_WINDOW = 4.0  # nats of log posterior below the best mode that a mode may sit and still count
 MAX_MODES = 8
 SEARCH_NFEV = 100  # evaluations of each start's least squares
@@ -307,7 +308,7 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         if trend:
             weight = np.exp(trend * u)
         if centred_boxes:  # residuals are in units of scale0: the boxes weigh in at the noise the runs show
-            box_weight = np.sqrt(_noise_posterior(law, solutions[0][1], features, y, weight)[0]) / scale0
+            box_weight = np.sqrt(NoisePosterior.of(law, solutions[0][1], features, y, weight).mean()) / scale0
         if trend or centred_boxes:
             solutions = sorted((s for s in (search(theta, SEARCH_NFEV) for _, theta in solutions[:REFIT_STARTS])
                                 if s is not None), key=lambda s: s[0]) or solutions
@@ -316,7 +317,8 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
         solutions.insert(0, polished)
 
     best = solutions[0][1]
-    sigma2, dof = _noise_posterior(law, best, features, y, weight)
+    noise = NoisePosterior.of(law, best, features, y, weight)
+    sigma2 = noise.mean()
 
     modes, log_weights = [], []
     for objective, theta in solutions:
@@ -333,17 +335,48 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
     draws = np.concatenate([m + rng.standard_normal((k, len(m))) @ root.T for (m, root), k in zip(modes, counts)])
     ends = np.cumsum(counts)
     spans = tuple((m, slice(end - k, end)) for (m, _), k, end in zip(modes, counts, ends) if k)
-    noise_sd = np.sqrt(dof * sigma2 / rng.chisquare(dof, n_draws))
+    noise_sd = noise.sigma_draws(n_draws, rng)
     result = LaplaceFit(law=law, best=best, modes=spans, draws=draws, noise_sd=noise_sd, trend=trend, sizes=sizes)
     return result if linearized else result.through_law()
 
 
-def _noise_posterior(law: Law, theta: np.ndarray, features: dict, y: np.ndarray, weight: np.ndarray) -> tuple:
-    """sigma^2's posterior given the residuals at ``theta`` (weighted by the noise trend's ``weight``), with
-    ``NOISE_PRIOR_DOF`` pseudo-runs at the ``noise_sd`` prior's scale: its scale and degrees of freedom."""
-    rss = float(np.sum(((law.predict(theta, features)[0] - y) / weight) ** 2))
-    dof = max(len(y) - len(law.priors), 0) + NOISE_PRIOR_DOF
-    return (rss + NOISE_PRIOR_DOF * law.noise_sd.sigma ** 2) / dof, dof
+@dataclass(frozen=True)
+class NoisePosterior:
+    """sigma^2's posterior given residuals with sum of squares ``rss`` on ``dof`` degrees of freedom and a
+    ``HalfNormal(prior_sd)`` prior on sigma: density proportional to ``v^(-(dof + 1) / 2) exp(-(rss / v +
+    v / prior_sd^2) / 2)``, a generalised inverse Gaussian. With no degrees of freedom and no residual it is the
+    prior itself; with many, the residuals' scale. (The conjugate scaled-inverse-chi^2 with half a pseudo-run
+    at the prior's scale that it replaces has no finite mean at zero degrees of freedom: draws of thousands
+    of prior scales, and intervals as wide.)"""
+
+    rss: float
+    dof: int
+    prior_sd: float
+
+    @classmethod
+    def of(cls, law: Law, theta: np.ndarray, features: dict, y: np.ndarray, weight: np.ndarray) -> NoisePosterior:
+        """Given the residuals at ``theta`` (weighted by the noise trend's ``weight``) under ``law``'s prior."""
+        rss = float(np.sum(((law.predict(theta, features)[0] - y) / weight) ** 2))
+        return cls(rss, max(len(y) - len(law.priors), 0), law.noise_sd.sigma)
+
+    def _shape(self) -> tuple[float, float, float]:
+        """scipy's ``geninvgauss`` arguments ``(p, b, scale)``; a residual sum of 0 (a law through every run) is
+        floored far below any noise."""
+        chi, psi = max(self.rss, 1e-12 * self.prior_sd ** 2), self.prior_sd ** -2
+        return (1 - self.dof) / 2, float(np.sqrt(chi * psi)), float(np.sqrt(chi / psi))
+
+    def mean(self) -> float:
+        """E sigma^2, by Bessel functions; where one of them overflows (hundreds of degrees of freedom) by the
+        inverse-gamma's mean, which the distribution then is to within 1%."""
+        p, b, scale = self._shape()
+        with np.errstate(all="ignore"):
+            mean = scale * special.kve(p + 1, b) / special.kve(p, b)
+        return float(mean) if np.isfinite(mean) and mean > 0 else self.rss / (self.dof - 3)
+
+    def sigma_draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws of sigma."""
+        p, b, scale = self._shape()
+        return np.sqrt(stats.geninvgauss.rvs(p, b, scale=scale, size=n, random_state=rng))
 
 
 def _standardised(size: np.ndarray) -> tuple[tuple, np.ndarray]:

@@ -114,7 +114,8 @@ def test_pool_next_intervals_widen_with_the_discrepancy_and_a_negative_one_is_re
     from bayes_moe.cli import main
 
     pool = pd.DataFrame({"params": np.geomspace(1e3, 1e6, 12)})
-    pool["loss"] = np.where(np.arange(12) < 8, 1.8 + 20.0 * pool.params ** -0.3, np.nan)
+    noise = 0.03 * np.random.default_rng(0).standard_normal(12)
+    pool["loss"] = np.where(np.arange(12) < 8, 1.8 + 20.0 * pool.params ** -0.3 + noise, np.nan)
     pool.to_csv(tmp_path / "pool.csv", index=False)
     pd.DataFrame({"params": [1e7, 3e7]}).to_csv(tmp_path / "targets.csv", index=False)
     law = tmp_path / "power.py"

@@ -39,20 +39,22 @@ def test_vopt_prior_sd_is_in_the_log_for_a_positive_box(vopt):
 def test_vopt_noise_has_the_pools_variance_as_its_prior(vopt):
     law = SimpleNamespace(predict=lambda theta, features: np.array([features["x"] * theta[0]]))
     features, y = {"x": np.arange(6.0)}, np.arange(6.0)
-    sigma2, dof = vopt.pool_noise(0.3)(law, np.array([1.0]), features, y, np.ones(6))
-    assert (sigma2, dof) == pytest.approx((2 * 0.3 / (2 + 3 - 1), 10))  # a perfect fit: the prior alone
-    sigma2, _ = vopt.pool_noise(0.3)(law, np.array([0.0]), features, y, np.ones(6))
-    assert sigma2 == pytest.approx((0.6 + np.sum(y ** 2) / 2) / 4)
+    posterior = vopt.pool_noise(0.3)(law, np.array([1.0]), features, y, np.ones(6))
+    assert (posterior.shape, posterior.mean()) == pytest.approx((5, 2 * 0.3 / (2 + 3 - 1)))  # a perfect fit: the prior
+    draws = posterior.sigma_draws(20_000, np.random.default_rng(0))
+    assert np.mean(draws ** 2) == pytest.approx(posterior.mean(), rel=0.05)
+    assert vopt.pool_noise(0.3)(law, np.array([0.0]), features, y, np.ones(6)).mean() == pytest.approx(
+        (0.6 + np.sum(y ** 2) / 2) / 4)
 
 
 def test_patched_puts_the_pieces_in_and_takes_them_out(vopt, tmp_path):
     task = load_task(make_task(tmp_path / "tiny"))
-    original = laplace._laplace_covariance_root, laplace._noise_posterior, scalebench.GroupCampaign.advance
+    original = laplace._laplace_covariance_root, laplace.NoisePosterior.of, scalebench.GroupCampaign.advance
     with vopt.patched(task, ["log_prior", "pool_noise"], horizon=0.3):
         assert laplace._laplace_covariance_root is vopt.covariance_root_log_prior
-        assert laplace._noise_posterior is not original[1]
+        assert laplace.NoisePosterior.of != original[1]
         assert scalebench.GroupCampaign.advance is not original[2]
-    assert (laplace._laplace_covariance_root, laplace._noise_posterior, scalebench.GroupCampaign.advance) == original
+    assert (laplace._laplace_covariance_root, laplace.NoisePosterior.of, scalebench.GroupCampaign.advance) == original
     with pytest.raises(ValueError, match="no_such_piece"):
         with vopt.patched(task, ["no_such_piece"]):
             pass

@@ -3,8 +3,9 @@
 For every law form of the task, seed and strategy, one campaign per group: runs are picked from the pool
 until the next budget (a share of the group's total cost) is spent (only runs that still fit it are
 eligible), the law is fitted on the picks (``laplace.fit``), and at each budget the fitted law (its MAP)
-is scored by R^2 on the target rows of all groups together, clipped to [-1, 1] as in the paper, and by
-``coverage90``, the share of target rows inside their 90% predictive intervals. R^2 is averaged over law
+is scored by R^2 on the target rows of all groups together, clipped to [-1, 1] as in the paper, by
+``coverage90``, the share of target rows inside their 90% predictive intervals, and by ``width90``, those
+intervals' median width (coverage alone would reward intervals as wide as the prior). R^2 is averaged over law
 forms and seeds.
 
 A law with several outputs (domain_mixture's per-domain losses) is scored on all its outputs at the
@@ -195,7 +196,7 @@ class GroupCampaign:
 
 def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, settings: Settings,
                  budgets=None) -> list[dict]:
-    """One law form, seed and strategy over every group: ``[{budget, r2, coverage90, runs, wall_s, cpu_s}]``,
+    """One law form, seed and strategy over every group: ``[{budget, r2, coverage90, width90, runs, wall_s, cpu_s}]``,
     the times from the campaign's start (``cpu_s``: this process's CPU time, which a shared machine does
     not inflate)."""
     if strategy not in STRATEGIES:
@@ -232,14 +233,15 @@ def run_campaign(task: PoolTask, law_index: int, strategy: str, seed: int, setti
 
 
 def scores(budget, predicted, lower, upper, truth) -> dict:
-    """R^2 (clipped to [-1, 1]) and coverage90 over the groups' target rows together."""
+    """R^2 (clipped to [-1, 1]), coverage90 and width90 over the groups' target rows together."""
     if not predicted:  # no group has a fit: the paper scores this -1
-        return {"budget": budget, "r2": -1.0, "coverage90": float("nan")}
+        return {"budget": budget, "r2": -1.0, "coverage90": float("nan"), "width90": float("nan")}
     y, mean = np.concatenate(truth), np.concatenate(predicted)
     lower, upper = np.concatenate(lower), np.concatenate(upper)
     total = np.sum((y - y.mean()) ** 2)
     r2 = 1 - np.sum((y - mean) ** 2) / total if total > 0 else -1.0
-    return {"budget": budget, "r2": float(np.clip(r2, -1, 1)), "coverage90": float(np.mean((y >= lower) & (y <= upper)))}
+    return {"budget": budget, "r2": float(np.clip(r2, -1, 1)), "coverage90": float(np.mean((y >= lower) & (y <= upper))),
+            "width90": float(np.median(upper - lower))}
 
 
 @functools.cache
@@ -304,7 +306,8 @@ def summarise(campaigns: list[dict]) -> list[dict]:
     present (all of them after a whole benchmark; the finished ones in a partial log): R^2 mean over
     forms and seeds, its std across forms (of each form's seed mean, as the paper's table), each form's
     seed mean (``r2_by_law``) and coverage (``coverage_by_law``), coverage90 averaged over the campaigns,
-    and the campaigns' summed wall and CPU times up to that budget."""
+    width90 their median (NaN for logs from before it was recorded), and the campaigns' summed wall and CPU
+    times up to that budget."""
     pairs = {(c["strategy"], c["seed"]) for c in campaigns}
     laws = list(dict.fromkeys(c["law"] for c in campaigns))
     laws = [law for law in laws if {(c["strategy"], c["seed"]) for c in campaigns if c["law"] == law} == pairs]
@@ -318,9 +321,11 @@ def summarise(campaigns: list[dict]) -> list[dict]:
             coverage_by_law = [np.mean([r["coverage90"] for law2, r in rows if law2 == law and np.isfinite(r["coverage90"])]
                                        or [np.nan]) for law in laws]
             coverage = [r["coverage90"] for _, r in rows if np.isfinite(r["coverage90"])]
+            widths = [r["width90"] for _, r in rows if np.isfinite(r.get("width90", np.nan))]
             summary.append({"task": campaigns[0]["task"], "budget": budget, "strategy": strategy,
                             "r2_mean": float(np.mean([r["r2"] for _, r in rows])), "r2_std": float(np.std(per_law)),
                             "coverage90": float(np.mean(coverage)) if coverage else float("nan"),
+                            "width90": float(np.median(widths)) if widths else float("nan"),
                             "laws": len(laws), "seeds": len({seed for _, seed in pairs}),
                             "r2_by_law": {law: float(m) for law, m in zip(laws, per_law)},
                             "coverage_by_law": {law: float(c) for law, c in zip(laws, coverage_by_law)},

@@ -42,7 +42,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> None:
     text = (f"ScaleBench task {rows[0]['task']}: {rows[0]['laws']} law forms x {rows[0]['seeds']} seed(s), "
             f"R^2 on the targets (mean over forms and seeds; std across forms)\n"
             + table([{**r, "budget": f"{r['budget']:g}"} for r in rows],
-                    ["budget", "strategy", "r2_mean", "r2_std", "coverage90", "wall_s", "cpu_s"]))
+                    ["budget", "strategy", "r2_mean", "r2_std", "coverage90", "width90", "wall_s", "cpu_s"]))
     emit(args, rows, text)
 
 

@@ -166,7 +166,8 @@ def select_batch(pool_means: np.ndarray, target_means: np.ndarray, noise_sd: np.
         by_value = _greedy(conditioned(), costs, np.ones_like(costs), candidates, budget_left, PLAN_PICKS)
         if sum(value for _, value in by_value) > sum(value for _, value in picks):
             picks = by_value
-    return [(row, value / per_cost[row]) for row, value in picks[:q]]
+    with np.errstate(over="ignore"):  # a value past the float range per unit cost is reported as inf
+        return [(row, value / per_cost[row]) for row, value in picks[:q]]
 
 
 def _may_spend_out(costs: np.ndarray, budget_left: float) -> bool:
@@ -198,7 +199,8 @@ def _greedy(draws: _ConditionedDraws, costs, per_cost, candidates, budget_left, 
         if not affordable.size:
             break
         reductions = draws.reductions(affordable)
-        ratios = np.where(np.isfinite(reductions), reductions / per_cost[affordable], -np.inf)
+        shares = per_cost[affordable] / per_cost[affordable].min()  # >= 1: a large reduction cannot overflow
+        ratios = np.where(np.isfinite(reductions), reductions / shares, -np.inf)
         if not np.isfinite(ratios).any():
             break
         best = int(np.argmax(ratios))

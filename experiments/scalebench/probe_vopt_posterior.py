@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from dataclasses import dataclass
 from unittest import mock
 
 import numpy as np
@@ -45,11 +46,26 @@ def covariance_root_log_prior(law, theta, features, noise_var):
     return laplace.covariance_root(jacobian, noise_var, 1.0 / np.maximum(log_prior_sd(law, theta), 1e-300) ** 2)
 
 
+@dataclass(frozen=True)
+class PoolNoisePosterior:
+    """V-opt's noise posterior: sigma^2 inverse-gamma of ``shape`` and ``scale`` (``laplace.NoisePosterior``'s
+    interface)."""
+
+    shape: float
+    scale: float
+
+    def mean(self) -> float:
+        return self.scale / (self.shape - 1)
+
+    def sigma_draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return np.sqrt(self.scale / rng.gamma(self.shape, 1.0, n))
+
+
 def pool_noise(pool_variance: float):
-    """``laplace._noise_posterior`` as V-opt's: (2 var + rss / 2) / (2 + n / 2 - 1), on n + 4 degrees of freedom."""
+    """``laplace.NoisePosterior.of`` as V-opt's: shape 2 + n / 2, scale 2 var + rss / 2."""
     def noise_posterior(law, theta, features, y, weight):
         rss = float(np.sum(((law.predict(theta, features)[0] - y) / weight) ** 2))
-        return (SHAPE * pool_variance + rss / 2) / (SHAPE + len(y) / 2 - 1), len(y) + 2 * SHAPE
+        return PoolNoisePosterior(SHAPE + len(y) / 2, SHAPE * pool_variance + rss / 2)
     return noise_posterior
 
 
@@ -86,7 +102,7 @@ def patched(task, flags=(), horizon: float | None = None):
         if "pool_noise" in flags:
             observed = task.laws[0].observed(task.pool).reshape(len(task.pool), -1)
             variance = float(np.var(observed[task.groups()[0][0]]))
-            stack.enter_context(mock.patch.object(laplace, "_noise_posterior", pool_noise(variance)))
+            stack.enter_context(mock.patch.object(laplace.NoisePosterior, "of", pool_noise(variance)))
         if "polish_refits" in flags:
             refit = scalebench.GroupCampaign.refit
             stack.enter_context(mock.patch.object(scalebench.GroupCampaign, "refit",
