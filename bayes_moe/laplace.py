@@ -371,7 +371,7 @@ class NoisePosterior:
         p, b, scale = self._shape()
         with np.errstate(all="ignore"):
             mean = scale * special.kve(p + 1, b) / special.kve(p, b)
-        return float(mean) if np.isfinite(mean) and mean > 0 else self.rss / (self.dof - 3)
+        return float(mean) if np.isfinite(mean) and mean > 0 else self.rss / max(self.dof - 3, 1)
 
     def sigma_draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` draws of sigma."""

@@ -22,11 +22,11 @@ from bayes_moe.pooltask import TASKS_FOLDER
 
 TASKS = ("moe", "sparsity", "parallel", "vocab", "lr_bsz", "domain_mixture")
 # our strategies' records, results/FOLDER/TASK.jsonl: the defaults now on a lent machine, the active strategy with 30
-# seeds and the baselines with 10 (results/loo_scale/README.md: where the residuals show the discrepancy the
-# predictions add its posterior mean, results/discrepancy_mean/, and the intervals take the leave-one-out scale)
-RECORDS = {"active": "loo_scale", "random": "loo_scale", "cost_random": "loo_scale"}
+# seeds and the baselines with 10 (results/noise_posterior/README.md: the noise's exact posterior under the law's
+# prior; before it, results/loo_scale/)
+RECORDS = {"active": "noise_posterior", "random": "noise_posterior", "cost_random": "noise_posterior"}
 # the record of the active strategy's intervals' coverage
-COVERAGE_RECORD = "loo_scale"
+COVERAGE_RECORD = "noise_posterior"
 # the authors' code run here with every form finished: method -> task -> peer_logs.py record (results/peer/)
 HERE = {"MSPE here": {"moe": "mspe_10_repeats/moe.json", "sparsity": "mspe_10_repeats/sparsity.json",
                       "parallel": "mspe_10_repeats/parallel.json", "vocab": "vocab_1pct/vocab.json",
