@@ -2,7 +2,10 @@
 prior, calibrated by recovery at every number of residual degrees of freedom, the prior itself at none; and the
 intervals it gives where the runs are as few as the parameters (ScaleBench's parallel task at 10%)."""
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayes_moe import laplace
@@ -56,3 +59,25 @@ def test_parallel_intervals_with_as_few_runs_as_parameters_are_a_fraction_of_a_n
     result = scalebench.run_campaign(task, 0, "active", 0, scalebench.Settings(), budgets=[0.1])[0]
     assert 0 < result["width90"] < 1.0
     assert result["coverage90"] >= 0.75 and result["r2"] > 0.9
+
+
+def test_pool_next_says_whether_the_noise_is_the_priors(tmp_path, capsys):
+    """Three of parallel's runs for sl_1's six parameters: the noise is HalfNormal(0.05)'s (median 0.034), and the fit's
+    line says so; with all eighteen of the group's runs it is learnt from the residuals (losses on the law to ~0.002)."""
+    from bayes_moe.cli import main
+
+    folder = find_task("parallel")
+    pool = pd.read_csv(folder / "pool.csv").query("group == 'stack'").drop(columns="group")
+    pd.read_csv(folder / "targets.csv").query("group == 'stack'").drop(columns=["group", "loss"]).to_csv(
+        tmp_path / "targets.csv", index=False)
+    noise = {}
+    for done in (3, 18):
+        few = pool.assign(loss=pool["loss"].where(pool["num_params"].rank(method="first") <= done))
+        few.to_csv(tmp_path / "pool.csv", index=False)
+        assert main(["pool-next", "--law", str(folder / "laws" / "sl_1.py"), "--pool", str(tmp_path / "pool.csv"),
+                     "--targets", str(tmp_path / "targets.csv"), "--cost", "num_params", "--starts", "4",
+                     "--json"]) == 0
+        noise[done] = json.loads(capsys.readouterr().out)["noise_sd"]
+    assert noise[3]["prior"] and abs(noise[3]["median"] - 0.6745 * PRIOR_SD) < 0.006
+    assert not noise[18]["prior"] and noise[18]["upper90"] < 0.01
+    assert noise[3]["lower90"] < noise[3]["median"] < noise[3]["upper90"]

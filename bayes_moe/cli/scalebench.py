@@ -114,7 +114,9 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
     none_fits = (f" (none costs {fmt(args.budget)} or less: the cheapest costs {fmt(proposal.costs[candidates].min())})"
                  if candidates and not proposal.picks else "")
-    text = (f"law {law.name} fitted to {proposal.done.size} runs (Laplace); next {len(proposal.picks)} run(s) of "
+    noise = _noise(proposal)
+    text = (f"law {law.name} fitted to {proposal.done.size} runs (Laplace; {_noise_text(noise)}); next "
+            f"{len(proposal.picks)} run(s) of "
             f"{len(candidates)} candidates{none_fits}, by {CRITERION_NAMES[args.criterion]} at the targets per unit cost\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.next], ["row", *columns, "cost", *shown])
             + f"\n\n{', '.join(law.outputs)} at the targets ({_predicted(proposal)}, 90% predictive interval; "
@@ -122,9 +124,25 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.at_targets], ["row", *columns, *shown]))
     if args.plot:
         _save_figure(proposal, targets, args, plot_format)
-    emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "next": proposal.next,
+    emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "noise_sd": noise, "next": proposal.next,
                 "targets": proposal.at_targets, "discrepancy_sd": proposal.discrepancy_sd,
                 "discrepancy_learnt": proposal.discrepancy_learnt, "discrepancy_mean": proposal.discrepancy_mean}, text)
+
+
+def _noise(proposal) -> dict:
+    """The fit's noise sd: median and 90% interval of its posterior draws (at the runs' mean log cost, with a noise
+    trend), and whether it is the law's prior alone (no more observations than parameters: nothing left to learn
+    it from), which a user needs to read the intervals."""
+    lower, median, upper = np.quantile(proposal.fit.noise_sd, [0.05, 0.5, 0.95])
+    law = proposal.law
+    return {"median": float(median), "lower90": float(lower), "upper90": float(upper),
+            "prior": bool(proposal.done.size * len(law.outputs) <= len(law.priors))}
+
+
+def _noise_text(noise: dict) -> str:
+    """``_noise`` on the fit's line."""
+    where = "the prior's: no more observations than parameters" if noise["prior"] else "from the residuals"
+    return f"noise sd {fmt(noise['median'])} [{fmt(noise['lower90'])}, {fmt(noise['upper90'])}], {where}"
 
 
 def _predicted(proposal) -> str:
