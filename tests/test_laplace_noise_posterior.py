@@ -81,3 +81,26 @@ def test_pool_next_says_whether_the_noise_is_the_priors(tmp_path, capsys):
     assert noise[3]["prior"] and abs(noise[3]["median"] - 0.6745 * PRIOR_SD) < 0.006
     assert not noise[18]["prior"] and noise[18]["upper90"] < 0.01
     assert noise[3]["lower90"] < noise[3]["median"] < noise[3]["upper90"]
+    assert noise[3]["prior_too_narrow"] is None and noise[18]["prior_too_narrow"] is None
+
+
+def test_pool_next_says_when_the_residuals_lie_beyond_the_noise_prior(tmp_path, capsys):
+    """Runs with noise sd 0.3 under a HalfNormal(0.05) prior (99th percentile 0.129): the prior shrinks the noise,
+    and the fit's line asks to widen it; with noise sd 0.03 it says nothing."""
+    from test_scalebench import LAW
+
+    from bayes_moe.cli import main
+
+    (tmp_path / "power.py").write_text(LAW)
+    params = np.geomspace(1e3, 1e6, 24)
+    pd.DataFrame({"params": [1e7]}).to_csv(tmp_path / "targets.csv", index=False)
+    lines = {}
+    for sd in (0.3, 0.03):
+        loss = 1.8 + 20.0 * params ** -0.3 + sd * np.random.default_rng(0).standard_normal(24)
+        pd.DataFrame({"params": params, "loss": np.where(np.arange(24) < 20, loss, np.nan)}).to_csv(
+            tmp_path / "pool.csv", index=False)
+        assert main(["pool-next", "--law", str(tmp_path / "power.py"), "--pool", str(tmp_path / "pool.csv"),
+                     "--targets", str(tmp_path / "targets.csv"), "--cost", "params", "--starts", "4"]) == 0
+        lines[sd] = capsys.readouterr().out.splitlines()[0]
+    assert "beyond the noise_sd prior's 99th percentile: widen it in the law file" in lines[0.3]
+    assert "beyond" not in lines[0.03] and "from the residuals" in lines[0.03]

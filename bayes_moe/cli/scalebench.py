@@ -30,6 +30,7 @@ LOO_HELP = ("where the residuals show the discrepancy, keep the intervals' noise
             "both scaled by the factor that maximises the residuals' leave-one-out predictive likelihood)")
 BOXES_HELP = ("where each flat parameter box enters the MAP search as a Gaussian of its centre and sd: in a fit of fewer "
               "runs than the law has parameters (the default), in no fit, or in every fit")
+HALF_NORMAL_99 = 2.576  # a HalfNormal(s)'s 99th percentile, in s
 NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
                     "(a likelihood ratio test)")
 
@@ -131,18 +132,26 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
 
 def _noise(proposal) -> dict:
     """The fit's noise sd: median and 90% interval of its posterior draws (at the runs' mean log cost, with a noise
-    trend), and whether it is the law's prior alone (no more observations than parameters: nothing left to learn
-    it from), which a user needs to read the intervals."""
+    trend), whether it is the law's prior alone (no more observations than parameters: nothing left to learn it
+    from), which a user needs to read the intervals, and the residuals' rms where it lies beyond the prior's 99th
+    percentile (``prior_too_narrow``: the prior then shrinks the noise, and the intervals with it)."""
     lower, median, upper = np.quantile(proposal.fit.noise_sd, [0.05, 0.5, 0.95])
-    law = proposal.law
+    law, done = proposal.law, proposal.done
+    residuals = proposal.fit.residuals({k: v[done] for k, v in proposal.features.items()}, proposal.observed[done])
+    rms = float(np.sqrt(np.mean(residuals ** 2)))
     return {"median": float(median), "lower90": float(lower), "upper90": float(upper),
-            "prior": bool(proposal.done.size * len(law.outputs) <= len(law.priors))}
+            "prior": bool(done.size * len(law.outputs) <= len(law.priors)),
+            "prior_too_narrow": rms if rms > HALF_NORMAL_99 * law.noise_sd.sigma else None}
 
 
 def _noise_text(noise: dict) -> str:
     """``_noise`` on the fit's line."""
     where = "the prior's: no more observations than parameters" if noise["prior"] else "from the residuals"
-    return f"noise sd {fmt(noise['median'])} [{fmt(noise['lower90'])}, {fmt(noise['upper90'])}], {where}"
+    text = f"noise sd {fmt(noise['median'])} [{fmt(noise['lower90'])}, {fmt(noise['upper90'])}], {where}"
+    if noise["prior_too_narrow"] is not None:
+        text += (f"; the residuals' rms {fmt(noise['prior_too_narrow'])} is beyond the noise_sd prior's 99th "
+                 "percentile: widen it in the law file")
+    return text
 
 
 def _predicted(proposal) -> str:
