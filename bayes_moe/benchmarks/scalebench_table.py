@@ -68,14 +68,17 @@ def results_table(results: Path = TASKS_FOLDER / "results", published: Path = TA
 def coverage_table(results: Path = TASKS_FOLDER / "results", record: str = COVERAGE_RECORD) -> pd.DataFrame:
     """The active strategy's 90% intervals from ``results/record/TASK.jsonl``: per (task, budget, law form) the share
     of target points inside them, averaged over the seeds (``coverage``; NaN where no group had a fit to score, as
-    parallel at 1%)."""
+    parallel at 1%), and their width, the median over the seeds of each campaign's median (``width``; NaN in a
+    record from before widths were kept)."""
     rows = []
     for task in TASKS:
         log = Path(results) / record / f"{task}.jsonl"
-        rows += [{"task": task, "budget": r["budget"], "law": c["law"], "coverage": r["coverage90"]}
+        rows += [{"task": task, "budget": r["budget"], "law": c["law"], "coverage": r["coverage90"],
+                  "width": r.get("width90", np.nan)}
                  for c in _of_strategy("active", read_log(log), log) for r in c["results"]]
-    table = pd.DataFrame(rows, columns=["task", "budget", "law", "coverage"])
-    return table.groupby(["task", "budget", "law"], sort=False, as_index=False)["coverage"].mean()
+    table = pd.DataFrame(rows, columns=["task", "budget", "law", "coverage", "width"])
+    return table.groupby(["task", "budget", "law"], sort=False, as_index=False).agg(
+        coverage=("coverage", "mean"), width=("width", "median"))
 
 
 def _ours(task: str, strategy: str, campaigns: list[dict], log: Path) -> list[dict]:
