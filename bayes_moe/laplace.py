@@ -340,6 +340,12 @@ def fit(law: Law, features: dict, y: np.ndarray, *, rng: np.random.Generator, st
     return result if linearized else result.through_law()
 
 
+def residual_dof(law: Law, observations: int) -> int:
+    """The residuals' degrees of freedom after fitting ``law`` to ``observations``: 0 where they are no more than
+    its parameters (the noise is then its prior's)."""
+    return max(observations - len(law.priors), 0)
+
+
 @dataclass(frozen=True)
 class NoisePosterior:
     """sigma^2's posterior given residuals with sum of squares ``rss`` on ``dof`` degrees of freedom and a
@@ -357,7 +363,7 @@ class NoisePosterior:
     def of(cls, law: Law, theta: np.ndarray, features: dict, y: np.ndarray, weight: np.ndarray) -> NoisePosterior:
         """Given the residuals at ``theta`` (weighted by the noise trend's ``weight``) under ``law``'s prior."""
         rss = float(np.sum(((law.predict(theta, features)[0] - y) / weight) ** 2))
-        return cls(rss, max(len(y) - len(law.priors), 0), law.noise_sd.sigma)
+        return cls(rss, residual_dof(law, len(y)), law.noise_sd.sigma)
 
     def _shape(self) -> tuple[float, float, float]:
         """scipy's ``geninvgauss`` arguments ``(p, b, scale)``; a residual sum of 0 (a law through every run) is

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from bayes_moe import laplace
 from bayes_moe.discrepancy import AMPLITUDE, Discrepancy
@@ -34,7 +35,8 @@ class Proposal:
     x outputs, NaN at the candidates); ``costs`` of the pool rows, ``target_costs`` of the target rows (None where the
     cost rule's columns are not in the targets table); ``discrepancy_sd``: the prior sd of the law's discrepancy in
     the intervals, in noise sds, and ``discrepancy_learnt`` whether the fit's residuals showed it (else it is the one
-    assumed), ``discrepancy_mean`` whether the predictions add its posterior mean."""
+    assumed), ``discrepancy_mean`` whether the predictions add its posterior mean; ``noise``: the fit's noise sd
+    (``noise_summary``)."""
 
     law: Law
     fit: laplace.LaplaceFit
@@ -51,6 +53,7 @@ class Proposal:
     discrepancy_sd: float
     discrepancy_learnt: bool
     discrepancy_mean: bool
+    noise: dict
 
 
 def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str, *, budget: float = math.inf,
@@ -98,7 +101,8 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
     # the residuals show none)
     model_discrepancy = Discrepancy(features, target_features, len(law.outputs))
     run_scale = None if size is None else fit.noise_scale(size[done])
-    at_points = (model_discrepancy.at_points(discrepancy, fit.residuals(done_features, observed[done]), fit.noise_sd,
+    residuals = fit.residuals(done_features, observed[done])
+    at_points = (model_discrepancy.at_points(discrepancy, residuals, fit.noise_sd,
                                              done_features, features, target_features, noise_scale=run_scale,
                                              learn=learnt_discrepancy, mean=discrepancy_mean, loo_scale=loo_scale)
                  if discrepancy else None)
@@ -120,7 +124,20 @@ def propose(law: Law, pool: pd.DataFrame, targets: pd.DataFrame, cost_rule: str,
                   for at in _predictions(predictive, target_features, j, rng, target_sd, target_shift, target_size)]
     return Proposal(law, fit, done, candidates, features, target_features, observed, costs, target_costs, picks, runs,
                     at_targets, at_points.prior_sd if at_points else 0.0, bool(at_points and at_points.learnt),
-                    bool(at_points and at_points.mean))
+                    bool(at_points and at_points.mean), noise_summary(fit, residuals))
+
+
+def noise_summary(fit: laplace.LaplaceFit, residuals: np.ndarray) -> dict:
+    """The fit's noise sd for a user reading the intervals: the median and 90% interval of its posterior draws (at
+    the runs' mean log cost, with a noise trend); ``prior``, whether it is the law's prior alone (no more
+    observations than parameters, ``laplace.residual_dof``); ``prior_too_narrow``, the ``residuals``' rms where it
+    lies beyond the prior's 99th percentile (the prior then shrinks the noise, and the intervals with it), else
+    None."""
+    lower, median, upper = np.quantile(fit.noise_sd, [0.05, 0.5, 0.95])
+    rms = float(np.sqrt(np.mean(residuals ** 2)))
+    return {"median": float(median), "lower90": float(lower), "upper90": float(upper),
+            "prior": laplace.residual_dof(fit.law, residuals.size) == 0,
+            "prior_too_narrow": rms if rms > stats.halfnorm.ppf(0.99, scale=fit.law.noise_sd.sigma) else None}
 
 
 def _target_costs(targets: pd.DataFrame, cost_rule: str, name: str, required: bool) -> np.ndarray | None:

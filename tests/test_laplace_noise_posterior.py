@@ -53,7 +53,8 @@ def test_the_mean_of_sigma2_is_its_draws_mean_at_any_degrees_of_freedom(dof, sd)
 
 def test_parallel_intervals_with_as_few_runs_as_parameters_are_a_fraction_of_a_nat_wide():
     """ScaleBench's parallel task at 10%: 4-6 runs a group for 6 parameters. The 90% intervals at the targets
-    had median widths of hundreds of nats with the old noise posterior (sl_1, seed 0: 316); now they are
+    had median widths of hundreds of nats with the old noise posterior (sl_1, seed 0: 557 on the lent machine,
+    results/noise_posterior/before/); now they are
     fractions of a nat and still hold most targets (losses near 1-2 nats)."""
     task = load_task(find_task("parallel"))
     result = scalebench.run_campaign(task, 0, "active", 0, scalebench.Settings(), budgets=[0.1])[0]

@@ -30,7 +30,6 @@ LOO_HELP = ("where the residuals show the discrepancy, keep the intervals' noise
             "both scaled by the factor that maximises the residuals' leave-one-out predictive likelihood)")
 BOXES_HELP = ("where each flat parameter box enters the MAP search as a Gaussian of its centre and sd: in a fit of fewer "
               "runs than the law has parameters (the default), in no fit, or in every fit")
-HALF_NORMAL_99 = 2.576  # a HalfNormal(s)'s 99th percentile, in s
 NOISE_TREND_HELP = ("the noise sd a log-linear function of each run's log cost, fitted where the residuals show one "
                     "(a likelihood ratio test)")
 
@@ -115,8 +114,7 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
     shown = ["output"] * (len(law.outputs) > 1) + ["predicted", "lower90", "upper90"]
     none_fits = (f" (none costs {fmt(args.budget)} or less: the cheapest costs {fmt(proposal.costs[candidates].min())})"
                  if candidates and not proposal.picks else "")
-    noise = _noise(proposal)
-    text = (f"law {law.name} fitted to {proposal.done.size} runs (Laplace; {_noise_text(noise)}); next "
+    text = (f"law {law.name} fitted to {proposal.done.size} runs (Laplace; {_noise_text(proposal.noise)}); next "
             f"{len(proposal.picks)} run(s) of "
             f"{len(candidates)} candidates{none_fits}, by {CRITERION_NAMES[args.criterion]} at the targets per unit cost\n"
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.next], ["row", *columns, "cost", *shown])
@@ -125,27 +123,13 @@ def _cmd_pool_next(args: argparse.Namespace) -> None:
             + table([{k: fmt(v) for k, v in r.items()} for r in proposal.at_targets], ["row", *columns, *shown]))
     if args.plot:
         _save_figure(proposal, targets, args, plot_format)
-    emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "noise_sd": noise, "next": proposal.next,
+    emit(args, {"law": law.name, "runs_done": int(proposal.done.size), "noise_sd": proposal.noise, "next": proposal.next,
                 "targets": proposal.at_targets, "discrepancy_sd": proposal.discrepancy_sd,
                 "discrepancy_learnt": proposal.discrepancy_learnt, "discrepancy_mean": proposal.discrepancy_mean}, text)
 
 
-def _noise(proposal) -> dict:
-    """The fit's noise sd: median and 90% interval of its posterior draws (at the runs' mean log cost, with a noise
-    trend), whether it is the law's prior alone (no more observations than parameters: nothing left to learn it
-    from), which a user needs to read the intervals, and the residuals' rms where it lies beyond the prior's 99th
-    percentile (``prior_too_narrow``: the prior then shrinks the noise, and the intervals with it)."""
-    lower, median, upper = np.quantile(proposal.fit.noise_sd, [0.05, 0.5, 0.95])
-    law, done = proposal.law, proposal.done
-    residuals = proposal.fit.residuals({k: v[done] for k, v in proposal.features.items()}, proposal.observed[done])
-    rms = float(np.sqrt(np.mean(residuals ** 2)))
-    return {"median": float(median), "lower90": float(lower), "upper90": float(upper),
-            "prior": bool(done.size * len(law.outputs) <= len(law.priors)),
-            "prior_too_narrow": rms if rms > HALF_NORMAL_99 * law.noise_sd.sigma else None}
-
-
 def _noise_text(noise: dict) -> str:
-    """``_noise`` on the fit's line."""
+    """``pool_next.noise_summary`` on the fit's line."""
     where = "the prior's: no more observations than parameters" if noise["prior"] else "from the residuals"
     text = f"noise sd {fmt(noise['median'])} [{fmt(noise['lower90'])}, {fmt(noise['upper90'])}], {where}"
     if noise["prior_too_narrow"] is not None:
